@@ -1,0 +1,86 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/packet"
+)
+
+func checkCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rules := fs.String("rules", "", "IPv4 iptables-save `FILE` to check")
+	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE` to check")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *rules == "" && *rules6 == "" {
+		return fmt.Errorf("%w: --rules FILE or --rules6 FILE is required", errUsage)
+	}
+	failed := false
+	for _, in := range []struct {
+		path string
+		f    packet.Family
+	}{{*rules, packet.IPv4}, {*rules6, packet.IPv6}} {
+		if in.path == "" {
+			continue
+		}
+		rs, err := loadRules(in.path, in.f)
+		if err != nil {
+			if !printRulesErrors(stdout, err) {
+				return err
+			}
+			failed = true
+			continue
+		}
+		n, notes := summarize(rs)
+		fmt.Fprintf(stdout, "%s: OK, %d rules\n", in.path, n)
+		for _, note := range notes {
+			fmt.Fprintf(stdout, "%s: note: %s\n", in.path, note)
+		}
+	}
+	if failed {
+		return errFailed
+	}
+	return nil
+}
+
+// summarize counts rules and lists the ones that need connection
+// tracking, which nfgo does not run yet: they see every packet as
+// untracked.
+func summarize(rs *filter.Ruleset) (int, []string) {
+	n := 0
+	var notes []string
+	for _, t := range rs.Tables() {
+		for _, c := range t.Chains {
+			for i, r := range c.Rules {
+				n++
+				var needs []string
+				for _, m := range r.Matches {
+					if nc, ok := m.(filter.NeedsConntrack); ok && nc.NeedsConntrack() {
+						needs = append(needs, name(m))
+					}
+				}
+				if nc, ok := r.Target.(filter.NeedsConntrack); ok && nc.NeedsConntrack() {
+					needs = append(needs, name(r.Target))
+				}
+				if len(needs) > 0 {
+					notes = append(notes, fmt.Sprintf("line %d: %s %s rule %d uses %s, which needs conntrack: until nfgo tracks connections, it sees every packet as UNTRACKED",
+						r.Line, t.ID, c.Name, i+1, strings.Join(needs, ", ")))
+				}
+			}
+		}
+	}
+	return n, notes
+}
+
+func name(x any) string {
+	if n, ok := x.(filter.Namer); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("%T", x)
+}

@@ -1,0 +1,81 @@
+// Command nfgo runs netfilter rulesets in userspace: it replays captures
+// through them, checks and prints iptables-save files, and (later) serves
+// NFQUEUE as a verdict daemon.
+//
+// Usage:
+//
+//	nfgo replay [flags] [CAPTURE]   run a pcap/pcapng through the rules
+//	nfgo check --rules FILE         validate a ruleset
+//	nfgo save --rules FILE          print a ruleset in iptables-save form
+//
+// "nfgo replay" with no arguments runs the embedded example.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// errUsage marks a command-line mistake: exit status 2.
+var errUsage = errors.New("usage")
+
+// errFailed marks a command that ran and reported failure itself (check
+// found errors): exit status 1, nothing more to print.
+var errFailed = errors.New("failed")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "replay":
+		err = replayCmd(args[1:], stdout, stderr)
+	case "check":
+		err = checkCmd(args[1:], stdout, stderr)
+	case "save":
+		err = saveCmd(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "nfgo: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "nfgo %s: %v\n", args[0], err)
+		return 2
+	case errors.Is(err, errFailed):
+		return 1
+	}
+	fmt.Fprintf(stderr, "nfgo %s: %v\n", args[0], err)
+	return 1
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `nfgo: Linux netfilter in userspace.
+
+Commands:
+  replay [flags] [CAPTURE]  run every packet of a pcap/pcapng capture through
+                            the rules (no CAPTURE: the embedded example)
+  check --rules FILE        validate an iptables-save file; exit 1 with
+                            FILE:LINE: reason for every error
+  save --rules FILE         print a ruleset in canonical iptables-save form
+
+Run "nfgo COMMAND -h" for a command's flags.
+`)
+}

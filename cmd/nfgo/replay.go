@@ -1,0 +1,410 @@
+package main
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/filter/iptables"
+	"github.com/nfgo/nfgo/internal/capture"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// The embedded example: a small router ruleset and a capture that
+// exercises it, so "nfgo replay" shows the main job at once.
+var (
+	//go:embed example/example.rules
+	exampleRules []byte
+	//go:embed example/example.rules6
+	exampleRules6 []byte
+	//go:embed example/example.pcap
+	examplePcap []byte
+)
+
+const exampleLocal = "192.0.2.1,2001:db8::1"
+
+// routeFlag collects repeated --route CIDR=IFACE flags.
+type routeFlag []nfgo.Route
+
+func (r *routeFlag) String() string { return fmt.Sprint(*r) }
+
+func (r *routeFlag) Set(s string) error {
+	cidr, iface, ok := strings.Cut(s, "=")
+	if !ok || iface == "" {
+		return fmt.Errorf("want CIDR=IFACE, got %q", s)
+	}
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return fmt.Errorf("route %q: %v", s, err)
+	}
+	*r = append(*r, nfgo.Route{Dst: p.Masked(), Out: iface})
+	return nil
+}
+
+type replayOptions struct {
+	rules, rules6 string
+	local         string
+	in            string
+	routes        routeFlag
+	json          bool
+	trace         bool
+}
+
+func replayCmd(args []string, stdout, stderr io.Writer) error {
+	var o replayOptions
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.rules, "rules", "", "IPv4 iptables-save `FILE`")
+	fs.StringVar(&o.rules6, "rules6", "", "IPv6 ip6tables-save `FILE`")
+	fs.StringVar(&o.local, "local", "", "the simulated host's own addresses, `ADDR[,ADDR...]` (ADDR or ADDR/LEN)")
+	fs.StringVar(&o.in, "in", "eth0", "input interface `NAME`")
+	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object per packet")
+	fs.BoolVar(&o.trace, "trace", false, "show every rule evaluated")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return fmt.Errorf("%w: at most one capture file, got %d", errUsage, fs.NArg())
+	}
+
+	var (
+		capData  io.Reader
+		capSize  int64
+		rs4, rs6 *filter.Ruleset
+		err      error
+	)
+	if fs.NArg() == 0 {
+		if o.rules != "" || o.rules6 != "" {
+			return fmt.Errorf("%w: --rules needs a CAPTURE file", errUsage)
+		}
+		fmt.Fprintln(stderr, "nfgo replay: no capture given: running the embedded example (a router, 192.0.2.1 and 2001:db8::1, with the ruleset of cmd/nfgo/example)")
+		capData, capSize = bytes.NewReader(examplePcap), int64(len(examplePcap))
+		if o.local == "" {
+			o.local = exampleLocal
+		}
+		if rs4, err = parseRules("example.rules", exampleRules, packet.IPv4); err != nil {
+			return err
+		}
+		if rs6, err = parseRules("example.rules6", exampleRules6, packet.IPv6); err != nil {
+			return err
+		}
+	} else {
+		fh, err := os.Open(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		if st, err := fh.Stat(); err == nil {
+			capSize = st.Size()
+		}
+		capData = fh
+		for _, in := range []struct {
+			path string
+			f    packet.Family
+			dst  **filter.Ruleset
+		}{{o.rules, packet.IPv4, &rs4}, {o.rules6, packet.IPv6, &rs6}} {
+			if in.path == "" {
+				continue
+			}
+			if *in.dst, err = loadRules(in.path, in.f); err != nil {
+				if printRulesErrors(stderr, err) {
+					return errFailed
+				}
+				return err
+			}
+		}
+	}
+
+	host, err := hostFromFlags(o)
+	if err != nil {
+		return err
+	}
+	eng := nfgo.New(nfgo.Config{Host: host})
+	for _, rs := range []*filter.Ruleset{rs4, rs6} {
+		if rs != nil {
+			if err := eng.SetRuleset(rs); err != nil {
+				return err
+			}
+		}
+	}
+	progress := newProgress(stderr, capSize)
+	capData = progress.wrap(capData)
+	rd, err := capture.NewReader(capData)
+	if err != nil {
+		return err
+	}
+	out := newReplayPrinter(stdout, o)
+	var p packet.Packet
+	for i := 0; ; i++ {
+		fr, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("packet %d: %w", i, err)
+		}
+		progress.tick()
+		rec := packetRecord{Index: i, Time: fr.Time}
+		if fr.L3 == nil {
+			rec.Verdict, rec.Reason = "SKIP", "not an IP packet"
+			out.record(&rec, nil, nil)
+			continue
+		}
+		p.Decode(fr.L3)
+		var trace []filter.TraceEvent
+		meta := nfgo.Meta{In: o.in, Time: fr.Time, PktType: fr.PktType, LinkHeader: fr.Link}
+		if o.trace {
+			meta.Trace = func(ev filter.TraceEvent) { trace = append(trace, ev) }
+		}
+		v := eng.Path(&p, meta)
+		rec.fill(&p, v, trace)
+		out.record(&rec, &p, eng)
+	}
+	progress.done()
+	return out.finish(rs4, rs6)
+}
+
+// hostFromFlags builds the simulated host: the --local addresses sit on
+// the input interface.
+func hostFromFlags(o replayOptions) (nfgo.Host, error) {
+	h := nfgo.Host{Routes: o.routes, DefaultOut: "eth1"}
+	ifc := nfgo.Interface{Name: o.in}
+	if o.local != "" {
+		for _, s := range strings.Split(o.local, ",") {
+			s = strings.TrimSpace(s)
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				a, err2 := netip.ParseAddr(s)
+				if err2 != nil {
+					return h, fmt.Errorf("%w: --local %q: not an address or prefix", errUsage, s)
+				}
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			ifc.Addrs = append(ifc.Addrs, p)
+		}
+	}
+	h.Interfaces = append(h.Interfaces, ifc)
+	return h, nil
+}
+
+// packetRecord is one packet's line of replay output; its JSON form is
+// what --json prints.
+type packetRecord struct {
+	Index    int         `json:"index"`
+	Time     time.Time   `json:"time"`
+	Src      string      `json:"src,omitempty"`
+	Dst      string      `json:"dst,omitempty"`
+	Proto    string      `json:"proto,omitempty"`
+	Verdict  string      `json:"verdict"`
+	Target   string      `json:"target,omitempty"`
+	Table    string      `json:"table,omitempty"`
+	Chain    string      `json:"chain,omitempty"`
+	Rule     string      `json:"rule,omitempty"`
+	RuleNum  int         `json:"rule_num,omitempty"`
+	Reason   string      `json:"reason"`
+	Mark     uint32      `json:"mark,omitempty"`
+	Out      string      `json:"out,omitempty"`
+	Response string      `json:"response,omitempty"`
+	Logs     []string    `json:"logs,omitempty"`
+	Trace    []traceJSON `json:"trace,omitempty"`
+}
+
+type traceJSON struct {
+	Table   string `json:"table"`
+	Chain   string `json:"chain"`
+	Rule    int    `json:"rule"`
+	Matched bool   `json:"matched"`
+}
+
+func (r *packetRecord) fill(p *packet.Packet, v nfgo.Verdict, trace []filter.TraceEvent) {
+	r.Src, r.Dst, r.Proto = endpoint(p, true), endpoint(p, false), protoSummary(p)
+	r.Verdict = v.Action.String()
+	r.Reason = v.String()
+	r.Mark, r.Out = v.Mark, v.Out
+	if v.Chain != nil {
+		r.Table, r.Chain, r.RuleNum = v.Table.String(), v.Chain.Name, v.Rule
+		r.Target = v.Chain.Policy.String()
+	}
+	if v.RuleRef != nil {
+		r.Rule = "-A " + v.Chain.Name + " " + iptables.FormatRule(v.RuleRef, p.Family)
+		r.Target = targetName(v.RuleRef.Target)
+	}
+	if v.Response != nil {
+		r.Response = hex.EncodeToString(v.Response)
+	}
+	r.Logs = v.Logs
+	for _, ev := range trace {
+		r.Trace = append(r.Trace, traceJSON{Table: ev.Table.String(), Chain: ev.Chain, Rule: ev.Rule, Matched: ev.Matched})
+	}
+}
+
+func targetName(t filter.Target) string {
+	switch t := t.(type) {
+	case nil:
+		return ""
+	case *filter.StandardTarget:
+		return t.Verdict.String()
+	case *filter.JumpTarget:
+		return t.Chain
+	}
+	return name(t)
+}
+
+func endpoint(p *packet.Packet, src bool) string {
+	a := p.Dst()
+	port := p.DstPort
+	if src {
+		a, port = p.Src(), p.SrcPort
+	}
+	if !a.IsValid() {
+		return ""
+	}
+	if p.L4Off != 0 && (p.Proto == 6 || p.Proto == 17 || p.Proto == 132 || p.Proto == 136) {
+		return netip.AddrPortFrom(a, port).String()
+	}
+	return a.String()
+}
+
+func protoSummary(p *packet.Packet) string {
+	name := iptables.ProtocolName(p.Proto)
+	switch {
+	case p.Invalid != packet.OK:
+		return name + " (" + p.Invalid.String() + ")"
+	case p.Proto == 6 && p.L4Off != 0:
+		return name + " " + tcpFlags(p.TCPFlags)
+	case (p.Proto == 1 || p.Proto == 58) && p.L4Off != 0:
+		return fmt.Sprintf("%s %d/%d", name, p.ICMPType, p.ICMPCode)
+	case p.Fragment:
+		return fmt.Sprintf("%s frag@%d", name, p.FragOffset)
+	}
+	return name
+}
+
+func tcpFlags(f uint8) string {
+	const names = "FSRPAUEC"
+	var b strings.Builder
+	for i := range 8 {
+		if f&(1<<i) != 0 {
+			b.WriteByte(names[i])
+		}
+	}
+	return b.String()
+}
+
+// replayPrinter prints per-packet lines and the summary.
+type replayPrinter struct {
+	w       io.Writer
+	o       replayOptions
+	tw      *tabwriter.Writer
+	enc     *json.Encoder
+	counts  map[string]int
+	packets int
+}
+
+func newReplayPrinter(w io.Writer, o replayOptions) *replayPrinter {
+	rp := &replayPrinter{w: w, o: o, counts: map[string]int{}}
+	if o.json {
+		rp.enc = json.NewEncoder(w)
+	} else {
+		rp.tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(rp.tw, "#\tSRC\tDST\tPROTO\tVERDICT\tBY")
+	}
+	return rp
+}
+
+func (rp *replayPrinter) record(r *packetRecord, _ *packet.Packet, _ *nfgo.Engine) {
+	rp.packets++
+	rp.counts[r.Verdict]++
+	if rp.enc != nil {
+		_ = rp.enc.Encode(r)
+		return
+	}
+	by := r.Reason
+	if r.Rule != "" {
+		by = fmt.Sprintf("%s %s #%d: %s", r.Table, r.Chain, r.RuleNum, r.Rule)
+	}
+	fmt.Fprintf(rp.tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Index, r.Src, r.Dst, r.Proto, r.Verdict, by)
+	for _, l := range r.Logs {
+		fmt.Fprintf(rp.tw, "\t\t\t\t\tlog: %s\n", l)
+	}
+	for _, t := range r.Trace {
+		m := "no match"
+		if t.Matched {
+			m = "match"
+		}
+		if t.Rule == 0 {
+			fmt.Fprintf(rp.tw, "\t\t\t\t\ttrace: %s %s policy\n", t.Table, t.Chain)
+		} else {
+			fmt.Fprintf(rp.tw, "\t\t\t\t\ttrace: %s %s rule %d: %s\n", t.Table, t.Chain, t.Rule, m)
+		}
+	}
+}
+
+// finish prints the summary: counts per verdict and the rules that
+// matched most, with their counters.
+func (rp *replayPrinter) finish(rulesets ...*filter.Ruleset) error {
+	if rp.enc != nil {
+		return nil
+	}
+	if err := rp.tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(rp.w, "\n%d packets:", rp.packets)
+	verdicts := make([]string, 0, len(rp.counts))
+	for v := range rp.counts {
+		verdicts = append(verdicts, v)
+	}
+	sort.Strings(verdicts)
+	for _, v := range verdicts {
+		fmt.Fprintf(rp.w, " %s %d", v, rp.counts[v])
+	}
+	fmt.Fprintln(rp.w)
+	type hit struct {
+		pkts, bytes uint64
+		table       string
+		rule        string
+	}
+	var hits []hit
+	for _, rs := range rulesets {
+		if rs == nil {
+			continue
+		}
+		for _, t := range rs.Tables() {
+			for _, c := range t.Chains {
+				for _, r := range c.Rules {
+					if p, b := r.Counters.Load(); p > 0 {
+						hits = append(hits, hit{p, b, t.ID.String(), "-A " + c.Name + " " + iptables.FormatRule(r, rs.Family)})
+					}
+				}
+			}
+		}
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].pkts > hits[j].pkts })
+	if len(hits) > 10 {
+		hits = hits[:10]
+	}
+	if len(hits) > 0 {
+		fmt.Fprintln(rp.w, "\ntop rules:")
+		tw := tabwriter.NewWriter(rp.w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "pkts\tbytes\t\ttable\trule\t")
+		for _, h := range hits {
+			fmt.Fprintf(tw, "%d\t%d\t\t%s\t%s\t\n", h.pkts, h.bytes, h.table, h.rule)
+		}
+		return tw.Flush()
+	}
+	return nil
+}

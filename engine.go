@@ -1,0 +1,341 @@
+package nfgo
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// Config configures an Engine.
+type Config struct {
+	// Host is the machine being simulated or protected.
+	Host Host
+	// Logger receives LOG target lines; nil means slog.Default().
+	Logger *slog.Logger
+	// Queue, when set, receives packets an NFQUEUE or QUEUE target sends
+	// to a queue, as a Go callback in library use, and returns whether to
+	// accept them. When nil, a queued packet is treated as the kernel
+	// treats a queue nobody listens on: dropped, or accepted with
+	// --queue-bypass.
+	Queue func(queue uint16, p *packet.Packet, m Meta) bool
+}
+
+// Engine runs packets through netfilter's hooks. It is safe for
+// concurrent use; rulesets are swapped atomically.
+type Engine struct {
+	cfg  Config
+	env  *hostEnv
+	v4   atomic.Pointer[filter.Program]
+	v6   atomic.Pointer[filter.Program]
+	pool sync.Pool // *filter.Context
+}
+
+// New returns an engine with no rules: every packet is accepted.
+func New(cfg Config) *Engine {
+	e := &Engine{cfg: cfg, env: newHostEnv(cfg.Host)}
+	if e.cfg.Logger == nil {
+		e.cfg.Logger = slog.Default()
+	}
+	e.pool.New = func() any { return &filter.Context{Env: e.env, Logger: e.cfg.Logger} }
+	return e
+}
+
+// ErrFamily is returned for a ruleset of an unknown family.
+var ErrFamily = errors.New("ruleset family must be IPv4 or IPv6")
+
+// SetRuleset validates and compiles rs and makes it the ruleset for its
+// family, atomically: a packet being evaluated finishes with the old
+// rules, every later packet sees the new ones. On error the old ruleset
+// stays. rs must not be edited afterwards.
+func (e *Engine) SetRuleset(rs *filter.Ruleset) error {
+	p, err := filter.Compile(rs)
+	if err != nil {
+		return err
+	}
+	switch rs.Family {
+	case packet.IPv4:
+		e.v4.Store(p)
+	case packet.IPv6:
+		e.v6.Store(p)
+	default:
+		return ErrFamily
+	}
+	return nil
+}
+
+// Program returns the compiled ruleset in use for a family, or nil.
+func (e *Engine) Program(f packet.Family) *filter.Program {
+	if f == packet.IPv6 {
+		return e.v6.Load()
+	}
+	return e.v4.Load()
+}
+
+// Meta is what comes with a packet: from NFQUEUE's attributes, or from
+// the replay's simulated host.
+type Meta struct {
+	// Hook is the hook the packet is at, for Engine.Hook.
+	Hook filter.Hook
+	// In and Out are the interface names. Path fills Out from the routes.
+	In, Out string
+	// Mark is the packet's mark on arrival.
+	Mark uint32
+	// Time is when the packet is evaluated, from a cached clock or the
+	// capture's timestamp.
+	Time time.Time
+	// PktType is the link-layer packet type (host, broadcast, …).
+	PktType filter.PktType
+	// LinkHeader is the link-layer header, if known (LOG's MAC=).
+	LinkHeader []byte
+	// Trace, when non-nil, is called for every rule evaluated.
+	Trace func(filter.TraceEvent)
+}
+
+// Reason says why a packet got its verdict.
+type Reason uint8
+
+// The reasons.
+const (
+	// ReasonRule: a rule's target decided.
+	ReasonRule Reason = iota
+	// ReasonPolicy: the packet fell off a built-in chain.
+	ReasonPolicy
+	// ReasonNoRules: no table had a say; accepted.
+	ReasonNoRules
+	// ReasonMalformed: the kernel would drop the packet before the hooks
+	// (bad IP header) or a match found it malformed (hotdrop).
+	ReasonMalformed
+	// ReasonTTL: a forwarded packet whose TTL or hop limit ran out; the
+	// kernel's forwarding drops it before FORWARD.
+	ReasonTTL
+	// ReasonBadChecksum: the IPv4 header checksum is wrong; ip_rcv drops
+	// the packet before PREROUTING.
+	ReasonBadChecksum
+	// ReasonQueue: the packet went to a queue; the queue's answer decided.
+	ReasonQueue
+)
+
+// Verdict is a packet's fate and why.
+type Verdict struct {
+	// Action is Accept, Drop or, from Hook without a queue handler, Queue.
+	Action filter.Action
+	// Queue is the queue number for a queued packet.
+	Queue uint16
+	// Mark is the packet's mark after the rules.
+	Mark uint32
+	// Reason says what decided. Hook, Table, Chain and Rule locate it.
+	Reason Reason
+	Hook   filter.Hook
+	Table  filter.TableID
+	Chain  *filter.Chain
+	// Rule is the 1-based number of the deciding rule in Chain, 0 for the
+	// policy; RuleRef is the rule itself.
+	Rule    int
+	RuleRef *filter.Rule
+	// Malformed is the parse problem for ReasonMalformed.
+	Malformed packet.Invalid
+	// Response is the packet to send back (REJECT), or nil.
+	Response []byte
+	// Logs are the LOG lines the packet produced.
+	Logs []string
+	// Out is the output interface Path routed the packet to.
+	Out string
+}
+
+// String describes the verdict: "DROP by rule 4 of filter FORWARD",
+// "ACCEPT by policy of filter INPUT", "DROP: malformed: …".
+func (v Verdict) String() string {
+	switch v.Reason {
+	case ReasonRule:
+		return fmt.Sprintf("%v by rule %d of %v %s", v.Action, v.Rule, v.Table, v.Chain.Name)
+	case ReasonPolicy:
+		return fmt.Sprintf("%v by policy of %v %s", v.Action, v.Table, v.Chain.Name)
+	case ReasonNoRules:
+		return fmt.Sprintf("%v: no rules", v.Action)
+	case ReasonMalformed:
+		if v.Malformed != packet.OK {
+			return fmt.Sprintf("%v: malformed packet: %v", v.Action, v.Malformed)
+		}
+		return fmt.Sprintf("%v: malformed packet (hotdrop in %v %s rule %d)", v.Action, v.Table, v.chainName(), v.Rule)
+	case ReasonBadChecksum:
+		return fmt.Sprintf("%v: bad IPv4 header checksum", v.Action)
+	case ReasonTTL:
+		return fmt.Sprintf("%v: TTL exceeded in forwarding", v.Action)
+	case ReasonQueue:
+		return fmt.Sprintf("%v by queue %d (rule %d of %v %s)", v.Action, v.Queue, v.Rule, v.Table, v.chainName())
+	}
+	return v.Action.String()
+}
+
+func (v Verdict) chainName() string {
+	if v.Chain == nil {
+		return ""
+	}
+	return v.Chain.Name
+}
+
+// Hook runs the tables of one hook, in the kernel's priority order, over
+// the parsed packet p. This is how a packet delivered by NFQUEUE is
+// judged. Mangling targets rewrite p in place.
+func (e *Engine) Hook(p *packet.Packet, m Meta) Verdict {
+	c := e.context(p, m)
+	v := Verdict{Action: filter.Accept, Reason: ReasonNoRules}
+	e.runHook(c, m.Hook, &v)
+	return e.finish(c, v)
+}
+
+// Path runs the packet's whole path through the simulated host: a packet
+// from one of the host's addresses starts at OUTPUT, anything else at
+// PREROUTING; after PREROUTING the routing decision sends it to INPUT if
+// it is for the host (one of its addresses, a broadcast or a multicast
+// address), otherwise through FORWARD, decrementing its TTL as the kernel
+// does; every packet that leaves passes POSTROUTING. Path rewrites p as
+// the router would (TTL, mangling targets). m.Hook is ignored; m.Out is filled from the routes.
+func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
+	v := Verdict{Action: filter.Accept, Reason: ReasonNoRules}
+	// ip_rcv and ipv6_rcv drop a packet whose IP header is bad before
+	// any hook sees it.
+	if p.Invalid != packet.OK && p.L4Off == 0 {
+		v.Action, v.Reason, v.Malformed = filter.Drop, ReasonMalformed, p.Invalid
+		return v
+	}
+	if p.Family == packet.IPv4 && !p.IPv4HeaderChecksumOK() {
+		v.Action, v.Reason = filter.Drop, ReasonBadChecksum
+		return v
+	}
+	c := e.context(p, m)
+	if e.env.IsLocal(p.Src()) {
+		// Sent by the host. A packet to itself loops back through lo:
+		// OUTPUT, POSTROUTING, then PREROUTING and INPUT.
+		toSelf := e.env.IsLocal(p.Dst())
+		c.In, c.Out = "", e.env.Route(p.Dst())
+		if toSelf {
+			c.Out = "lo"
+		}
+		v.Out = c.Out
+		if !e.runHook(c, filter.Output, &v) || !e.runHook(c, filter.Postrouting, &v) || !toSelf {
+			return e.finish(c, v)
+		}
+		c.In, c.Out = "lo", ""
+		if e.runHook(c, filter.Prerouting, &v) {
+			e.runHook(c, filter.Input, &v)
+		}
+		return e.finish(c, v)
+	}
+	c.Out = ""
+	if !e.runHook(c, filter.Prerouting, &v) {
+		return e.finish(c, v)
+	}
+	if e.env.ForHost(p.Dst()) {
+		e.runHook(c, filter.Input, &v)
+		return e.finish(c, v)
+	}
+	// ip_forward and ip6_forward drop a packet whose TTL would run out,
+	// and decrement it before the FORWARD hook, so FORWARD and
+	// POSTROUTING see (and the packet leaves with) the decremented TTL.
+	if p.TTL <= 1 {
+		v.Action, v.Reason = filter.Drop, ReasonTTL
+		return e.finish(c, v)
+	}
+	p.SetTTL(p.TTL - 1)
+	c.Out = e.env.Route(p.Dst())
+	v.Out = c.Out
+	if e.runHook(c, filter.Forward, &v) {
+		c.In = m.In
+		e.runHook(c, filter.Postrouting, &v)
+	}
+	return e.finish(c, v)
+}
+
+func (e *Engine) context(p *packet.Packet, m Meta) *filter.Context {
+	c := e.pool.Get().(*filter.Context)
+	c.Reset()
+	c.Packet = p
+	c.In, c.Out, c.Mark, c.Now = m.In, m.Out, m.Mark, m.Time
+	c.PktType, c.LinkHeader, c.Trace = m.PktType, m.LinkHeader, m.Trace
+	return c
+}
+
+// finish copies what outlives the context into the verdict and returns
+// the context to the pool.
+func (e *Engine) finish(c *filter.Context, v Verdict) Verdict {
+	v.Mark = c.Mark
+	if c.Response != nil {
+		v.Response = append([]byte(nil), c.Response...)
+	}
+	if len(c.Logs) > 0 {
+		v.Logs = append([]string(nil), c.Logs...)
+	}
+	c.Packet, c.LinkHeader, c.Trace = nil, nil, nil
+	e.pool.Put(c)
+	return v
+}
+
+// runHook runs every table at hook h in priority order and records the
+// outcome in v. It reports whether the packet goes on.
+func (e *Engine) runHook(c *filter.Context, h filter.Hook, v *Verdict) bool {
+	prog := e.Program(c.Packet.Family)
+	if prog == nil {
+		return true
+	}
+	c.Hook = h
+	for _, t := range filter.HookOrder[h] {
+		if !prog.HasTable(t) {
+			continue
+		}
+		res := prog.Run(t, c)
+		if res.Chain == nil {
+			continue
+		}
+		decided := v.Reason != ReasonRule || res.Rule > 0
+		if decided || res.Verdict.Action != filter.Accept {
+			v.Hook, v.Table, v.Chain, v.Rule = h, t, res.Chain, res.Rule
+			v.Reason, v.RuleRef = ReasonPolicy, nil
+			if res.Rule > 0 {
+				v.Reason, v.RuleRef = ReasonRule, res.Chain.Rules[res.Rule-1]
+			}
+		}
+		switch res.Verdict.Action {
+		case filter.Accept:
+			continue
+		case filter.Queue:
+			v.Queue = res.Verdict.Queue
+			if !e.queue(c, res.Verdict, v) {
+				return false
+			}
+		default:
+			v.Action = filter.Drop
+			if res.HotDrop {
+				v.Reason = ReasonMalformed
+			}
+			return false
+		}
+	}
+	v.Action = filter.Accept
+	return true
+}
+
+// queue hands a queued packet to the Queue callback, or, with none, acts
+// as the kernel does when no program listens on the queue.
+func (e *Engine) queue(c *filter.Context, fv filter.Verdict, v *Verdict) bool {
+	v.Reason = ReasonQueue
+	if e.cfg.Queue == nil {
+		if fv.Bypass {
+			return true
+		}
+		v.Action = filter.Drop
+		return false
+	}
+	m := Meta{Hook: c.Hook, In: c.In, Out: c.Out, Mark: c.Mark, Time: c.Now}
+	if e.cfg.Queue(fv.Queue, c.Packet, m) {
+		return true
+	}
+	v.Action = filter.Drop
+	return false
+}

@@ -1,0 +1,234 @@
+package nfgo_test
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/filter/iptables"
+	"github.com/nfgo/nfgo/internal/testpkt"
+	"github.com/nfgo/nfgo/packet"
+)
+
+var (
+	routerHost = nfgo.Host{
+		Interfaces: []nfgo.Interface{{Name: "eth0", Addrs: []netip.Prefix{
+			netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("2001:db8::1/64"),
+		}}},
+		Routes: []nfgo.Route{{Dst: netip.MustParsePrefix("10.0.0.0/8"), Out: "eth2"}},
+	}
+	a = netip.MustParseAddr
+)
+
+func engine(t testing.TB, rules string) *nfgo.Engine {
+	t.Helper()
+	e := nfgo.New(nfgo.Config{Host: routerHost})
+	if rules != "" {
+		rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.SetRuleset(rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+func decode(t testing.TB, s testpkt.Spec) *packet.Packet {
+	t.Helper()
+	var p packet.Packet
+	p.Decode(testpkt.Build(s))
+	if p.Invalid != packet.OK {
+		t.Fatalf("test packet is invalid: %v", p.Invalid)
+	}
+	return &p
+}
+
+// pathRules drops in each chain a packet aimed at it by destination port,
+// so the deciding chain shows which path the engine took.
+const pathRules = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -p udp -s 198.18.0.0/16 -j DROP
+-A FORWARD -p udp -o eth2 -j DROP
+-A FORWARD -p udp -i eth0 -o eth1 -s 198.18.0.0/16 -j DROP
+-A OUTPUT -p udp -o eth1 -j DROP
+COMMIT
+`
+
+func TestPathTakesTheKernelsRoute(t *testing.T) {
+	tests := []struct {
+		name      string
+		src, dst  string
+		ttl       uint8
+		wantChain string
+		wantOut   string
+		wantTTL   uint8
+	}{
+		{name: "to the host goes to INPUT", src: "198.18.0.1", dst: "192.0.2.1", wantChain: "INPUT"},
+		{name: "to the subnet broadcast goes to INPUT", src: "198.18.0.1", dst: "192.0.2.255", wantChain: "INPUT"},
+		{name: "through the host goes to FORWARD with TTL decremented", src: "198.18.0.1", dst: "203.0.113.1", ttl: 9, wantChain: "FORWARD", wantOut: "eth1", wantTTL: 8},
+		{name: "routes pick the output interface", src: "198.19.0.1", dst: "10.1.2.3", wantChain: "FORWARD", wantOut: "eth2"},
+		{name: "from the host starts at OUTPUT", src: "192.0.2.1", dst: "203.0.113.1", wantChain: "OUTPUT", wantOut: "eth1"},
+	}
+	e := engine(t, pathRules)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := decode(t, testpkt.Spec{Src: a(tt.src), Dst: a(tt.dst), Proto: "udp", SrcPort: 1, DstPort: 2, TTL: tt.ttl})
+			v := e.Path(p, nfgo.Meta{In: "eth0"})
+			if v.Action != filter.Drop || v.Chain == nil || v.Chain.Name != tt.wantChain {
+				t.Fatalf("got %v, want DROP in %s", v, tt.wantChain)
+			}
+			if v.Out != tt.wantOut {
+				t.Errorf("out interface: got %q, want %q", v.Out, tt.wantOut)
+			}
+			if tt.wantTTL != 0 && p.TTL != tt.wantTTL {
+				t.Errorf("TTL: got %d, want %d", p.TTL, tt.wantTTL)
+			}
+			if tt.wantTTL != 0 && !p.IPv4HeaderChecksumOK() {
+				t.Error("header checksum wrong after the TTL decrement")
+			}
+		})
+	}
+}
+
+func TestPathDropsWhatIPReceiveDrops(t *testing.T) {
+	e := engine(t, "")
+	good := testpkt.Build(testpkt.Spec{Src: a("198.18.0.1"), Dst: a("203.0.113.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
+	var p packet.Packet
+
+	bad := append([]byte(nil), good...)
+	bad[10] ^= 0xff // IPv4 header checksum
+	p.Decode(bad)
+	if v := e.Path(&p, nfgo.Meta{In: "eth0"}); v.Action != filter.Drop || v.Reason != nfgo.ReasonBadChecksum {
+		t.Errorf("bad header checksum: got %v, want DROP for the checksum", v)
+	}
+	p.Decode(good[:12])
+	if v := e.Path(&p, nfgo.Meta{In: "eth0"}); v.Action != filter.Drop || v.Reason != nfgo.ReasonMalformed {
+		t.Errorf("truncated header: got %v, want DROP as malformed", v)
+	}
+	p.Decode(testpkt.Build(testpkt.Spec{Src: a("198.18.0.1"), Dst: a("203.0.113.1"), Proto: "udp", SrcPort: 1, DstPort: 2, TTL: 1}))
+	if v := e.Path(&p, nfgo.Meta{In: "eth0"}); v.Action != filter.Drop || v.Reason != nfgo.ReasonTTL {
+		t.Errorf("TTL 1 forwarded: got %v, want DROP for the TTL", v)
+	}
+	p.Decode(good)
+	if v := e.Path(&p, nfgo.Meta{In: "eth0"}); v.Action != filter.Accept || v.Reason != nfgo.ReasonNoRules {
+		t.Errorf("no rules: got %v, want ACCEPT with no rules", v)
+	}
+}
+
+// orderTarget appends its table to a shared log and continues, to show
+// the order tables run in.
+type orderTarget struct {
+	log *[]string
+	tag string
+}
+
+func (o orderTarget) Do(*filter.Context) filter.Verdict {
+	*o.log = append(*o.log, o.tag)
+	return filter.Verdict{}
+}
+
+func TestHookRunsTablesInPriorityOrder(t *testing.T) {
+	var got []string
+	rs := filter.NewRuleset(packet.IPv4)
+	for _, id := range []filter.TableID{filter.Security, filter.Filter, filter.NAT, filter.Mangle, filter.Raw} {
+		for h := range filter.NumHooks {
+			if id.BuiltinHooks().Has(h) {
+				r := &filter.Rule{Target: orderTarget{&got, id.String() + ":" + h.String()}}
+				if err := rs.Append(id, h.String(), r); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	e := nfgo.New(nfgo.Config{Host: routerHost})
+	if err := e.SetRuleset(rs); err != nil {
+		t.Fatal(err)
+	}
+	p := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
+	e.Path(p, nfgo.Meta{In: "eth0"})
+	want := "raw:PREROUTING mangle:PREROUTING nat:PREROUTING mangle:INPUT filter:INPUT security:INPUT nat:INPUT"
+	if strings.Join(got, " ") != want {
+		t.Errorf("order:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	got = nil
+	p = decode(t, testpkt.Spec{Src: a("192.0.2.1"), Dst: a("198.18.0.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
+	e.Path(p, nfgo.Meta{})
+	want = "raw:OUTPUT mangle:OUTPUT nat:OUTPUT filter:OUTPUT security:OUTPUT mangle:POSTROUTING nat:POSTROUTING"
+	if strings.Join(got, " ") != want {
+		t.Errorf("order:\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+}
+
+func TestVerdictSaysWhichRuleDecided(t *testing.T) {
+	e := engine(t, `*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -s 10.0.0.0/8 -j ACCEPT
+-A INPUT -p udp -j DROP
+COMMIT
+`)
+	p := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
+	v := e.Hook(p, nfgo.Meta{Hook: filter.Input, In: "eth0"})
+	if got, want := v.String(), "DROP by rule 2 of filter INPUT"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if v.RuleRef == nil || iptables.FormatRule(v.RuleRef, packet.IPv4) != "-p udp -j DROP" {
+		t.Errorf("RuleRef: got %+v", v.RuleRef)
+	}
+	p = decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "tcp", SrcPort: 1, DstPort: 2})
+	if got, want := e.Hook(p, nfgo.Meta{Hook: filter.Input}).String(), "ACCEPT by policy of filter INPUT"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestSetRulesetKeepsOldRulesOnError(t *testing.T) {
+	e := engine(t, "*filter\n:INPUT DROP [0:0]\nCOMMIT\n")
+	rs := filter.NewRuleset(packet.IPv4)
+	if err := rs.Append(filter.Filter, "INPUT", &filter.Rule{Target: &filter.JumpTarget{Chain: "missing"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetRuleset(rs); !errors.Is(err, filter.ErrNoChain) {
+		t.Fatalf("got %v, want ErrNoChain", err)
+	}
+	p := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
+	if v := e.Hook(p, nfgo.Meta{Hook: filter.Input}); v.Action != filter.Drop {
+		t.Errorf("after a rejected swap: got %v, want the old DROP policy", v)
+	}
+}
+
+func TestEnginePathDoesNotAllocate(t *testing.T) {
+	e := engine(t, `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:chk - [0:0]
+-A INPUT -s 10.0.0.0/8 -j chk
+-A INPUT -p tcp -i eth0 -j ACCEPT
+-A FORWARD -d 203.0.113.0/24 -j chk
+-A chk -p udp -j RETURN
+COMMIT
+`)
+	now := time.Unix(1_700_000_000, 0)
+	cases := map[string][]byte{
+		"accept": testpkt.Build(testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "tcp", SrcPort: 1, DstPort: 22, Flags: "S"}),
+		"drop":   testpkt.Build(testpkt.Spec{Src: a("198.18.0.1"), Dst: a("203.0.113.9"), Proto: "udp", SrcPort: 1, DstPort: 2}),
+	}
+	for name, b := range cases {
+		var p packet.Packet
+		buf := make([]byte, len(b))
+		allocs := testing.AllocsPerRun(1000, func() {
+			copy(buf, b) // Path decrements a forwarded packet's TTL in place
+			p.Decode(buf)
+			e.Path(&p, nfgo.Meta{In: "eth0", Time: now})
+		})
+		if allocs != 0 {
+			t.Errorf("%s path: %v allocations per packet, want 0", name, allocs)
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// RuleError is a validation error tied to a rule or chain, with the source
+// line when the ruleset came from text.
+type RuleError struct {
+	Line  int // source line; 0 if unknown
+	Table TableID
+	Chain string
+	Rule  int // 1-based rule number; 0 for the chain itself
+	Err   error
+}
+
+func (e *RuleError) Error() string {
+	var b strings.Builder
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	fmt.Fprintf(&b, "%s %s", e.Table, e.Chain)
+	if e.Rule > 0 {
+		fmt.Fprintf(&b, " rule %d", e.Rule)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// Program is a compiled, validated, immutable ruleset: what packets run
+// through. It is safe for concurrent use. Its rules are the Ruleset's, so
+// their counters are the ones Ruleset and iptables-save report.
+type Program struct {
+	family packet.Family
+	source *Ruleset
+	tables [NumTables]*progTable
+	// depth is the deepest jump nesting in any table, so a Context's
+	// stack can be sized once.
+	depth int
+}
+
+type progTable struct {
+	id     TableID
+	chains []progChain
+	entry  [NumHooks]int32 // chain index of each built-in chain, -1 if none
+}
+
+type progChain struct {
+	chain *Chain
+	rules []progRule
+}
+
+type progRule struct {
+	rule *Rule
+	// action is Jump, Goto, Accept, Drop, Return for the standard
+	// targets, so the traversal needs no call; Continue means call Do
+	// (or nothing, when the rule has no target).
+	action Action
+	jump   int32
+}
+
+// Family returns the family the program was compiled for.
+func (p *Program) Family() packet.Family { return p.family }
+
+// Ruleset returns the ruleset the program was compiled from. Do not edit
+// it: Clone it first.
+func (p *Program) Ruleset() *Ruleset { return p.source }
+
+// HasTable reports whether the program has rules for table t.
+func (p *Program) HasTable(t TableID) bool { return p.tables[t] != nil }
+
+// Compile validates rs as the kernel validates a table replacement and
+// returns the program to run. Every problem found is reported, each as a
+// *RuleError, joined with errors.Join. rs must not be edited afterwards;
+// edit a Clone instead.
+func Compile(rs *Ruleset) (*Program, error) {
+	p := &Program{family: rs.Family, source: rs}
+	var errs []error
+	for _, t := range rs.tables {
+		if t == nil {
+			continue
+		}
+		pt, depth, terrs := compileTable(t)
+		errs = append(errs, terrs...)
+		p.tables[t.ID] = pt
+		p.depth = max(p.depth, depth)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+func compileTable(t *Table) (*progTable, int, []error) {
+	var errs []error
+	fail := func(c *Chain, i int, err error) {
+		line := c.Line
+		if i > 0 {
+			line = c.Rules[i-1].Line
+		}
+		errs = append(errs, &RuleError{Line: line, Table: t.ID, Chain: c.Name, Rule: i, Err: err})
+	}
+	pt := &progTable{id: t.ID, chains: make([]progChain, len(t.Chains))}
+	for h := range pt.entry {
+		pt.entry[h] = -1
+	}
+	index := make(map[string]int32, len(t.Chains))
+	for i, c := range t.Chains {
+		if _, dup := index[c.Name]; dup {
+			fail(c, 0, fmt.Errorf("chain %q: %w", c.Name, ErrChainExists))
+		}
+		index[c.Name] = int32(i)
+		if c.Builtin {
+			if !t.ID.BuiltinHooks().Has(c.Hook) {
+				fail(c, 0, fmt.Errorf("table %s has no built-in chain %s", t.ID, c.Hook))
+				continue
+			}
+			pt.entry[c.Hook] = int32(i)
+		}
+	}
+	for i, c := range t.Chains {
+		pc := &pt.chains[i]
+		pc.chain = c
+		pc.rules = make([]progRule, len(c.Rules))
+		for j, r := range c.Rules {
+			pr := progRule{rule: r, jump: -1}
+			switch tg := r.Target.(type) {
+			case nil:
+			case *StandardTarget:
+				pr.action = tg.Verdict
+				if tg.Verdict != Accept && tg.Verdict != Drop && tg.Verdict != Return {
+					fail(c, j+1, fmt.Errorf("bad standard verdict %v", tg.Verdict))
+				}
+			case *JumpTarget:
+				k, ok := index[tg.Chain]
+				switch {
+				case !ok:
+					fail(c, j+1, fmt.Errorf("jump to chain %q: %w", tg.Chain, ErrNoChain))
+				case t.Chains[k].Builtin:
+					fail(c, j+1, fmt.Errorf("cannot jump to built-in chain %q", tg.Chain))
+				}
+				pr.action, pr.jump = Jump, k
+				if tg.Goto {
+					pr.action = Goto
+				}
+			}
+			pc.rules[j] = pr
+		}
+	}
+	if len(errs) > 0 {
+		return nil, 0, errs
+	}
+
+	// Loops, reachability and stack depth, by a depth-first walk from
+	// each built-in chain (the kernel's mark_source_chains).
+	const (
+		unvisited = iota
+		onPath
+		done
+	)
+	state := make([]uint8, len(pt.chains))
+	depth := make([]int, len(pt.chains))
+	hooks := make([]HookMask, len(pt.chains))
+	var visit func(i int) bool
+	visit = func(i int) bool {
+		switch state[i] {
+		case onPath:
+			return false
+		case done:
+			return true
+		}
+		state[i] = onPath
+		for j, r := range pt.chains[i].rules {
+			if r.jump < 0 {
+				continue
+			}
+			if !visit(int(r.jump)) {
+				fail(pt.chains[i].chain, j+1, fmt.Errorf("%w: jump to %q leads back to %q", ErrLoop, pt.chains[r.jump].chain.Name, pt.chains[i].chain.Name))
+				state[i] = done
+				return true // report once, from the rule that closes the loop
+			}
+			d := depth[r.jump]
+			if r.action == Jump {
+				d++
+			}
+			depth[i] = max(depth[i], d)
+		}
+		state[i] = done
+		return true
+	}
+	for i := range pt.chains {
+		visit(i)
+	}
+	if len(errs) > 0 {
+		return nil, 0, errs
+	}
+	var mark func(i int, m HookMask)
+	mark = func(i int, m HookMask) {
+		if hooks[i]&m == m {
+			return
+		}
+		hooks[i] |= m
+		for _, r := range pt.chains[i].rules {
+			if r.jump >= 0 {
+				mark(int(r.jump), m)
+			}
+		}
+	}
+	maxDepth := 0
+	for h, i := range pt.entry {
+		if i >= 0 {
+			mark(int(i), Hooks(Hook(h)))
+			maxDepth = max(maxDepth, depth[i])
+		}
+	}
+
+	// Extensions restricted to some tables or hooks (xt_check_match,
+	// xt_check_target).
+	for i, pc := range pt.chains {
+		for j, r := range pc.rules {
+			exts := make([]any, 0, len(r.rule.Matches)+1)
+			for _, m := range r.rule.Matches {
+				exts = append(exts, m)
+			}
+			if r.rule.Target != nil {
+				exts = append(exts, r.rule.Target)
+			}
+			for _, x := range exts {
+				if err := checkAllowed(x, t.ID, hooks[i]); err != nil {
+					fail(pc.chain, j+1, err)
+				}
+				if rc, ok := x.(RuleChecker); ok {
+					if err := rc.CheckRule(r.rule, t.ID, hooks[i]); err != nil {
+						fail(pc.chain, j+1, fmt.Errorf("%s: %w", extName(x), err))
+					}
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, 0, errs
+	}
+	return pt, maxDepth, nil
+}
+
+// Namer is implemented by extensions to name themselves in messages.
+type Namer interface {
+	Name() string
+}
+
+func extName(x any) string {
+	if n, ok := x.(Namer); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("%T", x)
+}
+
+func checkAllowed(x any, t TableID, used HookMask) error {
+	r, ok := x.(Restricted)
+	if !ok {
+		return nil
+	}
+	tables, hooks := r.Allowed()
+	kind := "match"
+	if _, isTarget := x.(Target); isTarget {
+		kind = "target"
+	}
+	if tables != 0 && !tables.Has(t) {
+		var names []string
+		for id := range NumTables {
+			if tables.Has(id) {
+				names = append(names, id.String())
+			}
+		}
+		return fmt.Errorf("%w: %s %s: only valid in %s table, not %s", ErrNotAllowed, extName(x), kind, strings.Join(names, "/"), t)
+	}
+	if hooks != 0 && used&^hooks != 0 {
+		return fmt.Errorf("%w: %s %s: used from hooks %s, but only usable from %s", ErrNotAllowed, extName(x), kind, hookList(used), hookList(hooks))
+	}
+	return nil
+}
+
+func hookList(m HookMask) string {
+	var names []string
+	for h := range NumHooks {
+		if m.Has(h) {
+			names = append(names, h.String())
+		}
+	}
+	return strings.Join(names, "/")
+}

@@ -1,0 +1,169 @@
+package filter
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// Context is one packet's evaluation state: the packet and what came with
+// it, what targets changed (the mark, the response to send), and the
+// traversal's scratch space. Reuse one Context per goroutine: Reset keeps
+// its buffers, so evaluating a packet allocates nothing.
+type Context struct {
+	// Packet is the parsed packet. Mangling targets rewrite it in place.
+	Packet *packet.Packet
+	// Hook is where the packet is being evaluated.
+	Hook Hook
+	// Table is the table being traversed.
+	Table TableID
+	// In and Out are the input and output interface names ("" if none
+	// at this hook, as in the kernel: no Out at PREROUTING, no In at
+	// OUTPUT).
+	In, Out string
+	// PktType is the link-layer packet type (PACKET_HOST, …) as
+	// -m pkttype tests it.
+	PktType PktType
+	// LinkHeader is the link-layer header the packet arrived with, if
+	// known (LOG prints it as MAC=).
+	LinkHeader []byte
+	// Mark is the packet's mark (skb->mark); MARK changes it.
+	Mark uint32
+	// Now is the time the packet is evaluated at. The caller sets it from
+	// a cached clock, not per packet.
+	Now time.Time
+	// Env answers questions about the host: local addresses for addrtype
+	// and REJECT, interface MTUs for TCPMSS. It may be nil.
+	Env Env
+	// CT is the packet's connection tracking state, for the matches and
+	// targets that need conntrack. The zero value means no conntrack: the
+	// packet is untracked.
+	CT CTInfo
+	// Logger receives LOG target lines. Nil means slog.Default().
+	Logger *slog.Logger
+	// Trace, when non-nil, is called for every rule evaluated (nfgo
+	// replay --trace, and the TRACE target).
+	Trace func(TraceEvent)
+
+	// Response is the packet a REJECT target asks to send back, built in
+	// ResponseBuf. Nil if none.
+	Response []byte
+	// ResponseBuf is reused storage for Response.
+	ResponseBuf []byte
+	// Logs holds the LOG lines this packet produced.
+	Logs []string
+	// HotDrop is set by a match that finds the packet malformed, as the
+	// kernel's matches set par->hotdrop (a tcp match on a TCP header with
+	// a bad data offset): the packet is dropped at once.
+	HotDrop bool
+	// Traced is set by the TRACE target (raw table): every later rule this
+	// packet meets is reported through Trace.
+	Traced bool
+
+	stack []frame
+}
+
+// Reset prepares c for a new packet, keeping its buffers.
+func (c *Context) Reset() {
+	*c = Context{
+		Env:         c.Env,
+		Logger:      c.Logger,
+		Trace:       c.Trace,
+		ResponseBuf: c.ResponseBuf[:0],
+		Logs:        c.Logs[:0],
+		stack:       c.stack[:0],
+	}
+}
+
+// Env is the host as matches and targets see it. An implementation must
+// be safe for concurrent use and must not allocate.
+type Env interface {
+	// AddrType returns the address type of a, as addrtype sees it.
+	AddrType(a netip.Addr, iface string) AddrType
+	// LocalAddr returns an address of the host on the interface, for a
+	// REJECT's source (ok=false if it has none).
+	LocalAddr(iface string, family packet.Family) (netip.Addr, bool)
+	// MTU returns the interface's MTU (0 if unknown).
+	MTU(iface string) int
+}
+
+// AddrType is a set of address types, as in xt_addrtype (RTN_* bits).
+type AddrType uint16
+
+// The address types, with xt_addrtype's bit values.
+const (
+	AddrUnspec AddrType = 1 << iota
+	AddrUnicast
+	AddrLocal
+	AddrBroadcast
+	AddrAnycast
+	AddrMulticast
+	AddrBlackhole
+	AddrUnreachable
+	AddrProhibit
+	AddrThrow
+	AddrNAT
+	AddrXResolve
+)
+
+// PktType is the link-layer packet type, with the kernel's PACKET_*
+// values.
+type PktType uint8
+
+// The packet types.
+const (
+	PacketHost PktType = iota
+	PacketBroadcast
+	PacketMulticast
+	PacketOtherHost
+	PacketOutgoing
+	PacketLoopback
+)
+
+// CTInfo is the connection tracking state a packet carries into the rules.
+// The conntrack package fills it; the zero value is "untracked, no
+// conntrack".
+type CTInfo struct {
+	// State is a set of CTState bits, as -m state/-m conntrack test.
+	State CTState
+	// Status is the entry's status bits (IPS_*).
+	Status uint32
+	// Mark is the connection mark (connmark).
+	Mark uint32
+	// Helper is the name of the helper attached to the connection.
+	Helper string
+	// Dir is true for the reply direction.
+	Reply bool
+	// Tracked is false when conntrack is not running at all.
+	Tracked bool
+}
+
+// CTState is a set of conntrack states as -m conntrack --ctstate names them.
+type CTState uint8
+
+// The conntrack states, with xt_conntrack's bit values.
+const (
+	StateInvalid CTState = 1 << iota
+	StateEstablished
+	StateRelated
+	StateNew
+	StateUntracked
+	StateSNAT
+	StateDNAT
+)
+
+// TraceEvent describes one rule evaluation, for tracing.
+type TraceEvent struct {
+	Table   TableID
+	Chain   string
+	Rule    int // 1-based; 0 for the policy
+	Matched bool
+	Verdict Action
+}
+
+type frame struct {
+	chain int32
+	rule  int32
+}

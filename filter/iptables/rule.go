@@ -1,0 +1,559 @@
+package iptables
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// ParseRule parses the words of one rule specification as they follow
+// "-A CHAIN" (for example "-p tcp --dport 22 -j ACCEPT") for the family,
+// table and chain. Comma lists in -s and -d expand into one rule per
+// address pair, as iptables does. has reports whether a chain exists in the
+// table, so that -j can tell a chain from an unknown target; it may be nil.
+func ParseRule(words []string, f packet.Family, table filter.TableID, chain string, has func(string) bool) ([]*filter.Rule, error) {
+	p, err := parseRule(words, f, table, chain, has)
+	if err != nil {
+		return nil, err
+	}
+	return p.rules(), nil
+}
+
+// parsedRule is one rule specification before address expansion.
+type parsedRule struct {
+	header   filter.Header
+	srcs     []filter.Net
+	dsts     []filter.Net
+	matches  []filter.Match
+	target   filter.Target
+	counters *[2]uint64
+	// family is set by -4 or -6: the rule applies to that family only.
+	family packet.Family
+}
+
+func (p *parsedRule) rules() []*filter.Rule {
+	srcs, dsts := p.srcs, p.dsts
+	if len(srcs) == 0 {
+		srcs = []filter.Net{{}}
+	}
+	if len(dsts) == 0 {
+		dsts = []filter.Net{{}}
+	}
+	var out []*filter.Rule
+	for _, s := range srcs {
+		for _, d := range dsts {
+			r := &filter.Rule{Header: p.header, Matches: p.matches, Target: p.target}
+			r.Src, r.Dst = s, d
+			if p.counters != nil {
+				r.Counters.Set(p.counters[0], p.counters[1])
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+type loadedExt struct {
+	ext    *extension
+	parser extParser
+}
+
+func parseRule(words []string, f packet.Family, table filter.TableID, chain string, has func(string) bool) (*parsedRule, error) {
+	pr := &parsedRule{}
+	rc := &ruleContext{family: f, header: &pr.header, table: table, chain: chain}
+	a := &args{words: words}
+	var (
+		matches []loadedExt
+		target  *loadedExt
+		seen    = map[string]bool{}
+	)
+	once := func(opt string) error {
+		if seen[opt] {
+			return fmt.Errorf("%w: multiple %s flags not allowed", ErrSyntax, opt)
+		}
+		seen[opt] = true
+		return nil
+	}
+	invert := false
+	for {
+		w, ok := a.next()
+		if !ok {
+			break
+		}
+		if w == "!" {
+			if invert {
+				return nil, fmt.Errorf("%w: consecutive ! not allowed", ErrSyntax)
+			}
+			invert = true
+			continue
+		}
+		opt := canonicalOption(w)
+		var err error
+		switch opt {
+		case "-p":
+			if err = once(opt); err == nil {
+				err = parseProtoOpt(a, &pr.header, invert)
+			}
+		case "-s", "-d":
+			if err = once(opt); err == nil {
+				err = parseAddrOpt(a, opt, f, pr, invert)
+			}
+		case "-i", "-o":
+			if err = once(opt); err == nil {
+				err = parseIfaceOpt(a, opt, &pr.header, invert)
+			}
+		case "-f":
+			if f != packet.IPv4 {
+				err = fmt.Errorf("%w: unknown option \"%s\"", ErrUnknownOption, w)
+			} else if err = once(opt); err == nil {
+				pr.header.Fragment = filter.Yes
+				if invert {
+					pr.header.Fragment = filter.No
+				}
+			}
+		case "-4", "-6":
+			pr.family = packet.IPv4
+			if opt == "-6" {
+				pr.family = packet.IPv6
+			}
+		case "-c":
+			pr.counters, err = parseCountersOpt(a)
+		case "-m":
+			var name string
+			if name, err = a.value("match"); err == nil {
+				if invert {
+					err = fmt.Errorf("%w: unexpected ! flag before --match", ErrSyntax)
+					break
+				}
+				e := lookupExt(false, name, f)
+				if e == nil {
+					err = fmt.Errorf("%w: Couldn't load match `%s':No such file or directory", ErrUnknownExtension, name)
+					break
+				}
+				matches = append(matches, loadedExt{ext: e, parser: e.parser(rc)})
+			}
+		case "-j", "-g":
+			if target != nil || pr.target != nil {
+				err = fmt.Errorf("%w: multiple -j flags not allowed", ErrSyntax)
+				break
+			}
+			if invert {
+				err = fmt.Errorf("%w: cannot have ! before %s", ErrSyntax, opt)
+				break
+			}
+			var name string
+			if name, err = a.value(strings.TrimPrefix(opt, "-")); err == nil {
+				target, err = parseTargetName(name, opt == "-g", f, rc, pr, has)
+			}
+		default:
+			if strings.HasPrefix(w, "--") && len(w) > 2 {
+				err = dispatchOption(w[2:], invert, a, rc, &matches, target)
+			} else {
+				err = fmt.Errorf("%w: unknown option \"%s\"", ErrUnknownOption, w)
+				if !strings.HasPrefix(w, "-") {
+					err = fmt.Errorf("%w: Bad argument `%s'", ErrSyntax, w)
+				}
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		invert = false
+	}
+	if invert {
+		return nil, fmt.Errorf("%w: ! at the end of the rule", ErrSyntax)
+	}
+	for _, m := range matches {
+		x, err := m.parser.done()
+		if err != nil {
+			return nil, err
+		}
+		pr.matches = append(pr.matches, x.(filter.Match))
+	}
+	if target != nil {
+		x, err := target.parser.done()
+		if err != nil {
+			return nil, err
+		}
+		pr.target = x.(filter.Target)
+	}
+	return pr, nil
+}
+
+// canonicalOption maps the long header options to their short forms.
+func canonicalOption(w string) string {
+	switch w {
+	case "--protocol":
+		return "-p"
+	case "--source", "--src":
+		return "-s"
+	case "--destination", "--dst":
+		return "-d"
+	case "--in-interface":
+		return "-i"
+	case "--out-interface":
+		return "-o"
+	case "--fragment":
+		return "-f"
+	case "--match":
+		return "-m"
+	case "--jump":
+		return "-j"
+	case "--goto":
+		return "-g"
+	case "--set-counters":
+		return "-c"
+	case "--ipv4":
+		return "-4"
+	case "--ipv6":
+		return "-6"
+	}
+	return w
+}
+
+// implicitMatch names the match iptables loads by itself when an unknown
+// option follows -p PROTO (libxtables' load_proto).
+func implicitMatch(proto uint8, f packet.Family) string {
+	switch proto {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 136:
+		return "udplite"
+	case 132:
+		return "sctp"
+	case 33:
+		return "dccp"
+	case 1:
+		if f == packet.IPv4 {
+			return "icmp"
+		}
+	case 58:
+		if f == packet.IPv6 {
+			return "icmp6"
+		}
+	}
+	return ""
+}
+
+// dispatchOption offers an extension option to the target, then to the
+// matches from the last loaded, then to the protocol's implicit match.
+func dispatchOption(name string, invert bool, a *args, rc *ruleContext, matches *[]loadedExt, target *loadedExt) error {
+	try := func(p extParser) (bool, error) {
+		err := p.option(name, invert, a)
+		if errors.Is(err, errNotMine) {
+			return false, nil
+		}
+		return true, err
+	}
+	if target != nil {
+		if done, err := try(target.parser); done {
+			return err
+		}
+	}
+	for i := len(*matches) - 1; i >= 0; i-- {
+		if done, err := try((*matches)[i].parser); done {
+			return err
+		}
+	}
+	if !rc.header.ProtoInvert {
+		if implied := implicitMatch(rc.header.Proto, rc.family); implied != "" {
+			loaded := false
+			for _, m := range *matches {
+				loaded = loaded || m.ext.name == implied
+			}
+			if e := lookupExt(false, implied, rc.family); e != nil && !loaded {
+				p := e.parser(rc)
+				if done, err := try(p); done {
+					*matches = append(*matches, loadedExt{ext: e, parser: p})
+					return err
+				}
+			}
+		}
+	}
+	return fmt.Errorf("%w \"--%s\"", ErrUnknownOption, name)
+}
+
+func parseTargetName(name string, isGoto bool, f packet.Family, rc *ruleContext, pr *parsedRule, has func(string) bool) (*loadedExt, error) {
+	if isGoto {
+		if has != nil && !has(name) {
+			return nil, fmt.Errorf("%w: goto '%s' is not a chain", ErrUnknownExtension, name)
+		}
+		pr.target = &filter.JumpTarget{Chain: name, Goto: true}
+		return nil, nil
+	}
+	switch name {
+	case "ACCEPT":
+		pr.target = filter.AcceptTarget
+		return nil, nil
+	case "DROP":
+		pr.target = filter.DropTarget
+		return nil, nil
+	case "RETURN":
+		pr.target = filter.ReturnTarget
+		return nil, nil
+	}
+	if has != nil && has(name) {
+		pr.target = &filter.JumpTarget{Chain: name}
+		return nil, nil
+	}
+	if e := lookupExt(true, name, f); e != nil {
+		return &loadedExt{ext: e, parser: e.parser(rc)}, nil
+	}
+	if has == nil && filter.ValidChainName(name) == nil {
+		pr.target = &filter.JumpTarget{Chain: name}
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: Couldn't load target `%s':No such file or directory", ErrUnknownExtension, name)
+}
+
+func parseProtoOpt(a *args, h *filter.Header, invert bool) error {
+	v, err := a.value("protocol")
+	if err != nil {
+		return err
+	}
+	n, ok := ParseProtocol(v)
+	if !ok {
+		return fmt.Errorf("%w: unknown protocol \"%s\" specified", ErrBadArgument, v)
+	}
+	if n == 0 && invert {
+		return fmt.Errorf("%w: rule would never match protocol", ErrBadArgument)
+	}
+	h.Proto, h.ProtoInvert = n, invert
+	return nil
+}
+
+// ParseProtocol parses a -p value: a number, "all", or a protocol name,
+// case-insensitively, as iptables does.
+func ParseProtocol(s string) (uint8, bool) {
+	s = strings.ToLower(s)
+	if n, err := strconv.ParseUint(s, 10, 8); err == nil {
+		return uint8(n), true
+	}
+	switch s {
+	case "all":
+		return 0, true
+	case "icmpv6":
+		return 58, true
+	case "mh":
+		return 135, true
+	}
+	for n, name := range protoNames {
+		if name == s {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// ProtocolName returns the name iptables-save prints for a protocol
+// number, or the number itself.
+func ProtocolName(n uint8) string {
+	if name, ok := protoNames[n]; ok {
+		return name
+	}
+	return strconv.Itoa(int(n))
+}
+
+func parseAddrOpt(a *args, opt string, f packet.Family, pr *parsedRule, invert bool) error {
+	v, err := a.value(strings.TrimPrefix(opt, "-"))
+	if err != nil {
+		return err
+	}
+	var nets []filter.Net
+	for _, s := range strings.Split(v, ",") {
+		n, err := ParseNet(s, f)
+		if err != nil {
+			return err
+		}
+		nets = append(nets, n)
+	}
+	if opt == "-s" {
+		pr.srcs, pr.header.SrcInvert = nets, invert
+	} else {
+		pr.dsts, pr.header.DstInvert = nets, invert
+	}
+	if invert && len(nets) > 1 {
+		return fmt.Errorf("%w: ! not allowed with multiple source or destination IP addresses", ErrSyntax)
+	}
+	return nil
+}
+
+// ParseNet parses ADDR[/MASK] where MASK is a prefix length or, for IPv4,
+// a dotted mask. The address is masked, as iptables stores it. Host names
+// are not resolved: a ruleset must not depend on DNS.
+func ParseNet(s string, f packet.Family) (filter.Net, error) {
+	addr, mask, hasMask := strings.Cut(s, "/")
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.Zone() != "" {
+		return filter.Net{}, fmt.Errorf("%w: host/network `%s' not found", ErrBadArgument, addr)
+	}
+	if ip.Is4In6() && f == packet.IPv4 {
+		ip = ip.Unmap()
+	}
+	if (f == packet.IPv4) != ip.Is4() {
+		return filter.Net{}, fmt.Errorf("%w: host/network `%s' not found", ErrBadArgument, addr)
+	}
+	bits := ip.BitLen()
+	if !hasMask {
+		return filter.NetFromPrefix(netip.PrefixFrom(ip, bits)), nil
+	}
+	if n, err := strconv.Atoi(mask); err == nil && isNumber(mask) {
+		if n < 0 || n > bits {
+			return filter.Net{}, fmt.Errorf("%w: invalid mask `%s' specified", ErrBadArgument, mask)
+		}
+		return filter.NetFromPrefix(netip.PrefixFrom(ip, n)), nil
+	}
+	m, err := netip.ParseAddr(mask)
+	if err != nil || m.BitLen() != bits {
+		return filter.Net{}, fmt.Errorf("%w: invalid mask `%s' specified", ErrBadArgument, mask)
+	}
+	ab, mb := ip.AsSlice(), m.AsSlice()
+	for i := range ab {
+		ab[i] &= mb[i]
+	}
+	masked, _ := netip.AddrFromSlice(ab)
+	return filter.Net{Addr: masked, Mask: m}, nil
+}
+
+// FormatNet prints a Net as iptables-save does: ADDR/PREFIXLEN for a
+// contiguous mask, ADDR/MASK otherwise.
+func FormatNet(n filter.Net) string {
+	if b := n.Bits(); b >= 0 {
+		return n.Addr.String() + "/" + strconv.Itoa(b)
+	}
+	return n.Addr.String() + "/" + n.Mask.String()
+}
+
+// maxIfaceLen is IFNAMSIZ-1.
+const maxIfaceLen = 15
+
+func parseIfaceOpt(a *args, opt string, h *filter.Header, invert bool) error {
+	name := "in-interface"
+	if opt == "-o" {
+		name = "out-interface"
+	}
+	v, err := a.value(name)
+	if err != nil {
+		return err
+	}
+	if len(v) > maxIfaceLen {
+		return fmt.Errorf("%w: interface name `%s' must be shorter than IFNAMSIZ (%d)", ErrBadArgument, v, maxIfaceLen+1)
+	}
+	i := filter.Iface{Name: v, Invert: invert}
+	if strings.HasSuffix(v, "+") {
+		i.Name, i.Wildcard = strings.TrimSuffix(v, "+"), true
+	}
+	if opt == "-i" {
+		h.In = i
+	} else {
+		h.Out = i
+	}
+	return nil
+}
+
+func parseCountersOpt(a *args) (*[2]uint64, error) {
+	var c [2]uint64
+	for i := range c {
+		v, err := a.value("set-counters")
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: -c packet counter not numeric", ErrBadArgument)
+		}
+		c[i] = n
+	}
+	return &c, nil
+}
+
+// FormatRule prints a rule's specification as iptables-save prints it
+// after "-A CHAIN": the header (-s -d -i -o -p -f), each match with -m, and
+// the target.
+func FormatRule(r *filter.Rule, f packet.Family) string {
+	w := &saver{family: f}
+	h := &r.Header
+	flag := func(invert bool, opt, val string) {
+		if invert {
+			w.WriteString(" !")
+		}
+		w.WriteByte(' ')
+		w.WriteString(opt)
+		if val != "" {
+			w.WriteByte(' ')
+			w.WriteString(val)
+		}
+	}
+	if !h.Src.IsZero() {
+		flag(h.SrcInvert, "-s", FormatNet(h.Src))
+	}
+	if !h.Dst.IsZero() {
+		flag(h.DstInvert, "-d", FormatNet(h.Dst))
+	}
+	if !h.In.IsZero() {
+		flag(h.In.Invert, "-i", ifaceString(h.In))
+	}
+	if !h.Out.IsZero() {
+		flag(h.Out.Invert, "-o", ifaceString(h.Out))
+	}
+	if h.Proto != 0 {
+		flag(h.ProtoInvert, "-p", ProtocolName(h.Proto))
+	}
+	if h.Fragment != filter.Unset {
+		flag(h.Fragment == filter.No, "-f", "")
+	}
+	for _, m := range r.Matches {
+		e := extFor(m, false, f)
+		if e == nil {
+			fmt.Fprintf(w, " -m %s", extName(m))
+			continue
+		}
+		w.WriteString(" -m ")
+		w.WriteString(e.name)
+		e.save(w, m)
+	}
+	switch t := r.Target.(type) {
+	case nil:
+	case *filter.StandardTarget:
+		w.WriteString(" -j ")
+		w.WriteString(t.Verdict.String())
+	case *filter.JumpTarget:
+		if t.Goto {
+			w.WriteString(" -g ")
+		} else {
+			w.WriteString(" -j ")
+		}
+		w.WriteString(t.Chain)
+	default:
+		e := extFor(t, true, f)
+		if e == nil {
+			fmt.Fprintf(w, " -j %s", extName(t))
+			break
+		}
+		w.WriteString(" -j ")
+		w.WriteString(e.name)
+		e.save(w, t)
+	}
+	return strings.TrimPrefix(w.String(), " ")
+}
+
+func ifaceString(i filter.Iface) string {
+	if i.Wildcard {
+		return i.Name + "+"
+	}
+	return i.Name
+}
+
+func extName(x any) string {
+	if n, ok := x.(filter.Namer); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("%T", x)
+}

@@ -1,0 +1,145 @@
+package nfgo
+
+import (
+	"net/netip"
+
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// Interface is one of the simulated host's network interfaces.
+type Interface struct {
+	Name string
+	// Addrs are the interface's addresses with their prefix lengths; the
+	// prefix gives the subnet broadcast address addrtype knows.
+	Addrs []netip.Prefix
+	// MTU is the interface MTU, for TCPMSS --clamp-mss-to-pmtu (0: 1500).
+	MTU int
+}
+
+// Route sends packets for Dst out of interface Out.
+type Route struct {
+	Dst netip.Prefix
+	Out string
+}
+
+// Host is the engine's model of the machine it filters for: which
+// addresses are its own (so a packet goes to INPUT rather than FORWARD) and
+// where packets are routed. The zero Host has no addresses and routes
+// everything out of DefaultOut.
+type Host struct {
+	Interfaces []Interface
+	// Routes are matched longest prefix first.
+	Routes []Route
+	// DefaultOut is the output interface when no route matches
+	// ("eth1" if empty).
+	DefaultOut string
+}
+
+// hostEnv answers filter.Env from a Host. It is immutable after creation.
+type hostEnv struct {
+	host   Host
+	local  map[netip.Addr]string // address → interface
+	bcast  map[netip.Addr]bool
+	routes []Route // sorted longest prefix first
+}
+
+func newHostEnv(h Host) *hostEnv {
+	e := &hostEnv{host: h, local: map[netip.Addr]string{}, bcast: map[netip.Addr]bool{}}
+	for _, ifc := range h.Interfaces {
+		for _, p := range ifc.Addrs {
+			e.local[p.Addr()] = ifc.Name
+			if p.Addr().Is4() && p.Bits() < 31 {
+				e.bcast[lastAddr(p)] = true
+			}
+		}
+	}
+	e.routes = append(e.routes, h.Routes...)
+	// Longest prefix first; insertion sort keeps it dependency-free and
+	// the list is short.
+	for i := 1; i < len(e.routes); i++ {
+		for j := i; j > 0 && e.routes[j].Dst.Bits() > e.routes[j-1].Dst.Bits(); j-- {
+			e.routes[j], e.routes[j-1] = e.routes[j-1], e.routes[j]
+		}
+	}
+	if e.host.DefaultOut == "" {
+		e.host.DefaultOut = "eth1"
+	}
+	return e
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// IsLocal reports whether a is one of the host's addresses (or loopback).
+func (e *hostEnv) IsLocal(a netip.Addr) bool {
+	_, ok := e.local[a]
+	return ok || a.IsLoopback()
+}
+
+// ForHost reports whether the routing decision delivers a packet for dst
+// locally (RTN_LOCAL, RTN_BROADCAST, or multicast, which nfgo always
+// delivers: it has no multicast routing).
+func (e *hostEnv) ForHost(dst netip.Addr) bool {
+	return e.IsLocal(dst) || e.bcast[dst] || dst.IsMulticast() ||
+		dst == netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
+// Route returns the output interface for a destination.
+func (e *hostEnv) Route(dst netip.Addr) string {
+	for _, r := range e.routes {
+		if r.Dst.Contains(dst) {
+			return r.Out
+		}
+	}
+	return e.host.DefaultOut
+}
+
+// AddrType implements filter.Env.
+func (e *hostEnv) AddrType(a netip.Addr, _ string) filter.AddrType {
+	switch {
+	case !a.IsValid() || a.IsUnspecified():
+		return filter.AddrUnspec
+	case e.IsLocal(a):
+		return filter.AddrLocal
+	case a.IsMulticast():
+		return filter.AddrMulticast
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || e.bcast[a]:
+		return filter.AddrBroadcast
+	}
+	return filter.AddrUnicast
+}
+
+// LocalAddr implements filter.Env: the first address of the family on the
+// interface, else the first of the family anywhere.
+func (e *hostEnv) LocalAddr(iface string, f packet.Family) (netip.Addr, bool) {
+	var fallback netip.Addr
+	for _, ifc := range e.host.Interfaces {
+		for _, p := range ifc.Addrs {
+			if p.Addr().Is4() != (f == packet.IPv4) {
+				continue
+			}
+			if ifc.Name == iface {
+				return p.Addr(), true
+			}
+			if !fallback.IsValid() {
+				fallback = p.Addr()
+			}
+		}
+	}
+	return fallback, fallback.IsValid()
+}
+
+// MTU implements filter.Env.
+func (e *hostEnv) MTU(iface string) int {
+	for _, ifc := range e.host.Interfaces {
+		if ifc.Name == iface && ifc.MTU > 0 {
+			return ifc.MTU
+		}
+	}
+	return 1500
+}

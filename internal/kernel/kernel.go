@@ -1,0 +1,51 @@
+// Package kernel runs the real Linux netfilter as a test oracle: it
+// executes iptables tools and packet experiments inside throwaway network
+// namespaces, so tests can compare nfgo with the kernel.
+package kernel
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// Require skips the test unless it can use the kernel as an oracle: it
+// must run as root and the named tools must be installed. The skip
+// message says which condition failed.
+func Require(t testing.TB, tools ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipping kernel comparison: needs root to create network namespaces (CI runs it as root)")
+	}
+	for _, tool := range append([]string{"unshare"}, tools...) {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping kernel comparison: %s is not installed (.ci/run installs it)", tool)
+		}
+	}
+}
+
+// Shell runs a shell script in a new, empty network namespace that dies
+// with the script, so nothing it does outlives it. stdin is fed to the
+// script. It returns stdout, or an error carrying stderr.
+func Shell(script string, stdin []byte) ([]byte, error) {
+	cmd := exec.Command("unshare", "--net", "sh", "-e", "-c", script)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("%v: %s", err, bytes.TrimSpace(errb.Bytes()))
+	}
+	return out.Bytes(), nil
+}
+
+// Save restores rules with iptables-restore (ip6tables-restore when v6)
+// in a fresh namespace and returns what iptables-save prints.
+func Save(rules []byte, v6 bool) ([]byte, error) {
+	pre := "ip"
+	if v6 {
+		pre = "ip6"
+	}
+	return Shell(pre+"tables-restore && "+pre+"tables-save", rules)
+}

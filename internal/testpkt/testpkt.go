@@ -1,0 +1,135 @@
+// Package testpkt builds well-formed IPv4 and IPv6 packets with gopacket,
+// an implementation independent of nfgo's own, for tests, fuzz seeds and
+// the sample capture.
+package testpkt
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Spec describes a packet to build. Zero fields take sensible defaults.
+type Spec struct {
+	Src, Dst netip.Addr
+	// Proto is "tcp", "udp", "icmp" (ICMP or ICMPv6 by family), or "raw"
+	// with RawProto.
+	Proto    string
+	RawProto uint8
+	SrcPort  uint16
+	DstPort  uint16
+	// TCP flags, e.g. "S", "SA", "A", "FA", "R", "PA".
+	Flags    string
+	Seq      uint32
+	Ack      uint32
+	Window   uint16
+	MSS      uint16 // adds an MSS option when non-zero
+	TTL      uint8  // default 64
+	TOS      uint8
+	ID       uint16
+	ICMPType uint8
+	ICMPCode uint8
+	ICMPID   uint16
+	ICMPSeq  uint16
+	Payload  []byte
+}
+
+// Build serialises the packet with correct lengths and checksums.
+func Build(s Spec) []byte {
+	if s.TTL == 0 {
+		s.TTL = 64
+	}
+	if s.Window == 0 {
+		s.Window = 64240
+	}
+	v6 := s.Src.Is6()
+	var net3 gopacket.SerializableLayer
+	var ipv4 *layers.IPv4
+	var ipv6 *layers.IPv6
+	proto := layers.IPProtocol(s.RawProto)
+	switch s.Proto {
+	case "tcp":
+		proto = layers.IPProtocolTCP
+	case "udp":
+		proto = layers.IPProtocolUDP
+	case "icmp":
+		proto = layers.IPProtocolICMPv4
+		if v6 {
+			proto = layers.IPProtocolICMPv6
+		}
+	}
+	if v6 {
+		ipv6 = &layers.IPv6{Version: 6, HopLimit: s.TTL, TrafficClass: s.TOS, NextHeader: proto,
+			SrcIP: net.IP(s.Src.AsSlice()), DstIP: net.IP(s.Dst.AsSlice())}
+		net3 = ipv6
+	} else {
+		ipv4 = &layers.IPv4{Version: 4, IHL: 5, TTL: s.TTL, TOS: s.TOS, Id: s.ID, Protocol: proto,
+			Flags: layers.IPv4DontFragment, SrcIP: net.IP(s.Src.AsSlice()), DstIP: net.IP(s.Dst.AsSlice())}
+		net3 = ipv4
+	}
+	ls := []gopacket.SerializableLayer{net3}
+	switch s.Proto {
+	case "tcp":
+		t := &layers.TCP{SrcPort: layers.TCPPort(s.SrcPort), DstPort: layers.TCPPort(s.DstPort), Seq: s.Seq, Ack: s.Ack, Window: s.Window}
+		for _, f := range s.Flags {
+			switch f {
+			case 'S':
+				t.SYN = true
+			case 'A':
+				t.ACK = true
+			case 'F':
+				t.FIN = true
+			case 'R':
+				t.RST = true
+			case 'P':
+				t.PSH = true
+			case 'U':
+				t.URG = true
+			case 'E':
+				t.ECE = true
+			case 'C':
+				t.CWR = true
+			}
+		}
+		if s.MSS != 0 {
+			t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{byte(s.MSS >> 8), byte(s.MSS)}})
+		}
+		setNet(t, ipv4, ipv6)
+		ls = append(ls, t)
+	case "udp":
+		u := &layers.UDP{SrcPort: layers.UDPPort(s.SrcPort), DstPort: layers.UDPPort(s.DstPort)}
+		setNet(u, ipv4, ipv6)
+		ls = append(ls, u)
+	case "icmp":
+		if v6 {
+			ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(s.ICMPType, s.ICMPCode)}
+			_ = ic.SetNetworkLayerForChecksum(ipv6)
+			body := []byte{byte(s.ICMPID >> 8), byte(s.ICMPID), byte(s.ICMPSeq >> 8), byte(s.ICMPSeq)}
+			ls = append(ls, ic, gopacket.Payload(body))
+		} else {
+			ls = append(ls, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(s.ICMPType, s.ICMPCode), Id: s.ICMPID, Seq: s.ICMPSeq})
+		}
+	}
+	if len(s.Payload) > 0 {
+		ls = append(ls, gopacket.Payload(s.Payload))
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+		panic("testpkt: " + err.Error())
+	}
+	return append([]byte(nil), buf.Bytes()...)
+}
+
+type checksummer interface {
+	SetNetworkLayerForChecksum(gopacket.NetworkLayer) error
+}
+
+func setNet(l checksummer, v4 *layers.IPv4, v6 *layers.IPv6) {
+	if v4 != nil {
+		_ = l.SetNetworkLayerForChecksum(v4)
+	} else {
+		_ = l.SetNetworkLayerForChecksum(v6)
+	}
+}
