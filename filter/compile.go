@@ -59,6 +59,7 @@ type progChain struct {
 
 type progRule struct {
 	rule *Rule
+	hdr  compiledHeader
 	// action is Jump, Goto, Accept, Drop, Return for the standard
 	// targets, so the traversal needs no call; Continue means call Do
 	// (or nothing, when the rule has no target).
@@ -130,7 +131,7 @@ func compileTable(t *Table) (*progTable, int, []error) {
 		pc.chain = c
 		pc.rules = make([]progRule, len(c.Rules))
 		for j, r := range c.Rules {
-			pr := progRule{rule: r, jump: -1}
+			pr := progRule{rule: r, hdr: compileHeader(&r.Header), jump: -1}
 			switch tg := r.Target.(type) {
 			case nil:
 			case *StandardTarget:

@@ -167,33 +167,11 @@ func (i Iface) matches(name string) bool {
 	return name == i.Name
 }
 
-// Matches reports whether the header matches the packet in c.
+// Matches reports whether the header matches the packet in c. Programs
+// use a compiled form of the same test.
 func (h *Header) Matches(c *Context) bool {
-	p := c.Packet
-	if h.Proto != 0 && (p.Proto == h.Proto) == h.ProtoInvert {
-		return false
-	}
-	if !h.Src.IsZero() && h.Src.Contains(p.Src()) == h.SrcInvert {
-		return false
-	}
-	if !h.Dst.IsZero() && h.Dst.Contains(p.Dst()) == h.DstInvert {
-		return false
-	}
-	if !h.In.IsZero() && h.In.matches(c.In) == h.In.Invert {
-		return false
-	}
-	if !h.Out.IsZero() && h.Out.matches(c.Out) == h.Out.Invert {
-		return false
-	}
-	switch h.Fragment {
-	case Yes:
-		// -f matches second and further fragments only (ipt_ip's
-		// IPT_F_FRAG tests the fragment offset, not MF).
-		return p.Fragment && p.FragOffset != 0
-	case No:
-		return !(p.Fragment && p.FragOffset != 0)
-	}
-	return true
+	ch := compileHeader(h)
+	return ch.matches(c)
 }
 
 // A Match is an extension loaded with -m (or implied by -p). It reports

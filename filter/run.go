@@ -49,7 +49,7 @@ func (p *Program) Run(table TableID, c *Context) Result {
 		}
 		pr := &pc.rules[ri]
 		r := pr.rule
-		matched := r.Header.Matches(c) && matchAll(r.Matches, c)
+		matched := pr.hdr.matches(c) && matchAll(r.Matches, c)
 		if c.HotDrop {
 			return Result{Verdict: Verdict{Action: Drop}, Chain: pc.chain, Rule: int(ri) + 1, HotDrop: true}
 		}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/nfgo/nfgo/internal/testpkt"
 	"github.com/nfgo/nfgo/packet"
 )
 
@@ -40,7 +41,9 @@ func rule(port uint16, t Target) *Rule {
 }
 
 func tcpTo(port uint16) *packet.Packet {
-	return &packet.Packet{Family: packet.IPv4, Proto: 6, L4Off: 20, DstPort: port, Length: 40}
+	var p packet.Packet
+	p.Decode(testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("198.18.0.1"), Dst: netip.MustParseAddr("192.0.2.1"), Proto: "tcp", SrcPort: 1000, DstPort: port, Flags: "S"}))
+	return &p
 }
 
 // build makes a filter table from chain specs; chains not named INPUT,

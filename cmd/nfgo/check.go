@@ -15,7 +15,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	rules := fs.String("rules", "", "IPv4 iptables-save `FILE` to check")
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE` to check")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *rules == "" && *rules6 == "" {

@@ -26,6 +26,19 @@ var errUsage = errors.New("usage")
 // found errors): exit status 1, nothing more to print.
 var errFailed = errors.New("failed")
 
+// errFlags marks a flag error the flag package has already reported,
+// with the command's usage: exit status 2, nothing more to print.
+var errFlags = errors.New("bad flags")
+
+// parseFlags parses a command's flags; a mistake is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return errFlags
+	}
+	return err
+}
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -58,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "nfgo %s: %v\n", args[0], err)
+		return 2
+	case errors.Is(err, errFlags):
 		return 2
 	case errors.Is(err, errFailed):
 		return 1

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"sort"
@@ -74,7 +75,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per packet")
 	fs.BoolVar(&o.trace, "trace", false, "show every rule evaluated")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
@@ -133,7 +134,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	eng := nfgo.New(nfgo.Config{Host: host})
+	// LOG lines are shown with each packet, so they are not logged again.
+	quiet := slog.New(slog.DiscardHandler)
+	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet})
 	for _, rs := range []*filter.Ruleset{rs4, rs6} {
 		if rs != nil {
 			if err := eng.SetRuleset(rs); err != nil {
@@ -398,13 +401,10 @@ func (rp *replayPrinter) finish(rulesets ...*filter.Ruleset) error {
 		hits = hits[:10]
 	}
 	if len(hits) > 0 {
-		fmt.Fprintln(rp.w, "\ntop rules:")
-		tw := tabwriter.NewWriter(rp.w, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "pkts\tbytes\t\ttable\trule\t")
+		fmt.Fprintf(rp.w, "\ntop rules:\n%8s %10s  %-8s %s\n", "pkts", "bytes", "table", "rule")
 		for _, h := range hits {
-			fmt.Fprintf(tw, "%d\t%d\t\t%s\t%s\t\n", h.pkts, h.bytes, h.table, h.rule)
+			fmt.Fprintf(rp.w, "%8d %10d  %-8s %s\n", h.pkts, h.bytes, h.table, h.rule)
 		}
-		return tw.Flush()
 	}
 	return nil
 }

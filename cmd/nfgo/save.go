@@ -16,7 +16,7 @@ func saveCmd(args []string, stdout, stderr io.Writer) error {
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE` to print")
 	counters := fs.Bool("counters", false, "print packet and byte counters (iptables-save -c)")
 	fs.BoolVar(counters, "c", false, "shorthand for --counters")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	path, f := *rules, packet.IPv4

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckPrintsEveryErrorAsFileLine(t *testing.T) {
+	path := writeFile(t, "bad.rules", `*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -p tcpx -j ACCEPT
+-A INPUT -j missing
+-A INPUT -s 10.0.0.0/33 -j DROP
+COMMIT
+`)
+	code, out, _ := runCLI(t, "check", "--rules", path)
+	if code != 1 {
+		t.Errorf("exit code: got %d, want 1", code)
+	}
+	for _, want := range []string{path + ":3: ", path + ":4: ", path + ":5: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "\n"); n != 3 {
+		t.Errorf("got %d lines, want 3:\n%s", n, out)
+	}
+}
+
+func TestCheckReportsValidationErrorsWithLines(t *testing.T) {
+	path := writeFile(t, "loop.rules", `*filter
+:a - [0:0]
+:b - [0:0]
+-A INPUT -j a
+-A a -j b
+-A b -j a
+COMMIT
+`)
+	code, out, _ := runCLI(t, "check", "--rules", path)
+	if code != 1 || !strings.Contains(out, path+":6: filter b: chain loop") {
+		t.Errorf("got exit %d and:\n%s\nwant the loop reported at line 6", code, out)
+	}
+}
+
+func TestCheckAcceptsAGoodRuleset(t *testing.T) {
+	code, out, errOut := runCLI(t, "check", "--rules", "example/example.rules", "--rules6", "example/example.rules6")
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "example/example.rules: OK,") || !strings.Contains(out, "example/example.rules6: OK,") {
+		t.Errorf("got:\n%s", out)
+	}
+}
+
+func TestSavePrintsCanonicalForm(t *testing.T) {
+	path := writeFile(t, "r.rules", "*filter\n:INPUT DROP [3:120]\n-A INPUT -s 10.1.2.3/8 -p udp -j ACCEPT\nCOMMIT\n")
+	code, out, errOut := runCLI(t, "save", "--rules", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "*filter\n:INPUT DROP [3:120]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 10.0.0.0/8 -p udp -j ACCEPT\nCOMMIT\n"
+	if out != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+	_, out, _ = runCLI(t, "save", "-c", "--rules", path)
+	if !strings.Contains(out, "[0:0] -A INPUT") {
+		t.Errorf("--counters: got:\n%s", out)
+	}
+}
+
+func TestReplayRunsTheEmbeddedExample(t *testing.T) {
+	code, out, errOut := runCLI(t, "replay")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"13 packets:", "top rules:", "REJECT", "ssh-in"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestReplayJSONHasTheFieldsUsersRelyOn(t *testing.T) {
+	recs := replayJSON(t, "--rules", "example/example.rules", "--rules6", "example/example.rules6",
+		"--local", exampleLocal, "--trace", writeExamplePcap(t))
+	if len(recs) != 13 {
+		t.Fatalf("got %d records, want 13", len(recs))
+	}
+	want := []struct {
+		verdict, target, chain string
+	}{
+		{"ACCEPT", "ACCEPT", "ssh-in"},  // SSH from the admin net, marked in mangle
+		{"DROP", "DROP", "ssh-in"},      // SSH from elsewhere
+		{"DROP", "REJECT", "INPUT"},     // telnet: tcp-reset
+		{"ACCEPT", "ACCEPT", "INPUT"},   // ping
+		{"ACCEPT", "ACCEPT", "INPUT"},   // DNS
+		{"DROP", "DROP", "INPUT"},       // SNMP: LOG, then the policy
+		{"ACCEPT", "ACCEPT", "FORWARD"}, // HTTPS through
+		{"DROP", "DROP", "FORWARD"},     // SMTP through: policy
+		{"ACCEPT", "ACCEPT", "FORWARD"}, // NTP from the LAN
+		{"DROP", "REJECT", "FORWARD"},   // other UDP through
+		{"ACCEPT", "ACCEPT", "INPUT"},   // ICMPv6 echo to the router
+		{"ACCEPT", "ACCEPT", "FORWARD"}, // IPv6 HTTPS through
+		{"DROP", "REJECT", "FORWARD"},   // IPv6 HTTP through: tcp-reset
+	}
+	for i, w := range want {
+		r := recs[i]
+		if r.Index != i || r.Verdict != w.verdict || r.Target != w.target || r.Chain != w.chain {
+			t.Errorf("packet %d: got %d %s %s %s (%s), want %s %s %s", i, r.Index, r.Verdict, r.Target, r.Chain, r.Reason, w.verdict, w.target, w.chain)
+		}
+		if len(r.Trace) == 0 {
+			t.Errorf("packet %d: --trace gave no trace", i)
+		}
+	}
+	if recs[2].Response == "" || recs[9].Response == "" {
+		t.Error("REJECT verdicts carry no response packet")
+	}
+	if recs[5].Logs == nil || !strings.Contains(recs[5].Logs[0], "INPUT drop: IN=eth0") {
+		t.Errorf("LOG line: got %q", recs[5].Logs)
+	}
+	if recs[0].Rule != "-A ssh-in -s 203.0.113.0/24 -m mark --mark 0x22 -j ACCEPT" {
+		t.Errorf("rule text: got %q", recs[0].Rule)
+	}
+}
+
+func writeExamplePcap(t *testing.T) string {
+	return writeFile(t, "example.pcap", string(examplePcap))
+}
+
+func TestUnknownCommandAndBadFlagsExit2(t *testing.T) {
+	if code, _, _ := runCLI(t, "frobnicate"); code != 2 {
+		t.Errorf("unknown command: exit %d, want 2", code)
+	}
+	if code, _, _ := runCLI(t, "check"); code != 2 {
+		t.Errorf("check without --rules: exit %d, want 2", code)
+	}
+	if code, _, _ := runCLI(t, "replay", "--route", "nonsense", "x.pcap"); code != 2 {
+		t.Errorf("bad --route: exit %d, want 2", code)
+	}
+}
