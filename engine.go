@@ -129,6 +129,8 @@ type Verdict struct {
 	Queue uint16
 	// Mark is the packet's mark after the rules.
 	Mark uint32
+	// Priority is the packet's priority after the rules (CLASSIFY).
+	Priority uint32
 	// Reason says what decided. Hook, Table, Chain and Rule locate it.
 	Reason Reason
 	Hook   filter.Hook
@@ -265,7 +267,7 @@ func (e *Engine) context(p *packet.Packet, m Meta) *filter.Context {
 // finish copies what outlives the context into the verdict and returns
 // the context to the pool.
 func (e *Engine) finish(c *filter.Context, v Verdict) Verdict {
-	v.Mark = c.Mark
+	v.Mark, v.Priority = c.Mark, c.Priority
 	if c.Response != nil {
 		v.Response = append([]byte(nil), c.Response...)
 	}

@@ -232,3 +232,84 @@ COMMIT
 		}
 	}
 }
+
+func TestTraceReportsEveryRuleTheTracedPacketMeets(t *testing.T) {
+	e := engine(t, `*raw
+:PREROUTING ACCEPT [0:0]
+-A PREROUTING -p udp -j TRACE
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:sub - [0:0]
+-A INPUT -j sub
+-A INPUT -p udp -j ACCEPT
+COMMIT
+`)
+	p := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
+	v := e.Path(p, nfgo.Meta{In: "eth0"})
+	var kinds []string
+	for _, l := range v.Logs {
+		kind, _, _ := strings.Cut(l, " IN=")
+		kinds = append(kinds, kind)
+	}
+	// The TRACE rule itself is not traced: the kernel traces a rule after
+	// it matched and before its target ran.
+	want := "TRACE: raw:PREROUTING:policy:2|TRACE: filter:INPUT:rule:1|TRACE: filter:sub:return:1|TRACE: filter:INPUT:rule:2"
+	if got := strings.Join(kinds, "|"); got != want {
+		t.Errorf("trace:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestQueueHandsPacketsToTheCallback(t *testing.T) {
+	rules := `*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -p udp -j NFQUEUE --queue-num 7
+-A INPUT -p tcp -j NFQUEUE --queue-num 8 --queue-bypass
+-A INPUT -j QUEUE
+COMMIT
+`
+	rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint16
+	e := nfgo.New(nfgo.Config{Host: routerHost, Queue: func(q uint16, p *packet.Packet, m nfgo.Meta) bool {
+		got = append(got, q)
+		return p.Proto == 17
+	}})
+	if err := e.SetRuleset(rs); err != nil {
+		t.Fatal(err)
+	}
+	udp := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
+	tcp := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "tcp", SrcPort: 1, DstPort: 2})
+	if v := e.Path(udp, nfgo.Meta{In: "eth0"}); v.Action != filter.Accept || v.Reason != nfgo.ReasonQueue || v.Queue != 7 {
+		t.Errorf("udp: got %v (queue %d), want ACCEPT by queue 7", v, v.Queue)
+	}
+	if v := e.Path(tcp, nfgo.Meta{In: "eth0"}); v.Action != filter.Drop || v.Queue != 8 {
+		t.Errorf("tcp: got %v, want DROP by queue 8", v)
+	}
+	if want := []uint16{7, 8}; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("callback saw queues %v, want %v", got, want)
+	}
+
+	// With no listener, the kernel drops a queued packet unless the rule
+	// says --queue-bypass.
+	e = engine(t, rules)
+	if v := e.Path(udp, nfgo.Meta{In: "eth0"}); v.Action != filter.Drop {
+		t.Errorf("no listener: got %v, want DROP", v)
+	}
+	// Bypass accepts for the table, as nf_hook_slow continues with the
+	// next hook function: the QUEUE rule after it is not reached.
+	if v := e.Path(tcp, nfgo.Meta{In: "eth0"}); v.Action != filter.Accept || v.Queue != 8 {
+		t.Errorf("no listener, --queue-bypass: got %v queue %d, want ACCEPT by queue 8", v, v.Queue)
+	}
+}
+
+func TestClassifySetsPriority(t *testing.T) {
+	e := engine(t, "*mangle\n-A POSTROUTING -j CLASSIFY --set-class 1:10\nCOMMIT\n")
+	p := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("203.0.113.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
+	// tc class numbers are hexadecimal: 1:10 is 0x0001:0x0010.
+	if v := e.Path(p, nfgo.Meta{In: "eth0"}); v.Priority != 0x10010 {
+		t.Errorf("priority: got %#x, want 0x10010", v.Priority)
+	}
+}

@@ -136,7 +136,7 @@ func compileTable(t *Table) (*progTable, int, []error) {
 			case nil:
 			case *StandardTarget:
 				pr.action = tg.Verdict
-				if tg.Verdict != Accept && tg.Verdict != Drop && tg.Verdict != Return {
+				if tg.Verdict != Accept && tg.Verdict != Drop && tg.Verdict != Return && tg.Verdict != Queue {
 					fail(c, j+1, fmt.Errorf("bad standard verdict %v", tg.Verdict))
 				}
 			case *JumpTarget:

@@ -29,6 +29,8 @@ type Context struct {
 	// LinkHeader is the link-layer header the packet arrived with, if
 	// known (LOG prints it as MAC=).
 	LinkHeader []byte
+	// Priority is the packet's priority (skb->priority); CLASSIFY sets it.
+	Priority uint32
 	// Mark is the packet's mark (skb->mark); MARK changes it.
 	Mark uint32
 	// Now is the time the packet is evaluated at. The caller sets it from

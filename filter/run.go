@@ -1,5 +1,7 @@
 package filter
 
+import "strconv"
+
 // Result is the outcome of running one table for a packet.
 type Result struct {
 	// Verdict is Accept, Drop or Queue. A table that lets the packet
@@ -39,6 +41,9 @@ func (p *Program) Run(table TableID, c *Context) Result {
 			if pc.chain.Builtin {
 				return p.policy(pc, c, size)
 			}
+			if c.Traced {
+				c.traceLine(pc.chain.Name, "return", len(pc.rules)+1)
+			}
 			if len(c.stack) == 0 {
 				return p.policy(&pt.chains[entry], c, size)
 			}
@@ -61,6 +66,9 @@ func (p *Program) Run(table TableID, c *Context) Result {
 			continue
 		}
 		r.Counters.Add(size)
+		if c.Traced {
+			c.traceLine(pc.chain.Name, "rule", int(ri)+1)
+		}
 		action := pr.action
 		var v Verdict
 		if action == Continue && r.Target != nil {
@@ -91,6 +99,9 @@ func (p *Program) Run(table TableID, c *Context) Result {
 
 func (p *Program) policy(pc *progChain, c *Context, size int) Result {
 	pc.chain.Counters.Add(size)
+	if c.Traced {
+		c.traceLine(pc.chain.Name, "policy", len(pc.rules)+1)
+	}
 	if c.Trace != nil {
 		c.Trace(TraceEvent{Table: c.Table, Chain: pc.chain.Name, Matched: true})
 	}
@@ -108,4 +119,13 @@ func matchAll(ms []Match, c *Context) bool {
 		}
 	}
 	return true
+}
+
+// traceLine records what the kernel's TRACE prints for a traced packet
+// (ipt_do_table's trace_packet): "TRACE: table:chain:kind:rulenum " and
+// the packet as LOG prints it. It is the slow path: only TRACEd packets
+// pay for it.
+func (c *Context) traceLine(chain, kind string, rule int) {
+	prefix := "TRACE: " + c.Table.String() + ":" + chain + ":" + kind + ":" + strconv.Itoa(rule) + " "
+	c.Logs = append(c.Logs, LogLine(c, prefix, 0))
 }

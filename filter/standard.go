@@ -14,6 +14,10 @@ var (
 	AcceptTarget = &StandardTarget{Verdict: Accept}
 	DropTarget   = &StandardTarget{Verdict: Drop}
 	ReturnTarget = &StandardTarget{Verdict: Return}
+	// QueueTarget is -j QUEUE: NFQUEUE to queue 0, without bypass. The
+	// legacy iptables backend has it; iptables-nft needs the kernel's
+	// nft queue support, which not every kernel has built.
+	QueueTarget = &StandardTarget{Verdict: Queue}
 )
 
 // JumpTarget is -j CHAIN (a jump, which returns) or -g CHAIN (a goto, which

@@ -298,6 +298,9 @@ func parseTargetName(name string, isGoto bool, f packet.Family, rc *ruleContext,
 	case "RETURN":
 		pr.target = filter.ReturnTarget
 		return nil, nil
+	case "QUEUE":
+		pr.target = filter.QueueTarget
+		return nil, nil
 	}
 	if has != nil && has(name) {
 		pr.target = &filter.JumpTarget{Chain: name}

@@ -1,0 +1,92 @@
+package filter
+
+// CTEvents is a set of conntrack event types (IPCT_*), for CT --ctevents.
+type CTEvents uint32
+
+// The conntrack events, with the kernel's IPCT_* bit numbers.
+const (
+	CTEventNew CTEvents = 1 << iota
+	CTEventRelated
+	CTEventDestroy
+	CTEventReply
+	CTEventAssured
+	CTEventProtoinfo
+	CTEventHelper
+	CTEventMark
+	CTEventSeqadj
+	CTEventSecmark
+	CTEventLabel
+	CTEventSynproxy
+)
+
+// CTEventNatseqinfo is the old name iptables still prints for
+// CTEventSeqadj.
+const CTEventNatseqinfo = CTEventSeqadj
+
+// ExpEventNew is the only expectation event (IPEXP_NEW), for --expevents.
+const ExpEventNew CTEvents = 1
+
+// CTFlags are the CT target's flags (XT_CT_*).
+type CTFlags uint16
+
+// The CT flags, with the kernel's values.
+const (
+	CTNotrack    CTFlags = 1 << 0
+	CTNotrackOld CTFlags = 1 << 1 // NOTRACK target's marker in iptables' save
+	CTZoneOrig   CTFlags = 1 << 2
+	CTZoneReply  CTFlags = 1 << 3
+	CTZoneMark   CTFlags = 1 << 4
+)
+
+// CTTarget is -j CT (xt_CT.c, revision 2): it attaches a template to the
+// packet's future connection before conntrack sees it — no tracking at all
+// (--notrack), a zone, a helper, an event mask, a timeout policy.
+//
+// nfgo parses, validates and saves it. Do is a no-op until the conntrack
+// package exists and can take the template: a packet's connection is then
+// created from it.
+type CTTarget struct {
+	Flags CTFlags
+	// Zone is the conntrack zone (--zone, --zone-orig, --zone-reply;
+	// which directions Flags says).
+	Zone uint16
+	// Helper is the helper to attach (--helper), "" for none.
+	Helper string
+	// Timeout is the name of a timeout policy (--timeout), "" for none.
+	Timeout string
+	// CTEvents and ExpEvents restrict the events generated
+	// (--ctevents, --expevents); 0 means all.
+	CTEvents, ExpEvents CTEvents
+	// HasCTEvents and HasExpEvents record that the options were given.
+	HasCTEvents, HasExpEvents bool
+}
+
+// Name returns "CT".
+func (*CTTarget) Name() string { return "CT" }
+
+// Allowed restricts CT to the raw table, as xt_CT does: the template must
+// be attached before conntrack runs (priority −200, raw −300).
+func (*CTTarget) Allowed() (TableMask, HookMask) { return Tables(Raw), 0 }
+
+// NeedsConntrack reports true.
+func (*CTTarget) NeedsConntrack() bool { return true }
+
+// Do continues without effect until nfgo has conntrack.
+func (*CTTarget) Do(*Context) Verdict { return Verdict{Action: Continue} }
+
+// NotrackTarget is -j NOTRACK, the old name for CT --notrack: the packet
+// and its connection are not tracked (its state is UNTRACKED).
+type NotrackTarget struct{}
+
+// Name returns "NOTRACK".
+func (*NotrackTarget) Name() string { return "NOTRACK" }
+
+// Allowed restricts NOTRACK to the raw table, like CT.
+func (*NotrackTarget) Allowed() (TableMask, HookMask) { return Tables(Raw), 0 }
+
+// NeedsConntrack reports true.
+func (*NotrackTarget) NeedsConntrack() bool { return true }
+
+// Do continues without effect until nfgo has conntrack; then it will mark
+// the packet untracked.
+func (*NotrackTarget) Do(*Context) Verdict { return Verdict{Action: Continue} }
