@@ -243,6 +243,7 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	// POSTROUTING see (and the packet leaves with) the decremented TTL.
 	if p.TTL <= 1 {
 		v.Action, v.Reason = filter.Drop, ReasonTTL
+		e.timeExceeded(c)
 		return e.finish(c, v)
 	}
 	p.SetTTL(p.TTL - 1)
@@ -254,6 +255,29 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	}
 	return e.finish(c, v)
 }
+
+// timeExceeded builds the ICMP "time exceeded in transit" error the
+// router sends back for a packet whose TTL ran out (ip_forward's
+// icmp_send, ip6_forward's icmpv6_send), sourced from the router's address
+// on the interface the packet came in on.
+func (e *Engine) timeExceeded(c *filter.Context) {
+	p := c.Packet
+	src, ok := e.env.LocalAddr(c.In, p.Family)
+	if !ok {
+		return
+	}
+	typ := uint8(packet.ICMPTimeExceeded)
+	if p.Family == packet.IPv6 {
+		typ = packet.ICMPv6TimeExceeded
+	}
+	if resp, ok := packet.BuildICMPError(c.ResponseBuf[:cap(c.ResponseBuf)], p, src, typ, 0, defaultTTL); ok {
+		c.Response = resp
+	}
+}
+
+// defaultTTL is the TTL and hop limit of packets the router itself sends
+// (net.ipv4.ip_default_ttl, net.ipv6.conf.*.hop_limit).
+const defaultTTL = 64
 
 func (e *Engine) context(p *packet.Packet, m Meta) *filter.Context {
 	c := e.pool.Get().(*filter.Context)

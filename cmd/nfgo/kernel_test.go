@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -87,6 +88,30 @@ func statelessPackets() []testpkt.Spec {
 	return ps
 }
 
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// normalize clears the fields a kernel fills from its own state rather
+// than from the packet: the IPv4 identification (and so the header
+// checksum) and the IPv6 flow label.
+func normalize(b []byte) []byte {
+	b = append([]byte(nil), b...)
+	switch {
+	case len(b) >= 20 && b[0]>>4 == 4:
+		b[4], b[5], b[10], b[11] = 0, 0, 0, 0
+	case len(b) >= 40 && b[0]>>4 == 6:
+		b[1] &= 0xf0
+		b[2], b[3] = 0, 0
+	}
+	return b
+}
+
 func writePcap(t *testing.T, path string, pkts [][]byte) {
 	t.Helper()
 	f, err := os.Create(path)
@@ -149,7 +174,7 @@ func TestReplayVerdictsMatchKernel(t *testing.T) {
 		t.Fatalf("replay printed %d records for %d packets", len(recs), len(pkts))
 	}
 
-	r := kernel.NewRouter(t)
+	r := kernel.NewRouter(t, kernel.RouterOptions{LocalReplies: true})
 	for _, in := range []struct {
 		path string
 		v6   bool
@@ -162,7 +187,7 @@ func TestReplayVerdictsMatchKernel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	agree := 0
+	agree, responses := 0, 0
 	for i, p := range pkts {
 		fate, err := r.Send(p)
 		if err != nil {
@@ -177,8 +202,26 @@ func TestReplayVerdictsMatchKernel(t *testing.T) {
 			continue
 		}
 		agree++
+		if kv == "DROP" {
+			// A dropped packet's only trace is the REJECT response, if
+			// any: the kernel's must equal nfgo's.
+			replies := append(fate.Replies, fate.Emitted...)
+			switch {
+			case recs[i].Response == "" && len(replies) > 0:
+				t.Errorf("packet %d: the kernel sent %d response(s), nfgo none", i, len(replies))
+			case recs[i].Response != "" && len(replies) != 1:
+				t.Errorf("packet %d: nfgo sent a response, the kernel %d", i, len(replies))
+			case recs[i].Response != "":
+				got, want := normalize(mustHex(t, recs[i].Response)), normalize(replies[0])
+				if !bytes.Equal(got, want) {
+					t.Errorf("packet %d: REJECT response differs from the kernel's:\n nfgo   %x\n kernel %x", i, got, want)
+				} else {
+					responses++
+				}
+			}
+		}
 	}
-	t.Logf("%d/%d packets: same verdict as the kernel", agree, len(pkts))
+	t.Logf("%d/%d packets: same verdict as the kernel; %d REJECT responses byte-identical", agree, len(pkts), responses)
 	if agree < len(pkts) {
 		fmt.Fprintln(os.Stderr, "kernel comparison disagreements above")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"regexp"
@@ -25,8 +26,10 @@ import (
 // table of counting chains that tells what happened to each packet.
 type Router struct {
 	Name     string
-	in, out  *os.File
-	observed string
+	in, out *os.File
+	// last holds the counters after the previous packet, so each Send
+	// reads them once.
+	last map[string]uint64
 }
 
 // The router's own addresses, on eth0, as "nfgo replay --local" gets them.
@@ -37,9 +40,18 @@ const (
 
 var routerSeq atomic.Int32
 
+// RouterOptions change how the router treats packets it sends itself.
+type RouterOptions struct {
+	// LocalReplies lets the router's own packets (REJECT responses, ICMP
+	// errors, RSTs from its stack) leave, so Fate.Replies holds them. By
+	// default they are counted and dropped before conntrack, so they
+	// cannot disturb the flows under test.
+	LocalReplies bool
+}
+
 // NewRouter builds the router. The namespace is deleted when the test
 // ends. Call Require first.
-func NewRouter(t testing.TB) *Router {
+func NewRouter(t testing.TB, opts RouterOptions) *Router {
 	t.Helper()
 	r := &Router{Name: fmt.Sprintf("nfgo-test-%d-%d", os.Getpid(), routerSeq.Add(1))}
 	if out, err := exec.Command("ip", "netns", "add", r.Name).CombinedOutput(); err != nil {
@@ -66,6 +78,9 @@ func NewRouter(t testing.TB) *Router {
 		"sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
 		"sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0",
 		"sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0",
+		// ICMP errors (REJECT's among them) are rate limited per peer;
+		// a test sends many in a row and must see every one.
+		"sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 net.ipv4.icmp_msgs_per_sec=1000000 net.ipv4.icmp_msgs_burst=1000000",
 		"ip addr add " + RouterAddr4 + "/24 dev eth0",
 		"ip -6 addr add " + RouterAddr6 + "/64 dev eth0 nodad",
 		"ip link set eth0 up", "ip link set eth1 up",
@@ -77,16 +92,26 @@ func NewRouter(t testing.TB) *Router {
 	// and every packet the router's own stack sends (RSTs, ICMP errors,
 	// MLD) counted and dropped before conntrack, so it cannot disturb
 	// the flows under test.
+	verdict := "drop"
+	if opts.LocalReplies {
+		verdict = "accept"
+	}
+	// postrouting counts only forwarded packets (they have an input
+	// interface); the router's own packets are counted at local_out.
+	// Multicast is not observed: the kernel's own MLD and IGMP reports
+	// loop back into INPUT on their own schedule and would be counted
+	// against whatever packet is under test.
 	r.mustExec(t, `nft -f - <<'EOF'
 table inet nfgo_observe {
-	chain input { type filter hook input priority 500; counter; }
+	chain input { type filter hook input priority 500; ip6 daddr ff00::/8 return; ip daddr 224.0.0.0/4 return; counter; }
 	chain forward { type filter hook forward priority 500; counter; }
-	chain postrouting { type filter hook postrouting priority 500; counter; }
-	chain local_out { type filter hook output priority -400; counter drop; }
+	chain postrouting { type filter hook postrouting priority 500; ip6 daddr ff00::/8 return; ip daddr 224.0.0.0/4 return; iifname "eth0" counter; }
+	chain local_out { type filter hook output priority -400; counter `+verdict+`; }
 }
 EOF`)
 	time.Sleep(20 * time.Millisecond)
-	r.drain()
+	drain(r.out)
+	drain(r.in)
 	return r
 }
 
@@ -106,6 +131,7 @@ func (r *Router) Exec(script string, stdin []byte) ([]byte, error) {
 
 // Restore loads a ruleset with iptables-restore (ip6tables-restore).
 func (r *Router) Restore(rules []byte, v6 bool) error {
+	r.last = nil
 	tool := "iptables-restore"
 	if v6 {
 		tool = "ip6tables-restore"
@@ -124,6 +150,11 @@ type Fate struct {
 	Left bool
 	// Emitted holds the packets read from eth1 after the injection.
 	Emitted [][]byte
+	// Replies holds the packets the router sent back out of eth0 (with
+	// RouterOptions.LocalReplies), and Local how many packets the
+	// router's own stack sent.
+	Replies [][]byte
+	Local   uint64
 }
 
 // Accepted reports whether the router let the packet through to its
@@ -132,28 +163,46 @@ func (f Fate) Accepted() bool { return f.Input || f.Left }
 
 // Send injects a layer-3 packet as received on eth0 and reports its fate.
 func (r *Router) Send(pkt []byte) (Fate, error) {
-	before, err := r.counters()
-	if err != nil {
-		return Fate{}, err
+	before := r.last
+	if before == nil {
+		var err error
+		if before, err = r.counters(); err != nil {
+			return Fate{}, err
+		}
 	}
 	if _, err := r.in.Write(pkt); err != nil {
 		return Fate{}, fmt.Errorf("write to eth0: %w", err)
 	}
-	time.Sleep(3 * time.Millisecond)
-	after, err := r.counters()
-	if err != nil {
-		return Fate{}, err
+	// The kernel usually handles the packet within the write, but a busy
+	// machine may defer it to ksoftirqd: wait until a counter moves and
+	// then holds still, or until nothing has moved for a while (a drop).
+	var after map[string]uint64
+	changed := false
+	for i := 0; i < 25; i++ {
+		time.Sleep(time.Millisecond)
+		now, err := r.counters()
+		if err != nil {
+			return Fate{}, err
+		}
+		if changed && maps.Equal(now, after) {
+			break
+		}
+		after = now
+		changed = changed || !maps.Equal(now, before)
 	}
+	r.last = after
 	f := Fate{
 		Input:   after["input"] > before["input"],
 		Forward: after["forward"] > before["forward"],
 		Left:    after["postrouting"] > before["postrouting"],
+		Local:   after["local_out"] - before["local_out"],
 	}
-	f.Emitted = r.drain()
+	f.Emitted = withoutChatter(drain(r.out))
+	f.Replies = withoutChatter(drain(r.in))
 	return f, nil
 }
 
-var counterRE = regexp.MustCompile(`chain (\w+) \{[^}]*?counter packets (\d+)`)
+var counterRE = regexp.MustCompile(`chain (\w+) \{[^}]*?\bcounter packets (\d+)`)
 
 func (r *Router) counters() (map[string]uint64, error) {
 	out, err := r.Exec("nft list table inet nfgo_observe", nil)
@@ -171,12 +220,31 @@ func (r *Router) counters() (map[string]uint64, error) {
 	return m, nil
 }
 
-// drain reads every packet waiting on eth1.
-func (r *Router) drain() [][]byte {
+// withoutChatter removes the kernel's own IPv6 multicast listener
+// reports and neighbour discovery, which it sends on its own schedule.
+func withoutChatter(pkts [][]byte) [][]byte {
+	var out [][]byte
+	for _, p := range pkts {
+		if len(p) >= 41 && p[0]>>4 == 6 && p[24] == 0xff {
+			continue // to a multicast group: MLD reports, router solicitations
+		}
+		if len(p) >= 48 && p[0]>>4 == 6 && p[6] == 58 && p[40] >= 133 && p[40] <= 137 {
+			continue // neighbour discovery
+		}
+		if len(p) >= 48 && p[0]>>4 == 6 && p[6] == 0 {
+			continue // hop-by-hop: MLD with router alert
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// drain reads every packet waiting on a TUN device.
+func drain(f *os.File) [][]byte {
 	var pkts [][]byte
 	buf := make([]byte, 65536)
 	for {
-		n, err := unix.Read(int(r.out.Fd()), buf)
+		n, err := unix.Read(int(f.Fd()), buf)
 		if n <= 0 || err != nil {
 			return pkts
 		}

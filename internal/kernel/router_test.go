@@ -13,7 +13,7 @@ import (
 // decremented; a DROP rule in FORWARD stops the second.
 func TestRouterObservesEachPacketsFate(t *testing.T) {
 	Require(t, "ip", "nft", "iptables-restore")
-	r := NewRouter(t)
+	r := NewRouter(t, RouterOptions{})
 	a := netip.MustParseAddr
 	toRouter := testpkt.Build(testpkt.Spec{Src: a("198.18.0.1"), Dst: a(RouterAddr4), Proto: "udp", SrcPort: 1000, DstPort: 53})
 	through := testpkt.Build(testpkt.Spec{Src: a("198.18.0.1"), Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 1000, DstPort: 53, TTL: 9})

@@ -1,0 +1,257 @@
+package packet
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+)
+
+// The Set methods rewrite a field in place, as NAT and the mangle targets
+// do, and update the checksums that cover it incrementally (RFC 1624): the
+// IPv4 header checksum, and the L4 checksum, whose pseudo-header covers the
+// addresses for TCP, UDP, UDP-Lite, DCCP and ICMPv6 (not ICMPv4, which has
+// none). A UDP checksum of 0 means "none" and stays 0 (so does UDP-Lite's,
+// which is invalid), and an updated UDP or UDP-Lite checksum that comes out
+// 0 is stored as 0xffff, as the kernel's CSUM_MANGLED_0 does. Because the
+// update is incremental, a checksum that was wrong stays wrong by the same
+// amount: NAT does not launder corrupt packets.
+//
+// They refuse (return false and change nothing) unless p decoded as OK. A
+// truncated embedded packet can be rewritten: the L4 checksum is then
+// updated only if the packet holds it (UDP's, not TCP's, in 8 bytes), as the
+// kernel's NAT of ICMP errors does.
+
+// SetSrc rewrites the source address. a must be of p's family (an IPv4
+// address for IPv4, not an IPv4-mapped IPv6 one).
+func (p *Packet) SetSrc(a netip.Addr) bool { return p.setAddr(a, 12, 8) }
+
+// SetDst rewrites the destination address. a must be of p's family.
+func (p *Packet) SetDst(a netip.Addr) bool { return p.setAddr(a, 16, 24) }
+
+func (p *Packet) setAddr(a netip.Addr, off4, off6 int) bool {
+	if p.Invalid != OK {
+		return false
+	}
+	b := p.b
+	var delta uint64
+	switch p.Family {
+	case IPv4:
+		if !a.Is4() {
+			return false
+		}
+		v := a.As4()
+		f := b[off4 : off4+4]
+		old := binary.BigEndian.Uint32(f)
+		nv := binary.BigEndian.Uint32(v[:])
+		copy(f, v[:])
+		delta = uint64(^old) + uint64(nv)
+		binary.BigEndian.PutUint16(b[10:12], applyDelta(binary.BigEndian.Uint16(b[10:12]), delta))
+	case IPv6:
+		if !a.Is6() {
+			return false
+		}
+		v := a.As16()
+		f := b[off6 : off6+16]
+		for i := 0; i < 16; i += 4 {
+			delta += uint64(^binary.BigEndian.Uint32(f[i:i+4])) + uint64(binary.BigEndian.Uint32(v[i:i+4]))
+		}
+		copy(f, v[:])
+	default:
+		return false
+	}
+	p.adjustL4Checksum(delta, true)
+	return true
+}
+
+// SetSrcPort rewrites the source port of TCP, UDP, UDP-Lite, DCCP or SCTP.
+// SCTP's CRC32c cannot be updated incrementally: it is recomputed, keeping
+// any error it had (as the kernel recomputes it in sctp_manip_pkt), unless
+// the packet is truncated or a fragment, when it is left alone.
+func (p *Packet) SetSrcPort(port uint16) bool {
+	if !p.setPort(port, 0) {
+		return false
+	}
+	p.SrcPort = port
+	return true
+}
+
+// SetDstPort rewrites the destination port; see [Packet.SetSrcPort].
+func (p *Packet) SetDstPort(port uint16) bool {
+	if !p.setPort(port, 2) {
+		return false
+	}
+	p.DstPort = port
+	return true
+}
+
+func (p *Packet) setPort(port uint16, at int) bool {
+	if p.Invalid != OK || p.L4Off == 0 {
+		return false
+	}
+	switch p.Proto {
+	case ProtoTCP, ProtoUDP, ProtoUDPLite, ProtoDCCP, ProtoSCTP:
+	default:
+		return false
+	}
+	f := p.b[p.L4Off+at : p.L4Off+at+2]
+	old := binary.BigEndian.Uint16(f)
+	if p.Proto == ProtoSCTP {
+		p.setSCTPField(f, port)
+		return true
+	}
+	binary.BigEndian.PutUint16(f, port)
+	p.adjustL4Checksum(uint64(^old)+uint64(port), false)
+	return true
+}
+
+// setSCTPField stores v in the 16-bit field f of p's SCTP header and fixes
+// the CRC32c. CRC32c is linear, so storing crc(new) ^ crc(old) ^ stored
+// keeps the difference between the stored and the correct CRC.
+func (p *Packet) setSCTPField(f []byte, v uint16) {
+	if p.Truncated || p.Fragment {
+		binary.BigEndian.PutUint16(f, v)
+		return
+	}
+	l4 := p.b[p.L4Off:p.Length]
+	before := sctpCRC(l4)
+	binary.BigEndian.PutUint16(f, v)
+	after := sctpCRC(l4)
+	stored := binary.LittleEndian.Uint32(l4[8:12])
+	binary.LittleEndian.PutUint32(l4[8:12], stored^before^after)
+}
+
+// SetICMPID rewrites the identifier of an ICMP or ICMPv6 query message (the
+// types for which Decode sets ICMPID), as NAT does for echo requests.
+func (p *Packet) SetICMPID(id uint16) bool {
+	if p.Invalid != OK || p.L4Off == 0 ||
+		(p.Proto != ProtoICMP && p.Proto != ProtoICMPv6) || !icmpHasID(p.Proto, p.ICMPType) {
+		return false
+	}
+	f := p.b[p.L4Off+4 : p.L4Off+6]
+	old := binary.BigEndian.Uint16(f)
+	binary.BigEndian.PutUint16(f, id)
+	p.adjustL4Checksum(uint64(^old)+uint64(id), false)
+	p.ICMPID = id
+	return true
+}
+
+// SetTTL rewrites the IPv4 TTL, updating the header checksum, or the IPv6
+// hop limit. It does nothing unless the IP header decoded (Length != 0), so
+// that it works on packets whose L4 header is invalid, which the kernel
+// still forwards.
+func (p *Packet) SetTTL(ttl uint8) {
+	if p.Length == 0 {
+		return
+	}
+	b := p.b
+	switch p.Family {
+	case IPv4:
+		// TTL shares a 16-bit word with the protocol.
+		old := binary.BigEndian.Uint16(b[8:10])
+		b[8] = ttl
+		p.updateIPv4HeaderChecksum(old, binary.BigEndian.Uint16(b[8:10]))
+	case IPv6:
+		b[7] = ttl
+	}
+	p.TTL = ttl
+}
+
+// SetTOS rewrites the IPv4 TOS, updating the header checksum, or the IPv6
+// traffic class. Like [Packet.SetTTL] it needs only the IP header.
+func (p *Packet) SetTOS(tos uint8) {
+	if p.Length == 0 {
+		return
+	}
+	b := p.b
+	switch p.Family {
+	case IPv4:
+		// TOS shares a 16-bit word with version and IHL.
+		old := binary.BigEndian.Uint16(b[0:2])
+		b[1] = tos
+		p.updateIPv4HeaderChecksum(old, binary.BigEndian.Uint16(b[0:2]))
+	case IPv6:
+		// The traffic class straddles the first two bytes, after the
+		// version nibble.
+		b[0] = b[0]&0xf0 | tos>>4
+		b[1] = tos<<4 | b[1]&0x0f
+	}
+	p.TOS = tos
+}
+
+// SetTCPMSS rewrites the value of the TCP header's MSS option in place, as
+// the TCPMSS target does when the option is present (it does not insert
+// one), and updates the TCP checksum. It reports false if there is no MSS
+// option.
+func (p *Packet) SetTCPMSS(mss uint16) bool {
+	if p.Invalid != OK {
+		return false
+	}
+	at := p.mssOffset()
+	if at == 0 {
+		return false
+	}
+	f := p.b[at : at+2]
+	old := binary.BigEndian.Uint16(f)
+	binary.BigEndian.PutUint16(f, mss)
+	if (at-p.L4Off)%2 == 0 {
+		p.adjustL4Checksum(uint64(^old)+uint64(mss), false)
+	} else {
+		// After an odd number of NOPs the value straddles two checksum
+		// words; its contribution to the sum is then byte-swapped.
+		p.adjustL4Checksum(uint64(^bits.ReverseBytes16(old))+uint64(bits.ReverseBytes16(mss)), false)
+	}
+	p.TCPOptions.MSS = mss
+	return true
+}
+
+func (p *Packet) updateIPv4HeaderChecksum(old, new uint16) {
+	f := p.b[10:12]
+	binary.BigEndian.PutUint16(f, UpdateChecksum16(binary.BigEndian.Uint16(f), old, new))
+}
+
+// applyDelta updates checksum c for a change whose ones' complement
+// difference, the sum of ~old and new words, is delta (RFC 1624 eqn. 3).
+func applyDelta(c uint16, delta uint64) uint16 {
+	return ^fold(uint64(^c) + delta)
+}
+
+// adjustL4Checksum applies delta to p's L4 checksum, if p has one that
+// covers the change and holds it: pseudo says the change is in the
+// pseudo-header (an address) rather than in the L4 header.
+func (p *Packet) adjustL4Checksum(delta uint64, pseudo bool) {
+	if p.L4Off == 0 {
+		return
+	}
+	var at int
+	switch p.Proto {
+	case ProtoTCP:
+		at = 16
+	case ProtoUDP, ProtoUDPLite, ProtoDCCP:
+		at = 6
+	case ProtoICMPv6:
+		at = 2
+	case ProtoICMP:
+		if pseudo {
+			return
+		}
+		at = 2
+	default:
+		return
+	}
+	at += p.L4Off
+	if at+2 > p.Length {
+		return
+	}
+	f := p.b[at : at+2]
+	c := binary.BigEndian.Uint16(f)
+	if c == 0 && (p.Proto == ProtoUDP || p.Proto == ProtoUDPLite) {
+		// UDP's "no checksum" stays so; UDP-Lite's invalid 0 stays
+		// invalid rather than turning into some checksum.
+		return
+	}
+	c = applyDelta(c, delta)
+	if p.Proto == ProtoUDP || p.Proto == ProtoUDPLite {
+		c = nonZero(c)
+	}
+	binary.BigEndian.PutUint16(f, c)
+}
