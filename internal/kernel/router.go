@@ -25,7 +25,7 @@ import (
 // eth1 (out, the default route), forwarding on, and a separate nftables
 // table of counting chains that tells what happened to each packet.
 type Router struct {
-	Name     string
+	Name    string
 	in, out *os.File
 	// last holds the counters after the previous packet, so each Send
 	// reads them once.
