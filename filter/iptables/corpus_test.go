@@ -2,7 +2,6 @@ package iptables
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -262,11 +261,4 @@ func TestCorpusAgainstKernel(t *testing.T) {
 			t.Errorf("%s: the kernel accepts %q (marked FAIL)", c.pos, c.rule)
 		}
 	}
-}
-
-// errorsAs is a tiny helper so tests read naturally.
-func errorsAs[T error](err error) (T, bool) {
-	var target T
-	ok := errors.As(err, &target)
-	return target, ok
 }

@@ -173,7 +173,8 @@ func (w *saver) opt(invert bool, name, value string) {
 // and backslashes escaped by a backslash.
 func quote(s string) string {
 	plain := s != ""
-	for _, c := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
 			plain = false
 			break
@@ -182,13 +183,16 @@ func quote(s string) string {
 	if plain {
 		return s
 	}
+	// Bytes, not runes: a name the kernel cut mid-character must come
+	// back byte for byte.
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, c := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if c == '"' || c == '\\' || c == '\'' {
 			b.WriteByte('\\')
 		}
-		b.WriteRune(c)
+		b.WriteByte(c)
 	}
 	b.WriteByte('"')
 	return b.String()

@@ -418,10 +418,11 @@ func SplitWords(s string) ([]string, error) {
 		quoted  bool
 		escaped bool
 	)
-	for _, r := range s {
+	for i := 0; i < len(s); i++ {
+		r := s[i]
 		switch {
 		case escaped:
-			cur.WriteRune(r)
+			cur.WriteByte(r)
 			escaped = false
 		case quoted && r == '\\':
 			escaped = true
@@ -435,7 +436,7 @@ func SplitWords(s string) ([]string, error) {
 				inWord = false
 			}
 		default:
-			cur.WriteRune(r)
+			cur.WriteByte(r)
 			inWord = true
 		}
 	}

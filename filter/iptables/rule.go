@@ -168,6 +168,14 @@ func parseRule(words []string, f packet.Family, table filter.TableID, chain stri
 	if invert {
 		return nil, fmt.Errorf("%w: ! at the end of the rule", ErrSyntax)
 	}
+	// There is no output interface before routing, and no input
+	// interface for a packet the host sends.
+	switch h, _ := filter.ParseHook(chain); {
+	case !pr.header.Out.IsZero() && (chain == "PREROUTING" || chain == "INPUT"):
+		return nil, fmt.Errorf("%w: Can't use -o with %s", ErrSyntax, h)
+	case !pr.header.In.IsZero() && (chain == "OUTPUT" || chain == "POSTROUTING"):
+		return nil, fmt.Errorf("%w: Can't use -i with %s", ErrSyntax, h)
+	}
 	for _, m := range matches {
 		x, err := m.parser.done()
 		if err != nil {
@@ -375,6 +383,14 @@ func parseAddrOpt(a *args, opt string, f packet.Family, pr *parsedRule, invert b
 		if err != nil {
 			return err
 		}
+		if n.Bits() == 0 {
+			// A zero mask matches every address; the kernel refuses to
+			// invert it, and iptables prints nothing for it.
+			if invert {
+				return fmt.Errorf("%w: ! with a /0 address would never match", ErrBadArgument)
+			}
+			n = filter.Net{}
+		}
 		nets = append(nets, n)
 	}
 	if opt == "-s" {
@@ -388,33 +404,34 @@ func parseAddrOpt(a *args, opt string, f packet.Family, pr *parsedRule, invert b
 	return nil
 }
 
-// ParseNet parses ADDR[/MASK] where MASK is a prefix length or, for IPv4,
-// a dotted mask. The address is masked, as iptables stores it. Host names
-// are not resolved: a ruleset must not depend on DNS.
+// ParseNet parses ADDR[/MASK] as iptables does: an IPv4 address may be
+// written with fewer than four parts (missing parts are zero) and with
+// octal or hex parts; MASK is a prefix length (strtoul base 0) or a dotted
+// or colon mask. The address is masked, as iptables stores it, and a mask
+// of zero bits means any address. Host names are not resolved: a ruleset
+// must not depend on DNS.
 func ParseNet(s string, f packet.Family) (filter.Net, error) {
 	addr, mask, hasMask := strings.Cut(s, "/")
-	ip, err := netip.ParseAddr(addr)
-	if err != nil || ip.Zone() != "" {
-		return filter.Net{}, fmt.Errorf("%w: host/network `%s' not found", ErrBadArgument, addr)
-	}
-	if ip.Is4In6() && f == packet.IPv4 {
-		ip = ip.Unmap()
-	}
-	if (f == packet.IPv4) != ip.Is4() {
+	ip, ok := parseHost(addr, f)
+	if !ok {
 		return filter.Net{}, fmt.Errorf("%w: host/network `%s' not found", ErrBadArgument, addr)
 	}
 	bits := ip.BitLen()
 	if !hasMask {
 		return filter.NetFromPrefix(netip.PrefixFrom(ip, bits)), nil
 	}
-	if n, err := strconv.Atoi(mask); err == nil && isNumber(mask) {
-		if n < 0 || n > bits {
-			return filter.Net{}, fmt.Errorf("%w: invalid mask `%s' specified", ErrBadArgument, mask)
+	var m netip.Addr
+	if strings.ContainsAny(mask, ".:") {
+		m, ok = parseHost(mask, f)
+	} else {
+		var n uint64
+		n, ok = strictUint(mask)
+		ok = ok && n <= uint64(bits)
+		if ok {
+			m = filter.NetFromPrefix(netip.PrefixFrom(ip, int(n))).Mask
 		}
-		return filter.NetFromPrefix(netip.PrefixFrom(ip, n)), nil
 	}
-	m, err := netip.ParseAddr(mask)
-	if err != nil || m.BitLen() != bits {
+	if !ok {
 		return filter.Net{}, fmt.Errorf("%w: invalid mask `%s' specified", ErrBadArgument, mask)
 	}
 	ab, mb := ip.AsSlice(), m.AsSlice()
@@ -423,6 +440,29 @@ func ParseNet(s string, f packet.Family) (filter.Net, error) {
 	}
 	masked, _ := netip.AddrFromSlice(ab)
 	return filter.Net{Addr: masked, Mask: m}, nil
+}
+
+// parseHost parses an address of the family. IPv4 follows iptables'
+// numeric parser: one to four dot-separated parts, each a C integer
+// (decimal, 0octal or 0xhex) up to 255, missing trailing parts zero.
+func parseHost(s string, f packet.Family) (netip.Addr, bool) {
+	if f == packet.IPv6 {
+		a, err := netip.ParseAddr(s)
+		return a, err == nil && a.Is6() && a.Zone() == ""
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	for i, p := range parts {
+		n, ok := strictUint(p)
+		if !ok || n > 255 {
+			return netip.Addr{}, false
+		}
+		b[i] = byte(n)
+	}
+	return netip.AddrFrom4(b), true
 }
 
 // FormatNet prints a Net as iptables-save does: ADDR/PREFIXLEN for a
@@ -559,4 +599,14 @@ func extName(x any) string {
 		return n.Name()
 	}
 	return fmt.Sprintf("%T", x)
+}
+
+// strictUint parses a whole string as a C unsigned integer (decimal,
+// 0octal or 0xhex), with no sign or spaces.
+func strictUint(s string) (uint64, bool) {
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false
+	}
+	n, rest, ok := cStrtoul(s, 0)
+	return n, ok && rest == ""
 }

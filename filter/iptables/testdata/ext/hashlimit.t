@@ -1,0 +1,77 @@
+# hashlimit match: generated with iptables 1.8.9 (nf_tables), iptables-restore + iptables-save in a netns.
+# Byte rates (b/s) are not supported by nfgo yet, so their accepted forms are left out.
+@family 4
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-above 1/sec --hashlimit-name foo;-m hashlimit --hashlimit-above 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit 1/sec --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 10/min --hashlimit-name foo;-m hashlimit --hashlimit-upto 10/min --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 60/min --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-expire 60000;OK
+-m hashlimit --hashlimit-upto 3/hour --hashlimit-name foo;-m hashlimit --hashlimit-upto 3/hour --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/day --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1000000/sec --hashlimit-name foo;-m hashlimit --hashlimit-upto 1000000/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1000001/sec --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1kb/m --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/min --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 10 --hashlimit-name foo;=;OK
+-m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 10 --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 0 --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode srcip --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode dstip,srcip --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-mode srcip,dstip --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode srcport,dstport,srcip,dstip --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-mode srcip,srcport,dstip,dstport --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode foo --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode srcip --hashlimit-srcmask 24 --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name foo --hashlimit-srcmask 24;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode dstip --hashlimit-dstmask 16 --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-mode dstip --hashlimit-name foo --hashlimit-dstmask 16;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-srcmask 32 --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-srcmask 33 --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-size 1024;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-size 1024;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-max 2048;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-max 2048;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-expire 10000;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-expire 10000;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-expire 5000;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-expire 5000;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-gcinterval 1000;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-gcinterval 2000;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-gcinterval 2000;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-rate-interval 5;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo-bar_1;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo-bar_1;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name 0123456789012345678901234567890123456789;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name 0123456789012345678901234567890123456789;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-name bar;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-above 1/sec --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-name foo;;FAIL
+-m hashlimit ! --hashlimit-upto 1/sec --hashlimit-name foo;-m hashlimit --hashlimit-above 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 0/sec --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1/foo --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 7/min --hashlimit-name foo;-m hashlimit --hashlimit-upto 7/min --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1 --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/s --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/second --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 10001 --hashlimit-name foo;=;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-htable-size 0 --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+@family 6
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode srcip --hashlimit-srcmask 64 --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name foo --hashlimit-srcmask 64;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-srcmask 128 --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-srcmask 129 --hashlimit-name foo;;FAIL
+@family 4
+-m hashlimit --hashlimit-upto 1/day --hashlimit-burst 1 --hashlimit-name foo;=;OK
+-m hashlimit --hashlimit-upto 1/day --hashlimit-burst 2 --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 2/day --hashlimit-burst 5 --hashlimit-name foo;=;OK
+-m hashlimit --hashlimit-upto 1/hour --hashlimit-burst 1000000 --hashlimit-name foo;=;OK
+-m hashlimit --hashlimit-upto 1/hour --hashlimit-burst 37 --hashlimit-name foo;=;OK
+-m hashlimit --hashlimit-upto 1/hour --hashlimit-burst 38 --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-expire 0;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-gcinterval 0;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-expire 1000 --hashlimit-htable-gcinterval 500 --hashlimit-srcmask 8 --hashlimit-dstmask 0;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-gcinterval 500 --hashlimit-srcmask 8 --hashlimit-dstmask 0;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode srcip\|dstport --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode , --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode "" --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name "";;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-burst 5kb;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5120 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-burst 0x10;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 16 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-srcmask 255.255.255.0;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-srcmask 24;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-mode srcip --hashlimit-mode dstip --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-size 4294967295;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-size 1048576;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-htable-max 1;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-max 1;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name 01234567890123456789012345678901234567890123456789012345678901234567890123456789;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name 01234567890123456789012345678901234567890123456789012345678901234567890123456789;OK
+-m hashlimit --hashlimit-upto 3/min --hashlimit-name foo;-m hashlimit --hashlimit-upto 3/min --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1/min --hashlimit-name foo --hashlimit-htable-expire 1000;-m hashlimit --hashlimit-upto 1/min --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-expire 1000;OK
+-m hashlimit --hashlimit-upto 1/min --hashlimit-name foo --hashlimit-htable-expire 60000;-m hashlimit --hashlimit-upto 1/min --hashlimit-burst 5 --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 3/min --hashlimit-name foo --hashlimit-htable-expire 1000;-m hashlimit --hashlimit-upto 3/min --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-expire 1000;OK
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-rate-interval 0;;FAIL
+-m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-rate-interval x;;FAIL

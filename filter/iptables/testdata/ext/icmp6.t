@@ -1,0 +1,62 @@
+# icmp6 match: generated with iptables 1.8.9 (nf_tables), iptables-restore + iptables-save in a netns
+@family 6
+-p ipv6-icmp -m icmp6 --icmpv6-type 1;=;OK
+-p icmpv6 --icmpv6-type 1;-p ipv6-icmp -m icmp6 --icmpv6-type 1;OK
+-p ipv6-icmp --icmpv6-type 128;-p ipv6-icmp -m icmp6 --icmpv6-type 128;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type 1/0;=;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type 1/4;=;OK
+-p ipv6-icmp -m icmp6 ! --icmpv6-type 128;=;OK
+-p ipv6-icmp -m icmp6 ! --icmpv6-type 1/3;=;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type any;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type 255;=;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type 256;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type 1/256;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type destination-unreachable;-p ipv6-icmp -m icmp6 --icmpv6-type 1;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type no-route;-p ipv6-icmp -m icmp6 --icmpv6-type 1/0;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type communication-prohibited;-p ipv6-icmp -m icmp6 --icmpv6-type 1/1;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type beyond-scope;-p ipv6-icmp -m icmp6 --icmpv6-type 1/2;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type address-unreachable;-p ipv6-icmp -m icmp6 --icmpv6-type 1/3;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type port-unreachable;-p ipv6-icmp -m icmp6 --icmpv6-type 1/4;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type failed-policy;-p ipv6-icmp -m icmp6 --icmpv6-type 1/5;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type reject-route;-p ipv6-icmp -m icmp6 --icmpv6-type 1/6;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type packet-too-big;-p ipv6-icmp -m icmp6 --icmpv6-type 2;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type time-exceeded;-p ipv6-icmp -m icmp6 --icmpv6-type 3;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type ttl-exceeded;-p ipv6-icmp -m icmp6 --icmpv6-type 3;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type ttl-zero-during-transit;-p ipv6-icmp -m icmp6 --icmpv6-type 3/0;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type ttl-zero-during-reassembly;-p ipv6-icmp -m icmp6 --icmpv6-type 3/1;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type parameter-problem;-p ipv6-icmp -m icmp6 --icmpv6-type 4;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type bad-header;-p ipv6-icmp -m icmp6 --icmpv6-type 4/0;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type unknown-header-type;-p ipv6-icmp -m icmp6 --icmpv6-type 4/1;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type unknown-option;-p ipv6-icmp -m icmp6 --icmpv6-type 4/2;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type echo-request;-p ipv6-icmp -m icmp6 --icmpv6-type 128;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type ping;-p ipv6-icmp -m icmp6 --icmpv6-type 128;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type echo-reply;-p ipv6-icmp -m icmp6 --icmpv6-type 129;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type pong;-p ipv6-icmp -m icmp6 --icmpv6-type 129;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type mld-listener-query;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type mld-listener-report;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type mld-listener-done;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type mld-listener-reduction;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type router-solicitation;-p ipv6-icmp -m icmp6 --icmpv6-type 133;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type router-advertisement;-p ipv6-icmp -m icmp6 --icmpv6-type 134;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type neighbour-solicitation;-p ipv6-icmp -m icmp6 --icmpv6-type 135;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type neighbor-solicitation;-p ipv6-icmp -m icmp6 --icmpv6-type 135;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type neighbour-advertisement;-p ipv6-icmp -m icmp6 --icmpv6-type 136;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type neighbor-advertisement;-p ipv6-icmp -m icmp6 --icmpv6-type 136;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type redirect;-p ipv6-icmp -m icmp6 --icmpv6-type 137;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type foo;;FAIL
+-p ipv6-icmp -m icmp6;;FAIL
+-p tcp -m icmp6 --icmpv6-type 1;;FAIL
+-m icmp6 --icmpv6-type 1;;FAIL
+-p 58 -m icmp6 --icmpv6-type 1;-p ipv6-icmp -m icmp6 --icmpv6-type 1;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type 1/;;FAIL
+@family 4
+-p icmp -m icmp6 --icmpv6-type 1;;FAIL
+@family 6
+-p ipv6-icmp -m icmp6 --icmpv6-type echo;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type echo-req;-p ipv6-icmp -m icmp6 --icmpv6-type 128;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type 010;-p ipv6-icmp -m icmp6 --icmpv6-type 8;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type 0x10/0x1;-p ipv6-icmp -m icmp6 --icmpv6-type 16/1;OK
+-p ipv6-icmp -m icmp6 --icmpv6-type neigh;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type 1/2/3;;FAIL
+-p ipv6-icmp -m icmp6 --icmpv6-type /3;;FAIL
+! -p ipv6-icmp -m icmp6 --icmpv6-type 1;;FAIL

@@ -1,0 +1,103 @@
+# tcp match: generated with iptables 1.8.9 (nf_tables), iptables-restore + iptables-save in a netns
+-p tcp --dport 80;-p tcp -m tcp --dport 80;OK
+-p tcp --destination-port 80;-p tcp -m tcp --dport 80;OK
+-p tcp --sport 80;-p tcp -m tcp --sport 80;OK
+-p tcp --source-port 80;-p tcp -m tcp --sport 80;OK
+-p tcp -m tcp --sport 1:1024;=;OK
+-p tcp -m tcp --sport 1024:;-p tcp -m tcp --sport 1024:65535;OK
+-p tcp -m tcp --sport :1024;-p tcp -m tcp --sport 0:1024;OK
+-p tcp -m tcp --sport 0:65535;-p tcp -m tcp;OK
+-p tcp -m tcp --sport 0:;-p tcp -m tcp;OK
+-p tcp -m tcp --sport :;-p tcp -m tcp;OK
+-p tcp -m tcp --dport 1024:1;;FAIL
+-p tcp -m tcp --dport 80:80;-p tcp -m tcp --dport 80;OK
+-p tcp -m tcp ! --dport 80;=;OK
+-p tcp -m tcp ! --sport 1:1024;=;OK
+-p tcp -m tcp --sport 0;=;OK
+-p tcp -m tcp --dport 65535;=;OK
+-p tcp -m tcp --dport 65536;;FAIL
+-p tcp -m tcp --dport -1;;FAIL
+-p tcp -m tcp --dport http;-p tcp -m tcp --dport 80;OK
+-p tcp -m tcp --dport ssh;-p tcp -m tcp --dport 22;OK
+-p tcp -m tcp --dport https;-p tcp -m tcp --dport 443;OK
+-p tcp -m tcp --dport ftp:ssh;-p tcp -m tcp --dport 21:22;OK
+-p tcp -m tcp --dport nosuchservice;;FAIL
+-p tcp -m tcp --dport 80 --sport 1024:65535;-p tcp -m tcp --sport 1024:65535 --dport 80;OK
+-p tcp -m tcp --sport 1024:65535 --dport 80;=;OK
+-p tcp -m tcp --dport 80 --dport 81;;FAIL
+-p tcp -m tcp --dport;;FAIL
+-p tcp -m tcp --dport 0x50;-p tcp -m tcp --dport 80;OK
+-p tcp -m tcp --dport 080;;FAIL
+-p tcp -m tcp --dport 80,81;;FAIL
+-p tcp -m tcp --tcp-flags SYN,ACK SYN;=;OK
+-p tcp -m tcp --tcp-flags ALL SYN;-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG SYN;OK
+-p tcp -m tcp --tcp-flags ALL NONE;-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE;OK
+-p tcp -m tcp --tcp-flags NONE NONE;-p tcp -m tcp;OK
+-p tcp -m tcp --tcp-flags syn,ack syn;-p tcp -m tcp --tcp-flags SYN,ACK SYN;OK
+-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG FIN,URG,PSH;-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG FIN,PSH,URG;OK
+-p tcp -m tcp --tcp-flags ACK,FIN FIN;-p tcp -m tcp --tcp-flags FIN,ACK FIN;OK
+-p tcp -m tcp ! --tcp-flags SYN,ACK SYN;=;OK
+-p tcp -m tcp --tcp-flags SYN,ACK ACK,SYN;-p tcp -m tcp --tcp-flags SYN,ACK SYN,ACK;OK
+-p tcp -m tcp --tcp-flags SYN,ACK FIN;=;OK
+-p tcp -m tcp --tcp-flags ECE,CWR ECE;;FAIL
+-p tcp -m tcp --tcp-flags ALL ALL;-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG FIN,SYN,RST,PSH,ACK,URG;OK
+-p tcp -m tcp --tcp-flags SYN;;FAIL
+-p tcp -m tcp --tcp-flags FOO SYN;;FAIL
+-p tcp -m tcp --tcp-flags SYN,FOO SYN;;FAIL
+-p tcp -m tcp --syn;-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN;OK
+-p tcp -m tcp ! --syn;-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN;OK
+-p tcp -m tcp --syn --tcp-flags SYN SYN;;FAIL
+-p tcp -m tcp --syn --dport 22;-p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN;OK
+-p tcp -m tcp --tcp-option 2;=;OK
+-p tcp -m tcp ! --tcp-option 2;=;OK
+-p tcp -m tcp --tcp-option 0;;FAIL
+-p tcp -m tcp --tcp-option 255;=;OK
+-p tcp -m tcp --tcp-option 256;;FAIL
+-p tcp -m tcp --tcp-option foo;;FAIL
+-p tcp -m tcp --tcp-option 8 --dport 22 --sport 1 --tcp-flags SYN SYN;-p tcp -m tcp --sport 1 --dport 22 --tcp-option 8 --tcp-flags SYN SYN;OK
+-p tcp --dport 22 -j ACCEPT;-p tcp -m tcp --dport 22 -j ACCEPT;OK
+-m tcp --dport 22;;FAIL
+-p udp -m tcp --dport 22;;FAIL
+! -p tcp -m tcp --dport 22;=;OK
+-p 6 -m tcp --dport 22;-p tcp -m tcp --dport 22;OK
+-p tcp -m tcp;=;OK
+-p tcp --sport 10:20 --dport 30:40 ! --tcp-flags SYN,RST,ACK SYN ! --tcp-option 3;-p tcp -m tcp --sport 10:20 --dport 30:40 ! --tcp-option 3 ! --tcp-flags SYN,RST,ACK SYN;OK
+-p tcp -m tcp --dport 00080;;FAIL
+-p tcp -m tcp --dport 80:;-p tcp -m tcp --dport 80:65535;OK
+-p tcp -m tcp --dport :80;-p tcp -m tcp --dport 0:80;OK
+-p tcp -m tcp --dport 1:65534;=;OK
+-p tcp -m tcp --dport domain;-p tcp -m tcp --dport 53;OK
+-p tcp -m tcp --dport smtp;-p tcp -m tcp --dport 25;OK
+-p tcp -m tcp --dport telnet;-p tcp -m tcp --dport 23;OK
+-p tcp -m tcp --dport ntp;;FAIL
+-p tcp -m tcp --dport www;-p tcp -m tcp --dport 80;OK
+-p tcp -m tcp ! --tcp-option 0;;FAIL
+-p tcp -m tcp --dport 010;-p tcp -m tcp --dport 8;OK
+-p tcp -m tcp --dport 0;=;OK
+-p tcp -m tcp --dport 1:0x10;-p tcp -m tcp --dport 1:16;OK
+-p tcp -m tcp --dport 65535:;-p tcp -m tcp --dport 65535;OK
+-p tcp -m tcp --dport :0;-p tcp -m tcp --dport 0;OK
+-p tcp -m tcp --dport 5:5:;;FAIL
+-p tcp -m tcp --sport 80 --source-port 90;;FAIL
+-p tcp -m tcp --tcp-flags SYN,SYN SYN;-p tcp -m tcp --tcp-flags SYN SYN;OK
+-p tcp -m tcp --tcp-flags SYN, SYN;-p tcp -m tcp --tcp-flags SYN SYN;OK
+-p tcp -m tcp --tcp-flags ,SYN SYN;-p tcp -m tcp --tcp-flags SYN SYN;OK
+-p tcp -m tcp --tcp-flags SYN ACK,NONE;-p tcp -m tcp --tcp-flags SYN ACK;OK
+-p tcp -m tcp --tcp-flags SYN,ALL NONE;-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE;OK
+-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN --syn;;FAIL
+-p tcp -m tcp --tcp-flags SYN SYN --tcp-flags ACK ACK;;FAIL
+-p tcp -m tcp --syn --syn;;FAIL
+-p tcp -m tcp --tcp-option 1 --tcp-option 2;;FAIL
+-p tcp -m tcp --tcp-option 0x10;-p tcp -m tcp --tcp-option 16;OK
+-p tcp -m tcp --tcp-option 010;-p tcp -m tcp --tcp-option 8;OK
+-p tcp -m tcp --dport " 80";-p tcp -m tcp --dport 80;OK
+-p tcp -m tcp --dport 80.5;;FAIL
+# rules combining several matches, in several tables
+@family 46
+*filter
+:INPUT
+-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE -j DROP;=;OK
+@family 46
+*raw
+:PREROUTING,OUTPUT
+-p tcp -m tcp --tcp-flags SYN,RST SYN,RST -j DROP;=;OK

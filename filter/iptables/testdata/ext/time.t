@@ -1,0 +1,87 @@
+# time match: generated with iptables 1.8.9 (nf_tables), iptables-restore + iptables-save in a netns
+@family 46
+-m time --timestart 09:00;-m time --timestart 09:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 09:00:00;-m time --timestart 09:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07;OK
+-m time --timestop 17:00;-m time --timestart 00:00:00 --timestop 17:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 09:00 --timestop 17:00;-m time --timestart 09:00:00 --timestop 17:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 23:00 --timestop 01:00;-m time --timestart 23:00:00 --timestop 01:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 23:00 --timestop 01:00 --contiguous;-m time --timestart 23:00:00 --timestop 01:00:00 --datestop 2038-01-19T03:14:07 --contiguous;OK
+-m time --weekdays Mon;-m time --weekdays Mon --datestop 2038-01-19T03:14:07;OK
+-m time --weekdays Mon,Tue,Wed;-m time --weekdays Mon,Tue,Wed --datestop 2038-01-19T03:14:07;OK
+-m time --weekdays Sat,Sun;-m time --weekdays Sat,Sun --datestop 2038-01-19T03:14:07;OK
+-m time --weekdays 1,2,3;-m time --weekdays Mon,Tue,Wed --datestop 2038-01-19T03:14:07;OK
+-m time --weekdays 7;-m time --weekdays Sun --datestop 2038-01-19T03:14:07;OK
+-m time --weekdays mon;;FAIL
+-m time --weekdays Monday;-m time --weekdays Mon --datestop 2038-01-19T03:14:07;OK
+-m time ! --weekdays Mon;-m time --weekdays Tue,Wed,Thu,Fri,Sat,Sun --datestop 2038-01-19T03:14:07;OK
+-m time --weekdays Mon,Tue,Wed,Thu,Fri,Sat,Sun;-m time --datestop 2038-01-19T03:14:07;OK
+-m time --monthdays 1;-m time --monthdays 1 --datestop 2038-01-19T03:14:07;OK
+-m time --monthdays 1,15,31;-m time --monthdays 1,15,31 --datestop 2038-01-19T03:14:07;OK
+-m time ! --monthdays 1;-m time --monthdays 2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31 --datestop 2038-01-19T03:14:07;OK
+-m time --monthdays 32;;FAIL
+-m time --datestart 2020-01-01;-m time --datestart 2020-01-01T00:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 2020-01-01T10:00:00;-m time --datestart 2020-01-01T10:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --datestop 2030-12-31T23:59:59;=;OK
+-m time --datestart 2020-01-01 --datestop 2021-01-01;-m time --datestart 2020-01-01T00:00:00 --datestop 2021-01-01T00:00:00;OK
+-m time --datestart 2020;-m time --datestart 2020-01-01T00:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 2020-06;-m time --datestart 2020-06-01T00:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 2038-01-19T03:14:08;-m time --datestart 2038-01-19T03:14:08 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 2038-01-19T03:14:07;-m time --datestart 2038-01-19T03:14:07 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 1969-01-01;;FAIL
+-m time --datestart 1970-01-01;-m time --datestop 2038-01-19T03:14:07;OK
+-m time --kerneltz;-m time --datestop 2038-01-19T03:14:07 --kerneltz;OK
+-m time --timestart 09:00 --kerneltz;-m time --timestart 09:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07 --kerneltz;OK
+-m time --timestart 25:00;;FAIL
+-m time --timestart 9:00;-m time --timestart 09:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 09:60;;FAIL
+-m time --timestart 09:00:60;;FAIL
+-m time --timestart foo;;FAIL
+-m time --days Mon;;FAIL
+-m time --contiguous;;FAIL
+-m time --timestart 09:00 --contiguous;;FAIL
+-m time --timestart 09:00 --timestop 17:00 --weekdays Mon,Fri --monthdays 1,2 --datestart 2020-01-01 --datestop 2021-01-01 --kerneltz;-m time --timestart 09:00:00 --timestop 17:00:00 --monthdays 1,2 --weekdays Mon,Fri --datestart 2020-01-01T00:00:00 --datestop 2021-01-01T00:00:00 --kerneltz;OK
+-m time --kerneltz --datestop 2021-01-01 --datestart 2020-01-01 --monthdays 2,1 --weekdays Fri,Mon --timestop 17:00 --timestart 09:00;-m time --timestart 09:00:00 --timestop 17:00:00 --monthdays 1,2 --weekdays Mon,Fri --datestart 2020-01-01T00:00:00 --datestop 2021-01-01T00:00:00 --kerneltz;OK
+-m time;-m time --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 00:00 --timestop 23:59:59;-m time --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 00:00:00;-m time --datestop 2038-01-19T03:14:07;OK
+-m time --timestop 23:59:59;-m time --datestop 2038-01-19T03:14:07;OK
+-m time ! --timestart 09:00;;FAIL
+-m time --utc --timestart 09:00;-m time --timestart 09:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07;OK
+-m time --localtz --timestart 09:00;-m time --timestart 09:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07 --kerneltz;OK
+-m time --timestart 9;;FAIL
+-m time --weekdays Mon --weekdays Tue;;FAIL
+-m time --datestart 2106-02-07T06:28:15;;FAIL
+-m time --datestart 2106-02-07T06:28:16;;FAIL
+-m time --datestart 2100-02-29;;FAIL
+-m time --datestart 2020-13-01;;FAIL
+-m time --datestart 2020-02-30;-m time --datestart 2020-03-01T00:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 2020-01-01T25:00;;FAIL
+-m time --datestart 2020-01-01T10;-m time --datestart 2020-01-01T10:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 2020-01-01T10:30;-m time --datestart 2020-01-01T10:30:00 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 2020-1-1;-m time --datestart 2020-01-01T00:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 2020-01-01T;-m time --datestart 2020-01-01T00:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --datestart 2020-01-01x;;FAIL
+-m time --weekdays Mo;-m time --weekdays Mon --datestop 2038-01-19T03:14:07;OK
+-m time --weekdays Mofoo;-m time --weekdays Mon --datestop 2038-01-19T03:14:07;OK
+-m time --weekdays 0;;FAIL
+-m time --weekdays Mon,;-m time --weekdays Mon --datestop 2038-01-19T03:14:07;OK
+-m time --weekdays Mon,,Tue;;FAIL
+-m time --weekdays Sun,Mon;-m time --weekdays Mon,Sun --datestop 2038-01-19T03:14:07;OK
+-m time --monthdays 1,;-m time --monthdays 1 --datestop 2038-01-19T03:14:07;OK
+-m time --monthdays 31,1;-m time --monthdays 1,31 --datestop 2038-01-19T03:14:07;OK
+-m time --monthdays 01;-m time --monthdays 1 --datestop 2038-01-19T03:14:07;OK
+-m time --monthdays 0x1;;FAIL
+-m time --timestart 09:00:00:00;;FAIL
+-m time --timestart 24:00;;FAIL
+-m time --timestart 23:59:59;-m time --timestart 23:59:59 --timestop 23:59:59 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 09:5;-m time --timestart 09:05:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 9:5:3;-m time --timestart 09:05:03 --timestop 23:59:59 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 009:00;-m time --timestart 09:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 10:00 --timestop 10:00 --contiguous;-m time --timestart 10:00:00 --timestop 10:00:00 --datestop 2038-01-19T03:14:07 --contiguous;OK
+-m time --timestart 10:00 --timestop 10:00;-m time --timestart 10:00:00 --timestop 10:00:00 --datestop 2038-01-19T03:14:07;OK
+-m time --timestart 10:00 --timestop 09:00 --contiguous;-m time --timestart 10:00:00 --timestop 09:00:00 --datestop 2038-01-19T03:14:07 --contiguous;OK
+-m time --datestart 2021-01-01 --datestop 2020-01-01;-m time --datestart 2021-01-01T00:00:00 --datestop 2020-01-01T00:00:00;OK
+-m time --kerneltz --utc;;FAIL
+-m time --utc;-m time --datestop 2038-01-19T03:14:07;OK
+-m time --kerneltz --kerneltz;;FAIL
+-m time --contiguous --timestart 23:00 --timestop 01:00;-m time --timestart 23:00:00 --timestop 01:00:00 --datestop 2038-01-19T03:14:07 --contiguous;OK

@@ -1,0 +1,45 @@
+package filter
+
+import (
+	"testing"
+)
+
+// TestMatchesDoNotAllocate checks every match on the hot path: Match runs
+// once per rule per packet and must not allocate.
+func TestMatchesDoNotAllocate(t *testing.T) {
+	tm := defaultTime()
+	tm.Monthdays = 1 << 6
+	matches := []Match{
+		&TCPMatch{SrcPorts: AllPorts, DstPorts: PortRange{80, 80}, FlagMask: 0x17, FlagComp: 2, Option: 2},
+		&UDPMatch{SrcPorts: AllPorts, DstPorts: AllPorts},
+		&ICMPMatch{Type: ICMPAnyType, CodeMax: 255},
+		&ICMPv6Match{Type: 128, CodeMax: 255},
+		&MultiportMatch{Mode: MultiportEither, Ports: []PortRange{{1, 2}, {80, 80}}},
+		&MarkMatch{Mark: 1, Mask: 1},
+		&ConnmarkMatch{Mark: 1, Mask: 1},
+		&StateMatch{States: StateNew},
+		&ConntrackMatch{Flags: CTMatchState | CTMatchStatus | CTMatchDirection, States: StateNew},
+		&HelperMatch{Helper: "ftp"},
+		&ConnlimitMatch{},
+		&IPRangeMatch{Src: IPRange{From: mustAddr("10.0.0.0"), To: mustAddr("10.0.0.9")}},
+		&LengthMatch{Max: 1500},
+		&TTLMatch{Value: 64},
+		&HLMatch{Value: 64},
+		&TOSMatch{Mask: 0xff},
+		&DSCPMatch{},
+		&ECNMatch{MatchIP: true, MatchECE: true},
+		&PktTypeMatch{},
+		&AddrTypeMatch{Src: AddrLocal, Dst: AddrUnicast},
+		&LimitMatch{Avg: LimitScale, Burst: 5},
+		&StatisticMatch{Mode: StatisticRandom, Probability: 1 << 30},
+		&StatisticMatch{Mode: StatisticNth, Every: 3},
+		&tm,
+	}
+	c := matchCtx(mTCP4.decode(t))
+	c.CT = CTInfo{Tracked: true, State: StateNew}
+	for _, m := range matches {
+		if n := testing.AllocsPerRun(100, func() { m.Match(c) }); n != 0 {
+			t.Errorf("%T.Match allocates %v times", m, n)
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package filter
+
+// ConntrackFlags says which conditions of a ConntrackMatch are set, as
+// xt_conntrack's match_flags; the same bits in Invert are the '!'s.
+type ConntrackFlags uint16
+
+// The conntrack match conditions, with xt_conntrack's XT_CONNTRACK_* bits.
+const (
+	CTMatchState ConntrackFlags = 1 << iota
+	CTMatchProto
+	CTMatchOrigSrc
+	CTMatchOrigDst
+	CTMatchReplSrc
+	CTMatchReplDst
+	CTMatchStatus
+	CTMatchExpires
+	CTMatchOrigSrcPort
+	CTMatchOrigDstPort
+	CTMatchReplSrcPort
+	CTMatchReplDstPort
+	CTMatchDirection
+)
+
+// CTStatus bits (enum ip_conntrack_status, IPS_*), as --ctstatus names
+// them.
+const (
+	StatusExpected  uint32 = 1 << 0
+	StatusSeenReply uint32 = 1 << 1
+	StatusAssured   uint32 = 1 << 2
+	StatusConfirmed uint32 = 1 << 3
+	StatusSrcNAT    uint32 = 1 << 4
+	StatusDstNAT    uint32 = 1 << 5
+)
+
+// ConntrackMatch is -m conntrack (xt_conntrack.c, conntrack_mt, revision
+// 3).
+//
+// CTInfo carries the state, status and direction but not the tuples, the
+// protocol or the timeout. Until it does, a rule that tests --ctproto,
+// --ctorig*/--ctrepl* or --ctexpire never matches a tracked packet: nfgo
+// cannot tell, and not matching is the conservative answer for rules that
+// mostly ACCEPT.
+type ConntrackMatch struct {
+	// Flags are the conditions set; Invert their '!'s.
+	Flags, Invert ConntrackFlags
+	// States is --ctstate, including the SNAT and DNAT pseudo-states.
+	States CTState
+	// Proto is --ctproto (0 for "all").
+	Proto uint8
+	// OrigSrc, OrigDst, ReplSrc and ReplDst are --ctorigsrc and friends.
+	OrigSrc, OrigDst, ReplSrc, ReplDst Net
+	// OrigSrcPort … ReplDstPort are --ctorigsrcport and friends.
+	OrigSrcPort, OrigDstPort, ReplSrcPort, ReplDstPort PortRange
+	// Status is --ctstatus, a set of Status* bits.
+	Status uint32
+	// ExpireMin and ExpireMax are --ctexpire, in seconds.
+	ExpireMin, ExpireMax uint32
+	// Reply is --ctdir: false for ORIGINAL, true for REPLY.
+	Reply bool
+}
+
+// Name returns "conntrack".
+func (*ConntrackMatch) Name() string { return "conntrack" }
+
+// unknowable are the conditions CTInfo has no data for.
+const unknowable = CTMatchProto | CTMatchOrigSrc | CTMatchOrigDst | CTMatchReplSrc |
+	CTMatchReplDst | CTMatchExpires | CTMatchOrigSrcPort | CTMatchOrigDstPort |
+	CTMatchReplSrcPort | CTMatchReplDstPort
+
+// Match evaluates the conditions in conntrack_mt's order.
+func (m *ConntrackMatch) Match(c *Context) bool {
+	ct := &c.CT
+	has := ct.hasConn()
+	if m.Flags&CTMatchState != 0 {
+		bit := ct.stateBit()
+		if has {
+			if ct.Status&StatusSrcNAT != 0 {
+				bit |= StateSNAT
+			}
+			if ct.Status&StatusDstNAT != 0 {
+				bit |= StateDNAT
+			}
+		}
+		if (bit&m.States != 0) == (m.Invert&CTMatchState != 0) {
+			return false
+		}
+	}
+	if !has {
+		// Without an entry only the state can be tested: a rule with
+		// other conditions and no --ctstate does not match.
+		return m.Flags&CTMatchState != 0
+	}
+	if m.Flags&CTMatchDirection != 0 && ct.Reply != m.Reply {
+		// The nft backend's "ct direction" semantics: ORIGINAL matches
+		// packets in the original direction.
+		return false
+	}
+	if m.Flags&unknowable != 0 {
+		return false
+	}
+	if m.Flags&CTMatchStatus != 0 && (ct.Status&m.Status != 0) == (m.Invert&CTMatchStatus != 0) {
+		return false
+	}
+	return true
+}
+
+// NeedsConntrack reports true.
+func (*ConntrackMatch) NeedsConntrack() bool { return true }

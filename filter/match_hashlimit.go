@@ -1,0 +1,235 @@
+package filter
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+)
+
+// HashlimitMode is the set of header fields a hashlimit bucket is keyed
+// on (XT_HASHLIMIT_HASH_*), plus the inversion bit.
+type HashlimitMode uint32
+
+// The hashlimit mode bits, with xt_hashlimit's values.
+const (
+	HashDstIP   HashlimitMode = 1 << 0
+	HashDstPort HashlimitMode = 1 << 1
+	HashSrcIP   HashlimitMode = 1 << 2
+	HashSrcPort HashlimitMode = 1 << 3
+	// HashlimitAbove is XT_HASHLIMIT_INVERT: --hashlimit-above, match
+	// the packets over the limit.
+	HashlimitAbove HashlimitMode = 1 << 4
+)
+
+// HashlimitScale is XT_HASHLIMIT_SCALE_v2: Avg counts in microseconds.
+const HashlimitScale = 1000000
+
+// hashlimitCredit is user2credits' constant factor for revision 2 and
+// later, HZ*CREDITS_PER_JIFFY/XT_HASHLIMIT_SCALE_v2, where
+// CREDITS_PER_JIFFY is the largest power of two below
+// 2^64/(HZ*60*60*24). With HZ=1000 (nfgo's jiffy is a millisecond) that is
+// 2^37*1000/10^6; other HZ values give the same product, so the overflow
+// check below refuses the same rules as the kernel.
+const (
+	hashlimitCPJ    = 1 << 37
+	hashlimitCredit = limitHZ * hashlimitCPJ / HashlimitScale
+)
+
+// hashlimitDefaultSize is the bucket count the kernel picks when
+// --hashlimit-htable-size is not given, on a machine with more than 1 GiB
+// of memory.
+const hashlimitDefaultSize = 8192
+
+// HashlimitMatch is -m hashlimit (xt_hashlimit.c, revision 3, packet
+// mode): a token bucket per flow, where a flow is the packet's addresses
+// (masked) and ports as Mode selects.
+//
+// Each rule has its own table. In the kernel, rules naming the same
+// --hashlimit-name share one table; nfgo does not share them. Entries
+// idle for longer than Expire milliseconds are dropped when next looked
+// at, rather than by a garbage collector every GCInterval milliseconds, so
+// an entry may be forgotten up to GCInterval earlier than in the kernel.
+// A new flow allocates its entry; packets of known flows do not allocate.
+type HashlimitMatch struct {
+	// TableName is --hashlimit-name.
+	TableName string
+	// Mode selects the key fields and HashlimitAbove.
+	Mode HashlimitMode
+	// Avg is the mean interval between packets in 1/HashlimitScale s.
+	Avg uint64
+	// Burst is --hashlimit-burst.
+	Burst uint64
+	// Size, Max, GCInterval and Expire are --hashlimit-htable-size,
+	// -max, -gcinterval and -expire (milliseconds). Size and Max 0 mean
+	// the kernel's defaults.
+	Size, Max, GCInterval, Expire uint32
+	// SrcMask and DstMask are the prefix lengths applied to the
+	// addresses before they are used as keys.
+	SrcMask, DstMask uint8
+
+	mu      sync.Mutex
+	entries map[hashlimitKey]*hashlimitEntry
+}
+
+type hashlimitKey struct {
+	src, dst     [16]byte
+	sport, dport uint16
+}
+
+type hashlimitEntry struct {
+	expires int64 // jiffies
+	prev    int64
+	credit  uint64
+	cap     uint64
+	cost    uint64
+}
+
+// Name returns "hashlimit".
+func (*HashlimitMatch) Name() string { return "hashlimit" }
+
+// Match finds or creates the flow's bucket, refills it for the time since
+// its last packet, and takes the packet's cost if it can
+// (hashlimit_mt_common). It reports "under the limit", or "over the
+// limit" for --hashlimit-above. A new flow when the table is full never
+// matches (the kernel drops the packet).
+func (m *HashlimitMatch) Match(c *Context) bool {
+	key, ok := m.key(c)
+	if !ok {
+		return false
+	}
+	now := jiffies(c.Now)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entries[key]
+	if e != nil && now > e.expires {
+		delete(m.entries, key)
+		e = nil
+	}
+	if e == nil {
+		if m.entries == nil {
+			m.entries = make(map[hashlimitKey]*hashlimitEntry)
+		}
+		if len(m.entries) >= m.maxEntries() {
+			m.expire(now)
+			if len(m.entries) >= m.maxEntries() {
+				return false
+			}
+		}
+		e = &hashlimitEntry{prev: now}
+		e.cap = m.Avg * m.Burst * hashlimitCredit
+		e.credit = e.cap
+		e.cost = m.Avg * hashlimitCredit
+		m.entries[key] = e
+	} else if d := now - e.prev; d > 0 {
+		e.prev = now
+		add := uint64(d) * hashlimitCPJ
+		if add/hashlimitCPJ != uint64(d) || e.credit+add < e.credit {
+			e.credit = e.cap
+		} else {
+			e.credit += add
+		}
+		if e.credit > e.cap {
+			e.credit = e.cap
+		}
+	}
+	e.expires = now + int64(m.Expire)*limitHZ/1000
+	above := m.Mode&HashlimitAbove != 0
+	if e.credit >= e.cost {
+		e.credit -= e.cost
+		return !above
+	}
+	return above
+}
+
+// maxEntries is htable_create's default: 8 times the bucket count, and
+// never fewer entries than buckets.
+func (m *HashlimitMatch) maxEntries() int {
+	size := int(m.Size)
+	if size == 0 {
+		size = hashlimitDefaultSize
+	}
+	switch {
+	case m.Max == 0:
+		return 8 * size
+	case int(m.Max) < size:
+		return size
+	}
+	return int(m.Max)
+}
+
+// expire drops the entries that have timed out, as htable_gc does.
+func (m *HashlimitMatch) expire(now int64) {
+	for k, e := range m.entries {
+		if now > e.expires {
+			delete(m.entries, k)
+		}
+	}
+}
+
+// key builds the flow key (hashlimit_init_dst). Ports come from the L4
+// header of any protocol that has them; other protocols key as port 0.
+func (m *HashlimitMatch) key(c *Context) (hashlimitKey, bool) {
+	var k hashlimitKey
+	p := c.Packet
+	if m.Mode&HashSrcIP != 0 {
+		k.src = maskedAddr(p.Src(), m.SrcMask)
+	}
+	if m.Mode&HashDstIP != 0 {
+		k.dst = maskedAddr(p.Dst(), m.DstMask)
+	}
+	if m.Mode&(HashSrcPort|HashDstPort) != 0 {
+		if p.FragOffset != 0 {
+			// Later fragments have no ports: the kernel cannot
+			// read them and drops the packet.
+			return k, false
+		}
+		if m.Mode&HashSrcPort != 0 {
+			k.sport = p.SrcPort
+		}
+		if m.Mode&HashDstPort != 0 {
+			k.dport = p.DstPort
+		}
+	}
+	return k, true
+}
+
+func maskedAddr(a netip.Addr, bits uint8) [16]byte {
+	var out [16]byte
+	if !a.IsValid() {
+		return out
+	}
+	if a.Is4() {
+		b := a.As4()
+		copy(out[:], b[:])
+	} else {
+		out = a.As16()
+	}
+	for i := range out {
+		switch n := int(bits) - 8*i; {
+		case n <= 0:
+			out[i] = 0
+		case n < 8:
+			out[i] &= 0xFF << (8 - n)
+		}
+	}
+	return out
+}
+
+// CheckRule refuses what hashlimit_mt_check_common refuses: a zero
+// expire or gc interval, masks wider than the family's addresses (checked
+// by the parser, which knows the family), and a rate whose burst credit
+// overflows 64 bits ("overflow, try lower", ERANGE).
+func (m *HashlimitMatch) CheckRule(*Rule, TableID, HookMask) error {
+	if m.GCInterval == 0 || m.Expire == 0 {
+		return errHashlimitZero
+	}
+	if m.Burst == 0 || m.Avg*m.Burst*hashlimitCredit < m.Avg*hashlimitCredit {
+		return errHashlimitOverflow
+	}
+	return nil
+}
+
+var (
+	errHashlimitZero     = errors.New("--hashlimit-htable-expire and --hashlimit-htable-gcinterval must not be 0")
+	errHashlimitOverflow = errors.New("overflow, try lower (numerical result out of range)")
+)

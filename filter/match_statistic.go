@@ -1,0 +1,50 @@
+package filter
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+)
+
+// StatisticMode is -m statistic --mode.
+type StatisticMode uint8
+
+// The statistic modes (XT_STATISTIC_MODE_*).
+const (
+	StatisticRandom StatisticMode = iota
+	StatisticNth
+)
+
+// StatisticMatch is -m statistic (xt_statistic.c).
+type StatisticMatch struct {
+	// Mode is --mode random or nth.
+	Mode StatisticMode
+	// Invert is the '!' of --probability or --every.
+	Invert bool
+	// Probability is --probability scaled to 2^31 (0x80000000 is 1.0), as
+	// the kernel stores it.
+	Probability uint32
+	// Every and Packet are --every n and --packet p: the match fires for
+	// every nth packet, starting with the (n-p)th.
+	Every, Packet uint32
+
+	count atomic.Uint64
+}
+
+// Name returns "statistic".
+func (*StatisticMatch) Name() string { return "statistic" }
+
+// Match draws a random number (random mode) or counts packets (nth mode).
+// The kernel keeps a counter that starts at --packet and wraps after n-1,
+// matching when it wraps to 0; for the kth packet that is (p+k) mod n ==
+// 0, which one atomic add computes without a lock.
+func (m *StatisticMatch) Match(*Context) bool {
+	var hit bool
+	switch m.Mode {
+	case StatisticRandom:
+		hit = rand.Uint32()&0x7FFFFFFF < m.Probability
+	default:
+		k := m.count.Add(1)
+		hit = m.Every != 0 && (uint64(m.Packet)+k)%uint64(m.Every) == 0
+	}
+	return hit != m.Invert
+}

@@ -1,0 +1,32 @@
+package filter
+
+// UDPMatch is -m udp (xt_tcpudp.c, udp_mt). Set SrcPorts and DstPorts to
+// AllPorts to leave them unconstrained.
+type UDPMatch struct {
+	// SrcPorts and DstPorts are --sport and --dport.
+	SrcPorts, DstPorts PortRange
+	// SrcInvert and DstInvert are the '!' of --sport and --dport.
+	SrcInvert, DstInvert bool
+}
+
+// Name returns "udp".
+func (*UDPMatch) Name() string { return "udp" }
+
+// Match reports whether the UDP ports match. A non-first fragment, which
+// has no UDP header, never matches.
+func (m *UDPMatch) Match(c *Context) bool {
+	p := c.Packet
+	if p.FragOffset != 0 || p.L4Off == 0 {
+		return false
+	}
+	return m.SrcPorts.Contains(p.SrcPort) != m.SrcInvert &&
+		m.DstPorts.Contains(p.DstPort) != m.DstInvert
+}
+
+// CheckRule requires -p udp, as iptables-nft does.
+func (*UDPMatch) CheckRule(r *Rule, _ TableID, _ HookMask) error {
+	if r.Proto != 17 {
+		return errProtoRequired("UDP", "udp")
+	}
+	return nil
+}
