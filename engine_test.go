@@ -204,14 +204,29 @@ func TestSetRulesetKeepsOldRulesOnError(t *testing.T) {
 }
 
 func TestEnginePathDoesNotAllocate(t *testing.T) {
-	e := engine(t, `*filter
+	e := engine(t, `*raw
+:PREROUTING ACCEPT [0:0]
+-A PREROUTING -p udp -m udp --dport 53 -j CT --notrack
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 22 -j MARK --set-xmark 0x22/0xff
+-A FORWARD -m length --length 0:100 -j TOS --set-tos 0x10/0x3f
+-A FORWARD -j TTL --ttl-inc 1
+COMMIT
+*filter
 :INPUT ACCEPT [0:0]
 :FORWARD DROP [0:0]
 :chk - [0:0]
 -A INPUT -s 10.0.0.0/8 -j chk
--A INPUT -p tcp -i eth0 -j ACCEPT
--A FORWARD -d 203.0.113.0/24 -j chk
--A chk -p udp -j RETURN
+-A INPUT -p tcp -m tcp --tcp-flags SYN,RST,ACK SYN -m mark --mark 0x22/0xff -m limit --limit 1000/sec -j ACCEPT
+-A INPUT -p tcp -i eth0 -m multiport --dports 80,443,8000:9000 -m comment --comment web -j ACCEPT
+-A FORWARD -d 203.0.113.0/24 -m iprange --src-range 198.18.0.0-198.18.0.255 -j chk
+-A FORWARD -m addrtype --dst-type LOCAL -m pkttype --pkt-type unicast -j ACCEPT
+-A FORWARD -m state --state ESTABLISHED -m statistic --mode nth --every 3 --packet 0 -j ACCEPT
+-A chk -p udp -m udp --sport 1:1023 -j RETURN
+-A chk -p icmp -m icmp --icmp-type echo-request -m hashlimit --hashlimit-upto 5/sec --hashlimit-name x -j ACCEPT
 COMMIT
 `)
 	now := time.Unix(1_700_000_000, 0)
