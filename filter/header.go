@@ -66,8 +66,28 @@ func netWords(n Net) (addr, mask [2]uint64) {
 		[2]uint64{binary.BigEndian.Uint64(m[:8]), binary.BigEndian.Uint64(m[8:])}
 }
 
-// matches is Header.Matches over raw header bytes.
-func (h *compiledHeader) matches(c *Context) bool {
+// pktAddrs are a packet's addresses as integers, loaded once per
+// traversal so each rule's address test is a mask and a compare.
+type pktAddrs struct {
+	ok       bool // the packet has a complete IP header
+	src, dst [2]uint64
+}
+
+func loadAddrs(p *packet.Packet) pktAddrs {
+	b := p.Bytes()
+	switch {
+	case p.Family == packet.IPv4 && len(b) >= 20:
+		return pktAddrs{ok: true, src: [2]uint64{uint64(binary.BigEndian.Uint32(b[12:]))}, dst: [2]uint64{uint64(binary.BigEndian.Uint32(b[16:]))}}
+	case p.Family == packet.IPv6 && len(b) >= 40:
+		return pktAddrs{ok: true,
+			src: [2]uint64{binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint64(b[16:])},
+			dst: [2]uint64{binary.BigEndian.Uint64(b[24:]), binary.BigEndian.Uint64(b[32:])}}
+	}
+	return pktAddrs{}
+}
+
+// matches is Header.Matches over the preloaded addresses.
+func (h *compiledHeader) matches(c *Context, a *pktAddrs) bool {
 	if h.tests == 0 {
 		return true
 	}
@@ -76,22 +96,13 @@ func (h *compiledHeader) matches(c *Context) bool {
 		return false
 	}
 	if h.tests&(testSrc|testDst) != 0 {
-		b := p.Bytes()
-		if p.Family == packet.IPv4 && len(b) >= 20 {
-			if h.tests&testSrc != 0 && (uint64(binary.BigEndian.Uint32(b[12:]))&h.srcMask[0] == h.src[0]) == h.srcInv {
-				return false
-			}
-			if h.tests&testDst != 0 && (uint64(binary.BigEndian.Uint32(b[16:]))&h.dstMask[0] == h.dst[0]) == h.dstInv {
-				return false
-			}
-		} else if p.Family == packet.IPv6 && len(b) >= 40 {
-			if h.tests&testSrc != 0 && match128(b[8:24], h.src, h.srcMask) == h.srcInv {
-				return false
-			}
-			if h.tests&testDst != 0 && match128(b[24:40], h.dst, h.dstMask) == h.dstInv {
-				return false
-			}
-		} else {
+		if !a.ok {
+			return false
+		}
+		if h.tests&testSrc != 0 && (a.src[0]&h.srcMask[0] == h.src[0] && a.src[1]&h.srcMask[1] == h.src[1]) == h.srcInv {
+			return false
+		}
+		if h.tests&testDst != 0 && (a.dst[0]&h.dstMask[0] == h.dst[0] && a.dst[1]&h.dstMask[1] == h.dst[1]) == h.dstInv {
 			return false
 		}
 	}
@@ -106,8 +117,4 @@ func (h *compiledHeader) matches(c *Context) bool {
 		return later == (h.fragment == Yes)
 	}
 	return true
-}
-
-func match128(b []byte, addr, mask [2]uint64) bool {
-	return binary.BigEndian.Uint64(b)&mask[0] == addr[0] && binary.BigEndian.Uint64(b[8:])&mask[1] == addr[1]
 }

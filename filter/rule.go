@@ -170,8 +170,8 @@ func (i Iface) matches(name string) bool {
 // Matches reports whether the header matches the packet in c. Programs
 // use a compiled form of the same test.
 func (h *Header) Matches(c *Context) bool {
-	ch := compileHeader(h)
-	return ch.matches(c)
+	ch, a := compileHeader(h), loadAddrs(c.Packet)
+	return ch.matches(c, &a)
 }
 
 // A Match is an extension loaded with -m (or implied by -p). It reports

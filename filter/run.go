@@ -33,6 +33,7 @@ func (p *Program) Run(table TableID, c *Context) Result {
 	entry := pt.entry[c.Hook]
 	ci, ri := entry, int32(0)
 	size := c.Packet.Length
+	addrs := loadAddrs(c.Packet)
 	for {
 		pc := &pt.chains[ci]
 		if int(ri) >= len(pc.rules) {
@@ -54,7 +55,7 @@ func (p *Program) Run(table TableID, c *Context) Result {
 		}
 		pr := &pc.rules[ri]
 		r := pr.rule
-		matched := pr.hdr.matches(c) && matchAll(r.Matches, c)
+		matched := pr.hdr.matches(c, &addrs) && matchAll(r.Matches, c)
 		if c.HotDrop {
 			return Result{Verdict: Verdict{Action: Drop}, Chain: pc.chain, Rule: int(ri) + 1, HotDrop: true}
 		}

@@ -2,7 +2,6 @@ package iptables
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/nfgo/nfgo/filter"
 )
@@ -19,31 +18,6 @@ func init() {
 		},
 		owns: ownedBy[filter.DSCPMatch](),
 	})
-}
-
-// dscpMatchClasses are the class names (libxt_dscp_helper.c).
-var dscpMatchClasses = []struct {
-	name  string
-	value uint8
-}{
-	{"CS0", 0x00}, {"CS1", 0x08}, {"CS2", 0x10}, {"CS3", 0x18},
-	{"CS4", 0x20}, {"CS5", 0x28}, {"CS6", 0x30}, {"CS7", 0x38},
-	{"BE", 0x00},
-	{"AF11", 0x0a}, {"AF12", 0x0c}, {"AF13", 0x0e},
-	{"AF21", 0x12}, {"AF22", 0x14}, {"AF23", 0x16},
-	{"AF31", 0x1a}, {"AF32", 0x1c}, {"AF33", 0x1e},
-	{"AF41", 0x22}, {"AF42", 0x24}, {"AF43", 0x26},
-	{"EF", 0x2e},
-}
-
-// parseDSCPClass returns the code point of a class name (any case).
-func parseDSCPClass(s string) (uint8, bool) {
-	for _, c := range dscpMatchClasses {
-		if strings.EqualFold(s, c.name) {
-			return c.value, true
-		}
-	}
-	return 0, false
 }
 
 type dscpMatchParser struct {

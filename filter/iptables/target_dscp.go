@@ -2,7 +2,6 @@ package iptables
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/nfgo/nfgo/filter"
 )
@@ -19,23 +18,6 @@ func init() {
 		},
 		owns: ownedBy[filter.DSCPTarget](),
 	})
-}
-
-// dscpClasses are the DiffServ class names (RFC 2474 class selectors,
-// RFC 2597 assured forwarding, RFC 3246 expedited forwarding) that
-// libxt_dscp_helper knows.
-var dscpClasses = []struct {
-	name string
-	dscp uint8
-}{
-	{"CS0", 0x00}, {"CS1", 0x08}, {"CS2", 0x10}, {"CS3", 0x18},
-	{"CS4", 0x20}, {"CS5", 0x28}, {"CS6", 0x30}, {"CS7", 0x38},
-	{"BE", 0x00},
-	{"AF11", 0x0a}, {"AF12", 0x0c}, {"AF13", 0x0e},
-	{"AF21", 0x12}, {"AF22", 0x14}, {"AF23", 0x16},
-	{"AF31", 0x1a}, {"AF32", 0x1c}, {"AF33", 0x1e},
-	{"AF41", 0x22}, {"AF42", 0x24}, {"AF43", 0x26},
-	{"EF", 0x2e},
 }
 
 type dscpParser struct {
@@ -69,13 +51,9 @@ func (p *dscpParser) option(name string, invert bool, a *args) error {
 		p.dscp = uint8(n)
 		return nil
 	}
-	// class_to_dscp compares only as many characters as the class name
-	// has, so "efx" is EF; the first class in table order wins.
-	for _, c := range dscpClasses {
-		if len(v) >= len(c.name) && strings.EqualFold(c.name, v[:len(c.name)]) {
-			p.dscp = c.dscp
-			return nil
-		}
+	if d, ok := parseDSCPClass(v); ok {
+		p.dscp = d
+		return nil
 	}
 	return fmt.Errorf("%w: Invalid DSCP value `%s'", ErrBadArgument, v)
 }

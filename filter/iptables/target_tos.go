@@ -23,19 +23,6 @@ func init() {
 	})
 }
 
-// tosNames are the RFC 1349 names --set-tos takes (case ignored); they
-// set the four TOS bits and clear the precedence-free bits 0x3f.
-var tosNames = []struct {
-	name  string
-	value uint8
-}{
-	{"Minimize-Delay", 0x10},
-	{"Maximize-Throughput", 0x08},
-	{"Maximize-Reliability", 0x04},
-	{"Minimize-Cost", 0x02},
-	{"Normal-Service", 0x00},
-}
-
 var tosOpts = []string{"set-tos", "and-tos", "or-tos", "xor-tos"}
 
 type tosParser struct {
@@ -96,10 +83,8 @@ func parseTOSValue(s string) (filter.TOSTarget, error) {
 		}
 		return filter.TOSTarget{Value: uint8(v), Mask: uint8(m)}, nil
 	}
-	for _, n := range tosNames {
-		if strings.EqualFold(n.name, s) {
-			return filter.TOSTarget{Value: n.value, Mask: 0x3f}, nil
-		}
+	if v, ok := parseTOSName(s); ok {
+		return filter.TOSTarget{Value: v, Mask: 0x3f}, nil
 	}
 	return filter.TOSTarget{}, fmt.Errorf("%w: Symbolic name \"%s\" is unknown", ErrBadArgument, s)
 }

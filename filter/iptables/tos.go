@@ -2,7 +2,6 @@ package iptables
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/nfgo/nfgo/filter"
 )
@@ -20,18 +19,6 @@ func init() {
 		},
 		owns: ownedBy[filter.TOSMatch](),
 	})
-}
-
-// tosMatchNames are the RFC 1349 names (tos_symbol_names).
-var tosMatchNames = []struct {
-	name  string
-	value uint8
-}{
-	{"Minimize-Delay", 0x10},
-	{"Maximize-Throughput", 0x08},
-	{"Maximize-Reliability", 0x04},
-	{"Minimize-Cost", 0x02},
-	{"Normal-Service", 0x00},
 }
 
 type tosMatchParser struct {
@@ -73,10 +60,8 @@ func parseTOS(s string) (value, mask uint8, err error) {
 		}
 		return uint8(v), uint8(m), nil
 	}
-	for _, n := range tosMatchNames {
-		if strings.EqualFold(s, n.name) {
-			return n.value, 0x3F, nil
-		}
+	if v, ok := parseTOSName(s); ok {
+		return v, 0x3F, nil
 	}
 	return 0, 0, fmt.Errorf("%w: tos: Symbolic name \"%s\" is unknown", ErrBadArgument, s)
 }

@@ -39,3 +39,5 @@
 *filter
 :INPUT
 -m dscp --dscp-class AF41 -m tos --tos 0x10/0x3f -j ACCEPT;-m dscp --dscp 0x22 -m tos --tos 0x10/0x3f -j ACCEPT;OK
+# class_to_dscp compares only the class name's length, for the match too.
+-m dscp --dscp-class efx;-m dscp --dscp 0x2e;OK

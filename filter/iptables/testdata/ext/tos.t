@@ -21,3 +21,4 @@
 -m tos --tos 0x10/;;FAIL
 -m tos --tos 0x10/0x100;;FAIL
 -m tos;;FAIL
+-m tos --tos minimize-delay;-m tos --tos 0x10/0x3f;OK
