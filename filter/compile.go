@@ -18,6 +18,7 @@ type RuleError struct {
 	Err   error
 }
 
+// Error formats the error with its line and location.
 func (e *RuleError) Error() string {
 	var b strings.Builder
 	if e.Line > 0 {
@@ -32,6 +33,7 @@ func (e *RuleError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *RuleError) Unwrap() error { return e.Err }
 
 // Program is a compiled, validated, immutable ruleset: what packets run

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +72,13 @@ func statelessPackets() []testpkt.Spec {
 	for _, tos := range []uint8{0x10, 0x08, 0x12} {
 		add(testpkt.Spec{Src: ext, Dst: a("203.0.113.50"), Proto: "udp", SrcPort: 41000, DstPort: 4000, TOS: tos})
 	}
+	// ICMP errors carrying the packet they are about: to the router they
+	// fall to the LOG rule, which prints the embedded packet in brackets.
+	inner := testpkt.Build(testpkt.Spec{Src: local, Dst: ext, Proto: "udp", SrcPort: 53, DstPort: 40000, Payload: []byte("answer")})
+	add(testpkt.Spec{Src: ext, Dst: local, Proto: "icmp", ICMPType: 3, ICMPCode: 3, Payload: inner[:28]})
+	add(testpkt.Spec{Src: ext, Dst: a("203.0.113.50"), Proto: "icmp", ICMPType: 11, Payload: inner})
+	// A TCP segment with options through the logging HTTPS rule.
+	add(testpkt.Spec{Src: a("10.1.0.5"), Dst: a("198.51.100.10"), Proto: "tcp", SrcPort: 41000, DstPort: 443, Flags: "S", Seq: 123456789, MSS: 1400})
 	// IPv6.
 	ext6 := a("2001:db8:1::5")
 	add(testpkt.Spec{Src: ext6, Dst: local6, Proto: "icmp", ICMPType: 128, ICMPID: 1, ICMPSeq: 1})
@@ -86,6 +94,14 @@ func statelessPackets() []testpkt.Spec {
 	add(testpkt.Spec{Src: ext6, Dst: a("2001:db8:200::9"), Proto: "udp", SrcPort: 999, DstPort: 998})
 	add(testpkt.Spec{Src: ext6, Dst: a("2001:db8:200::9"), Proto: "udp", SrcPort: 999, DstPort: 1500, TTL: 1})
 	return ps
+}
+
+func trimAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.TrimSpace(s)
+	}
+	return out
 }
 
 func mustHex(t *testing.T, s string) []byte {
@@ -175,6 +191,7 @@ func TestReplayVerdictsMatchKernel(t *testing.T) {
 	}
 
 	r := kernel.NewRouter(t, kernel.RouterOptions{LocalReplies: true})
+	klog := kernel.OpenKernelLog(t)
 	for _, in := range []struct {
 		path string
 		v6   bool
@@ -187,11 +204,18 @@ func TestReplayVerdictsMatchKernel(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	agree, responses := 0, 0
+	agree, responses, logs := 0, 0, 0
 	for i, p := range pkts {
 		fate, err := r.Send(p)
 		if err != nil {
 			t.Fatalf("packet %d: %v", i, err)
+		}
+		// The LOG lines must be the kernel's, character for character.
+		klines := klog.Lines("nfgo-")
+		if strings.Join(trimAll(klines), "\n") != strings.Join(trimAll(recs[i].Logs), "\n") {
+			t.Errorf("packet %d: LOG lines differ:\n kernel %q\n nfgo   %q", i, klines, recs[i].Logs)
+		} else {
+			logs += len(klines)
 		}
 		kv := "DROP"
 		if fate.Accepted() {
@@ -221,7 +245,7 @@ func TestReplayVerdictsMatchKernel(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d/%d packets: same verdict as the kernel; %d REJECT responses byte-identical", agree, len(pkts), responses)
+	t.Logf("%d/%d packets: same verdict as the kernel; %d REJECT responses byte-identical; %d LOG lines identical", agree, len(pkts), responses, logs)
 	if agree < len(pkts) {
 		fmt.Fprintln(os.Stderr, "kernel comparison disagreements above")
 	}

@@ -27,8 +27,10 @@ type ParseError struct {
 	Err  error
 }
 
+// Error formats the error with its line and location.
 func (e *ParseError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // badArg returns an ErrBadArgument error in iptables' phrasing.
