@@ -202,8 +202,9 @@ func (e *Engine) Hook(p *packet.Packet, m Meta) Verdict {
 func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	v := Verdict{Action: filter.Accept, Reason: ReasonNoRules}
 	// ip_rcv and ipv6_rcv drop a packet whose IP header is bad before
-	// any hook sees it.
-	if p.Invalid != packet.OK && p.L4Off == 0 {
+	// any hook sees it. A bad transport header is the matches' business
+	// (and later conntrack's): the packet goes on.
+	if p.Invalid != packet.OK && !p.Invalid.L4() {
 		v.Action, v.Reason, v.Malformed = filter.Drop, ReasonMalformed, p.Invalid
 		return v
 	}

@@ -21,7 +21,13 @@ func (*ICMPMatch) Name() string { return "icmp" }
 // and packets without an ICMP header never match, even inverted.
 func (m *ICMPMatch) Match(c *Context) bool {
 	p := c.Packet
-	if p.FragOffset != 0 || p.L4Off == 0 {
+	if p.FragOffset != 0 {
+		return false
+	}
+	if p.L4Off == 0 {
+		// icmp_match reads the 8-byte header or drops the packet as an
+		// "evil ICMP tinygram".
+		xtHeader(c, 8)
 		return false
 	}
 	ok := m.Type == ICMPAnyType ||
@@ -56,7 +62,13 @@ func (*ICMPv6Match) Name() string { return "icmp6" }
 // Match reports whether the ICMPv6 type and code match.
 func (m *ICMPv6Match) Match(c *Context) bool {
 	p := c.Packet
-	if p.FragOffset != 0 || p.L4Off == 0 {
+	if p.FragOffset != 0 {
+		return false
+	}
+	if p.L4Off == 0 {
+		// icmp6_match, like icmp_match, drops a packet whose 8-byte
+		// header is not all there.
+		xtHeader(c, 8)
 		return false
 	}
 	ok := p.ICMPType == m.Type && p.ICMPCode >= m.CodeMin && p.ICMPCode <= m.CodeMax

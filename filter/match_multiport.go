@@ -36,18 +36,28 @@ func (*MultiportMatch) Name() string { return "multiport" }
 // Match reports whether a port is in the list (ports_match_v1).
 func (m *MultiportMatch) Match(c *Context) bool {
 	p := c.Packet
-	if p.FragOffset != 0 || p.L4Off == 0 {
+	if p.FragOffset != 0 {
 		return false
+	}
+	sport, dport := p.SrcPort, p.DstPort
+	if p.L4Off == 0 {
+		// multiport_mt reads the two ports or drops the packet as an
+		// "evil tinygram".
+		if !xtHeader(c, 4) {
+			return false
+		}
+		sport, _ = rawPort(p, 0)
+		dport, _ = rawPort(p, 2)
 	}
 	for _, r := range m.Ports {
 		var hit bool
 		switch m.Mode {
 		case MultiportSource:
-			hit = r.Contains(p.SrcPort)
+			hit = r.Contains(sport)
 		case MultiportDestination:
-			hit = r.Contains(p.DstPort)
+			hit = r.Contains(dport)
 		default:
-			hit = r.Contains(p.SrcPort) || r.Contains(p.DstPort)
+			hit = r.Contains(sport) || r.Contains(dport)
 		}
 		if hit {
 			return !m.Invert

@@ -51,8 +51,11 @@ func (*TCPMatch) Name() string { return "tcp" }
 // there either) nor a packet whose TCP header is missing.
 func (m *TCPMatch) Match(c *Context) bool {
 	p := c.Packet
-	if p.FragOffset != 0 || p.L4Off == 0 {
+	if p.FragOffset != 0 {
 		return false
+	}
+	if p.L4Off == 0 {
+		return m.matchMalformed(c)
 	}
 	if m.SrcPorts.Contains(p.SrcPort) == m.SrcInvert {
 		return false
@@ -67,6 +70,39 @@ func (m *TCPMatch) Match(c *Context) bool {
 		// tcp_find_option walks the raw options area the same way
 		// HasTCPOption does: it does not stop at End.
 		if p.HasTCPOption(m.Option) == m.OptionInvert {
+			return false
+		}
+	}
+	return true
+}
+
+// matchMalformed tests a TCP header that is truncated or has a bad data
+// offset (see transport.go): with --tcp-option the x_tables match needs
+// the whole 20-byte header and a sane data offset, or it drops the packet;
+// otherwise each test needs only its own bytes.
+func (m *TCPMatch) matchMalformed(c *Context) bool {
+	p := c.Packet
+	if m.Option != 0 || m.OptionInvert {
+		if !xtHeader(c, 20) || p.TransportHeader()[12]>>4 < 5 {
+			c.HotDrop = true
+		}
+		return false
+	}
+	if !m.SrcPorts.IsAll() || m.SrcInvert {
+		sport, ok := rawPort(p, 0)
+		if !ok || m.SrcPorts.Contains(sport) == m.SrcInvert {
+			return false
+		}
+	}
+	if !m.DstPorts.IsAll() || m.DstInvert {
+		dport, ok := rawPort(p, 2)
+		if !ok || m.DstPorts.Contains(dport) == m.DstInvert {
+			return false
+		}
+	}
+	if m.FlagMask != 0 || m.FlagInvert {
+		flags, ok := rawTCPFlags(p)
+		if !ok || (flags&m.FlagMask == m.FlagComp) == m.FlagInvert {
 			return false
 		}
 	}

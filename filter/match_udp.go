@@ -16,11 +16,22 @@ func (*UDPMatch) Name() string { return "udp" }
 // has no UDP header, never matches.
 func (m *UDPMatch) Match(c *Context) bool {
 	p := c.Packet
-	if p.FragOffset != 0 || p.L4Off == 0 {
+	if p.FragOffset != 0 {
 		return false
 	}
-	return m.SrcPorts.Contains(p.SrcPort) != m.SrcInvert &&
-		m.DstPorts.Contains(p.DstPort) != m.DstInvert
+	sport, dport := p.SrcPort, p.DstPort
+	if p.L4Off == 0 {
+		// A truncated header or a bad length: nft's payload
+		// expressions load only the port they test (transport.go).
+		var sok, dok bool
+		sport, sok = rawPort(p, 0)
+		dport, dok = rawPort(p, 2)
+		if !sok && (!m.SrcPorts.IsAll() || m.SrcInvert) || !dok && (!m.DstPorts.IsAll() || m.DstInvert) {
+			return false
+		}
+	}
+	return m.SrcPorts.Contains(sport) != m.SrcInvert &&
+		m.DstPorts.Contains(dport) != m.DstInvert
 }
 
 // CheckRule requires -p udp, as iptables-nft does.

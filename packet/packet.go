@@ -171,6 +171,9 @@ func (i Invalid) L4() bool { return i >= firstL4Invalid }
 // fields" are valid iff L4Off != 0.
 type Packet struct {
 	b []byte // the decoded buffer, untrimmed
+	// transportOff is where the transport header starts, even when it
+	// is invalid (0 for a non-first fragment or no transport header).
+	transportOff int
 
 	// Family is the IP version. It is set from the version nibble whenever
 	// that is 4 or 6, even when the header turns out to be truncated.
@@ -377,6 +380,7 @@ func (p *Packet) decode4(b []byte, embedded bool) {
 	}
 	if p.Proto == ProtoTCP {
 		// The common case, without the dispatch of decodeL4.
+		p.transportOff = ihl
 		p.decodeTCP(b[ihl:total], ihl, embedded)
 		return
 	}
@@ -386,6 +390,7 @@ func (p *Packet) decode4(b []byte, embedded bool) {
 // decodeL4 parses the L4 header of protocol p.Proto at off in b, which is
 // trimmed to the IP length.
 func (p *Packet) decodeL4(b []byte, off int, embedded bool) {
+	p.transportOff = off
 	l4 := b[off:]
 	switch p.Proto {
 	case ProtoTCP:
@@ -657,6 +662,19 @@ func (p *Packet) Dst() netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// TransportHeader returns the bytes from the start of the transport
+// header to the end of the packet, even when that header is truncated or
+// inconsistent (L4Off == 0 with an L4 Invalid reason): what the kernel's
+// matches and nft payload expressions read with skb_header_pointer, which
+// only need the bytes they load. It is nil for a non-first fragment and
+// when the IP header itself is bad.
+func (p *Packet) TransportHeader() []byte {
+	if p.transportOff == 0 || p.transportOff > p.Length || p.Length > len(p.b) {
+		return nil
+	}
+	return p.b[p.transportOff:p.Length]
 }
 
 // L4 returns the L4 header and payload, nil if there is no L4 header

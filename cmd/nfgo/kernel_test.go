@@ -128,6 +128,34 @@ func normalize(b []byte) []byte {
 	return b
 }
 
+// malformedPackets are well-formed IP packets with broken transport
+// headers: where the kernel's matches read only the bytes they need, or
+// drop a "tinygram" outright, nfgo must do the same.
+func malformedPackets() [][]byte {
+	a := netip.MustParseAddr
+	local, ext := a(kernel.RouterAddr4), a("198.18.0.7")
+	tcp22 := testpkt.Build(testpkt.Spec{Src: ext, Dst: local, Proto: "tcp", SrcPort: 40000, DstPort: 22, Flags: "S"})
+	udp53 := testpkt.Build(testpkt.Spec{Src: ext, Dst: local, Proto: "udp", SrcPort: 40000, DstPort: 53, Payload: []byte("query")})
+	udp67 := testpkt.Build(testpkt.Spec{Src: ext, Dst: local, Proto: "udp", SrcPort: 40000, DstPort: 67})
+	ping := testpkt.Build(testpkt.Spec{Src: ext, Dst: local, Proto: "icmp", ICMPType: 8, ICMPID: 1, ICMPSeq: 1})
+	fwd := testpkt.Build(testpkt.Spec{Src: a("10.1.0.5"), Dst: a("198.51.100.10"), Proto: "tcp", SrcPort: 41000, DstPort: 443, Flags: "S"})
+	badLen := append([]byte(nil), udp53...)
+	badLen[25] = 200 // UDP length past the end of the packet
+	badDoff := append([]byte(nil), fwd...)
+	badDoff[32] = 0x20 // TCP data offset of 8 bytes
+	ping6 := testpkt.Build(testpkt.Spec{Src: a("2001:db8:1::5"), Dst: a(kernel.RouterAddr6), Proto: "icmp", ICMPType: 128, ICMPID: 1, ICMPSeq: 1})
+	return [][]byte{
+		testpkt.Truncate(tcp22, 30), // ports, no flags
+		testpkt.Truncate(tcp22, 22), // source port only
+		testpkt.Truncate(udp53, 24), // the destination port is there
+		testpkt.Truncate(udp67, 22), // multiport: tinygram
+		testpkt.Truncate(ping, 24),  // icmp: tinygram
+		badLen,
+		badDoff,
+		testpkt.Truncate(ping6, 44), // icmp6: tinygram
+	}
+}
+
 func writePcap(t *testing.T, path string, pkts [][]byte) {
 	t.Helper()
 	f, err := os.Create(path)
@@ -180,6 +208,7 @@ func TestReplayVerdictsMatchKernel(t *testing.T) {
 	for i, s := range specs {
 		pkts[i] = testpkt.Build(s)
 	}
+	pkts = append(pkts, malformedPackets()...)
 	dir := t.TempDir()
 	capPath := filepath.Join(dir, "stateless.pcap")
 	writePcap(t, capPath, pkts)

@@ -4,6 +4,7 @@
 package testpkt
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 
@@ -132,4 +133,34 @@ func setNet(l checksummer, v4 *layers.IPv4, v6 *layers.IPv6) {
 	} else {
 		_ = l.SetNetworkLayerForChecksum(v6)
 	}
+}
+
+// Truncate cuts a packet built by Build to n bytes and fixes the IP
+// header to say so (IPv4 total length and header checksum, IPv6 payload
+// length), so that only the transport header is short: a well-formed IP
+// packet carrying a malformed transport header.
+func Truncate(b []byte, n int) []byte {
+	c := append([]byte(nil), b[:n]...)
+	if c[0]>>4 == 6 {
+		binary.BigEndian.PutUint16(c[4:], uint16(n-40))
+		return c
+	}
+	binary.BigEndian.PutUint16(c[2:], uint16(n))
+	FixIPv4Checksum(c)
+	return c
+}
+
+// FixIPv4Checksum recomputes an IPv4 header checksum after a test edited
+// the header.
+func FixIPv4Checksum(b []byte) {
+	ihl := int(b[0]&0x0f) * 4
+	b[10], b[11] = 0, 0
+	var sum uint32
+	for i := 0; i < ihl; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(b[10:], ^uint16(sum))
 }
