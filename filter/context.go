@@ -43,6 +43,11 @@ type Context struct {
 	// targets that need conntrack. The zero value means no conntrack: the
 	// packet is untracked.
 	CT CTInfo
+	// Notrack is set by NOTRACK and CT --notrack in the raw table: the
+	// engine does not track the packet, whose state is UNTRACKED.
+	Notrack bool
+	// Zone is the conntrack zone CT --zone assigns.
+	Zone uint16
 	// Logger receives LOG target lines. Nil means slog.Default().
 	Logger *slog.Logger
 	// Trace, when non-nil, is called for every rule evaluated (nfgo

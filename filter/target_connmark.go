@@ -54,12 +54,11 @@ func (t *ConnmarkTarget) shift(v uint32) uint32 {
 }
 
 // Do applies the mode as connmark_tg_shift does. Like the kernel for a
-// packet without a conntrack entry, it does nothing when the packet is not
-// tracked (c.CT.Tracked false): there is no connection mark to read or
-// write. The conntrack package is responsible for storing c.CT.Mark back
-// into the entry.
+// packet without a conntrack entry (INVALID, UNTRACKED, or no conntrack),
+// it does nothing: there is no connection mark to read or write. The
+// engine stores a changed c.CT.Mark back into the entry.
 func (t *ConnmarkTarget) Do(c *Context) Verdict {
-	if !c.CT.Tracked {
+	if !c.CT.hasConn() {
 		return Verdict{Action: Continue}
 	}
 	switch t.Mode {

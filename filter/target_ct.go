@@ -71,8 +71,17 @@ func (*CTTarget) Allowed() (TableMask, HookMask) { return Tables(Raw), 0 }
 // NeedsConntrack reports true.
 func (*CTTarget) NeedsConntrack() bool { return true }
 
-// Do continues without effect until nfgo has conntrack.
-func (*CTTarget) Do(*Context) Verdict { return Verdict{Action: Continue} }
+// Do marks the packet untracked (--notrack) or puts it in a zone
+// (--zone); the engine runs conntrack after the raw table. Helpers,
+// timeout policies and event filters take effect with the helpers issue.
+func (t *CTTarget) Do(c *Context) Verdict {
+	if t.Flags&CTNotrack != 0 {
+		c.Notrack = true
+	} else if t.Zone != 0 {
+		c.Zone = t.Zone
+	}
+	return Verdict{Action: Continue}
+}
 
 // NotrackTarget is -j NOTRACK, the old name for CT --notrack: the packet
 // and its connection are not tracked (its state is UNTRACKED).
@@ -87,6 +96,8 @@ func (*NotrackTarget) Allowed() (TableMask, HookMask) { return Tables(Raw), 0 }
 // NeedsConntrack reports true.
 func (*NotrackTarget) NeedsConntrack() bool { return true }
 
-// Do continues without effect until nfgo has conntrack; then it will mark
-// the packet untracked.
-func (*NotrackTarget) Do(*Context) Verdict { return Verdict{Action: Continue} }
+// Do marks the packet untracked.
+func (*NotrackTarget) Do(c *Context) Verdict {
+	c.Notrack = true
+	return Verdict{Action: Continue}
+}

@@ -47,6 +47,12 @@ type RouterOptions struct {
 	// default they are counted and dropped before conntrack, so they
 	// cannot disturb the flows under test.
 	LocalReplies bool
+	// Conntrack observes each packet's conntrack state (Fate.CTState) with
+	// a counting chain at prerouting priority −190, just after conntrack
+	// (−200). Its ct expressions turn conntrack on in the namespace, with
+	// defragmentation and checksum validation, as any stateful ruleset
+	// does.
+	Conntrack bool
 }
 
 // NewRouter builds the router. The namespace is deleted when the test
@@ -109,6 +115,22 @@ table inet nfgo_observe {
 	chain local_out { type filter hook output priority -400; counter `+verdict+`; }
 }
 EOF`)
+	if opts.Conntrack {
+		r.mustExec(t, `nft -f - <<'EOF'
+table inet nfgo_ct {
+	chain ctstate {
+		type filter hook prerouting priority -190;
+		ip6 daddr ff00::/8 return
+		ct state new counter
+		ct state established counter
+		ct state related counter
+		ct state invalid counter
+		ct state untracked counter
+		ct direction reply counter
+	}
+}
+EOF`)
+	}
 	time.Sleep(20 * time.Millisecond)
 	drain(r.out)
 	drain(r.in)
@@ -150,6 +172,12 @@ type Fate struct {
 	Left bool
 	// Emitted holds the packets read from eth1 after the injection.
 	Emitted [][]byte
+	// CTState is the conntrack state the kernel gave the packet ("new",
+	// "established", "related", "invalid", "untracked"), with
+	// RouterOptions.Conntrack; "" if no counter moved. CTReply is true
+	// for the reply direction.
+	CTState string
+	CTReply bool
 	// Replies holds the packets the router sent back out of eth0 (with
 	// RouterOptions.LocalReplies), and Local how many packets the
 	// router's own stack sent.
@@ -197,27 +225,66 @@ func (r *Router) Send(pkt []byte) (Fate, error) {
 		Left:    after["postrouting"] > before["postrouting"],
 		Local:   after["local_out"] - before["local_out"],
 	}
+	for _, st := range ctStates {
+		if after["ct:"+st] > before["ct:"+st] {
+			f.CTState = st
+		}
+	}
+	f.CTReply = after["ct:reply"] > before["ct:reply"]
 	f.Emitted = withoutChatter(drain(r.out))
 	f.Replies = withoutChatter(drain(r.in))
 	return f, nil
 }
 
-var counterRE = regexp.MustCompile(`chain (\w+) \{[^}]*?\bcounter packets (\d+)`)
+var ctStates = []string{"new", "established", "related", "invalid", "untracked"}
 
+var (
+	chainRE   = regexp.MustCompile(`(?s)chain (\w+) \{(.*?)\n\t\}`)
+	counterRE = regexp.MustCompile(`\bcounter packets (\d+)`)
+)
+
+// counters reads every counting rule: one per observation chain, and
+// ct:<state> and ct:reply for the conntrack chain.
 func (r *Router) counters() (map[string]uint64, error) {
-	out, err := r.Exec("nft list table inet nfgo_observe", nil)
+	out, err := r.Exec("nft list table inet nfgo_observe; nft list table inet nfgo_ct 2>/dev/null || true", nil)
 	if err != nil {
 		return nil, fmt.Errorf("nft list: %v: %s", err, out)
 	}
 	m := map[string]uint64{}
-	for _, sm := range counterRE.FindAllSubmatch(out, -1) {
-		n, _ := strconv.ParseUint(string(sm[2]), 10, 64)
-		m[string(sm[1])] = n
+	for _, cm := range chainRE.FindAllSubmatch(out, -1) {
+		name := string(cm[1])
+		for i, c := range counterRE.FindAllSubmatch(cm[2], -1) {
+			n, _ := strconv.ParseUint(string(c[1]), 10, 64)
+			key := name
+			if name == "ctstate" {
+				key = "ct:reply"
+				if i < len(ctStates) {
+					key = "ct:" + ctStates[i]
+				}
+			}
+			m[key] = n
+		}
 	}
-	if len(m) != 4 {
-		return nil, fmt.Errorf("nft list: want 4 counters, got %v in %s", m, out)
+	if len(m) < 4 {
+		return nil, fmt.Errorf("nft list: want at least 4 counters, got %v in %s", m, out)
 	}
 	return m, nil
+}
+
+// Conntrack returns the kernel's connection table as conntrack -L
+// prints it, one connection a line.
+func (r *Router) Conntrack() ([]string, error) {
+	out, err := r.Exec("conntrack -L 2>/dev/null", nil)
+	if err != nil {
+		return nil, fmt.Errorf("conntrack -L: %v: %s", err, out)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines, nil
 }
 
 // withoutChatter removes the kernel's own IPv6 multicast listener

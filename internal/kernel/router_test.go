@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/nfgo/nfgo/internal/testpkt"
@@ -44,5 +45,36 @@ func TestRouterObservesEachPacketsFate(t *testing.T) {
 	}
 	if f.Accepted() || f.Forward || len(f.Emitted) != 0 {
 		t.Errorf("dropped in FORWARD: got %+v, want nothing through", f)
+	}
+}
+
+// TestRouterObservesConntrackState checks the conntrack observation: a
+// UDP request is NEW, its answer ESTABLISHED in the reply direction, and
+// the kernel's table then lists the flow.
+func TestRouterObservesConntrackState(t *testing.T) {
+	Require(t, "ip", "nft", "conntrack")
+	r := NewRouter(t, RouterOptions{Conntrack: true})
+	a := netip.MustParseAddr
+	req := testpkt.Build(testpkt.Spec{Src: a("198.18.0.1"), Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 1000, DstPort: 53})
+	resp := testpkt.Build(testpkt.Spec{Src: a("203.0.113.5"), Dst: a("198.18.0.1"), Proto: "udp", SrcPort: 53, DstPort: 1000})
+	for i, want := range []struct {
+		pkt   []byte
+		state string
+		reply bool
+	}{{req, "new", false}, {resp, "established", true}, {req, "established", false}} {
+		f, err := r.Send(want.pkt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.CTState != want.state || f.CTReply != want.reply {
+			t.Errorf("packet %d: got %s (reply %v), want %s (reply %v)", i, f.CTState, f.CTReply, want.state, want.reply)
+		}
+	}
+	lines, err := r.Conntrack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "src=198.18.0.1 dst=203.0.113.5 sport=1000 dport=53 src=203.0.113.5 dst=198.18.0.1 sport=53 dport=1000") {
+		t.Errorf("conntrack -L: got %q", lines)
 	}
 }
