@@ -34,7 +34,7 @@ func TestConnmarkSaveRestoreWithMasksAndShift(t *testing.T) {
 		{"save shifted left", ConnmarkTarget{Mode: ConnmarkSave, NFMask: 0xff, CTMask: 0xff00, ShiftBits: 8}, 0x12, 0, 0x12, 0x1200},
 		{"restore shifted right", ConnmarkTarget{Mode: ConnmarkRestore, NFMask: 0xff, CTMask: 0xff00, ShiftDir: ShiftRight, ShiftBits: 8}, 0, 0x3400, 0x34, 0x3400},
 	} {
-		c := &Context{Mark: tc.mark, CT: CTInfo{Mark: tc.ct, Tracked: true}}
+		c := &Context{Mark: tc.mark, CT: CTInfo{Mark: tc.ct, Tracked: true, State: StateEstablished}}
 		tc.t.Do(c)
 		if c.Mark != tc.wantMark || c.CT.Mark != tc.wantCT {
 			t.Errorf("%s: mark %#x ctmark %#x, want %#x %#x", tc.name, c.Mark, c.CT.Mark, tc.wantMark, tc.wantCT)
@@ -47,5 +47,15 @@ func TestConnmarkDoesNothingWhenUntracked(t *testing.T) {
 	(&ConnmarkTarget{Mode: ConnmarkRestore, NFMask: ^uint32(0), CTMask: ^uint32(0)}).Do(c)
 	if c.Mark != 7 || c.CT.Mark != 9 {
 		t.Errorf("untracked packet changed: mark %d ctmark %d", c.Mark, c.CT.Mark)
+	}
+}
+
+func TestConnmarkDoesNothingForInvalidPackets(t *testing.T) {
+	// Conntrack ran but attached no connection (INVALID): there is no
+	// connection mark, as in the kernel.
+	c := &Context{Mark: 7, CT: CTInfo{Mark: 9, Tracked: true, State: StateInvalid}}
+	(&ConnmarkTarget{Mode: ConnmarkRestore, NFMask: ^uint32(0), CTMask: ^uint32(0)}).Do(c)
+	if c.Mark != 7 {
+		t.Errorf("invalid packet: mark %d, want 7", c.Mark)
 	}
 }
