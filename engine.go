@@ -1,6 +1,7 @@
 package nfgo
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -24,6 +26,13 @@ type Config struct {
 	// treats a queue nobody listens on: dropped, or accepted with
 	// --queue-bypass.
 	Queue func(queue uint16, p *packet.Packet, m Meta) bool
+	// Conntrack configures connection tracking (the zero value: the
+	// kernel's defaults).
+	Conntrack conntrack.Config
+	// NoConntrack turns connection tracking off: every packet is
+	// untracked, as in a kernel namespace whose rules never asked for
+	// conntrack.
+	NoConntrack bool
 }
 
 // Engine runs packets through netfilter's hooks. It is safe for
@@ -33,7 +42,20 @@ type Engine struct {
 	env  *hostEnv
 	v4   atomic.Pointer[filter.Program]
 	v6   atomic.Pointer[filter.Program]
-	pool sync.Pool // *filter.Context
+	ct   *conntrack.Table // nil without conntrack
+	pool sync.Pool        // *pktState
+}
+
+// pktState is one packet's scratch space on its way through the hooks:
+// the rules' context and conntrack's result. It comes from a pool, so a
+// packet allocates nothing.
+type pktState struct {
+	filter.Context
+	ct conntrack.Result
+	// ctDone is set once conntrack has seen the packet: a packet looping
+	// back to the host keeps the connection it had (the kernel skips
+	// nf_conntrack_in for an skb that already has a ct).
+	ctDone bool
 }
 
 // New returns an engine with no rules: every packet is accepted.
@@ -42,9 +64,16 @@ func New(cfg Config) *Engine {
 	if e.cfg.Logger == nil {
 		e.cfg.Logger = slog.Default()
 	}
-	e.pool.New = func() any { return &filter.Context{Env: e.env, Logger: e.cfg.Logger} }
+	if !cfg.NoConntrack {
+		e.ct = conntrack.NewTable(cfg.Conntrack)
+	}
+	e.pool.New = func() any { return &pktState{Context: filter.Context{Env: e.env, Logger: e.cfg.Logger}} }
 	return e
 }
+
+// Conntrack returns the connection tracking table, or nil if the engine
+// runs without conntrack.
+func (e *Engine) Conntrack() *conntrack.Table { return e.ct }
 
 // ErrFamily is returned for a ruleset of an unknown family.
 var ErrFamily = errors.New("ruleset family must be IPv4 or IPv6")
@@ -117,6 +146,13 @@ const (
 	// ReasonBadChecksum: the IPv4 header checksum is wrong; ip_rcv drops
 	// the packet before PREROUTING.
 	ReasonBadChecksum
+	// ReasonTooBig: a forwarded packet larger than the output
+	// interface's MTU that may not be fragmented (IPv4 with DF, all
+	// IPv6); the kernel refuses it before FORWARD.
+	ReasonTooBig
+	// ReasonConntrack: conntrack dropped the packet (the table is full, or
+	// its connection clashed with one confirmed meanwhile).
+	ReasonConntrack
 	// ReasonQueue: the packet went to a queue; the queue's answer decided.
 	ReasonQueue
 )
@@ -148,6 +184,11 @@ type Verdict struct {
 	Logs []string
 	// Out is the output interface Path routed the packet to.
 	Out string
+	// CT is the packet's conntrack state (UNTRACKED without conntrack),
+	// CTDir its direction, CTReason why it is INVALID or was dropped.
+	CT       conntrack.State
+	CTDir    conntrack.Dir
+	CTReason string
 }
 
 // String describes the verdict: "DROP by rule 4 of filter FORWARD",
@@ -169,6 +210,10 @@ func (v Verdict) String() string {
 		return fmt.Sprintf("%v: bad IPv4 header checksum", v.Action)
 	case ReasonTTL:
 		return fmt.Sprintf("%v: TTL exceeded in forwarding", v.Action)
+	case ReasonConntrack:
+		return fmt.Sprintf("%v by conntrack", v.Action)
+	case ReasonTooBig:
+		return fmt.Sprintf("%v: packet too big for %s", v.Action, v.Out)
 	case ReasonQueue:
 		return fmt.Sprintf("%v by queue %d (rule %d of %v %s)", v.Action, v.Queue, v.Rule, v.Table, v.chainName())
 	}
@@ -186,10 +231,20 @@ func (v Verdict) chainName() string {
 // the parsed packet p. This is how a packet delivered by NFQUEUE is
 // judged. Mangling targets rewrite p in place.
 func (e *Engine) Hook(p *packet.Packet, m Meta) Verdict {
-	c := e.context(p, m)
+	ps := e.context(p, m)
 	v := Verdict{Action: filter.Accept, Reason: ReasonNoRules}
-	e.runHook(c, m.Hook, &v)
-	return e.finish(c, v)
+	// The engine sees the packet at this one hook only: conntrack runs
+	// here even at INPUT or FORWARD, and the connection is confirmed here
+	// if the packet is accepted.
+	if m.Hook != filter.Prerouting && m.Hook != filter.Output && !e.conntrackIn(ps, m.Hook, &v) {
+		return e.finish(ps, v)
+	}
+	if e.runHook(ps, m.Hook, &v) && m.Hook != filter.Input && m.Hook != filter.Postrouting {
+		if !e.confirm(ps, &v) {
+			v.Action = filter.Drop
+		}
+	}
+	return e.finish(ps, v)
 }
 
 // Path runs the packet's whole path through the simulated host: a packet
@@ -212,7 +267,8 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 		v.Action, v.Reason = filter.Drop, ReasonBadChecksum
 		return v
 	}
-	c := e.context(p, m)
+	ps := e.context(p, m)
+	c := &ps.Context
 	if e.env.IsLocal(p.Src()) {
 		// Sent by the host. A packet to itself loops back through lo:
 		// OUTPUT, POSTROUTING, then PREROUTING and INPUT.
@@ -222,77 +278,114 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 			c.Out = "lo"
 		}
 		v.Out = c.Out
-		if !e.runHook(c, filter.Output, &v) || !e.runHook(c, filter.Postrouting, &v) || !toSelf {
-			return e.finish(c, v)
+		if !e.runHook(ps, filter.Output, &v) || !e.runHook(ps, filter.Postrouting, &v) || !toSelf {
+			return e.finish(ps, v)
 		}
 		c.In, c.Out = "lo", ""
-		if e.runHook(c, filter.Prerouting, &v) {
-			e.runHook(c, filter.Input, &v)
+		if e.runHook(ps, filter.Prerouting, &v) {
+			e.runHook(ps, filter.Input, &v)
 		}
-		return e.finish(c, v)
+		return e.finish(ps, v)
 	}
 	c.Out = ""
-	if !e.runHook(c, filter.Prerouting, &v) {
-		return e.finish(c, v)
+	if !e.runHook(ps, filter.Prerouting, &v) {
+		return e.finish(ps, v)
 	}
 	if e.env.ForHost(p.Dst()) {
-		e.runHook(c, filter.Input, &v)
-		return e.finish(c, v)
+		e.runHook(ps, filter.Input, &v)
+		return e.finish(ps, v)
 	}
 	// ip_forward and ip6_forward drop a packet whose TTL would run out,
 	// and decrement it before the FORWARD hook, so FORWARD and
 	// POSTROUTING see (and the packet leaves with) the decremented TTL.
 	if p.TTL <= 1 {
 		v.Action, v.Reason = filter.Drop, ReasonTTL
-		e.timeExceeded(c)
-		return e.finish(c, v)
+		e.icmpError(c, packet.ICMPTimeExceeded, packet.ICMPv6TimeExceeded, 0, 0)
+		return e.finish(ps, v)
+	}
+	out := e.env.Route(p.Dst())
+	// A packet too big for the output interface is refused with
+	// "fragmentation needed" (IPv4 with DF) or "packet too big" (IPv6,
+	// which routers never fragment), before the FORWARD hook.
+	if mtu := e.env.MTU(out); p.Length > mtu && (p.Family == packet.IPv6 || p.DontFrag) {
+		v.Action, v.Reason, v.Out = filter.Drop, ReasonTooBig, out
+		e.icmpError(c, packet.ICMPDestUnreach, packet.ICMPv6PacketTooBig, icmpFragNeeded, uint32(mtu))
+		return e.finish(ps, v)
 	}
 	p.SetTTL(p.TTL - 1)
-	c.Out = e.env.Route(p.Dst())
+	c.Out = out
 	v.Out = c.Out
-	if e.runHook(c, filter.Forward, &v) {
+	if e.runHook(ps, filter.Forward, &v) {
 		c.In = m.In
-		e.runHook(c, filter.Postrouting, &v)
+		e.runHook(ps, filter.Postrouting, &v)
 	}
-	return e.finish(c, v)
+	return e.finish(ps, v)
 }
 
-// timeExceeded builds the ICMP "time exceeded in transit" error the
-// router sends back for a packet whose TTL ran out (ip_forward's
-// icmp_send, ip6_forward's icmpv6_send), sourced from the router's address
-// on the interface the packet came in on.
-func (e *Engine) timeExceeded(c *filter.Context) {
+// icmpError builds the ICMP error the router sends back for a packet it
+// cannot forward (ip_forward's icmp_send, ip6_forward's icmpv6_send):
+// time exceeded, or fragmentation needed / packet too big with the MTU,
+// sourced from the router's address on the interface the packet came in
+// on.
+func (e *Engine) icmpError(c *filter.Context, typ4, typ6, code uint8, mtu uint32) {
 	p := c.Packet
 	src, ok := e.env.LocalAddr(c.In, p.Family)
 	if !ok {
 		return
 	}
-	typ := uint8(packet.ICMPTimeExceeded)
+	typ := typ4
 	if p.Family == packet.IPv6 {
-		typ = packet.ICMPv6TimeExceeded
+		typ, code = typ6, 0
 	}
-	if resp, ok := packet.BuildICMPError(c.ResponseBuf[:cap(c.ResponseBuf)], p, src, typ, 0, defaultTTL); ok {
-		c.Response = resp
+	resp, ok := packet.BuildICMPError(c.ResponseBuf[:cap(c.ResponseBuf)], p, src, typ, code, defaultTTL)
+	if !ok {
+		return
 	}
+	if mtu != 0 {
+		// The next-hop MTU sits in the ICMP header's second word: its
+		// low half for IPv4 (RFC 1191), all of it for IPv6 (RFC 4443).
+		var q packet.Packet
+		q.Decode(resp)
+		h := q.L4()
+		if p.Family == packet.IPv6 {
+			binary.BigEndian.PutUint32(h[4:], mtu)
+		} else {
+			binary.BigEndian.PutUint16(h[6:], uint16(mtu))
+		}
+		q.ComputeChecksums()
+	}
+	c.Response = resp
 }
+
+// icmpFragNeeded is ICMP_FRAG_NEEDED, the code of destination
+// unreachable that carries a next-hop MTU.
+const icmpFragNeeded = 4
 
 // defaultTTL is the TTL and hop limit of packets the router itself sends
 // (net.ipv4.ip_default_ttl, net.ipv6.conf.*.hop_limit).
 const defaultTTL = 64
 
-func (e *Engine) context(p *packet.Packet, m Meta) *filter.Context {
-	c := e.pool.Get().(*filter.Context)
+func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
+	ps := e.pool.Get().(*pktState)
+	ps.ct.Reset()
+	ps.ctDone = false
+	c := &ps.Context
 	c.Reset()
 	c.Packet = p
 	c.In, c.Out, c.Mark, c.Now = m.In, m.Out, m.Mark, m.Time
 	c.PktType, c.LinkHeader, c.Trace = m.PktType, m.LinkHeader, m.Trace
-	return c
+	return ps
 }
 
 // finish copies what outlives the context into the verdict and returns
 // the context to the pool.
-func (e *Engine) finish(c *filter.Context, v Verdict) Verdict {
+func (e *Engine) finish(ps *pktState, v Verdict) Verdict {
+	c := &ps.Context
 	v.Mark, v.Priority = c.Mark, c.Priority
+	v.CT, v.CTDir, v.CTReason = ps.ct.State, ps.ct.Dir, ps.ct.Reason
+	if !ps.ctDone {
+		v.CT = conntrack.Untracked
+	}
 	if c.Response != nil {
 		v.Response = append([]byte(nil), c.Response...)
 	}
@@ -300,20 +393,24 @@ func (e *Engine) finish(c *filter.Context, v Verdict) Verdict {
 		v.Logs = append([]string(nil), c.Logs...)
 	}
 	c.Packet, c.LinkHeader, c.Trace = nil, nil, nil
-	e.pool.Put(c)
+	e.pool.Put(ps)
 	return v
 }
 
 // runHook runs every table at hook h in priority order and records the
 // outcome in v. It reports whether the packet goes on.
-func (e *Engine) runHook(c *filter.Context, h filter.Hook, v *Verdict) bool {
+func (e *Engine) runHook(ps *pktState, h filter.Hook, v *Verdict) bool {
+	c := &ps.Context
 	prog := e.Program(c.Packet.Family)
-	if prog == nil {
-		return true
-	}
 	c.Hook = h
 	for _, t := range filter.HookOrder[h] {
-		if !prog.HasTable(t) {
+		if t != filter.Raw && (h == filter.Prerouting || h == filter.Output) && !ps.ctDone {
+			// Conntrack runs at priority −200: after raw, before mangle.
+			if !e.conntrackIn(ps, h, v) {
+				return false
+			}
+		}
+		if prog == nil || !prog.HasTable(t) {
 			continue
 		}
 		res := prog.Run(t, c)
@@ -344,7 +441,72 @@ func (e *Engine) runHook(c *filter.Context, h filter.Hook, v *Verdict) bool {
 			return false
 		}
 	}
+	if (h == filter.Prerouting || h == filter.Output) && !ps.ctDone {
+		// A hook with only the raw table still tracks.
+		if !e.conntrackIn(ps, h, v) {
+			return false
+		}
+	}
+	if h == filter.Input || h == filter.Postrouting {
+		// The packet survived every hook: confirm its connection
+		// (nf_confirm runs last at INPUT and POSTROUTING).
+		if !e.confirm(ps, v) {
+			return false
+		}
+	}
 	v.Action = filter.Accept
+	return true
+}
+
+// conntrackIn runs connection tracking for the packet, once, and hands
+// its state to the rules. It reports whether the packet goes on (the
+// table may be full).
+func (e *Engine) conntrackIn(ps *pktState, h filter.Hook, v *Verdict) bool {
+	ps.ctDone = true
+	c := &ps.Context
+	if e.ct == nil {
+		return true
+	}
+	if c.Notrack {
+		ps.ct.Untrack()
+	} else {
+		// Checksums are verified at PREROUTING only, as the kernel does.
+		e.ct.In(&ps.ct, c.Packet, c.Zone, c.Now, h == filter.Prerouting)
+	}
+	if ps.ct.Drop {
+		v.Action, v.Reason, v.Hook = filter.Drop, ReasonConntrack, h
+		return false
+	}
+	c.CT = filter.CTInfo{Tracked: true, Status: uint32(ps.ct.Status), Mark: ps.ct.Mark, Reply: ps.ct.Dir == conntrack.Reply}
+	switch ps.ct.State {
+	case conntrack.New:
+		c.CT.State = filter.StateNew
+	case conntrack.Established:
+		c.CT.State = filter.StateEstablished
+	case conntrack.Related:
+		c.CT.State = filter.StateRelated
+	case conntrack.Untracked:
+		c.CT.State = filter.StateUntracked
+	default:
+		c.CT.State = filter.StateInvalid
+	}
+	return true
+}
+
+// confirm stores what the rules changed in the connection (its mark) and
+// confirms a new connection, as nf_confirm does when the packet leaves.
+func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
+	if e.ct == nil || !ps.ct.Tracked() {
+		return true
+	}
+	if ps.Context.CT.Mark != ps.ct.Mark {
+		e.ct.SetMark(&ps.ct, ps.Context.CT.Mark)
+	}
+	if !e.ct.Confirm(&ps.ct) {
+		v.Action, v.Reason = filter.Drop, ReasonConntrack
+		ps.ct.Reason = "insert failed: the connection was confirmed by another packet"
+		return false
+	}
 	return true
 }
 

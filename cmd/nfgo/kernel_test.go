@@ -79,6 +79,8 @@ func statelessPackets() []testpkt.Spec {
 	add(testpkt.Spec{Src: ext, Dst: a("203.0.113.50"), Proto: "icmp", ICMPType: 11, Payload: inner})
 	// A TCP segment with options through the logging HTTPS rule.
 	add(testpkt.Spec{Src: a("10.1.0.5"), Dst: a("198.51.100.10"), Proto: "tcp", SrcPort: 41000, DstPort: 443, Flags: "S", Seq: 123456789, MSS: 1400})
+	// Too big for eth1's MTU of 1500, with DF: fragmentation needed.
+	add(testpkt.Spec{Src: ext, Dst: a("203.0.113.15"), Proto: "udp", SrcPort: 41000, DstPort: 4000, Payload: make([]byte, 1600)})
 	// IPv6.
 	ext6 := a("2001:db8:1::5")
 	add(testpkt.Spec{Src: ext6, Dst: local6, Proto: "icmp", ICMPType: 128, ICMPID: 1, ICMPSeq: 1})
@@ -93,6 +95,7 @@ func statelessPackets() []testpkt.Spec {
 	add(testpkt.Spec{Src: ext6, Dst: a("2001:db8:200::9"), Proto: "udp", SrcPort: 999, DstPort: 1000})
 	add(testpkt.Spec{Src: ext6, Dst: a("2001:db8:200::9"), Proto: "udp", SrcPort: 999, DstPort: 998})
 	add(testpkt.Spec{Src: ext6, Dst: a("2001:db8:200::9"), Proto: "udp", SrcPort: 999, DstPort: 1500, TTL: 1})
+	add(testpkt.Spec{Src: ext6, Dst: a("2001:db8:200::9"), Proto: "udp", SrcPort: 999, DstPort: 1500, Payload: make([]byte, 1500)})
 	return ps
 }
 

@@ -130,6 +130,11 @@ func TestReplayJSONHasTheFieldsUsersRelyOn(t *testing.T) {
 		if len(r.Trace) == 0 {
 			t.Errorf("packet %d: --trace gave no trace", i)
 		}
+		// Every packet of the example starts a connection; the ICMPv6
+		// echo too (only ND and MLD are untracked).
+		if r.CTState != "NEW" || r.CTDir != "original" {
+			t.Errorf("packet %d: ctstate %q %q, want NEW original", i, r.CTState, r.CTDir)
+		}
 	}
 	if recs[2].Response == "" || recs[9].Response == "" {
 		t.Error("REJECT verdicts carry no response packet")
@@ -144,6 +149,30 @@ func TestReplayJSONHasTheFieldsUsersRelyOn(t *testing.T) {
 
 func writeExamplePcap(t *testing.T) string {
 	return writeFile(t, "example.pcap", string(examplePcap))
+}
+
+func TestReplayConntrackPrintsTheTable(t *testing.T) {
+	code, out, errOut := runCLI(t, "replay", "--conntrack", "--rules", "example/example.rules", "--rules6", "example/example.rules6",
+		"--local", exampleLocal, writeExamplePcap(t))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// The accepted packets' connections are in the table, the dropped
+	// ones' are not (an unconfirmed entry leaves no trace).
+	for _, want := range []string{
+		"udp      17 29 src=10.0.0.5 dst=192.0.2.1 sport=40000 dport=53 packets=1 bytes=32 [UNREPLIED] src=192.0.2.1 dst=10.0.0.5 sport=53 dport=40000 mark=0 use=1",
+		"tcp      6 119 SYN_SENT src=10.0.0.5 dst=198.51.100.80 sport=41000 dport=443",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "sport=40001 dport=161") {
+		t.Errorf("a dropped packet's connection is in the table:\n%s", out)
+	}
+	if !strings.Contains(errOut, "flow entries have been shown") {
+		t.Errorf("stderr: %q", errOut)
+	}
 }
 
 func TestUnknownCommandAndBadFlagsExit2(t *testing.T) {

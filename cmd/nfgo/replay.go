@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/filter/iptables"
 	"github.com/nfgo/nfgo/internal/capture"
@@ -62,6 +63,8 @@ type replayOptions struct {
 	routes        routeFlag
 	json          bool
 	trace         bool
+	conntrack     bool
+	noConntrack   bool
 }
 
 func replayCmd(args []string, stdout, stderr io.Writer) error {
@@ -75,6 +78,8 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per packet")
 	fs.BoolVar(&o.trace, "trace", false, "show every rule evaluated")
+	fs.BoolVar(&o.conntrack, "conntrack", false, "print the final connection table, as conntrack -L does")
+	fs.BoolVar(&o.noConntrack, "no-conntrack", false, "run without connection tracking (every packet UNTRACKED)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -136,7 +141,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	// LOG lines are shown with each packet, so they are not logged again.
 	quiet := slog.New(slog.DiscardHandler)
-	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet})
+	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet, NoConntrack: o.noConntrack})
 	for _, rs := range []*filter.Ruleset{rs4, rs6} {
 		if rs != nil {
 			if err := eng.SetRuleset(rs); err != nil {
@@ -151,7 +156,10 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	out := newReplayPrinter(stdout, o)
-	var p packet.Packet
+	var (
+		p    packet.Packet
+		last time.Time
+	)
 	for i := 0; ; i++ {
 		fr, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -161,6 +169,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("packet %d: %w", i, err)
 		}
 		progress.tick()
+		last = fr.Time
 		rec := packetRecord{Index: i, Time: fr.Time}
 		if fr.L3 == nil {
 			rec.Verdict, rec.Reason = "SKIP", "not an IP packet"
@@ -178,7 +187,19 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		out.record(&rec, &p, eng)
 	}
 	progress.done()
-	return out.finish(rs4, rs6)
+	if err := out.finish(rs4, rs6); err != nil {
+		return err
+	}
+	if o.conntrack && eng.Conntrack() != nil {
+		// The table as it stands after the last packet, in capture time.
+		n := 0
+		for c := range eng.Conntrack().All(last) {
+			fmt.Fprintln(stdout, c.String())
+			n++
+		}
+		fmt.Fprintf(stderr, "conntrack v1.4.7 (conntrack-tools): %d flow entries have been shown.\n", n)
+	}
+	return nil
 }
 
 // hostFromFlags builds the simulated host: the --local addresses sit on
@@ -219,6 +240,9 @@ type packetRecord struct {
 	Rule     string      `json:"rule,omitempty"`
 	RuleNum  int         `json:"rule_num,omitempty"`
 	Reason   string      `json:"reason"`
+	CTState  string      `json:"ctstate"`
+	CTDir    string      `json:"ctdir,omitempty"`
+	CTReason string      `json:"ct_reason,omitempty"`
 	Mark     uint32      `json:"mark,omitempty"`
 	Out      string      `json:"out,omitempty"`
 	Response string      `json:"response,omitempty"`
@@ -238,6 +262,10 @@ func (r *packetRecord) fill(p *packet.Packet, v nfgo.Verdict, trace []filter.Tra
 	r.Verdict = v.Action.String()
 	r.Reason = v.String()
 	r.Mark, r.Out = v.Mark, v.Out
+	r.CTState, r.CTReason = v.CT.String(), v.CTReason
+	if v.CT != conntrack.Untracked && v.CT != conntrack.Invalid {
+		r.CTDir = v.CTDir.String()
+	}
 	if v.Chain != nil {
 		r.Table, r.Chain, r.RuleNum = v.Table.String(), v.Chain.Name, v.Rule
 		r.Target = v.Chain.Policy.String()
@@ -324,7 +352,7 @@ func newReplayPrinter(w io.Writer, o replayOptions) *replayPrinter {
 		rp.enc = json.NewEncoder(w)
 	} else {
 		rp.tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(rp.tw, "#\tSRC\tDST\tPROTO\tVERDICT\tBY")
+		fmt.Fprintln(rp.tw, "#\tSRC\tDST\tPROTO\tCTSTATE\tVERDICT\tBY")
 	}
 	return rp
 }
@@ -340,9 +368,13 @@ func (rp *replayPrinter) record(r *packetRecord, _ *packet.Packet, _ *nfgo.Engin
 	if r.Rule != "" {
 		by = fmt.Sprintf("%s %s #%d: %s", r.Table, r.Chain, r.RuleNum, r.Rule)
 	}
-	fmt.Fprintf(rp.tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.Index, r.Src, r.Dst, r.Proto, r.Verdict, by)
+	ct := r.CTState
+	if r.CTDir == "reply" {
+		ct += " (reply)"
+	}
+	fmt.Fprintf(rp.tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Index, r.Src, r.Dst, r.Proto, ct, r.Verdict, by)
 	for _, l := range r.Logs {
-		fmt.Fprintf(rp.tw, "\t\t\t\t\tlog: %s\n", l)
+		fmt.Fprintf(rp.tw, "\t\t\t\t\t\tlog: %s\n", l)
 	}
 	for _, t := range r.Trace {
 		m := "no match"
@@ -350,9 +382,9 @@ func (rp *replayPrinter) record(r *packetRecord, _ *packet.Packet, _ *nfgo.Engin
 			m = "match"
 		}
 		if t.Rule == 0 {
-			fmt.Fprintf(rp.tw, "\t\t\t\t\ttrace: %s %s policy\n", t.Table, t.Chain)
+			fmt.Fprintf(rp.tw, "\t\t\t\t\t\ttrace: %s %s policy\n", t.Table, t.Chain)
 		} else {
-			fmt.Fprintf(rp.tw, "\t\t\t\t\ttrace: %s %s rule %d: %s\n", t.Table, t.Chain, t.Rule, m)
+			fmt.Fprintf(rp.tw, "\t\t\t\t\t\ttrace: %s %s rule %d: %s\n", t.Table, t.Chain, t.Rule, m)
 		}
 	}
 }

@@ -22,19 +22,32 @@ type Spec struct {
 	SrcPort  uint16
 	DstPort  uint16
 	// TCP flags, e.g. "S", "SA", "A", "FA", "R", "PA".
-	Flags    string
-	Seq      uint32
-	Ack      uint32
-	Window   uint16
-	MSS      uint16 // adds an MSS option when non-zero
-	TTL      uint8  // default 64
-	TOS      uint8
-	ID       uint16
-	ICMPType uint8
-	ICMPCode uint8
-	ICMPID   uint16
-	ICMPSeq  uint16
-	Payload  []byte
+	Flags  string
+	Seq    uint32
+	Ack    uint32
+	Window uint16
+	MSS    uint16 // adds an MSS option when non-zero
+	// HasWScale adds a window scale option with shift WScale.
+	WScale    uint8
+	HasWScale bool
+	// SACKPermitted adds the SACK-permitted option.
+	SACKPermitted bool
+	// ZeroWindow sends a TCP window of 0 (a zero Window means 64240).
+	ZeroWindow bool
+	// SACK adds a SACK option (RFC 2018) with these blocks, each
+	// {left, right}.
+	SACK [][2]uint32
+	// Timestamps adds the timestamps option with TSVal and TSEcr.
+	Timestamps   bool
+	TSVal, TSEcr uint32
+	TTL          uint8 // default 64
+	TOS          uint8
+	ID           uint16
+	ICMPType     uint8
+	ICMPCode     uint8
+	ICMPID       uint16
+	ICMPSeq      uint16
+	Payload      []byte
 }
 
 // Build serialises the packet with correct lengths and checksums.
@@ -96,6 +109,29 @@ func Build(s Spec) []byte {
 		}
 		if s.MSS != 0 {
 			t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{byte(s.MSS >> 8), byte(s.MSS)}})
+		}
+		if s.HasWScale {
+			t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{s.WScale}})
+		}
+		if s.SACKPermitted {
+			t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2})
+		}
+		if len(s.SACK) > 0 {
+			var blocks []byte
+			for _, b := range s.SACK {
+				blocks = binary.BigEndian.AppendUint32(blocks, b[0])
+				blocks = binary.BigEndian.AppendUint32(blocks, b[1])
+			}
+			t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindSACK, OptionLength: uint8(2 + len(blocks)), OptionData: blocks})
+		}
+		if s.ZeroWindow {
+			t.Window = 0
+		}
+		if s.Timestamps {
+			var ts [8]byte
+			binary.BigEndian.PutUint32(ts[:4], s.TSVal)
+			binary.BigEndian.PutUint32(ts[4:], s.TSEcr)
+			t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: ts[:]})
 		}
 		setNet(t, ipv4, ipv6)
 		ls = append(ls, t)

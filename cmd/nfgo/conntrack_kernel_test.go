@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nfgo/nfgo/internal/kernel"
+)
+
+// TestConntrackScenariosMatchKernel runs every scenario of
+// testdata/conntrack through the kernel's conntrack (a router in a
+// namespace, its table flushed between scenarios) and through nfgo replay,
+// behind a ruleset whose verdicts depend on the state: the ctstate, its
+// direction and the verdict must agree for every packet.
+func TestConntrackScenariosMatchKernel(t *testing.T) {
+	kernel.Require(t, "ip", "nft", "iptables-restore", "ip6tables-restore", "conntrack")
+	files, _ := filepath.Glob("testdata/conntrack/*.scn")
+	rules, rules6 := "testdata/conntrack/stateful.rules", "testdata/conntrack/stateful.rules6"
+	r := kernel.NewRouter(t, kernel.RouterOptions{Conntrack: true})
+	for _, in := range []struct {
+		path string
+		v6   bool
+	}{{rules, false}, {rules6, true}} {
+		data, err := os.ReadFile(in.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Restore(data, in.v6); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total, agree := 0, 0
+	for _, file := range files {
+		for _, sc := range loadScenarios(t, file) {
+			t.Run(sc.name, func(t *testing.T) {
+				capPath := filepath.Join(t.TempDir(), "s.pcap")
+				writePcap(t, capPath, sc.packets)
+				recs := replayJSON(t, "--rules", rules, "--rules6", rules6,
+					"--local", kernel.RouterAddr4+"/24,"+kernel.RouterAddr6+"/64", capPath)
+				if out, err := r.Exec("conntrack -F 2>/dev/null; true", nil); err != nil {
+					t.Fatalf("conntrack -F: %v %s", err, out)
+				}
+				for i, p := range sc.packets {
+					total++
+					f, err := r.Send(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					kstate := strings.ToUpper(f.CTState)
+					kdir := ""
+					if kstate != "" && kstate != "INVALID" && kstate != "UNTRACKED" {
+						kdir = "original"
+						if f.CTReply {
+							kdir = "reply"
+						}
+					}
+					kv := "DROP"
+					if f.Accepted() {
+						kv = "ACCEPT"
+					}
+					got := recs[i]
+					if got.CTState != kstate || got.CTDir != kdir || got.Verdict != kv {
+						t.Errorf("%s packet %d (%s):\n kernel %s %s %s\n nfgo   %s %s %s (%s)",
+							sc.pos, i, sc.lines[i], kstate, kdir, kv, got.CTState, got.CTDir, got.Verdict, got.CTReason)
+						continue
+					}
+					agree++
+				}
+			})
+		}
+	}
+	t.Logf("%d/%d scenario packets agree with the kernel on ctstate, direction and verdict", agree, total)
+}

@@ -1,0 +1,159 @@
+package conntrack
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/nfgo/nfgo/internal/testpkt"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// flowPacket returns the UDP packet of flow i: source 10.x.y.z:port
+// spread over i, to 198.51.100.1:53, with no UDP checksum (0 is "none"
+// in IPv4) so the bytes can be patched freely.
+func flowPacket(tmpl []byte, i int) []byte {
+	b := append([]byte(nil), tmpl...)
+	binary.BigEndian.PutUint32(b[12:], 0x0a000000|uint32(i>>8)&0xffffff)
+	binary.BigEndian.PutUint16(b[20:], uint16(1024+i&0xff))
+	b[26], b[27] = 0, 0
+	testpkt.FixIPv4Checksum(b)
+	return b
+}
+
+var udpTemplate = testpkt.Build(testpkt.Spec{Src: a("10.0.0.1"), Dst: a("198.51.100.1"), Proto: "udp", SrcPort: 1024, DstPort: 53})
+
+// fill confirms n UDP flows.
+func fill(tb testing.TB, t *Table, n int) {
+	var p packet.Packet
+	var r Result
+	for i := range n {
+		p.Decode(flowPacket(udpTemplate, i))
+		t.In(&r, &p, 0, t0, true)
+		if !t.Confirm(&r) || r.State != New {
+			tb.Fatalf("flow %d: %v %s", i, r.State, r.Reason)
+		}
+	}
+}
+
+// BenchmarkLookupExisting is conntrack-in for packets of existing flows
+// (find, track, count) at 1k and 1M entries, against the baseline the
+// issue sets: a bare map[Tuple]*T lookup of the same tuples, in the same
+// run.
+func BenchmarkLookupExisting(b *testing.B) {
+	for _, n := range []int{1000, 1_000_000} {
+		t := NewTable(Config{Max: 2 * n})
+		fill(b, t, n)
+		const k = 4096
+		pkts := make([]packet.Packet, k)
+		tuples := make([]Tuple, k)
+		rng := rand.New(rand.NewPCG(1, 2))
+		for j := range pkts {
+			pkts[j].Decode(flowPacket(udpTemplate, rng.IntN(n)))
+			tuples[j], _ = TupleOf(&pkts[j], 0)
+		}
+		b.Run(fmt.Sprintf("entries=%d/conntrack", n), func(b *testing.B) {
+			var r Result
+			now := t0.Add(time.Second)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				t.In(&r, &pkts[i%k], 0, now, false)
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("entries=%d/map-baseline", n), func(b *testing.B) {
+			type conn struct{ packets uint64 }
+			m := make(map[Tuple]*conn, n)
+			var p packet.Packet
+			for i := range n {
+				p.Decode(flowPacket(udpTemplate, i))
+				tp, _ := TupleOf(&p, 0)
+				m[tp] = &conn{}
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				m[tuples[i%k]].packets++
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkInsertNew is the cost of a new flow: conntrack-in for its
+// first packet, then confirmation.
+func BenchmarkInsertNew(b *testing.B) {
+	t := NewTable(Config{Max: 1 << 30})
+	const k = 1 << 20
+	var p packet.Packet
+	var r Result
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p.Decode(flowPacket(udpTemplate, i%k))
+		t.In(&r, &p, 0, t0, false)
+		t.Confirm(&r)
+		i++
+	}
+}
+
+// BenchmarkMemoryPerConnection reports the heap bytes a connection costs
+// in a table of 1M UDP flows.
+func BenchmarkMemoryPerConnection(b *testing.B) {
+	const n = 1_000_000
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		t := NewTable(Config{Max: n})
+		fill(b, t, n)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/conn")
+		runtime.KeepAlive(t)
+	}
+}
+
+// BenchmarkParallelLookup runs conntrack-in for existing flows from as
+// many goroutines as GOMAXPROCS (2 here), to show how sharding scales;
+// compare with BenchmarkLookupExisting/entries=1000000/conntrack.
+func BenchmarkParallelLookup(b *testing.B) {
+	const n = 1_000_000
+	t := NewTable(Config{Max: 2 * n})
+	fill(b, t, n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		const k = 4096
+		pkts := make([]packet.Packet, k)
+		rng := rand.New(rand.NewPCG(rand.Uint64(), 3))
+		for j := range pkts {
+			pkts[j].Decode(flowPacket(udpTemplate, rng.IntN(n)))
+		}
+		var r Result
+		now := t0.Add(time.Second)
+		i := 0
+		for pb.Next() {
+			t.In(&r, &pkts[i%k], 0, now, false)
+			i++
+		}
+	})
+}
+
+func TestLookupOfExistingFlowsDoesNotAllocate(t *testing.T) {
+	tb := NewTable(Config{})
+	fill(t, tb, 100)
+	var p packet.Packet
+	p.Decode(flowPacket(udpTemplate, 42))
+	var r Result
+	allocs := testing.AllocsPerRun(1000, func() {
+		tb.In(&r, &p, 0, t0.Add(time.Second), true)
+	})
+	if allocs != 0 || r.State != New {
+		t.Errorf("conntrack-in of an existing flow: %v allocations (state %v), want 0", allocs, r.State)
+	}
+}

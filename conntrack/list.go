@@ -1,0 +1,108 @@
+package conntrack
+
+import (
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// Conn is a snapshot of one connection, for listings, events and
+// snapshots.
+type Conn struct {
+	Orig, Reply Tuple
+	Status      Status
+	TCPState    TCPState
+	// Timeout is the time left before the entry expires.
+	Timeout  time.Duration
+	Mark     uint32
+	Counters [2]Counter
+	Labels   [2]uint64
+}
+
+// All returns every live connection, shard by shard. Each shard is locked
+// only while it is copied, so a listing does not stall the packet path.
+func (t *Table) All(now time.Time) iter.Seq[Conn] {
+	ns := now.UnixNano()
+	return func(yield func(Conn) bool) {
+		var batch []Conn
+		for i := range t.shards {
+			s := &t.shards[i]
+			batch = batch[:0]
+			s.mu.Lock()
+			for j := range s.slab {
+				e := &s.slab[j]
+				if !e.live || e.expired(ns) {
+					continue
+				}
+				batch = append(batch, Conn{Orig: e.tuple[Original], Reply: e.tuple[Reply], Status: e.status,
+					TCPState: e.tcp.State(), Timeout: time.Duration(e.deadline - ns), Mark: e.mark,
+					Counters: e.counters, Labels: e.labels})
+			}
+			s.mu.Unlock()
+			for _, c := range batch {
+				if !yield(c) {
+					return
+				}
+			}
+		}
+	}
+}
+
+var protoNames = map[uint8]string{
+	packet.ProtoTCP: "tcp", packet.ProtoUDP: "udp", packet.ProtoICMP: "icmp", packet.ProtoICMPv6: "icmpv6",
+	packet.ProtoUDPLite: "udplite", packet.ProtoSCTP: "sctp", packet.ProtoDCCP: "dccp", packet.ProtoGRE: "gre",
+}
+
+// String formats the connection as conntrack -L prints it:
+//
+//	tcp      6 431999 ESTABLISHED src=… dst=… sport=… dport=… src=… … [ASSURED] mark=0 use=1
+func (c Conn) String() string { return c.format(false) }
+
+// Extended formats the connection as conntrack -L -o extended (and
+// /proc/net/nf_conntrack) prints it, with the layer-3 protocol first.
+func (c Conn) Extended() string { return c.format(true) }
+
+func (c Conn) format(extended bool) string {
+	var b strings.Builder
+	if extended {
+		if c.Orig.Family == packet.IPv6 {
+			fmt.Fprintf(&b, "%-8s %d ", "ipv6", 10)
+		} else {
+			fmt.Fprintf(&b, "%-8s %d ", "ipv4", 2)
+		}
+	}
+	name := protoNames[c.Orig.Proto]
+	if name == "" {
+		name = "unknown"
+	}
+	fmt.Fprintf(&b, "%-8s %d %d ", name, c.Orig.Proto, int64(c.Timeout/time.Second))
+	if c.Orig.Proto == packet.ProtoTCP {
+		b.WriteString(c.TCPState.String())
+		b.WriteByte(' ')
+	}
+	b.WriteString(c.Orig.String())
+	b.WriteByte(' ')
+	if c.Counters[Original] != (Counter{}) {
+		fmt.Fprintf(&b, "packets=%d bytes=%d ", c.Counters[Original].Packets, c.Counters[Original].Bytes)
+	}
+	if c.Status&StatusSeenReply == 0 {
+		b.WriteString("[UNREPLIED] ")
+	}
+	b.WriteString(c.Reply.String())
+	b.WriteByte(' ')
+	if c.Counters[Reply] != (Counter{}) {
+		fmt.Fprintf(&b, "packets=%d bytes=%d ", c.Counters[Reply].Packets, c.Counters[Reply].Bytes)
+	}
+	if c.Status&StatusAssured != 0 {
+		b.WriteString("[ASSURED] ")
+	}
+	fmt.Fprintf(&b, "mark=%d ", c.Mark)
+	if c.Orig.Zone != 0 {
+		fmt.Fprintf(&b, "zone=%d ", c.Orig.Zone)
+	}
+	b.WriteString("use=1")
+	return b.String()
+}

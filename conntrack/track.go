@@ -1,0 +1,300 @@
+package conntrack
+
+import (
+	"time"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// Result is what conntrack decided for one packet at the conntrack-in
+// step (nf_conntrack_in), carried by the packet to Confirm at the end of
+// its path, as the kernel carries skb->_nfct.
+type Result struct {
+	// State is the packet's state; Dir its direction (Reply is the
+	// kernel's IS_REPLY).
+	State State
+	Dir   Dir
+	// Reason says why the packet is INVALID, or why it must be dropped
+	// (Drop).
+	Reason string
+	// Drop is set when conntrack itself drops the packet (the table is
+	// full).
+	Drop bool
+	// Status and Mark are the connection's, after this packet.
+	Status Status
+	Mark   uint32
+	// TCPState is the connection's TCP state after this packet.
+	TCPState TCPState
+
+	ref     ref
+	pending entry // the unconfirmed entry of a NEW packet
+	isNew   bool
+}
+
+type ref struct {
+	shard *shard
+	slot  uint32
+	gen   uint32
+}
+
+// Tracked reports whether the packet is attached to a connection.
+func (r *Result) Tracked() bool { return r.State != Invalid && r.State != Untracked }
+
+// Reset empties r for reuse.
+func (r *Result) Reset() { *r = Result{} }
+
+// icmpv6Untracked are the ICMPv6 types conntrack leaves untracked:
+// MLD and neighbour discovery (noct_valid_new in
+// nf_conntrack_proto_icmpv6.c).
+func icmpv6Untracked(typ uint8) bool {
+	return typ >= 130 && typ <= 136 || typ == 143
+}
+
+// In classifies p (nf_conntrack_in) at PREROUTING or OUTPUT: it finds
+// the connection from either direction, runs the protocol tracker, and
+// fills r. A packet of a new connection gets an unconfirmed entry that
+// only Confirm puts in the table. checksum asks for checksum verification
+// (the kernel verifies at PREROUTING only).
+func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, checksum bool) {
+	r.Reset()
+	ns := now.UnixNano()
+	if p.Family != packet.IPv4 && p.Family != packet.IPv6 {
+		r.Reason = "not IP"
+		return
+	}
+	if p.Fragment && p.FragOffset != 0 {
+		// The kernel reassembles fragments before conntrack; nfgo does
+		// not yet, and a later fragment has no transport header to
+		// track (ipv4_get_l4proto refuses it).
+		r.Reason = "non-first fragment"
+		t.stats.invalid.Add(1)
+		return
+	}
+	if p.Proto == packet.ProtoICMPv6 && p.L4Off != 0 && icmpv6Untracked(p.ICMPType) {
+		r.State = Untracked
+		return
+	}
+	if why := t.protoError(p, checksum && !t.cfg.NoChecksum); why != "" {
+		r.Reason = why
+		t.stats.invalid.Add(1)
+		return
+	}
+	if p.IsICMPError() {
+		t.related(r, p, zone, ns)
+		return
+	}
+	tp, ok := TupleOf(p, zone)
+	if !ok {
+		r.Reason = "no tuple"
+		t.stats.invalid.Add(1)
+		return
+	}
+	s := t.shardOf(&tp)
+	for attempt := 0; attempt < 2; attempt++ {
+		s.mu.Lock()
+		e, slot, dir, found := t.find(s, &tp, ns)
+		if !found {
+			s.mu.Unlock()
+			t.start(r, p, &tp, s, ns)
+			return
+		}
+		res := t.update(e, p, dir, ns)
+		if res.repeat {
+			// A new SYN reopens a closed connection: forget the old one
+			// and look again.
+			t.remove(s, slot)
+			s.mu.Unlock()
+			t.stats.searchRestart.Add(1)
+			continue
+		}
+		t.stats.found.Add(1)
+		if res.invalid {
+			s.mu.Unlock()
+			r.Reason = res.reason
+			t.stats.invalid.Add(1)
+			return
+		}
+		t.account(r, e, p, dir, res, ns)
+		r.ref = ref{shard: s, slot: slot, gen: e.gen}
+		if res.kill {
+			t.remove(s, slot)
+		}
+		s.mu.Unlock()
+		return
+	}
+}
+
+// start prepares the unconfirmed entry of a packet that starts a
+// connection (init_conntrack).
+func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, s *shard, ns int64) {
+	reply, ok := tp.Invert()
+	if !ok {
+		r.Reason = "cannot invert tuple"
+		t.stats.invalid.Add(1)
+		return
+	}
+	if t.count.Load() >= int64(t.cfg.Max) && !t.earlyDrop(s, ns) {
+		r.Drop, r.Reason = true, ErrTableFull.Error()
+		t.stats.drop.Add(1)
+		return
+	}
+	e := &r.pending
+	*e = entry{tuple: [2]Tuple{*tp, reply}, started: ns}
+	var why string
+	if p.Proto == packet.ProtoTCP {
+		why = e.tcp.start(p, &t.cfg.TCP)
+	} else {
+		why = protoStart(p)
+	}
+	if why != "" {
+		r.Reason = why
+		t.stats.invalid.Add(1)
+		return
+	}
+	res := t.update(e, p, Original, ns)
+	if res.invalid {
+		r.Reason = res.reason
+		t.stats.invalid.Add(1)
+		return
+	}
+	r.isNew = true
+	t.account(r, e, p, Original, res, ns)
+}
+
+// update runs the protocol tracker for a packet of entry e.
+func (t *Table) update(e *entry, p *packet.Packet, dir Dir, ns int64) protoResult {
+	if p.Proto == packet.ProtoTCP {
+		res := e.tcp.update(p, dir, e.status, &t.cfg.TCP, &t.cfg.Timeouts)
+		return protoResult{invalid: res.Invalid, reason: res.Reason, timeout: res.Timeout,
+			assured: res.Assured, repeat: res.Repeat, kill: res.Kill}
+	}
+	return t.protoUpdate(e, p, ns)
+}
+
+// account applies an accepted packet to its entry and fills r: the
+// timeout, ASSURED, the counters, the ctinfo, and SEEN_REPLY, which the
+// kernel sets after the tracker accepted a reply.
+func (t *Table) account(r *Result, e *entry, p *packet.Packet, dir Dir, res protoResult, ns int64) {
+	if e.status&StatusFixedTimeout == 0 && res.timeout > 0 {
+		e.setTimeout(ns, res.timeout)
+	}
+	if res.assured {
+		e.status |= StatusAssured
+	}
+	e.counters[dir].Packets++
+	e.counters[dir].Bytes += uint64(p.Length)
+	switch {
+	case dir == Reply:
+		r.State = Established
+		e.status |= StatusSeenReply
+	case e.status&StatusSeenReply != 0:
+		r.State = Established
+	case e.status&StatusExpected != 0:
+		r.State = Related
+	default:
+		r.State = New
+	}
+	r.Dir = dir
+	r.Status, r.Mark, r.TCPState = e.status, e.mark, e.tcp.State()
+}
+
+// related handles an ICMP or ICMPv6 error (nf_conntrack_inet_error): the
+// packet it carries is looked up, inverted, as a connection; the error is
+// RELATED to it, in the reply direction if it was found by its reply
+// tuple. An error about no known connection is INVALID.
+func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
+	var inner packet.Packet
+	if !p.Embedded(&inner) {
+		r.Reason = "not enough data for embedded packet"
+		t.stats.invalid.Add(1)
+		return
+	}
+	it, ok := TupleOf(&inner, zone)
+	if !ok {
+		r.Reason = "embedded packet has no tuple"
+		t.stats.invalid.Add(1)
+		return
+	}
+	// The embedded packet travelled towards the sender of the error, so
+	// the connection is found by its inverse.
+	want, ok := it.Invert()
+	if !ok {
+		r.Reason = "embedded tuple cannot be inverted"
+		t.stats.invalid.Add(1)
+		return
+	}
+	s := t.shardOf(&want)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, slot, dir, found := t.find(s, &want, ns)
+	if !found {
+		r.Reason = "no connection for the embedded packet"
+		t.stats.invalid.Add(1)
+		return
+	}
+	// The inner packet's destination is where the error goes back to: a
+	// forged error aimed at a third host is not RELATED
+	// (nf_conntrack_inet_error's outer daddr check).
+	if p.Dst() != e.tuple[dir].DstAddr() {
+		r.Reason = "outer daddr does not match the connection"
+		t.stats.invalid.Add(1)
+		return
+	}
+	t.stats.found.Add(1)
+	e.counters[dir].Packets++
+	e.counters[dir].Bytes += uint64(p.Length)
+	r.State, r.Dir = Related, dir
+	r.Status, r.Mark, r.TCPState = e.status, e.mark, e.tcp.State()
+	r.ref = ref{shard: s, slot: slot, gen: e.gen}
+}
+
+// Confirm puts the unconfirmed entry of a NEW packet in the table, as
+// nf_conntrack_confirm does when the packet leaves the host's hooks
+// accepted. A packet that is dropped is never confirmed, so it leaves no
+// entry. It returns false if the connection could not be inserted
+// because another packet confirmed the same tuples first; the kernel then
+// drops the packet (except for UDP, whose clash resolution keeps the
+// existing entry, which nfgo also does).
+func (t *Table) Confirm(r *Result) bool {
+	if !r.isNew {
+		return true
+	}
+	r.isNew = false
+	e := &r.pending
+	e.status |= StatusConfirmed
+	s := t.shardOf(&e.tuple[Original])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	slot, ok := t.insert(s, e)
+	if !ok {
+		t.stats.insertFailed.Add(1)
+		return e.tuple[Original].Proto == packet.ProtoUDP
+	}
+	t.stats.insert.Add(1)
+	r.ref = ref{shard: s, slot: slot, gen: s.slab[slot].gen}
+	r.Status = e.status
+	return true
+}
+
+// Untrack marks r as untracked (the raw table's NOTRACK or CT --notrack):
+// the packet creates and updates nothing.
+func (r *Result) Untrack() { *r = Result{State: Untracked} }
+
+// SetMark sets the connection's mark (CONNMARK), for a tracked packet.
+func (t *Table) SetMark(r *Result, mark uint32) {
+	if !r.Tracked() {
+		return
+	}
+	r.Mark = mark
+	if r.isNew {
+		r.pending.mark = mark
+		return
+	}
+	if s := r.ref.shard; s != nil {
+		s.mu.Lock()
+		if e := &s.slab[r.ref.slot]; e.live && e.gen == r.ref.gen {
+			e.mark = mark
+		}
+		s.mu.Unlock()
+	}
+}

@@ -1,0 +1,191 @@
+package conntrack
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// Dir is a direction of a connection.
+type Dir uint8
+
+// The directions (IP_CT_DIR_ORIGINAL, IP_CT_DIR_REPLY).
+const (
+	Original Dir = 0
+	Reply    Dir = 1
+)
+
+// String returns "original" or "reply".
+func (d Dir) String() string {
+	if d == Reply {
+		return "reply"
+	}
+	return "original"
+}
+
+// Tuple identifies one direction of a connection, as struct
+// nf_conntrack_tuple does: the addresses, the protocol, and the protocol's
+// identifiers. It is comparable, packed and pointer-free, so it hashes
+// cheaply and costs the garbage collector nothing.
+//
+// SrcPort and DstPort hold, by protocol:
+//   - TCP, UDP, UDP-Lite, SCTP, DCCP: the ports;
+//   - ICMP and ICMPv6: SrcPort is the identifier and DstPort is
+//     type<<8 | code, as the kernel keeps them;
+//   - GRE: the keys (PPTP call IDs), source and destination;
+//   - anything else: zero.
+type Tuple struct {
+	// Src and Dst are the addresses; IPv4 addresses fill the first
+	// four bytes.
+	Src, Dst         [16]byte
+	SrcPort, DstPort uint16
+	// Zone is the conntrack zone (CT --zone), part of the key.
+	Zone uint16
+	// Family is 4 or 6 (packet.IPv4, packet.IPv6).
+	Family packet.Family
+	// Proto is the layer-4 protocol number.
+	Proto uint8
+}
+
+// SrcAddr returns the source address.
+func (t *Tuple) SrcAddr() netip.Addr { return t.addr(&t.Src) }
+
+// DstAddr returns the destination address.
+func (t *Tuple) DstAddr() netip.Addr { return t.addr(&t.Dst) }
+
+func (t *Tuple) addr(b *[16]byte) netip.Addr {
+	if t.Family == packet.IPv4 {
+		return netip.AddrFrom4([4]byte(b[:4]))
+	}
+	return netip.AddrFrom16(*b)
+}
+
+// Invert returns the tuple of the other direction, as
+// nf_ct_invert_tuple does: addresses and ports swapped, and for ICMP the
+// request type turned into its reply type. ok is false for an ICMP type
+// that has no reply (it cannot start a connection).
+func (t Tuple) Invert() (Tuple, bool) {
+	r := t
+	r.Src, r.Dst = t.Dst, t.Src
+	switch t.Proto {
+	case packet.ProtoICMP, packet.ProtoICMPv6:
+		// The identifier stays; only the type changes.
+		rt, ok := icmpInverse(t.Proto, uint8(t.DstPort>>8))
+		if !ok {
+			return Tuple{}, false
+		}
+		r.SrcPort, r.DstPort = t.SrcPort, uint16(rt)<<8|t.DstPort&0xff
+	default:
+		r.SrcPort, r.DstPort = t.DstPort, t.SrcPort
+	}
+	return r, true
+}
+
+// icmpInverse maps a request type to its reply type and back
+// (invmap in nf_conntrack_proto_icmp.c and _icmpv6.c).
+func icmpInverse(proto, typ uint8) (uint8, bool) {
+	if proto == packet.ProtoICMP {
+		switch typ {
+		case 8:
+			return 0, true
+		case 0:
+			return 8, true
+		case 13:
+			return 14, true
+		case 14:
+			return 13, true
+		case 15:
+			return 16, true
+		case 16:
+			return 15, true
+		case 17:
+			return 18, true
+		case 18:
+			return 17, true
+		}
+		return 0, false
+	}
+	switch typ {
+	case 128:
+		return 129, true
+	case 129:
+		return 128, true
+	case 139:
+		return 140, true
+	case 140:
+		return 139, true
+	}
+	return 0, false
+}
+
+// TupleOf returns the tuple of a packet in its own direction
+// (nf_ct_get_tuple), in zone. ok is false when the packet has no complete
+// transport header, or carries ICMP other than a query or reply.
+func TupleOf(p *packet.Packet, zone uint16) (Tuple, bool) {
+	t := Tuple{Family: p.Family, Proto: p.Proto, Zone: zone}
+	b := p.Bytes()
+	switch p.Family {
+	case packet.IPv4:
+		if len(b) < 20 {
+			return Tuple{}, false
+		}
+		copy(t.Src[:4], b[12:16])
+		copy(t.Dst[:4], b[16:20])
+	case packet.IPv6:
+		if len(b) < 40 {
+			return Tuple{}, false
+		}
+		copy(t.Src[:], b[8:24])
+		copy(t.Dst[:], b[24:40])
+	default:
+		return Tuple{}, false
+	}
+	switch p.Proto {
+	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoDCCP:
+		if p.L4Off == 0 {
+			return Tuple{}, false
+		}
+		t.SrcPort, t.DstPort = p.SrcPort, p.DstPort
+	case packet.ProtoICMP, packet.ProtoICMPv6:
+		if p.L4Off == 0 {
+			return Tuple{}, false
+		}
+		t.SrcPort, t.DstPort = p.ICMPID, uint16(p.ICMPType)<<8|uint16(p.ICMPCode)
+	case packet.ProtoGRE:
+		// Only version 1 (PPTP) carries a key the kernel tracks; other
+		// GRE is tracked with zero keys, like the generic protocols.
+		if p.L4Off != 0 && p.HasGREKey && p.GREVersion == 1 {
+			t.SrcPort = 0
+			t.DstPort = uint16(p.GREKey)
+		}
+	}
+	return t, true
+}
+
+// String formats the tuple as conntrack -L prints one direction:
+// "src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2".
+func (t Tuple) String() string {
+	s := fmt.Sprintf("src=%v dst=%v", t.SrcAddr(), t.DstAddr())
+	switch t.Proto {
+	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoDCCP:
+		s += fmt.Sprintf(" sport=%d dport=%d", t.SrcPort, t.DstPort)
+	case packet.ProtoICMP, packet.ProtoICMPv6:
+		s += fmt.Sprintf(" type=%d code=%d id=%d", t.DstPort>>8, t.DstPort&0xff, t.SrcPort)
+	case packet.ProtoGRE:
+		s += fmt.Sprintf(" srckey=0x%x dstkey=0x%x", t.SrcPort, t.DstPort)
+	}
+	return s
+}
+
+// bytes writes the tuple's key bytes, for hashing.
+func (t *Tuple) bytes(b *[40]byte) {
+	copy(b[0:16], t.Src[:])
+	copy(b[16:32], t.Dst[:])
+	binary.LittleEndian.PutUint16(b[32:], t.SrcPort)
+	binary.LittleEndian.PutUint16(b[34:], t.DstPort)
+	binary.LittleEndian.PutUint16(b[36:], t.Zone)
+	b[38] = uint8(t.Family)
+	b[39] = t.Proto
+}
