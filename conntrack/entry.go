@@ -2,25 +2,21 @@ package conntrack
 
 import "time"
 
-// entry is one connection (struct nf_conn), stored by value in a shard's
-// slab. It holds no pointers, so a table of a million connections is
-// nothing for the garbage collector to scan.
-type entry struct {
-	tuple    [2]Tuple // by Dir
+// connState is what the trackers and the accounting change as packets
+// pass: the part of a connection every packet touches. The table stores
+// it inline, beside the connection's key.
+type connState struct {
 	status   Status
 	mark     uint32
 	deadline int64 // the table clock's nanoseconds at which it expires
-	// started is when the entry was created, for UDP's "replied and
-	// older than 2 s" stream rule.
-	started int64
-	tcp     tcpTrack
+	tcp      tcpTrack
+	// born is when the entry was created, in ticks of 2^22 ns (about
+	// 4.2 ms, the kernel's jiffy at HZ=250 is 4 ms), for UDP's "older
+	// than 2 s" stream rule. It wraps after 208 days; the comparison is
+	// modular.
+	born uint32
 	// counters are packets and bytes per direction (nf_conn_acct).
 	counters [2]Counter
-	labels   [2]uint64
-	// gen changes each time the slot is reused, so a stale Ref cannot
-	// reach a new connection.
-	gen  uint32
-	live bool
 }
 
 // Counter counts packets and bytes in one direction.
@@ -28,6 +24,31 @@ type Counter struct {
 	Packets, Bytes uint64
 }
 
-func (e *entry) expired(now int64) bool { return now >= e.deadline }
+const tickShift = 22
 
-func (e *entry) setTimeout(now int64, d time.Duration) { e.deadline = now + int64(d) }
+func ticks(ns int64) uint32 { return uint32(ns >> tickShift) }
+
+func (c *connState) expired(now int64) bool { return now >= c.deadline }
+
+func (c *connState) setTimeout(now int64, d time.Duration) { c.deadline = now + int64(d) }
+
+// live reports whether a stored slot holds a connection: every stored
+// connection is confirmed.
+func (c *connState) live() bool { return c.status&StatusConfirmed != 0 }
+
+// age returns how long ago the entry was created.
+func (c *connState) age(now int64) time.Duration {
+	return time.Duration(int64(ticks(now)-c.born) << tickShift)
+}
+
+// entry is a connection in full (struct nf_conn): both tuples and its
+// state. It is the form of a connection not yet in the table (a NEW
+// packet's), and the form events and snapshots see; the table itself
+// stores a compact form (see store.go).
+type entry struct {
+	tuple [2]Tuple // by Dir
+	connState
+	// started is when the entry was created.
+	started int64
+	labels  [2]uint64
+}

@@ -32,15 +32,13 @@ func (t *Table) All(now time.Time) iter.Seq[Conn] {
 			s := &t.shards[i]
 			batch = batch[:0]
 			s.mu.Lock()
-			for j := range s.slab {
-				e := &s.slab[j]
-				if !e.live || e.expired(ns) {
-					continue
+			s.each(func(v6 bool, slot uint32, c *connState) {
+				if c.expired(ns) {
+					return
 				}
-				batch = append(batch, Conn{Orig: e.tuple[Original], Reply: e.tuple[Reply], Status: e.status,
-					TCPState: e.tcp.State(), Timeout: time.Duration(e.deadline - ns), Mark: e.mark,
-					Counters: e.counters, Labels: e.labels})
-			}
+				e := materialize(s, v6, slot, ns)
+				batch = append(batch, e.conn(ns))
+			})
 			s.mu.Unlock()
 			for _, c := range batch {
 				if !yield(c) {
@@ -49,6 +47,12 @@ func (t *Table) All(now time.Time) iter.Seq[Conn] {
 			}
 		}
 	}
+}
+
+// conn returns the entry's snapshot at time now.
+func (e *entry) conn(now int64) Conn {
+	return Conn{Orig: e.tuple[Original], Reply: e.tuple[Reply], Status: e.status, TCPState: e.tcp.State(),
+		Timeout: time.Duration(e.deadline - now), Mark: e.mark, Counters: e.counters, Labels: e.labels}
 }
 
 var protoNames = map[uint8]string{

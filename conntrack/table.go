@@ -2,13 +2,11 @@ package conntrack
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/cespare/xxhash/v2"
-	"github.com/nfgo/nfgo/packet"
 )
 
 // ErrTableFull is the reason a new connection's packet is dropped when
@@ -43,7 +41,7 @@ const shardCount = 64
 // there is no global lock on the packet path.
 type Table struct {
 	cfg    Config
-	seed   [8]byte
+	seed   uint64
 	shards [shardCount]shard
 	count  atomic.Int64
 	stats  stats
@@ -51,10 +49,9 @@ type Table struct {
 }
 
 type shard struct {
-	mu    sync.Mutex
-	index map[Tuple]uint32 // tuple → slot<<1 | Dir
-	slab  []entry
-	free  []uint32
+	mu sync.Mutex
+	v4 store[key4]
+	v6 store[key6]
 }
 
 // stats are the per-table counters, as conntrack -S shows them.
@@ -79,11 +76,15 @@ func NewTable(cfg Config) *Table {
 	t := &Table{cfg: cfg}
 	// A random seed per table, as nf_conntrack_hash_rnd, so nobody can
 	// aim packets at one shard.
-	if _, err := rand.Read(t.seed[:]); err != nil {
+	var seed [8]byte
+	if _, err := rand.Read(seed[:]); err != nil {
 		panic("conntrack: no randomness: " + err.Error())
 	}
+	t.seed = binary.LittleEndian.Uint64(seed[:])
 	for i := range t.shards {
-		t.shards[i].index = make(map[Tuple]uint32)
+		sh := &t.shards[i]
+		sh.v4.hash = func(k *key4) uint64 { return t.hash4(k) }
+		sh.v6.hash = func(k *key6) uint64 { return t.hash6(k) }
 	}
 	return t
 }
@@ -101,98 +102,165 @@ func (t *Table) Stats() Stats {
 		InsertFailed: s.insertFailed.Load(), Drop: s.drop.Load(), EarlyDrop: s.earlyDrop.Load(), SearchRestart: s.searchRestart.Load()}
 }
 
-// shardOf picks the shard of a tuple so that a tuple and its inverse
-// agree: it hashes the tuple with its ends in a canonical order and ICMP
-// replies folded onto their requests.
-func (t *Table) shardOf(tp *Tuple) *shard {
-	var b [48]byte
-	copy(b[:8], t.seed[:])
-	c := *tp
-	if c.Proto == packet.ProtoICMP || c.Proto == packet.ProtoICMPv6 {
-		if typ := uint8(c.DstPort >> 8); isICMPReply(c.Proto, typ) {
-			req, _ := icmpInverse(c.Proto, typ)
-			c.DstPort = uint16(req)<<8 | c.DstPort&0xff
-		}
-	} else if less(c.Dst, c.DstPort, c.Src, c.SrcPort) {
-		c.Src, c.Dst, c.SrcPort, c.DstPort = c.Dst, c.Src, c.DstPort, c.SrcPort
-	}
-	if c.Proto == packet.ProtoICMP || c.Proto == packet.ProtoICMPv6 {
-		if less(c.Dst, 0, c.Src, 0) {
-			c.Src, c.Dst = c.Dst, c.Src
-		}
-	}
-	var kb [40]byte
-	c.bytes(&kb)
-	copy(b[8:], kb[:])
-	return &t.shards[xxhash.Sum64(b[:])%shardCount]
+// probe is a tuple prepared for lookup: its packed key, the key of its
+// inverse (the key itself when it has none, such as an ICMP error type),
+// the symmetric hash and the shard it picks.
+type probe struct {
+	v6     bool
+	k4, i4 key4
+	k6, i6 key6
+	h      uint64
+	s      *shard
 }
 
-func less(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+func (t *Table) hash4(k *key4) uint64 { h, _ := symmetric4(k, t.seed); return h }
+
+func (t *Table) hash6(k *key6) uint64 { h, _ := symmetric6(k, t.seed); return h }
+
+// probeOf prepares a tuple for lookup.
+func (t *Table) probeOf(tp *Tuple) probe {
+	var pr probe
+	if tp.Family == 6 {
+		pr.v6, pr.k6 = true, toKey6(tp)
+		pr.h, pr.i6 = symmetric6(&pr.k6, t.seed)
+	} else {
+		pr.k4 = toKey4(tp)
+		pr.h, pr.i4 = symmetric4(&pr.k4, t.seed)
 	}
-	return ap < bp
+	pr.s = &t.shards[pr.h>>58] // the top 6 bits: 64 shards
+	return pr
 }
 
-// find returns the slot and direction of a tuple in s, reaping it if it
-// has expired. s.mu must be held.
-func (t *Table) find(s *shard, tp *Tuple, now int64) (*entry, uint32, Dir, bool) {
-	v, ok := s.index[*tp]
-	if !ok {
+// find returns the connection a probe names and the packet's direction,
+// reaping it if it has expired. pr.s.mu must be held.
+func (t *Table) find(pr *probe, now int64) (*connState, uint32, Dir, bool) {
+	var (
+		c     *connState
+		slot  uint32
+		dir   Dir
+		found bool
+	)
+	if pr.v6 {
+		if slot, dir, found = pr.s.v6.find(&pr.k6, &pr.i6, pr.h); found {
+			c = &pr.s.v6.at(slot).connState
+		}
+	} else {
+		if slot, dir, found = pr.s.v4.find(&pr.k4, &pr.i4, pr.h); found {
+			c = &pr.s.v4.at(slot).connState
+		}
+	}
+	if found && c.expired(now) {
+		t.remove(pr.s, pr.v6, slot, now)
 		return nil, 0, 0, false
 	}
-	slot, dir := v>>1, Dir(v&1)
-	e := &s.slab[slot]
-	if e.expired(now) {
-		t.remove(s, slot)
-		return nil, 0, 0, false
-	}
-	return e, slot, dir, true
+	return c, slot, dir, found
 }
 
-// remove deletes an entry from its shard. s.mu must be held.
-func (t *Table) remove(s *shard, slot uint32) {
-	e := &s.slab[slot]
-	delete(s.index, e.tuple[Original])
-	delete(s.index, e.tuple[Reply])
-	gen := e.gen + 1
-	*e = entry{gen: gen}
-	s.free = append(s.free, slot)
+// materialize returns the full entry of a stored connection.
+func materialize(s *shard, v6 bool, slot uint32, now int64) entry {
+	var e entry
+	if v6 {
+		st := s.v6.at(slot)
+		e.tuple[Original], e.connState = st.key.tuple(), st.connState
+	} else {
+		st := s.v4.at(slot)
+		e.tuple[Original], e.connState = st.key.tuple(), st.connState
+	}
+	e.tuple[Reply], _ = e.tuple[Original].Invert()
+	e.started = now - int64(e.age(now))
+	return e
+}
+
+// remove deletes a stored connection. s.mu must be held.
+func (t *Table) remove(s *shard, v6 bool, slot uint32, now int64) {
+	e := materialize(s, v6, slot, now)
+	t.emit(EventDestroy, &e, now)
+	if v6 {
+		s.v6.remove(slot)
+	} else {
+		s.v4.remove(slot)
+	}
 	t.count.Add(-1)
 }
 
-// insert adds a confirmed entry. It fails if either tuple is taken. s.mu
-// must be held.
-func (t *Table) insert(s *shard, e *entry) (uint32, bool) {
-	if _, ok := s.index[e.tuple[Original]]; ok {
-		return 0, false
-	}
-	if _, ok := s.index[e.tuple[Reply]]; ok {
+// insert stores a confirmed connection. It fails if either tuple is
+// taken. The caller holds the lock of the shard pr names.
+func (t *Table) insert(pr *probe, e *entry) (uint32, bool) {
+	if _, _, found := t.findAny(pr); found {
 		return 0, false
 	}
 	var slot uint32
-	if n := len(s.free); n > 0 {
-		slot = s.free[n-1]
-		s.free = s.free[:n-1]
-		e.gen = s.slab[slot].gen
+	if pr.v6 {
+		slot = pr.s.v6.add(pr.k6, e.connState, pr.h)
 	} else {
-		slot = uint32(len(s.slab))
-		s.slab = append(s.slab, entry{})
+		slot = pr.s.v4.add(pr.k4, e.connState, pr.h)
 	}
-	e.live = true
-	s.slab[slot] = *e
-	s.index[e.tuple[Original]] = slot << 1
-	s.index[e.tuple[Reply]] = slot<<1 | 1
 	t.count.Add(1)
 	return slot, true
 }
 
+// findAny is find without expiry handling.
+func (t *Table) findAny(pr *probe) (uint32, Dir, bool) {
+	if pr.v6 {
+		return pr.s.v6.find(&pr.k6, &pr.i6, pr.h)
+	}
+	return pr.s.v4.find(&pr.k4, &pr.i4, pr.h)
+}
+
+// each calls fn for every stored connection of a shard, with its family
+// and slot; fn may remove the one it is given. s.mu must be held.
+func (s *shard) each(fn func(v6 bool, slot uint32, c *connState)) {
+	for ci, ch := range s.v4.chunks {
+		for i := range ch {
+			if c := &ch[i].connState; c.live() {
+				fn(false, uint32(ci<<chunkBits|i), c)
+			}
+		}
+	}
+	for ci, ch := range s.v6.chunks {
+		for i := range ch {
+			if c := &ch[i].connState; c.live() {
+				fn(true, uint32(ci<<chunkBits|i), c)
+			}
+		}
+	}
+}
+
+// forEach calls fn for every live, unexpired entry, one shard locked at a
+// time. fn must not call back into the table.
+func (t *Table) forEach(now int64, fn func(e *entry)) {
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		s.each(func(v6 bool, slot uint32, c *connState) {
+			if !c.expired(now) {
+				e := materialize(s, v6, slot, now)
+				fn(&e)
+			}
+		})
+		s.mu.Unlock()
+	}
+}
+
+// restore inserts a confirmed entry as it was (a snapshot being loaded).
+// It reports false if the table is full or the tuples are taken.
+func (t *Table) restore(e entry) bool {
+	if t.count.Load() >= int64(t.cfg.Max) {
+		return false
+	}
+	pr := t.probeOf(&e.tuple[Original])
+	pr.s.mu.Lock()
+	defer pr.s.mu.Unlock()
+	e.status |= StatusConfirmed
+	_, ok := t.insert(&pr, &e)
+	return ok
+}
+
 // earlyDrop makes room for a new entry when the table is full, as
-// early_drop does: it evicts a connection that is not ASSURED, looking in
-// the new tuple's shard and then the next ones (the kernel scans 8
-// buckets from the new tuple's). It reports whether it freed a slot.
+// early_drop does: it evicts a connection that is not ASSURED (or has
+// expired), looking in the new tuple's shard and the next ones (the
+// kernel scans 8 buckets from the new tuple's). It reports whether it
+// freed a place. from is the new tuple's shard; its lock is not held.
 func (t *Table) earlyDrop(from *shard, now int64) bool {
 	start := 0
 	for i := range t.shards {
@@ -203,28 +271,17 @@ func (t *Table) earlyDrop(from *shard, now int64) bool {
 	}
 	for k := 0; k < 8; k++ {
 		s := &t.shards[(start+k)%shardCount]
-		if s != from {
-			s.mu.Lock()
-		}
-		victim := -1
-		for i := range s.slab {
-			e := &s.slab[i]
-			if !e.live {
-				continue
+		s.mu.Lock()
+		done := false
+		s.each(func(v6 bool, slot uint32, c *connState) {
+			if !done && (c.expired(now) || c.status&StatusAssured == 0) {
+				t.remove(s, v6, slot, now)
+				t.stats.earlyDrop.Add(1)
+				done = true
 			}
-			if e.expired(now) || e.status&StatusAssured == 0 {
-				victim = i
-				break
-			}
-		}
-		if victim >= 0 {
-			t.remove(s, uint32(victim))
-			t.stats.earlyDrop.Add(1)
-		}
-		if s != from {
-			s.mu.Unlock()
-		}
-		if victim >= 0 {
+		})
+		s.mu.Unlock()
+		if done {
 			return true
 		}
 	}
@@ -241,27 +298,24 @@ func (t *Table) Collect(now time.Time, maxShards int) int {
 	for range min(maxShards, shardCount) {
 		s := &t.shards[t.gcNext.Add(1)%shardCount]
 		s.mu.Lock()
-		for i := range s.slab {
-			if e := &s.slab[i]; e.live && e.expired(ns) {
-				t.remove(s, uint32(i))
+		s.each(func(v6 bool, slot uint32, c *connState) {
+			if c.expired(ns) {
+				t.remove(s, v6, slot, ns)
 				n++
 			}
-		}
+		})
 		s.mu.Unlock()
 	}
 	return n
 }
 
 // Flush deletes every entry (conntrack -F).
-func (t *Table) Flush() {
+func (t *Table) Flush(now time.Time) {
+	ns := now.UnixNano()
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for j := range s.slab {
-			if s.slab[j].live {
-				t.remove(s, uint32(j))
-			}
-		}
+		s.each(func(v6 bool, slot uint32, c *connState) { t.remove(s, v6, slot, ns) })
 		s.mu.Unlock()
 	}
 }

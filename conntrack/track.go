@@ -31,17 +31,25 @@ type Result struct {
 	isNew   bool
 }
 
+// ref names a stored connection: its shard, family and slot, and its
+// original tuple, which tells whether the slot still holds it.
 type ref struct {
 	shard *shard
+	v6    bool
 	slot  uint32
-	gen   uint32
+	orig  Tuple
 }
 
 // Tracked reports whether the packet is attached to a connection.
 func (r *Result) Tracked() bool { return r.State != Invalid && r.State != Untracked }
 
-// Reset empties r for reuse.
-func (r *Result) Reset() { *r = Result{} }
+// Reset empties r for reuse. The unconfirmed entry is left as it is:
+// only a NEW packet uses it, and start overwrites it whole.
+func (r *Result) Reset() {
+	r.State, r.Dir, r.Reason, r.Drop = Invalid, Original, "", false
+	r.Status, r.Mark, r.TCPState = 0, 0, TCPNone
+	r.ref, r.isNew = ref{}, false
+}
 
 // icmpv6Untracked are the ICMPv6 types conntrack leaves untracked:
 // MLD and neighbour discovery (noct_valid_new in
@@ -89,57 +97,66 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		t.stats.invalid.Add(1)
 		return
 	}
-	s := t.shardOf(&tp)
+	pr := t.probeOf(&tp)
 	for attempt := 0; attempt < 2; attempt++ {
-		s.mu.Lock()
-		e, slot, dir, found := t.find(s, &tp, ns)
+		pr.s.mu.Lock()
+		c, slot, dir, found := t.find(&pr, ns)
 		if !found {
-			s.mu.Unlock()
-			t.start(r, p, &tp, s, ns)
+			pr.s.mu.Unlock()
+			t.start(r, p, &tp, &pr, ns)
 			return
 		}
-		res := t.update(e, p, dir, ns)
+		oldStatus, oldState := c.status, c.tcp.State()
+		res := t.update(c, p, dir, ns)
 		if res.repeat {
 			// A new SYN reopens a closed connection: forget the old one
 			// and look again.
-			t.remove(s, slot)
-			s.mu.Unlock()
+			t.remove(pr.s, pr.v6, slot, ns)
+			pr.s.mu.Unlock()
 			t.stats.searchRestart.Add(1)
 			continue
 		}
 		t.stats.found.Add(1)
 		if res.invalid {
-			s.mu.Unlock()
+			pr.s.mu.Unlock()
 			r.Reason = res.reason
 			t.stats.invalid.Add(1)
 			return
 		}
-		t.account(r, e, p, dir, res, ns)
-		r.ref = ref{shard: s, slot: slot, gen: e.gen}
-		if res.kill {
-			t.remove(s, slot)
+		t.account(r, c, p, dir, res, ns)
+		r.ref = ref{shard: pr.s, v6: pr.v6, slot: slot, orig: tp}
+		if dir == Reply {
+			r.ref.orig, _ = tp.Invert()
 		}
-		s.mu.Unlock()
+		if c.status != oldStatus || c.tcp.State() != oldState {
+			e := materialize(pr.s, pr.v6, slot, ns)
+			t.emit(EventUpdate, &e, ns)
+		}
+		if res.kill {
+			t.remove(pr.s, pr.v6, slot, ns)
+		}
+		pr.s.mu.Unlock()
 		return
 	}
 }
 
 // start prepares the unconfirmed entry of a packet that starts a
 // connection (init_conntrack).
-func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, s *shard, ns int64) {
+func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, pr *probe, ns int64) {
 	reply, ok := tp.Invert()
 	if !ok {
 		r.Reason = "cannot invert tuple"
 		t.stats.invalid.Add(1)
 		return
 	}
-	if t.count.Load() >= int64(t.cfg.Max) && !t.earlyDrop(s, ns) {
+	if t.count.Load() >= int64(t.cfg.Max) && !t.earlyDrop(pr.s, ns) {
 		r.Drop, r.Reason = true, ErrTableFull.Error()
 		t.stats.drop.Add(1)
 		return
 	}
 	e := &r.pending
 	*e = entry{tuple: [2]Tuple{*tp, reply}, started: ns}
+	e.born = ticks(ns)
 	var why string
 	if p.Proto == packet.ProtoTCP {
 		why = e.tcp.start(p, &t.cfg.TCP)
@@ -151,18 +168,18 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, s *shard, ns int64
 		t.stats.invalid.Add(1)
 		return
 	}
-	res := t.update(e, p, Original, ns)
+	res := t.update(&e.connState, p, Original, ns)
 	if res.invalid {
 		r.Reason = res.reason
 		t.stats.invalid.Add(1)
 		return
 	}
 	r.isNew = true
-	t.account(r, e, p, Original, res, ns)
+	t.account(r, &e.connState, p, Original, res, ns)
 }
 
-// update runs the protocol tracker for a packet of entry e.
-func (t *Table) update(e *entry, p *packet.Packet, dir Dir, ns int64) protoResult {
+// update runs the protocol tracker for a packet of connection e.
+func (t *Table) update(e *connState, p *packet.Packet, dir Dir, ns int64) protoResult {
 	if p.Proto == packet.ProtoTCP {
 		res := e.tcp.update(p, dir, e.status, &t.cfg.TCP, &t.cfg.Timeouts)
 		return protoResult{invalid: res.Invalid, reason: res.Reason, timeout: res.Timeout,
@@ -174,7 +191,7 @@ func (t *Table) update(e *entry, p *packet.Packet, dir Dir, ns int64) protoResul
 // account applies an accepted packet to its entry and fills r: the
 // timeout, ASSURED, the counters, the ctinfo, and SEEN_REPLY, which the
 // kernel sets after the tracker accepted a reply.
-func (t *Table) account(r *Result, e *entry, p *packet.Packet, dir Dir, res protoResult, ns int64) {
+func (t *Table) account(r *Result, e *connState, p *packet.Packet, dir Dir, res protoResult, ns int64) {
 	if e.status&StatusFixedTimeout == 0 && res.timeout > 0 {
 		e.setTimeout(ns, res.timeout)
 	}
@@ -223,10 +240,10 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 		t.stats.invalid.Add(1)
 		return
 	}
-	s := t.shardOf(&want)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, slot, dir, found := t.find(s, &want, ns)
+	pr := t.probeOf(&want)
+	pr.s.mu.Lock()
+	defer pr.s.mu.Unlock()
+	c, slot, dir, found := t.find(&pr, ns)
 	if !found {
 		r.Reason = "no connection for the embedded packet"
 		t.stats.invalid.Add(1)
@@ -235,17 +252,20 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	// The inner packet's destination is where the error goes back to: a
 	// forged error aimed at a third host is not RELATED
 	// (nf_conntrack_inet_error's outer daddr check).
-	if p.Dst() != e.tuple[dir].DstAddr() {
+	if p.Dst() != want.DstAddr() {
 		r.Reason = "outer daddr does not match the connection"
 		t.stats.invalid.Add(1)
 		return
 	}
 	t.stats.found.Add(1)
-	e.counters[dir].Packets++
-	e.counters[dir].Bytes += uint64(p.Length)
+	c.counters[dir].Packets++
+	c.counters[dir].Bytes += uint64(p.Length)
 	r.State, r.Dir = Related, dir
-	r.Status, r.Mark, r.TCPState = e.status, e.mark, e.tcp.State()
-	r.ref = ref{shard: s, slot: slot, gen: e.gen}
+	r.Status, r.Mark, r.TCPState = c.status, c.mark, c.tcp.State()
+	r.ref = ref{shard: pr.s, v6: pr.v6, slot: slot, orig: want}
+	if dir == Reply {
+		r.ref.orig, _ = want.Invert()
+	}
 }
 
 // Confirm puts the unconfirmed entry of a NEW packet in the table, as
@@ -262,23 +282,27 @@ func (t *Table) Confirm(r *Result) bool {
 	r.isNew = false
 	e := &r.pending
 	e.status |= StatusConfirmed
-	s := t.shardOf(&e.tuple[Original])
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	slot, ok := t.insert(s, e)
+	pr := t.probeOf(&e.tuple[Original])
+	pr.s.mu.Lock()
+	defer pr.s.mu.Unlock()
+	slot, ok := t.insert(&pr, e)
 	if !ok {
 		t.stats.insertFailed.Add(1)
 		return e.tuple[Original].Proto == packet.ProtoUDP
 	}
 	t.stats.insert.Add(1)
-	r.ref = ref{shard: s, slot: slot, gen: s.slab[slot].gen}
+	t.emit(EventNew, e, e.started)
+	r.ref = ref{shard: pr.s, v6: pr.v6, slot: slot, orig: e.tuple[Original]}
 	r.Status = e.status
 	return true
 }
 
 // Untrack marks r as untracked (the raw table's NOTRACK or CT --notrack):
 // the packet creates and updates nothing.
-func (r *Result) Untrack() { *r = Result{State: Untracked} }
+func (r *Result) Untrack() {
+	r.Reset()
+	r.State = Untracked
+}
 
 // SetMark sets the connection's mark (CONNMARK), for a tracked packet.
 func (t *Table) SetMark(r *Result, mark uint32) {
@@ -292,9 +316,33 @@ func (t *Table) SetMark(r *Result, mark uint32) {
 	}
 	if s := r.ref.shard; s != nil {
 		s.mu.Lock()
-		if e := &s.slab[r.ref.slot]; e.live && e.gen == r.ref.gen {
-			e.mark = mark
+		defer s.mu.Unlock()
+		c, ok := t.stillThere(&r.ref)
+		if ok && c.mark != mark {
+			c.mark = mark
+			ns := c.deadline // any time will do for the event's entry
+			e := materialize(s, r.ref.v6, r.ref.slot, ns)
+			t.emit(EventUpdate, &e, ns)
 		}
-		s.mu.Unlock()
 	}
+}
+
+// stillThere returns the connection a ref names if its slot still holds
+// it. The ref's shard must be locked.
+func (t *Table) stillThere(rf *ref) (*connState, bool) {
+	s := rf.shard
+	if rf.v6 {
+		if int(rf.slot>>chunkBits) < len(s.v6.chunks) {
+			if st := s.v6.at(rf.slot); st.live() && st.key == toKey6(&rf.orig) {
+				return &st.connState, true
+			}
+		}
+		return nil, false
+	}
+	if int(rf.slot>>chunkBits) < len(s.v4.chunks) {
+		if st := s.v4.at(rf.slot); st.live() && st.key == toKey4(&rf.orig) {
+			return &st.connState, true
+		}
+	}
+	return nil, false
 }

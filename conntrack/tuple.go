@@ -1,7 +1,6 @@
 package conntrack
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -177,15 +176,4 @@ func (t Tuple) String() string {
 		s += fmt.Sprintf(" srckey=0x%x dstkey=0x%x", t.SrcPort, t.DstPort)
 	}
 	return s
-}
-
-// bytes writes the tuple's key bytes, for hashing.
-func (t *Tuple) bytes(b *[40]byte) {
-	copy(b[0:16], t.Src[:])
-	copy(b[16:32], t.Dst[:])
-	binary.LittleEndian.PutUint16(b[32:], t.SrcPort)
-	binary.LittleEndian.PutUint16(b[34:], t.DstPort)
-	binary.LittleEndian.PutUint16(b[36:], t.Zone)
-	b[38] = uint8(t.Family)
-	b[39] = t.Proto
 }
