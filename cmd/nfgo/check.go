@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/packet"
@@ -49,9 +48,8 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// summarize counts rules and lists the ones that need connection
-// tracking, which nfgo does not run yet: they see every packet as
-// untracked.
+// summarize counts rules and notes the ones that match on connection
+// fields nfgo does not hand to the rules yet.
 func summarize(rs *filter.Ruleset) (int, []string) {
 	n := 0
 	var notes []string
@@ -59,18 +57,11 @@ func summarize(rs *filter.Ruleset) (int, []string) {
 		for _, c := range t.Chains {
 			for i, r := range c.Rules {
 				n++
-				var needs []string
 				for _, m := range r.Matches {
-					if nc, ok := m.(filter.NeedsConntrack); ok && nc.NeedsConntrack() {
-						needs = append(needs, name(m))
+					if _, ok := m.(*filter.ConnlimitMatch); ok {
+						notes = append(notes, fmt.Sprintf("line %d: %s %s rule %d uses connlimit, which does not match yet: nfgo does not count connections per address",
+							r.Line, t.ID, c.Name, i+1))
 					}
-				}
-				if nc, ok := r.Target.(filter.NeedsConntrack); ok && nc.NeedsConntrack() {
-					needs = append(needs, name(r.Target))
-				}
-				if len(needs) > 0 {
-					notes = append(notes, fmt.Sprintf("line %d: %s %s rule %d uses %s, which needs conntrack: until nfgo tracks connections, it sees every packet as UNTRACKED",
-						r.Line, t.ID, c.Name, i+1, strings.Join(needs, ", ")))
 				}
 			}
 		}

@@ -187,20 +187,20 @@ func TestUnknownCommandAndBadFlagsExit2(t *testing.T) {
 	}
 }
 
-func TestCheckSaysWhichRulesNeedConntrack(t *testing.T) {
+func TestCheckAcceptsStatefulRulesAndFlagsWhatCannotMatch(t *testing.T) {
 	path := writeFile(t, "ct.rules", `*filter
 :INPUT DROP [0:0]
 -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT
--A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A INPUT -p tcp -m tcp --dport 22 -m connlimit --connlimit-above 3 -j DROP
 COMMIT
 `)
 	code, out, _ := runCLI(t, "check", "--rules", path)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	want := path + ": note: line 3: filter INPUT rule 1 uses state, which needs conntrack"
-	if !strings.Contains(out, want) || strings.Contains(out, "line 4") {
-		t.Errorf("got:\n%s\nwant a note for line 3 only", out)
+	want := path + ": note: line 4: filter INPUT rule 2 uses connlimit"
+	if !strings.Contains(out, want) || strings.Contains(out, "line 3") {
+		t.Errorf("got:\n%s\nwant a note for line 4 only", out)
 	}
 	path = writeFile(t, "set.rules", "*filter\n-A INPUT -m set --match-set x src -j DROP\nCOMMIT\n")
 	if code, out, _ := runCLI(t, "check", "--rules", path); code != 1 || !strings.Contains(out, path+":2: unsupported: set match") {
