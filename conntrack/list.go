@@ -89,17 +89,15 @@ func (c Conn) format(extended bool) string {
 	}
 	b.WriteString(c.Orig.String())
 	b.WriteByte(' ')
-	if c.Counters[Original] != (Counter{}) {
-		fmt.Fprintf(&b, "packets=%d bytes=%d ", c.Counters[Original].Packets, c.Counters[Original].Bytes)
-	}
+	// nfgo always accounts, as the kernel does with nf_conntrack_acct=1,
+	// so both directions' counters are printed.
+	fmt.Fprintf(&b, "packets=%d bytes=%d ", c.Counters[Original].Packets, c.Counters[Original].Bytes)
 	if c.Status&StatusSeenReply == 0 {
 		b.WriteString("[UNREPLIED] ")
 	}
 	b.WriteString(c.Reply.String())
 	b.WriteByte(' ')
-	if c.Counters[Reply] != (Counter{}) {
-		fmt.Fprintf(&b, "packets=%d bytes=%d ", c.Counters[Reply].Packets, c.Counters[Reply].Bytes)
-	}
+	fmt.Fprintf(&b, "packets=%d bytes=%d ", c.Counters[Reply].Packets, c.Counters[Reply].Bytes)
 	if c.Status&StatusAssured != 0 {
 		b.WriteString("[ASSURED] ")
 	}

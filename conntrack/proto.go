@@ -14,6 +14,9 @@ type protoResult struct {
 	assured bool
 	repeat  bool
 	kill    bool
+	// shrink, with invalid, lowers a long remaining timeout to timeout
+	// (nf_tcp_handle_invalid).
+	shrink bool
 }
 
 // protoError is the protocol's error callback (l4proto->error): a reason

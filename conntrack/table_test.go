@@ -237,7 +237,7 @@ func TestListingLooksLikeConntrackL(t *testing.T) {
 	for c := range tb.All(t0.Add(time.Second)) {
 		lines = append(lines, c.String())
 	}
-	want := "udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=1000 dport=53 packets=1 bytes=28 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1000 mark=0 use=1"
+	want := "udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=1000 dport=53 packets=1 bytes=28 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=53 dport=1000 packets=0 bytes=0 mark=0 use=1"
 	if len(lines) != 1 || lines[0] != want {
 		t.Errorf("got %q\nwant %q", lines, want)
 	}

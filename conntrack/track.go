@@ -118,6 +118,11 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		}
 		t.stats.found.Add(1)
 		if res.invalid {
+			if res.shrink {
+				if left := time.Duration(c.deadline - ns); left >= 120*time.Second && left > res.timeout {
+					c.setTimeout(ns, res.timeout)
+				}
+			}
 			pr.s.mu.Unlock()
 			r.Reason = res.reason
 			t.stats.invalid.Add(1)
@@ -174,6 +179,7 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, pr *probe, ns int6
 		t.stats.invalid.Add(1)
 		return
 	}
+	t.matchExpectation(e, ns)
 	r.isNew = true
 	t.account(r, &e.connState, p, Original, res, ns)
 }
@@ -183,7 +189,7 @@ func (t *Table) update(e *connState, p *packet.Packet, dir Dir, ns int64) protoR
 	if p.Proto == packet.ProtoTCP {
 		res := e.tcp.update(p, dir, e.status, &t.cfg.TCP, &t.cfg.Timeouts)
 		return protoResult{invalid: res.Invalid, reason: res.Reason, timeout: res.Timeout,
-			assured: res.Assured, repeat: res.Repeat, kill: res.Kill}
+			assured: res.Assured, repeat: res.Repeat, kill: res.Kill, shrink: res.Shrink}
 	}
 	return t.protoUpdate(e, p, ns)
 }
@@ -198,8 +204,14 @@ func (t *Table) account(r *Result, e *connState, p *packet.Packet, dir Dir, res 
 	if res.assured {
 		e.status |= StatusAssured
 	}
-	e.counters[dir].Packets++
-	e.counters[dir].Bytes += uint64(p.Length)
+	// The kernel counts a packet when it refreshes the timeout
+	// (nf_ct_refresh_acct) or kills the entry with it (nf_ct_kill_acct);
+	// a packet the tracker ignores, or a SYN retransmitted before any
+	// reply, is not counted.
+	if res.timeout > 0 || res.kill {
+		e.counters[dir].Packets++
+		e.counters[dir].Bytes += uint64(p.Length)
+	}
 	switch {
 	case dir == Reply:
 		r.State = Established
@@ -258,8 +270,8 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 		return
 	}
 	t.stats.found.Add(1)
-	c.counters[dir].Packets++
-	c.counters[dir].Bytes += uint64(p.Length)
+	// An ICMP error is attached to the connection but neither refreshes
+	// nor counts on it, as in nf_conntrack_inet_error.
 	r.State, r.Dir = Related, dir
 	r.Status, r.Mark, r.TCPState = c.status, c.mark, c.tcp.State()
 	r.ref = ref{shard: pr.s, v6: pr.v6, slot: slot, orig: want}

@@ -160,7 +160,7 @@ func TestReplayConntrackPrintsTheTable(t *testing.T) {
 	// The accepted packets' connections are in the table, the dropped
 	// ones' are not (an unconfirmed entry leaves no trace).
 	for _, want := range []string{
-		"udp      17 29 src=10.0.0.5 dst=192.0.2.1 sport=40000 dport=53 packets=1 bytes=32 [UNREPLIED] src=192.0.2.1 dst=10.0.0.5 sport=53 dport=40000 mark=0 use=1",
+		"udp      17 29 src=10.0.0.5 dst=192.0.2.1 sport=40000 dport=53 packets=1 bytes=32 [UNREPLIED] src=192.0.2.1 dst=10.0.0.5 sport=53 dport=40000 packets=0 bytes=0 mark=0 use=1",
 		"tcp      6 119 SYN_SENT src=10.0.0.5 dst=198.51.100.80 sport=41000 dport=443",
 	} {
 		if !strings.Contains(out, want) {

@@ -116,6 +116,9 @@ table inet nfgo_observe {
 }
 EOF`)
 	if opts.Conntrack {
+		// Per-connection counters, so conntrack -L shows packets and
+		// bytes as nfgo does.
+		r.mustExec(t, "sysctl -qw net.netfilter.nf_conntrack_acct=1")
 		r.mustExec(t, `nft -f - <<'EOF'
 table inet nfgo_ct {
 	chain ctstate {
