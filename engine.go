@@ -477,7 +477,14 @@ func (e *Engine) conntrackIn(ps *pktState, h filter.Hook, v *Verdict) bool {
 		v.Action, v.Reason, v.Hook = filter.Drop, ReasonConntrack, h
 		return false
 	}
-	c.CT = filter.CTInfo{Tracked: true, Status: uint32(ps.ct.Status), Mark: ps.ct.Mark, Reply: ps.ct.Dir == conntrack.Reply}
+	r := &ps.ct
+	c.CT = filter.CTInfo{Tracked: true, Status: uint32(r.Status), Mark: r.Mark, Reply: r.Dir == conntrack.Reply}
+	if r.Tracked() {
+		o, rp := &r.Tuples[conntrack.Original], &r.Tuples[conntrack.Reply]
+		c.CT.Proto, c.CT.Expire = o.Proto, r.Expire
+		c.CT.OrigSrc, c.CT.OrigDst, c.CT.ReplSrc, c.CT.ReplDst = o.SrcAddr(), o.DstAddr(), rp.SrcAddr(), rp.DstAddr()
+		c.CT.OrigSrcPort, c.CT.OrigDstPort, c.CT.ReplSrcPort, c.CT.ReplDstPort = o.SrcPort, o.DstPort, rp.SrcPort, rp.DstPort
+	}
 	switch ps.ct.State {
 	case conntrack.New:
 		c.CT.State = filter.StateNew

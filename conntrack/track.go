@@ -25,6 +25,10 @@ type Result struct {
 	Mark   uint32
 	// TCPState is the connection's TCP state after this packet.
 	TCPState TCPState
+	// Tuples are the connection's original and reply tuples, and Expire
+	// the time it has left, for the conntrack match.
+	Tuples [2]Tuple
+	Expire time.Duration
 
 	ref     ref
 	pending entry // the unconfirmed entry of a NEW packet
@@ -47,7 +51,7 @@ func (r *Result) Tracked() bool { return r.State != Invalid && r.State != Untrac
 // only a NEW packet uses it, and start overwrites it whole.
 func (r *Result) Reset() {
 	r.State, r.Dir, r.Reason, r.Drop = Invalid, Original, "", false
-	r.Status, r.Mark, r.TCPState = 0, 0, TCPNone
+	r.Status, r.Mark, r.TCPState, r.Expire = 0, 0, TCPNone, 0
 	r.ref, r.isNew = ref{}, false
 }
 
@@ -133,6 +137,8 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		if dir == Reply {
 			r.ref.orig, _ = tp.Invert()
 		}
+		r.Tuples[Original] = r.ref.orig
+		r.Tuples[Reply], _ = r.ref.orig.Invert()
 		if c.status != oldStatus || c.tcp.State() != oldState {
 			e := materialize(pr.s, pr.v6, slot, ns)
 			t.emit(EventUpdate, &e, ns)
@@ -182,6 +188,7 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, pr *probe, ns int6
 	t.matchExpectation(e, ns)
 	r.isNew = true
 	t.account(r, &e.connState, p, Original, res, ns)
+	r.Tuples = e.tuple
 }
 
 // update runs the protocol tracker for a packet of connection e.
@@ -225,6 +232,7 @@ func (t *Table) account(r *Result, e *connState, p *packet.Packet, dir Dir, res 
 	}
 	r.Dir = dir
 	r.Status, r.Mark, r.TCPState = e.status, e.mark, e.tcp.State()
+	r.Expire = time.Duration(e.deadline - ns)
 }
 
 // related handles an ICMP or ICMPv6 error (nf_conntrack_inet_error): the
@@ -274,10 +282,13 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	// nor counts on it, as in nf_conntrack_inet_error.
 	r.State, r.Dir = Related, dir
 	r.Status, r.Mark, r.TCPState = c.status, c.mark, c.tcp.State()
+	r.Expire = time.Duration(c.deadline - ns)
 	r.ref = ref{shard: pr.s, v6: pr.v6, slot: slot, orig: want}
 	if dir == Reply {
 		r.ref.orig, _ = want.Invert()
 	}
+	r.Tuples[Original] = r.ref.orig
+	r.Tuples[Reply], _ = r.ref.orig.Invert()
 }
 
 // Confirm puts the unconfirmed entry of a NEW packet in the table, as

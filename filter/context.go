@@ -145,6 +145,16 @@ type CTInfo struct {
 	Reply bool
 	// Tracked is false when conntrack is not running at all.
 	Tracked bool
+	// Proto is the connection's layer-4 protocol.
+	Proto uint8
+	// OrigSrc, OrigDst, ReplSrc and ReplDst are the addresses of the
+	// connection's original and reply tuples; the ports likewise (for
+	// ICMP the identifier and the type<<8|code word, as the kernel keeps
+	// them).
+	OrigSrc, OrigDst, ReplSrc, ReplDst                 netip.Addr
+	OrigSrcPort, OrigDstPort, ReplSrcPort, ReplDstPort uint16
+	// Expire is the time the entry has left.
+	Expire time.Duration
 }
 
 // CTState is a set of conntrack states as -m conntrack --ctstate names them.

@@ -1,5 +1,7 @@
 package filter
 
+import "time"
+
 // ConntrackFlags says which conditions of a ConntrackMatch are set, as
 // xt_conntrack's match_flags; the same bits in Invert are the '!'s.
 type ConntrackFlags uint16
@@ -62,11 +64,6 @@ type ConntrackMatch struct {
 // Name returns "conntrack".
 func (*ConntrackMatch) Name() string { return "conntrack" }
 
-// unknowable are the conditions CTInfo has no data for.
-const unknowable = CTMatchProto | CTMatchOrigSrc | CTMatchOrigDst | CTMatchReplSrc |
-	CTMatchReplDst | CTMatchExpires | CTMatchOrigSrcPort | CTMatchOrigDstPort |
-	CTMatchReplSrcPort | CTMatchReplDstPort
-
 // Match evaluates the conditions in conntrack_mt's order.
 func (m *ConntrackMatch) Match(c *Context) bool {
 	ct := &c.CT
@@ -95,13 +92,23 @@ func (m *ConntrackMatch) Match(c *Context) bool {
 		// packets in the original direction.
 		return false
 	}
-	if m.Flags&unknowable != 0 {
-		return false
+	// Each remaining condition holds, or fails when inverted (the
+	// invert flag XORs the test, as in conntrack_mt).
+	test := func(flag ConntrackFlags, ok bool) bool {
+		return m.Flags&flag == 0 || ok != (m.Invert&flag != 0)
 	}
-	if m.Flags&CTMatchStatus != 0 && (ct.Status&m.Status != 0) == (m.Invert&CTMatchStatus != 0) {
-		return false
-	}
-	return true
+	expires := uint32(ct.Expire / time.Second)
+	return test(CTMatchProto, ct.Proto == m.Proto) &&
+		test(CTMatchOrigSrc, m.OrigSrc.Contains(ct.OrigSrc)) &&
+		test(CTMatchOrigDst, m.OrigDst.Contains(ct.OrigDst)) &&
+		test(CTMatchReplSrc, m.ReplSrc.Contains(ct.ReplSrc)) &&
+		test(CTMatchReplDst, m.ReplDst.Contains(ct.ReplDst)) &&
+		test(CTMatchOrigSrcPort, m.OrigSrcPort.Contains(ct.OrigSrcPort)) &&
+		test(CTMatchOrigDstPort, m.OrigDstPort.Contains(ct.OrigDstPort)) &&
+		test(CTMatchReplSrcPort, m.ReplSrcPort.Contains(ct.ReplSrcPort)) &&
+		test(CTMatchReplDstPort, m.ReplDstPort.Contains(ct.ReplDstPort)) &&
+		test(CTMatchStatus, ct.Status&m.Status != 0) &&
+		test(CTMatchExpires, expires >= m.ExpireMin && expires <= m.ExpireMax)
 }
 
 // NeedsConntrack reports true.

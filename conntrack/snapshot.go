@@ -1,0 +1,323 @@
+package conntrack
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"time"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// A snapshot is the table written out by Save and read back by Load, so
+// that a restarted nfgo (or a standby taking over, as with conntrackd's
+// commit) keeps its connections: without them every established TCP
+// connection would be INVALID or picked up loosely after a restart, and
+// a firewall that admits only NEW SYNs would cut them.
+//
+// # Format, version 1
+//
+// Fixed-width integers are big-endian; uvarint and varint are
+// encoding/binary's.
+//
+//	header   "nfgoct" | version u8 = 1 | flags u8 = 0 | saved-at i64 (Unix ns) | count u32
+//	entry    × count: length uvarint, then that many bytes:
+//	           orig tuple | reply tuple
+//	           status u32 | mark u32
+//	           timeout varint   ns left (deadline − now at Save); ≤ 0: expired
+//	           age uvarint      ns since the connection started
+//	           orig packets, orig bytes, reply packets, reply bytes: uvarint
+//	           parts u8         bit 0: labels follow; bit 1: TCP state follows
+//	           labels           2 × u64 (bit 0 of parts)
+//	           tcp              length u8, then tcpTrack (bit 1, see tcp_snapshot.go)
+//	trailer  CRC-32 (IEEE) of everything before it, u32
+//	tuple    family u8 (4|6) | proto u8 | zone u16 | src, dst (4 or 16 bytes each) | sport u16 | dport u16
+//
+// Timeouts are kept as the time left, and resume at Load's now: time
+// that passes between Save and Load does not count, as when conntrackd
+// commits its cache to a new kernel. saved-at is for information.
+// Readers refuse a higher version; a new field means a new version.
+
+// ErrBadSnapshot is wrapped by the errors Load returns for a file that is
+// not a snapshot, or is truncated or corrupt.
+var ErrBadSnapshot = errors.New("conntrack: bad snapshot")
+
+const (
+	snapshotMagic   = "nfgoct"
+	snapshotVersion = 1
+	snapshotHeader  = len(snapshotMagic) + 1 + 1 + 8 + 4
+	snapshotTrailer = 4
+
+	partLabels = 1 << 0
+	partTCP    = 1 << 1
+
+	// maxSnapshotDuration bounds a timeout or an age read from a file,
+	// so that adding it to a clock cannot overflow (about 146 years).
+	maxSnapshotDuration = 1 << 62
+)
+
+// Save writes every live connection to w at time now, in the format
+// above. Shards are copied one at a time, so, as with conntrack -L, a
+// connection that changes meanwhile is saved as it was when its shard was
+// read.
+func (t *Table) Save(w io.Writer, now time.Time) error {
+	ns := now.UnixNano()
+	b := make([]byte, snapshotHeader, 4096)
+	copy(b, snapshotMagic)
+	b[len(snapshotMagic)] = snapshotVersion
+	binary.BigEndian.PutUint64(b[len(snapshotMagic)+2:], uint64(ns))
+	count := 0
+	var rec []byte
+	t.forEach(ns, func(e *entry) {
+		rec = appendEntry(rec[:0], e, ns)
+		b = binary.AppendUvarint(b, uint64(len(rec)))
+		b = append(b, rec...)
+		count++
+	})
+	binary.BigEndian.PutUint32(b[snapshotHeader-4:], uint32(count))
+	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("conntrack: writing snapshot: %w", err)
+	}
+	return nil
+}
+
+// appendEntry appends an entry's body.
+func appendEntry(b []byte, e *entry, now int64) []byte {
+	b = appendTuple(b, &e.tuple[Original])
+	b = appendTuple(b, &e.tuple[Reply])
+	b = binary.BigEndian.AppendUint32(b, uint32(e.status))
+	b = binary.BigEndian.AppendUint32(b, e.mark)
+	b = binary.AppendVarint(b, e.deadline-now)
+	b = binary.AppendUvarint(b, uint64(max(now-e.started, 0)))
+	for _, c := range e.counters {
+		b = binary.AppendUvarint(b, c.Packets)
+		b = binary.AppendUvarint(b, c.Bytes)
+	}
+	var parts uint8
+	if e.labels != [2]uint64{} {
+		parts |= partLabels
+	}
+	if e.tuple[Original].Proto == packet.ProtoTCP {
+		parts |= partTCP
+	}
+	b = append(b, parts)
+	if parts&partLabels != 0 {
+		b = binary.BigEndian.AppendUint64(b, e.labels[0])
+		b = binary.BigEndian.AppendUint64(b, e.labels[1])
+	}
+	if parts&partTCP != 0 {
+		b = append(b, tcpSnapshotLen)
+		b = e.tcp.appendBinary(b)
+	}
+	return b
+}
+
+func appendTuple(b []byte, t *Tuple) []byte {
+	b = append(b, uint8(t.Family), t.Proto)
+	b = binary.BigEndian.AppendUint16(b, t.Zone)
+	n := addrLen(t.Family)
+	b = append(b, t.Src[:n]...)
+	b = append(b, t.Dst[:n]...)
+	b = binary.BigEndian.AppendUint16(b, t.SrcPort)
+	return binary.BigEndian.AppendUint16(b, t.DstPort)
+}
+
+func addrLen(f packet.Family) int {
+	if f == packet.IPv6 {
+		return 16
+	}
+	return 4
+}
+
+// Load reads a snapshot from r and puts its connections in the table at
+// time now, with the time each had left at Save. It returns how many it
+// restored. Entries that had expired are skipped, and so are entries
+// whose tuples are already in the table (the table's own copy is newer).
+// If the table fills up, the remaining entries are skipped and the error
+// wraps ErrTableFull.
+//
+// The whole snapshot is checked (magic, version, checksum, every entry)
+// before anything is restored: a bad file restores nothing and returns
+// an error wrapping ErrBadSnapshot. Each restored connection is reported
+// as EventNew, as ctnetlink reports the entries conntrack -I or
+// conntrackd's commit create.
+func (t *Table) Load(r io.Reader, now time.Time) (int, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return 0, fmt.Errorf("conntrack: reading snapshot: %w", err)
+	}
+	entries, err := decodeSnapshot(data, now.UnixNano())
+	if err != nil {
+		return 0, err
+	}
+	n, full := 0, 0
+	ns := now.UnixNano()
+	for i := range entries {
+		e := &entries[i]
+		if e.deadline <= ns {
+			continue
+		}
+		if t.restore(*e) {
+			n++
+			e.status |= StatusConfirmed
+			t.emit(EventNew, e, ns)
+		} else if t.Len() >= t.cfg.Max {
+			full++
+		}
+	}
+	if full > 0 {
+		return n, fmt.Errorf("conntrack: %d snapshot entries not restored: %w", full, ErrTableFull)
+	}
+	return n, nil
+}
+
+// snapErr is a reason a snapshot is refused.
+func snapErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
+}
+
+// decodeSnapshot checks a whole snapshot and returns its entries, with
+// deadlines and start times on the clock of now.
+func decodeSnapshot(data []byte, now int64) ([]entry, error) {
+	if len(data) < len(snapshotMagic) || string(data[:len(snapshotMagic)]) != snapshotMagic {
+		return nil, snapErr("no %q magic", snapshotMagic)
+	}
+	if len(data) < snapshotHeader+snapshotTrailer {
+		return nil, snapErr("truncated header (%d bytes)", len(data))
+	}
+	if v := data[len(snapshotMagic)]; v != snapshotVersion {
+		return nil, snapErr("version %d, this nfgo reads version %d", v, snapshotVersion)
+	}
+	if f := data[len(snapshotMagic)+1]; f != 0 {
+		return nil, snapErr("unknown header flags %#x", f)
+	}
+	body, sum := data[:len(data)-snapshotTrailer], binary.BigEndian.Uint32(data[len(data)-snapshotTrailer:])
+	if got := crc32.ChecksumIEEE(body); got != sum {
+		return nil, snapErr("checksum %08x, want %08x (truncated or corrupt)", got, sum)
+	}
+	count := binary.BigEndian.Uint32(body[snapshotHeader-4:])
+	b := body[snapshotHeader:]
+	// Every entry takes at least minEntryLen bytes: a count beyond what
+	// the data can hold is corrupt, and must not size an allocation.
+	const minEntryLen = 1 + 2*16 + 8 + 1 + 1 + 4 + 1
+	if uint64(count) > uint64(len(b))/minEntryLen {
+		return nil, snapErr("%d entries cannot fit in %d bytes", count, len(b))
+	}
+	entries := make([]entry, count)
+	for i := range entries {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return nil, snapErr("entry %d: truncated", i)
+		}
+		rec := b[n : n+int(l)]
+		b = b[n+int(l):]
+		if err := decodeEntry(rec, &entries[i], now); err != nil {
+			return nil, snapErr("entry %d: %v", i, err)
+		}
+	}
+	if len(b) != 0 {
+		return nil, snapErr("%d bytes after the last entry", len(b))
+	}
+	return entries, nil
+}
+
+// decodeEntry reads an entry's body, all of it.
+func decodeEntry(b []byte, e *entry, now int64) error {
+	var err error
+	for d := range e.tuple {
+		if b, err = readTuple(b, &e.tuple[d]); err != nil {
+			return fmt.Errorf("%v tuple: %v", Dir(d), err)
+		}
+	}
+	orig, reply := &e.tuple[Original], &e.tuple[Reply]
+	if reply.Family != orig.Family || reply.Proto != orig.Proto || reply.Zone != orig.Zone {
+		return errors.New("reply tuple of another family, protocol or zone")
+	}
+	if _, ok := orig.Invert(); !ok {
+		return fmt.Errorf("original tuple %v cannot start a connection", *orig)
+	}
+	if len(b) < 8 {
+		return errors.New("truncated status")
+	}
+	e.status = Status(binary.BigEndian.Uint32(b))
+	e.mark = binary.BigEndian.Uint32(b[4:])
+	b = b[8:]
+	if e.status >= StatusHWOffload<<1 {
+		return fmt.Errorf("unknown status bits %#x", uint32(e.status))
+	}
+	left, n := binary.Varint(b)
+	if n <= 0 || left > maxSnapshotDuration || left < -maxSnapshotDuration {
+		return errors.New("bad timeout")
+	}
+	b = b[n:]
+	age, n := binary.Uvarint(b)
+	if n <= 0 || age > maxSnapshotDuration {
+		return errors.New("bad age")
+	}
+	b = b[n:]
+	e.deadline = now + left
+	e.started = now - int64(age)
+	e.born = ticks(e.started)
+	for d := range e.counters {
+		c := &e.counters[d]
+		for _, v := range []*uint64{&c.Packets, &c.Bytes} {
+			if *v, n = binary.Uvarint(b); n <= 0 {
+				return errors.New("bad counters")
+			}
+			b = b[n:]
+		}
+	}
+	if len(b) < 1 {
+		return errors.New("truncated parts")
+	}
+	parts := b[0]
+	b = b[1:]
+	if parts&^(partLabels|partTCP) != 0 {
+		return fmt.Errorf("unknown parts %#x", parts)
+	}
+	if parts&partLabels != 0 {
+		if len(b) < 16 {
+			return errors.New("truncated labels")
+		}
+		e.labels = [2]uint64{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
+		b = b[16:]
+	}
+	if (parts&partTCP != 0) != (orig.Proto == packet.ProtoTCP) {
+		return errors.New("TCP state present for a non-TCP connection or missing for a TCP one")
+	}
+	if parts&partTCP != 0 {
+		if len(b) < 1 || b[0] != tcpSnapshotLen {
+			return errors.New("bad tcp state length")
+		}
+		if b, err = e.tcp.readBinary(b[1:]); err != nil {
+			return err
+		}
+	}
+	if len(b) != 0 {
+		return fmt.Errorf("%d unread bytes", len(b))
+	}
+	return nil
+}
+
+func readTuple(b []byte, t *Tuple) ([]byte, error) {
+	if len(b) < 4 {
+		return b, errors.New("truncated")
+	}
+	t.Family, t.Proto, t.Zone = packet.Family(b[0]), b[1], binary.BigEndian.Uint16(b[2:])
+	if t.Family != packet.IPv4 && t.Family != packet.IPv6 {
+		return b, fmt.Errorf("family %d", t.Family)
+	}
+	n := addrLen(t.Family)
+	b = b[4:]
+	if len(b) < 2*n+4 {
+		return b, errors.New("truncated")
+	}
+	copy(t.Src[:n], b)
+	copy(t.Dst[:n], b[n:])
+	t.SrcPort = binary.BigEndian.Uint16(b[2*n:])
+	t.DstPort = binary.BigEndian.Uint16(b[2*n+2:])
+	return b[2*n+4:], nil
+}
