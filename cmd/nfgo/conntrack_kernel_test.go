@@ -2,9 +2,9 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
-	"path/filepath"
 	"strings"
 	"testing"
 
