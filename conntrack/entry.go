@@ -4,12 +4,12 @@ import "time"
 
 // connState is what the trackers and the accounting change as packets
 // pass: the part of a connection every packet touches. The table stores
-// it inline, beside the connection's key.
+// it inline, beside the connection's key, and for TCP connections the TCP
+// tracking state after it (see store.go).
 type connState struct {
 	status   Status
 	mark     uint32
 	deadline int64 // the table clock's nanoseconds at which it expires
-	tcp      tcpTrack
 	// born is when the entry was created, in ticks of 2^22 ns (about
 	// 4.2 ms, the kernel's jiffy at HZ=250 is 4 ms), for UDP's "older
 	// than 2 s" stream rule. It wraps after 208 days; the comparison is
@@ -48,6 +48,8 @@ func (c *connState) age(now int64) time.Duration {
 type entry struct {
 	tuple [2]Tuple // by Dir
 	connState
+	// tcp is the TCP tracking state; only TCP connections store it.
+	tcp tcpTrack
 	// started is when the entry was created.
 	started int64
 	labels  [2]uint64

@@ -32,11 +32,11 @@ func (t *Table) All(now time.Time) iter.Seq[Conn] {
 			s := &t.shards[i]
 			batch = batch[:0]
 			s.mu.Lock()
-			s.each(func(v6 bool, slot uint32, c *connState) {
+			s.each(func(kind storeKind, slot uint32, c *connState) {
 				if c.expired(ns) {
 					return
 				}
-				e := materialize(s, v6, slot, ns)
+				e := s.materialize(kind, slot, ns)
 				batch = append(batch, e.conn(ns))
 			})
 			s.mu.Unlock()

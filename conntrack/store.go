@@ -142,28 +142,43 @@ func less6(a, b *key6) bool {
 	return a.dport < b.dport
 }
 
+// noTCP stands for the TCP tracking state in the stores of the other
+// protocols, which do not need its 52 bytes.
+type noTCP struct{}
+
+// trackType is what a store keeps besides connState: the TCP tracking
+// state, or nothing.
+type trackType interface{ tcpTrack | noTCP }
+
 // stored is one connection in a store.
-type stored[K keyType] struct {
+type stored[K keyType, X trackType] struct {
 	key K // the original tuple
 	connState
+	x X
 }
 
 const chunkBits = 8 // 256 connections a chunk
 
 // store holds one family's connections of one shard.
-type store[K keyType] struct {
+type store[K keyType, X trackType] struct {
 	// index holds slot+1 for each connection (0: empty), at the position
 	// its symmetric hash picks, probing linearly.
 	index  []uint32
-	chunks [][]stored[K]
+	chunks [][]stored[K, X]
 	free   []uint32
 	n      int
 	// hash recomputes a stored key's symmetric hash, for deletions.
 	hash func(*K) uint64
 }
 
-func (s *store[K]) at(slot uint32) *stored[K] {
+func (s *store[K, X]) at(slot uint32) *stored[K, X] {
 	return &s.chunks[slot>>chunkBits][slot&(1<<chunkBits-1)]
+}
+
+// has reports whether slot is within the stored chunks.
+func (s *store[K, X]) has(slot uint32) bool {
+	c := int(slot >> chunkBits)
+	return c < len(s.chunks) && int(slot&(1<<chunkBits-1)) < len(s.chunks[c])
 }
 
 // pos maps a hash onto the index by multiply-shift, as reciprocal_scale
@@ -172,7 +187,7 @@ func pos(h uint64, n int) int { return int((uint64(uint32(h)) * uint64(n)) >> 32
 
 // find looks a tuple up: k is the packet's key, inv its inverse (or k
 // again when it has none). It returns the slot and the direction.
-func (s *store[K]) find(k, inv *K, h uint64) (uint32, Dir, bool) {
+func (s *store[K, X]) find(k, inv *K, h uint64) (uint32, Dir, bool) {
 	n := len(s.index)
 	if n == 0 {
 		return 0, 0, false
@@ -197,7 +212,7 @@ func (s *store[K]) find(k, inv *K, h uint64) (uint32, Dir, bool) {
 
 // add stores a connection; the caller has checked that neither of its
 // tuples is present.
-func (s *store[K]) add(k K, c connState, h uint64) uint32 {
+func (s *store[K, X]) add(k K, c connState, x X, h uint64) uint32 {
 	if (s.n+1)*4 > len(s.index)*3 {
 		s.grow()
 	}
@@ -208,19 +223,19 @@ func (s *store[K]) add(k K, c connState, h uint64) uint32 {
 	} else {
 		last := len(s.chunks) - 1
 		if last < 0 || len(s.chunks[last]) == 1<<chunkBits {
-			s.chunks = append(s.chunks, make([]stored[K], 0, 1<<chunkBits))
+			s.chunks = append(s.chunks, make([]stored[K, X], 0, 1<<chunkBits))
 			last++
 		}
 		slot = uint32(last<<chunkBits | len(s.chunks[last]))
 		s.chunks[last] = s.chunks[last][:len(s.chunks[last])+1]
 	}
-	*s.at(slot) = stored[K]{key: k, connState: c}
+	*s.at(slot) = stored[K, X]{key: k, connState: c, x: x}
 	s.place(slot, h)
 	s.n++
 	return slot
 }
 
-func (s *store[K]) place(slot uint32, h uint64) {
+func (s *store[K, X]) place(slot uint32, h uint64) {
 	n := len(s.index)
 	i := pos(h, n)
 	for s.index[i] != 0 {
@@ -233,7 +248,7 @@ func (s *store[K]) place(slot uint32, h uint64) {
 
 // grow makes the index half as large again (at least 64 slots), keeping
 // the load between 1/2 and 3/4, where linear probing stays short.
-func (s *store[K]) grow() {
+func (s *store[K, X]) grow() {
 	old := s.index
 	s.index = make([]uint32, max(64, len(old)*3/2))
 	for _, v := range old {
@@ -246,7 +261,7 @@ func (s *store[K]) grow() {
 
 // remove deletes the connection in slot, closing the gap in its probe
 // run by shifting later members back (no tombstones).
-func (s *store[K]) remove(slot uint32) {
+func (s *store[K, X]) remove(slot uint32) {
 	e := s.at(slot)
 	n := len(s.index)
 	i := pos(s.hash(&e.key), n)
@@ -271,7 +286,7 @@ func (s *store[K]) remove(slot uint32) {
 			i = j
 		}
 	}
-	*e = stored[K]{}
+	*e = stored[K, X]{}
 	s.free = append(s.free, slot)
 	s.n--
 }

@@ -49,9 +49,11 @@ type Table struct {
 }
 
 type shard struct {
-	mu sync.Mutex
-	v4 store[key4]
-	v6 store[key6]
+	mu  sync.Mutex
+	v4  store[key4, noTCP]
+	v4t store[key4, tcpTrack]
+	v6  store[key6, noTCP]
+	v6t store[key6, tcpTrack]
 }
 
 // stats are the per-table counters, as conntrack -S shows them.
@@ -83,8 +85,9 @@ func NewTable(cfg Config) *Table {
 	t.seed = binary.LittleEndian.Uint64(seed[:])
 	for i := range t.shards {
 		sh := &t.shards[i]
-		sh.v4.hash = func(k *key4) uint64 { return t.hash4(k) }
-		sh.v6.hash = func(k *key6) uint64 { return t.hash6(k) }
+		h4 := func(k *key4) uint64 { return t.hash4(k) }
+		h6 := func(k *key6) uint64 { return t.hash6(k) }
+		sh.v4.hash, sh.v4t.hash, sh.v6.hash, sh.v6t.hash = h4, h4, h6, h6
 	}
 	return t
 }
@@ -104,9 +107,9 @@ func (t *Table) Stats() Stats {
 
 // probe is a tuple prepared for lookup: its packed key, the key of its
 // inverse (the key itself when it has none, such as an ICMP error type),
-// the symmetric hash and the shard it picks.
+// the symmetric hash, the shard it picks and the store within it.
 type probe struct {
-	v6     bool
+	kind   storeKind
 	k4, i4 key4
 	k6, i6 key6
 	h      uint64
@@ -121,109 +124,51 @@ func (t *Table) hash6(k *key6) uint64 { h, _ := symmetric6(k, t.seed); return h 
 func (t *Table) probeOf(tp *Tuple) probe {
 	var pr probe
 	if tp.Family == 6 {
-		pr.v6, pr.k6 = true, toKey6(tp)
+		pr.kind, pr.k6 = kind6, toKey6(tp)
 		pr.h, pr.i6 = symmetric6(&pr.k6, t.seed)
 	} else {
-		pr.k4 = toKey4(tp)
+		pr.kind, pr.k4 = kind4, toKey4(tp)
 		pr.h, pr.i4 = symmetric4(&pr.k4, t.seed)
+	}
+	if tp.Proto == 6 {
+		pr.kind |= kindTCP
 	}
 	pr.s = &t.shards[pr.h>>58] // the top 6 bits: 64 shards
 	return pr
 }
 
 // find returns the connection a probe names and the packet's direction,
-// reaping it if it has expired. pr.s.mu must be held.
-func (t *Table) find(pr *probe, now int64) (*connState, uint32, Dir, bool) {
-	var (
-		c     *connState
-		slot  uint32
-		dir   Dir
-		found bool
-	)
-	if pr.v6 {
-		if slot, dir, found = pr.s.v6.find(&pr.k6, &pr.i6, pr.h); found {
-			c = &pr.s.v6.at(slot).connState
-		}
-	} else {
-		if slot, dir, found = pr.s.v4.find(&pr.k4, &pr.i4, pr.h); found {
-			c = &pr.s.v4.at(slot).connState
-		}
+// reaping it if it has expired. tcp is nil for other protocols. pr.s.mu
+// must be held.
+func (t *Table) find(pr *probe, now int64) (c *connState, tcp *tcpTrack, slot uint32, dir Dir, found bool) {
+	slot, dir, found = pr.s.find(pr)
+	if !found {
+		return nil, nil, 0, 0, false
 	}
-	if found && c.expired(now) {
-		t.remove(pr.s, pr.v6, slot, now)
-		return nil, 0, 0, false
+	c, tcp = pr.s.conn(pr.kind, slot)
+	if c.expired(now) {
+		t.remove(pr.s, pr.kind, slot, now)
+		return nil, nil, 0, 0, false
 	}
-	return c, slot, dir, found
-}
-
-// materialize returns the full entry of a stored connection.
-func materialize(s *shard, v6 bool, slot uint32, now int64) entry {
-	var e entry
-	if v6 {
-		st := s.v6.at(slot)
-		e.tuple[Original], e.connState = st.key.tuple(), st.connState
-	} else {
-		st := s.v4.at(slot)
-		e.tuple[Original], e.connState = st.key.tuple(), st.connState
-	}
-	e.tuple[Reply], _ = e.tuple[Original].Invert()
-	e.started = now - int64(e.age(now))
-	return e
+	return c, tcp, slot, dir, true
 }
 
 // remove deletes a stored connection. s.mu must be held.
-func (t *Table) remove(s *shard, v6 bool, slot uint32, now int64) {
-	e := materialize(s, v6, slot, now)
+func (t *Table) remove(s *shard, kind storeKind, slot uint32, now int64) {
+	e := s.materialize(kind, slot, now)
 	t.emit(EventDestroy, &e, now)
-	if v6 {
-		s.v6.remove(slot)
-	} else {
-		s.v4.remove(slot)
-	}
+	s.remove(kind, slot)
 	t.count.Add(-1)
 }
 
 // insert stores a confirmed connection. It fails if either tuple is
 // taken. The caller holds the lock of the shard pr names.
 func (t *Table) insert(pr *probe, e *entry) (uint32, bool) {
-	if _, _, found := t.findAny(pr); found {
+	if _, _, found := pr.s.find(pr); found {
 		return 0, false
 	}
-	var slot uint32
-	if pr.v6 {
-		slot = pr.s.v6.add(pr.k6, e.connState, pr.h)
-	} else {
-		slot = pr.s.v4.add(pr.k4, e.connState, pr.h)
-	}
 	t.count.Add(1)
-	return slot, true
-}
-
-// findAny is find without expiry handling.
-func (t *Table) findAny(pr *probe) (uint32, Dir, bool) {
-	if pr.v6 {
-		return pr.s.v6.find(&pr.k6, &pr.i6, pr.h)
-	}
-	return pr.s.v4.find(&pr.k4, &pr.i4, pr.h)
-}
-
-// each calls fn for every stored connection of a shard, with its family
-// and slot; fn may remove the one it is given. s.mu must be held.
-func (s *shard) each(fn func(v6 bool, slot uint32, c *connState)) {
-	for ci, ch := range s.v4.chunks {
-		for i := range ch {
-			if c := &ch[i].connState; c.live() {
-				fn(false, uint32(ci<<chunkBits|i), c)
-			}
-		}
-	}
-	for ci, ch := range s.v6.chunks {
-		for i := range ch {
-			if c := &ch[i].connState; c.live() {
-				fn(true, uint32(ci<<chunkBits|i), c)
-			}
-		}
-	}
+	return pr.s.add(pr, e), true
 }
 
 // forEach calls fn for every live, unexpired entry, one shard locked at a
@@ -232,9 +177,9 @@ func (t *Table) forEach(now int64, fn func(e *entry)) {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		s.each(func(v6 bool, slot uint32, c *connState) {
+		s.each(func(kind storeKind, slot uint32, c *connState) {
 			if !c.expired(now) {
-				e := materialize(s, v6, slot, now)
+				e := s.materialize(kind, slot, now)
 				fn(&e)
 			}
 		})
@@ -273,9 +218,9 @@ func (t *Table) earlyDrop(from *shard, now int64) bool {
 		s := &t.shards[(start+k)%shardCount]
 		s.mu.Lock()
 		done := false
-		s.each(func(v6 bool, slot uint32, c *connState) {
+		s.each(func(kind storeKind, slot uint32, c *connState) {
 			if !done && (c.expired(now) || c.status&StatusAssured == 0) {
-				t.remove(s, v6, slot, now)
+				t.remove(s, kind, slot, now)
 				t.stats.earlyDrop.Add(1)
 				done = true
 			}
@@ -298,9 +243,9 @@ func (t *Table) Collect(now time.Time, maxShards int) int {
 	for range min(maxShards, shardCount) {
 		s := &t.shards[t.gcNext.Add(1)%shardCount]
 		s.mu.Lock()
-		s.each(func(v6 bool, slot uint32, c *connState) {
+		s.each(func(kind storeKind, slot uint32, c *connState) {
 			if c.expired(ns) {
-				t.remove(s, v6, slot, ns)
+				t.remove(s, kind, slot, ns)
 				n++
 			}
 		})
@@ -315,7 +260,7 @@ func (t *Table) Flush(now time.Time) {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		s.each(func(v6 bool, slot uint32, c *connState) { t.remove(s, v6, slot, ns) })
+		s.each(func(kind storeKind, slot uint32, c *connState) { t.remove(s, kind, slot, ns) })
 		s.mu.Unlock()
 	}
 }

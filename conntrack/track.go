@@ -39,7 +39,7 @@ type Result struct {
 // original tuple, which tells whether the slot still holds it.
 type ref struct {
 	shard *shard
-	v6    bool
+	kind  storeKind
 	slot  uint32
 	orig  Tuple
 }
@@ -104,18 +104,18 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 	pr := t.probeOf(&tp)
 	for attempt := 0; attempt < 2; attempt++ {
 		pr.s.mu.Lock()
-		c, slot, dir, found := t.find(&pr, ns)
+		c, tcp, slot, dir, found := t.find(&pr, ns)
 		if !found {
 			pr.s.mu.Unlock()
 			t.start(r, p, &tp, &pr, ns)
 			return
 		}
-		oldStatus, oldState := c.status, c.tcp.State()
-		res := t.update(c, p, dir, ns)
+		oldStatus, oldState := c.status, tcpState(tcp)
+		res := t.update(c, tcp, p, dir, ns)
 		if res.repeat {
 			// A new SYN reopens a closed connection: forget the old one
 			// and look again.
-			t.remove(pr.s, pr.v6, slot, ns)
+			t.remove(pr.s, pr.kind, slot, ns)
 			pr.s.mu.Unlock()
 			t.stats.searchRestart.Add(1)
 			continue
@@ -132,19 +132,19 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 			t.stats.invalid.Add(1)
 			return
 		}
-		t.account(r, c, p, dir, res, ns)
-		r.ref = ref{shard: pr.s, v6: pr.v6, slot: slot, orig: tp}
+		t.account(r, c, tcp, p, dir, res, ns)
+		r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, orig: tp}
 		if dir == Reply {
 			r.ref.orig, _ = tp.Invert()
 		}
 		r.Tuples[Original] = r.ref.orig
 		r.Tuples[Reply], _ = r.ref.orig.Invert()
-		if c.status != oldStatus || c.tcp.State() != oldState {
-			e := materialize(pr.s, pr.v6, slot, ns)
+		if c.status != oldStatus || tcpState(tcp) != oldState {
+			e := pr.s.materialize(pr.kind, slot, ns)
 			t.emit(EventUpdate, &e, ns)
 		}
 		if res.kill {
-			t.remove(pr.s, pr.v6, slot, ns)
+			t.remove(pr.s, pr.kind, slot, ns)
 		}
 		pr.s.mu.Unlock()
 		return
@@ -179,7 +179,11 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, pr *probe, ns int6
 		t.stats.invalid.Add(1)
 		return
 	}
-	res := t.update(&e.connState, p, Original, ns)
+	tcp := &e.tcp
+	if p.Proto != packet.ProtoTCP {
+		tcp = nil
+	}
+	res := t.update(&e.connState, tcp, p, Original, ns)
 	if res.invalid {
 		r.Reason = res.reason
 		t.stats.invalid.Add(1)
@@ -187,14 +191,23 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, pr *probe, ns int6
 	}
 	t.matchExpectation(e, ns)
 	r.isNew = true
-	t.account(r, &e.connState, p, Original, res, ns)
+	t.account(r, &e.connState, tcp, p, Original, res, ns)
 	r.Tuples = e.tuple
 }
 
-// update runs the protocol tracker for a packet of connection e.
-func (t *Table) update(e *connState, p *packet.Packet, dir Dir, ns int64) protoResult {
-	if p.Proto == packet.ProtoTCP {
-		res := e.tcp.update(p, dir, e.status, &t.cfg.TCP, &t.cfg.Timeouts)
+// tcpState returns the TCP state, or TCPNone without TCP tracking.
+func tcpState(tcp *tcpTrack) TCPState {
+	if tcp == nil {
+		return TCPNone
+	}
+	return tcp.State()
+}
+
+// update runs the protocol tracker for a packet of connection e; tcp is
+// its TCP tracking state, nil for other protocols.
+func (t *Table) update(e *connState, tcp *tcpTrack, p *packet.Packet, dir Dir, ns int64) protoResult {
+	if tcp != nil {
+		res := tcp.update(p, dir, e.status, &t.cfg.TCP, &t.cfg.Timeouts)
 		return protoResult{invalid: res.Invalid, reason: res.Reason, timeout: res.Timeout,
 			assured: res.Assured, repeat: res.Repeat, kill: res.Kill, shrink: res.Shrink}
 	}
@@ -204,7 +217,7 @@ func (t *Table) update(e *connState, p *packet.Packet, dir Dir, ns int64) protoR
 // account applies an accepted packet to its entry and fills r: the
 // timeout, ASSURED, the counters, the ctinfo, and SEEN_REPLY, which the
 // kernel sets after the tracker accepted a reply.
-func (t *Table) account(r *Result, e *connState, p *packet.Packet, dir Dir, res protoResult, ns int64) {
+func (t *Table) account(r *Result, e *connState, tcp *tcpTrack, p *packet.Packet, dir Dir, res protoResult, ns int64) {
 	if e.status&StatusFixedTimeout == 0 && res.timeout > 0 {
 		e.setTimeout(ns, res.timeout)
 	}
@@ -231,7 +244,7 @@ func (t *Table) account(r *Result, e *connState, p *packet.Packet, dir Dir, res 
 		r.State = New
 	}
 	r.Dir = dir
-	r.Status, r.Mark, r.TCPState = e.status, e.mark, e.tcp.State()
+	r.Status, r.Mark, r.TCPState = e.status, e.mark, tcpState(tcp)
 	r.Expire = time.Duration(e.deadline - ns)
 }
 
@@ -263,7 +276,7 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	pr := t.probeOf(&want)
 	pr.s.mu.Lock()
 	defer pr.s.mu.Unlock()
-	c, slot, dir, found := t.find(&pr, ns)
+	c, tcp, slot, dir, found := t.find(&pr, ns)
 	if !found {
 		r.Reason = "no connection for the embedded packet"
 		t.stats.invalid.Add(1)
@@ -281,9 +294,9 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	// An ICMP error is attached to the connection but neither refreshes
 	// nor counts on it, as in nf_conntrack_inet_error.
 	r.State, r.Dir = Related, dir
-	r.Status, r.Mark, r.TCPState = c.status, c.mark, c.tcp.State()
+	r.Status, r.Mark, r.TCPState = c.status, c.mark, tcpState(tcp)
 	r.Expire = time.Duration(c.deadline - ns)
-	r.ref = ref{shard: pr.s, v6: pr.v6, slot: slot, orig: want}
+	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, orig: want}
 	if dir == Reply {
 		r.ref.orig, _ = want.Invert()
 	}
@@ -315,7 +328,7 @@ func (t *Table) Confirm(r *Result) bool {
 	}
 	t.stats.insert.Add(1)
 	t.emit(EventNew, e, e.started)
-	r.ref = ref{shard: pr.s, v6: pr.v6, slot: slot, orig: e.tuple[Original]}
+	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, orig: e.tuple[Original]}
 	r.Status = e.status
 	return true
 }
@@ -340,32 +353,12 @@ func (t *Table) SetMark(r *Result, mark uint32) {
 	if s := r.ref.shard; s != nil {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		c, ok := t.stillThere(&r.ref)
+		c, ok := s.stillThere(&r.ref)
 		if ok && c.mark != mark {
 			c.mark = mark
 			ns := c.deadline // any time will do for the event's entry
-			e := materialize(s, r.ref.v6, r.ref.slot, ns)
+			e := s.materialize(r.ref.kind, r.ref.slot, ns)
 			t.emit(EventUpdate, &e, ns)
 		}
 	}
-}
-
-// stillThere returns the connection a ref names if its slot still holds
-// it. The ref's shard must be locked.
-func (t *Table) stillThere(rf *ref) (*connState, bool) {
-	s := rf.shard
-	if rf.v6 {
-		if int(rf.slot>>chunkBits) < len(s.v6.chunks) {
-			if st := s.v6.at(rf.slot); st.live() && st.key == toKey6(&rf.orig) {
-				return &st.connState, true
-			}
-		}
-		return nil, false
-	}
-	if int(rf.slot>>chunkBits) < len(s.v4.chunks) {
-		if st := s.v4.at(rf.slot); st.live() && st.key == toKey4(&rf.orig) {
-			return &st.connState, true
-		}
-	}
-	return nil, false
 }

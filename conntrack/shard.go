@@ -1,0 +1,137 @@
+package conntrack
+
+// storeKind says which of a shard's four stores holds a connection: by
+// family, and whether it carries TCP tracking state.
+type storeKind uint8
+
+const (
+	kind4   storeKind = 0
+	kind6   storeKind = 2
+	kindTCP storeKind = 1
+)
+
+// find looks the probe's tuple up in its store.
+func (s *shard) find(pr *probe) (uint32, Dir, bool) {
+	switch pr.kind {
+	case kind4:
+		return s.v4.find(&pr.k4, &pr.i4, pr.h)
+	case kind4 | kindTCP:
+		return s.v4t.find(&pr.k4, &pr.i4, pr.h)
+	case kind6:
+		return s.v6.find(&pr.k6, &pr.i6, pr.h)
+	}
+	return s.v6t.find(&pr.k6, &pr.i6, pr.h)
+}
+
+// conn returns a stored connection's state, and its TCP state (nil
+// outside the TCP stores).
+func (s *shard) conn(kind storeKind, slot uint32) (*connState, *tcpTrack) {
+	switch kind {
+	case kind4:
+		return &s.v4.at(slot).connState, nil
+	case kind4 | kindTCP:
+		e := s.v4t.at(slot)
+		return &e.connState, &e.x
+	case kind6:
+		return &s.v6.at(slot).connState, nil
+	}
+	e := s.v6t.at(slot)
+	return &e.connState, &e.x
+}
+
+// add stores e under the probe's key.
+func (s *shard) add(pr *probe, e *entry) uint32 {
+	switch pr.kind {
+	case kind4:
+		return s.v4.add(pr.k4, e.connState, noTCP{}, pr.h)
+	case kind4 | kindTCP:
+		return s.v4t.add(pr.k4, e.connState, e.tcp, pr.h)
+	case kind6:
+		return s.v6.add(pr.k6, e.connState, noTCP{}, pr.h)
+	}
+	return s.v6t.add(pr.k6, e.connState, e.tcp, pr.h)
+}
+
+// remove deletes a stored connection.
+func (s *shard) remove(kind storeKind, slot uint32) {
+	switch kind {
+	case kind4:
+		s.v4.remove(slot)
+	case kind4 | kindTCP:
+		s.v4t.remove(slot)
+	case kind6:
+		s.v6.remove(slot)
+	default:
+		s.v6t.remove(slot)
+	}
+}
+
+// origTuple returns a stored connection's original tuple.
+func (s *shard) origTuple(kind storeKind, slot uint32) Tuple {
+	switch kind {
+	case kind4:
+		return s.v4.at(slot).key.tuple()
+	case kind4 | kindTCP:
+		return s.v4t.at(slot).key.tuple()
+	case kind6:
+		return s.v6.at(slot).key.tuple()
+	}
+	return s.v6t.at(slot).key.tuple()
+}
+
+// materialize returns the full entry of a stored connection.
+func (s *shard) materialize(kind storeKind, slot uint32, now int64) entry {
+	var e entry
+	c, tcp := s.conn(kind, slot)
+	e.connState = *c
+	if tcp != nil {
+		e.tcp = *tcp
+	}
+	e.tuple[Original] = s.origTuple(kind, slot)
+	e.tuple[Reply], _ = e.tuple[Original].Invert()
+	e.started = now - int64(e.age(now))
+	return e
+}
+
+// each calls fn for every stored connection; fn may remove the one it is
+// given. s.mu must be held.
+func (s *shard) each(fn func(kind storeKind, slot uint32, c *connState)) {
+	eachIn(&s.v4, kind4, fn)
+	eachIn(&s.v4t, kind4|kindTCP, fn)
+	eachIn(&s.v6, kind6, fn)
+	eachIn(&s.v6t, kind6|kindTCP, fn)
+}
+
+func eachIn[K keyType, X trackType](st *store[K, X], kind storeKind, fn func(storeKind, uint32, *connState)) {
+	for ci, ch := range st.chunks {
+		for i := range ch {
+			if c := &ch[i].connState; c.live() {
+				fn(kind, uint32(ci<<chunkBits|i), c)
+			}
+		}
+	}
+}
+
+// stillThere returns the connection a ref names if its slot still holds
+// it. The ref's shard must be locked.
+func (s *shard) stillThere(rf *ref) (*connState, bool) {
+	var ok bool
+	switch rf.kind {
+	case kind4:
+		ok = s.v4.has(rf.slot)
+	case kind4 | kindTCP:
+		ok = s.v4t.has(rf.slot)
+	case kind6:
+		ok = s.v6.has(rf.slot)
+	default:
+		ok = s.v6t.has(rf.slot)
+	}
+	if !ok {
+		return nil, false
+	}
+	c, _ := s.conn(rf.kind, rf.slot)
+	if !c.live() || s.origTuple(rf.kind, rf.slot) != rf.orig {
+		return nil, false
+	}
+	return c, true
+}
