@@ -119,11 +119,8 @@ func lookup(tb *Table, tp Tuple) (uint64, Dir, bool) {
 	pr := tb.probeOf(&tp)
 	pr.s.mu.Lock()
 	defer pr.s.mu.Unlock()
-	slot, dir, ok := tb.findAny(&pr)
-	id := uint64(slot)
-	if pr.v6 {
-		id |= 1 << 63
-	}
+	slot, dir, ok := pr.s.find(&pr)
+	id := uint64(pr.kind)<<32 | uint64(slot)
 	// The shard is part of the identity.
 	for i := range tb.shards {
 		if &tb.shards[i] == pr.s {

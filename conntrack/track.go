@@ -120,7 +120,7 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 			t.stats.searchRestart.Add(1)
 			continue
 		}
-		t.stats.found.Add(1)
+		pr.s.found++
 		if res.invalid {
 			if res.shrink {
 				if left := time.Duration(c.deadline - ns); left >= 120*time.Second && left > res.timeout {
@@ -290,7 +290,7 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 		t.stats.invalid.Add(1)
 		return
 	}
-	t.stats.found.Add(1)
+	pr.s.found++
 	// An ICMP error is attached to the connection but neither refreshes
 	// nor counts on it, as in nf_conntrack_inet_error.
 	r.State, r.Dir = Related, dir
