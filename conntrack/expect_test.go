@@ -64,10 +64,10 @@ func TestExpectedFTPDataConnectionIsRelated(t *testing.T) {
 		dir      Dir
 		expected bool
 	}{
-		{"the server's SYN is RELATED", dataSeg(Original, "S", 7000, 0,20, 50000), Related, Original, true},
-		{"a retransmitted SYN is still RELATED", dataSeg(Original, "S", 7000, 0,20, 50000), Related, Original, true},
-		{"the client's SYN/ACK is ESTABLISHED", dataSeg(Reply, "SA", 9000, 7001,20, 50000), Established, Reply, true},
-		{"then the connection is ESTABLISHED", dataSeg(Original, "A", 7001, 9001,20, 50000), Established, Original, true},
+		{"the server's SYN is RELATED", dataSeg(Original, "S", 7000, 0, 20, 50000), Related, Original, true},
+		{"a retransmitted SYN is still RELATED", dataSeg(Original, "S", 7000, 0, 20, 50000), Related, Original, true},
+		{"the client's SYN/ACK is ESTABLISHED", dataSeg(Reply, "SA", 9000, 7001, 20, 50000), Established, Reply, true},
+		{"then the connection is ESTABLISHED", dataSeg(Original, "A", 7001, 9001, 20, 50000), Established, Original, true},
 		// The expectation was used up.
 		{"another connection to the port is NEW", dataSeg(Original, "S", 7000, 0, 2020, 50000), New, Original, false},
 	}

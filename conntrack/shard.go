@@ -41,19 +41,42 @@ func (s *shard) conn(kind storeKind, slot uint32) (*connState, *tcpTrack) {
 
 // add stores e under the probe's key.
 func (s *shard) add(pr *probe, e *entry) uint32 {
+	var slot uint32
 	switch pr.kind {
 	case kind4:
-		return s.v4.add(pr.k4, e.connState, noTCP{}, pr.h)
+		slot = s.v4.add(pr.k4, e.connState, noTCP{}, pr.h)
 	case kind4 | kindTCP:
-		return s.v4t.add(pr.k4, e.connState, e.tcp, pr.h)
+		slot = s.v4t.add(pr.k4, e.connState, e.tcp, pr.h)
 	case kind6:
-		return s.v6.add(pr.k6, e.connState, noTCP{}, pr.h)
+		slot = s.v6.add(pr.k6, e.connState, noTCP{}, pr.h)
+	default:
+		slot = s.v6t.add(pr.k6, e.connState, e.tcp, pr.h)
 	}
-	return s.v6t.add(pr.k6, e.connState, e.tcp, pr.h)
+	if e.labels != ([2]uint64{}) {
+		s.setLabels(pr.kind, slot, e.labels)
+	}
+	return slot
+}
+
+func labelKey(kind storeKind, slot uint32) uint64 { return uint64(kind)<<32 | uint64(slot) }
+
+// setLabels stores a connection's labels (zero deletes them).
+func (s *shard) setLabels(kind storeKind, slot uint32, l [2]uint64) {
+	if l == ([2]uint64{}) {
+		delete(s.labels, labelKey(kind, slot))
+		return
+	}
+	if s.labels == nil {
+		s.labels = map[uint64][2]uint64{}
+	}
+	s.labels[labelKey(kind, slot)] = l
 }
 
 // remove deletes a stored connection.
 func (s *shard) remove(kind storeKind, slot uint32) {
+	if s.labels != nil {
+		delete(s.labels, labelKey(kind, slot))
+	}
 	switch kind {
 	case kind4:
 		s.v4.remove(slot)
@@ -87,6 +110,7 @@ func (s *shard) materialize(kind storeKind, slot uint32, now int64) entry {
 	if tcp != nil {
 		e.tcp = *tcp
 	}
+	e.labels = s.labels[labelKey(kind, slot)]
 	e.tuple[Original] = s.origTuple(kind, slot)
 	e.tuple[Reply], _ = e.tuple[Original].Invert()
 	e.started = now - int64(e.age(now))

@@ -54,10 +54,13 @@ type shard struct {
 	// under the shard's lock, so two cores do not fight over one
 	// counter's cache line.
 	found uint64
-	v4    store[key4, noTCP]
-	v4t   store[key4, tcpTrack]
-	v6    store[key6, noTCP]
-	v6t   store[key6, tcpTrack]
+	// labels holds the few connections' 128-bit labels, by store and
+	// slot, so that the many without labels pay nothing for them.
+	labels map[uint64][2]uint64
+	v4     store[key4, noTCP]
+	v4t    store[key4, tcpTrack]
+	v6     store[key6, noTCP]
+	v6t    store[key6, tcpTrack]
 }
 
 // stats are the per-table counters, as conntrack -S shows them.

@@ -270,3 +270,28 @@ func TestTupleInvertRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+func TestLabelsSurviveInTheTable(t *testing.T) {
+	tb := NewTable(Config{})
+	var r Result
+	tb.In(&r, pkt(t, udp("10.0.0.1", "10.0.0.2", 1000, 53)), 0, t0, true)
+	r.pending.labels = [2]uint64{0x1, 1 << 63}
+	if !tb.Confirm(&r) {
+		t.Fatal("confirm failed")
+	}
+	var got [2]uint64
+	for c := range tb.All(t0) {
+		got = c.Labels
+	}
+	if got != ([2]uint64{0x1, 1 << 63}) {
+		t.Errorf("labels: got %x, want the ones set", got)
+	}
+	tb.Flush(t0)
+	n := tb.Len()
+	for i := range tb.shards {
+		n += len(tb.shards[i].labels)
+	}
+	if n != 0 {
+		t.Errorf("after flush: %d labels/entries left", n)
+	}
+}
