@@ -74,7 +74,7 @@ func TestRouterObservesConntrackState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(lines) != 1 || !strings.Contains(lines[0], "src=198.18.0.1 dst=203.0.113.5 sport=1000 dport=53 src=203.0.113.5 dst=198.18.0.1 sport=53 dport=1000") {
+	if len(lines) != 1 || !strings.Contains(lines[0], "src=198.18.0.1 dst=203.0.113.5 sport=1000 dport=53 packets=2 bytes=56 src=203.0.113.5 dst=198.18.0.1 sport=53 dport=1000 packets=1 bytes=28") {
 		t.Errorf("conntrack -L: got %q", lines)
 	}
 }
