@@ -507,7 +507,7 @@ func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
 		return true
 	}
 	if ps.Context.CT.Mark != ps.ct.Mark {
-		e.ct.SetMark(&ps.ct, ps.Context.CT.Mark)
+		e.ct.SetMark(&ps.ct, ps.Context.CT.Mark, ps.Context.Now)
 	}
 	if !e.ct.Confirm(&ps.ct) {
 		v.Action, v.Reason = filter.Drop, ReasonConntrack

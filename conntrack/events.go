@@ -2,12 +2,10 @@ package conntrack
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	"github.com/nfgo/nfgo/packet"
 )
@@ -147,12 +145,9 @@ type Subscription struct {
 type eventHub struct {
 	mu   sync.Mutex // serialises Subscribe and Close
 	subs atomic.Pointer[[]*Subscription]
+	// hooks is the table's tableExt.hooks.
+	hooks *atomic.Int64
 }
-
-// hooks counts, over all tables, the open subscriptions (high 32 bits)
-// and the live expectations (low 32 bits): emit's fast path, and the one
-// of a new connection looking for an expectation, is one load of it.
-var hooks atomic.Int64
 
 const (
 	hookSubscription = 1 << 32
@@ -164,7 +159,7 @@ const (
 // subscription buffers up to buffer events (at least 1); see
 // Subscription for what happens beyond that.
 func (t *Table) Subscribe(buffer int) *Subscription {
-	h := &t.ext(true).events
+	h := &t.ext.events
 	s := &Subscription{hub: h, ch: make(chan Event, max(buffer, 1))}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -174,7 +169,7 @@ func (t *Table) Subscribe(buffer int) *Subscription {
 	}
 	list = append(list, s)
 	h.subs.Store(&list)
-	hooks.Add(hookSubscription)
+	h.hooks.Add(hookSubscription)
 	return s
 }
 
@@ -199,7 +194,7 @@ func (s *Subscription) Close() {
 		}
 		if len(list) != len(*old) {
 			h.subs.Store(&list)
-			hooks.Add(-hookSubscription)
+			h.hooks.Add(-hookSubscription)
 		}
 	}
 	h.mu.Unlock()
@@ -229,11 +224,8 @@ func (s *Subscription) send(ev *Event) {
 // with no subscriber anywhere it is one atomic load and allocates
 // nothing.
 func (t *Table) emit(typ EventType, e *entry, now int64) {
-	if hooks.Load() == 0 {
-		return
-	}
-	x := t.ext(false)
-	if x == nil {
+	x := &t.ext
+	if x.hooks.Load() == 0 {
 		return
 	}
 	if typ == EventDestroy {
@@ -254,81 +246,17 @@ func (t *Table) emit(typ EventType, e *entry, now int64) {
 
 // tableExt is the state the event stream and the expectations add to a
 // Table.
-//
-// It belongs in Table itself; until table.go (being reworked) has the
-// field, it lives in a registry keyed by a weak pointer to the table, so
-// a table that is dropped takes its entry with it. Everything reaches it
-// through ext, the one place to change.
 type tableExt struct {
 	events eventHub
 	expect expectTable
+	// hooks counts the open subscriptions (high 32 bits) and the live
+	// expectations (low 32 bits): emit's fast path, and that of a new
+	// connection looking for an expectation, is one load of it.
+	hooks atomic.Int64
 }
 
-var (
-	extMu sync.Mutex
-	// extMap is copied on write, read without a lock.
-	extMap atomic.Pointer[map[weak.Pointer[Table]]*tableExt]
-)
-
-// ext returns t's extension state, creating it if create is set;
-// without create it returns nil if there is none.
-func (t *Table) ext(create bool) *tableExt {
-	wp := weak.Make(t)
-	if m := extMap.Load(); m != nil {
-		if x := (*m)[wp]; x != nil || !create {
-			return x
-		}
-	} else if !create {
-		return nil
-	}
-	extMu.Lock()
-	defer extMu.Unlock()
-	old := extMap.Load()
-	if old != nil {
-		if x := (*old)[wp]; x != nil {
-			return x
-		}
-	}
-	x := &tableExt{}
-	x.expect.init(t.cfg.Max)
-	setExt(old, wp, x)
-	runtime.AddCleanup(t, dropExt, wp)
-	return x
-}
-
-// dropExt forgets the state of a table that is gone, and takes its
-// subscriptions and expectations out of the hooks count.
-func dropExt(wp weak.Pointer[Table]) {
-	extMu.Lock()
-	defer extMu.Unlock()
-	old := extMap.Load()
-	if old == nil || (*old)[wp] == nil {
-		return
-	}
-	x := (*old)[wp]
-	x.events.mu.Lock()
-	if subs := x.events.subs.Load(); subs != nil {
-		hooks.Add(-hookSubscription * int64(len(*subs)))
-		x.events.subs.Store(nil)
-	}
-	x.events.mu.Unlock()
-	x.expect.clear()
-	setExt(old, wp, nil)
-}
-
-// setExt stores a copy of old with wp mapped to x (or deleted, if x is
-// nil). extMu must be held.
-func setExt(old *map[weak.Pointer[Table]]*tableExt, wp weak.Pointer[Table], x *tableExt) {
-	m := make(map[weak.Pointer[Table]]*tableExt)
-	if old != nil {
-		for k, v := range *old {
-			m[k] = v
-		}
-	}
-	if x != nil {
-		m[wp] = x
-	} else {
-		delete(m, wp)
-	}
-	extMap.Store(&m)
+// init prepares the extension state of a table of at most ctMax entries.
+func (x *tableExt) init(ctMax int) {
+	x.events.hooks = &x.hooks
+	x.expect.init(ctMax, &x.hooks)
 }

@@ -50,8 +50,8 @@ func TestEventsFollowATCPConnection(t *testing.T) {
 		}, nil, false},
 		{"CONNMARK changes the mark", func(now time.Time) {
 			r := step(t, tb, seg{dir: Reply, flags: "A", seq: 5001, ack: 1011}.packet(t), now)
-			tb.SetMark(&r, 7)
-		}, []string{" [UPDATE] tcp      6 432000 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=80 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=40000 [ASSURED] mark=7"}, true},
+			tb.SetMark(&r, 7, now)
+		}, []string{" [UPDATE] tcp      6 432000 ESTABLISHED src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=80 src=10.0.0.2 dst=10.0.0.1 sport=80 dport=40000 [ASSURED] mark=7"}, false},
 		{"expiry is DESTROY, with counters and no timeout", func(now time.Time) {
 			if n := tb.Collect(now.Add(6*24*time.Hour), shardCount); n != 1 {
 				t.Errorf("Collect removed %d, want 1", n)

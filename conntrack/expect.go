@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nfgo/nfgo/packet"
@@ -181,11 +182,14 @@ type expectTable struct {
 	byMaster map[Tuple][]*expectation
 	n, max   int
 	seq      uint64
+	// hooks is the table's tableExt.hooks.
+	hooks *atomic.Int64
 }
 
 // init sizes the table as nf_conntrack_expect_init does: a bucket for
 // every 256 of the conntrack table's, four expectations a bucket.
-func (x *expectTable) init(ctMax int) {
+func (x *expectTable) init(ctMax int, hooks *atomic.Int64) {
+	x.hooks = hooks
 	x.byDst = make(map[expectKey][]*expectation)
 	x.byMaster = make(map[Tuple][]*expectation)
 	x.max = max(ctMax/256, 1) * 4
@@ -205,7 +209,7 @@ func (x *expectTable) remove(e *expectation) {
 		x.byMaster[e.Master] = l
 	}
 	x.n--
-	hooks.Add(-hookExpectation)
+	x.hooks.Add(-hookExpectation)
 }
 
 func deleteExp(l []*expectation, e *expectation) []*expectation {
@@ -241,6 +245,9 @@ func (x *expectTable) masterGone(orig *Tuple) {
 		x.remove(e)
 	}
 }
+
+// FlushExpectations drops every expectation (conntrack -F expect).
+func (t *Table) FlushExpectations() { t.ext.expect.clear() }
 
 // clear drops every expectation.
 func (x *expectTable) clear() {
@@ -288,7 +295,7 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 		e.Timeout = DefaultExpectTimeout
 	}
 	ns := now.UnixNano()
-	x := &t.ext(true).expect
+	x := &t.ext.expect
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	k := expectKeyOf(&e.Tuple)
@@ -330,17 +337,14 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 	x.byDst[k] = append(x.byDst[k], n)
 	x.byMaster[e.Master] = append(x.byMaster[e.Master], n)
 	x.n++
-	hooks.Add(hookExpectation)
+	x.hooks.Add(hookExpectation)
 	return nil
 }
 
 // Expectations returns the live expectations (conntrack -L expect),
 // oldest first, each with the time it has left as its Timeout.
 func (t *Table) Expectations(now time.Time) []Expectation {
-	x := t.ext(false)
-	if x == nil {
-		return nil
-	}
+	x := &t.ext
 	ns := now.UnixNano()
 	x.expect.mu.Lock()
 	defer x.expect.mu.Unlock()
@@ -366,11 +370,8 @@ func (t *Table) Expectations(now time.Time) []Expectation {
 // Like the kernel, it uses the expectation up even if the packet is
 // later dropped and the connection never confirmed.
 func (t *Table) matchExpectation(e *entry, now int64) {
-	if hooks.Load()&hookExpectMask == 0 {
-		return
-	}
-	x := t.ext(false)
-	if x == nil {
+	x := &t.ext
+	if x.hooks.Load()&hookExpectMask == 0 {
 		return
 	}
 	xt := &x.expect

@@ -28,7 +28,7 @@ func ftpControl(t *testing.T, mark uint32) (*Table, Result) {
 		}
 		r = step(t, tb, spec.packet(t), t0)
 	}
-	tb.SetMark(&r, mark)
+	tb.SetMark(&r, mark, t0)
 	return tb, r
 }
 
@@ -205,5 +205,16 @@ func TestExpectationListingLooksLikeConntrackLExpect(t *testing.T) {
 	}
 	if m := got[0].Master; m.SrcAddr() != tcpClient || m.DstAddr() != netip.MustParseAddr("10.0.0.2") || m.DstPort != 21 {
 		t.Errorf("master %v, want the control connection", m)
+	}
+}
+
+func TestFlushExpectationsDropsThemAll(t *testing.T) {
+	tb, master := ftpControl(t, 0)
+	if err := tb.Expect(&master, portExpectation(50000), t0); err != nil {
+		t.Fatal(err)
+	}
+	tb.FlushExpectations()
+	if got := tb.Expectations(t0); len(got) != 0 {
+		t.Errorf("after flush: %d expectations, want 0", len(got))
 	}
 }

@@ -108,3 +108,18 @@ func (c Conn) format(extended bool) string {
 	b.WriteString("use=1")
 	return b.String()
 }
+
+// Get returns the connection a tuple belongs to, in either direction, and
+// the tuple's direction in it (conntrack -G).
+func (t *Table) Get(tp Tuple, now time.Time) (Conn, Dir, bool) {
+	ns := now.UnixNano()
+	pr := t.probeOf(&tp)
+	pr.s.mu.Lock()
+	defer pr.s.mu.Unlock()
+	_, _, slot, dir, found := t.find(&pr, ns)
+	if !found {
+		return Conn{}, 0, false
+	}
+	e := pr.s.materialize(pr.kind, slot, ns)
+	return e.conn(ns), dir, true
+}

@@ -46,6 +46,8 @@ type Table struct {
 	count  atomic.Int64
 	stats  stats
 	gcNext atomic.Uint32
+	// ext is the event stream's and the expectations' state.
+	ext tableExt
 }
 
 type shard struct {
@@ -83,6 +85,7 @@ func NewTable(cfg Config) *Table {
 		cfg.Timeouts = DefaultTimeouts()
 	}
 	t := &Table{cfg: cfg}
+	t.ext.init(cfg.Max)
 	// A random seed per table, as nf_conntrack_hash_rnd, so nobody can
 	// aim packets at one shard.
 	var seed [8]byte

@@ -295,3 +295,22 @@ func TestLabelsSurviveInTheTable(t *testing.T) {
 		t.Errorf("after flush: %d labels/entries left", n)
 	}
 }
+
+func TestGetFindsEitherDirection(t *testing.T) {
+	tb := NewTable(Config{})
+	step(t, tb, pkt(t, udp("10.0.0.1", "10.0.0.2", 1000, 53)), t0)
+	for _, tc := range []struct {
+		spec testpkt.Spec
+		dir  Dir
+	}{{udp("10.0.0.1", "10.0.0.2", 1000, 53), Original}, {udp("10.0.0.2", "10.0.0.1", 53, 1000), Reply}} {
+		tp, _ := TupleOf(pkt(t, tc.spec), 0)
+		c, dir, ok := tb.Get(tp, t0)
+		if !ok || dir != tc.dir || c.Orig.SrcPort != 1000 {
+			t.Errorf("Get(%v): %v %v %v, want the flow in direction %v", tp, c, dir, ok, tc.dir)
+		}
+	}
+	tp, _ := TupleOf(pkt(t, udp("10.0.0.1", "10.0.0.2", 1001, 53)), 0)
+	if _, _, ok := tb.Get(tp, t0); ok {
+		t.Error("Get found a flow that does not exist")
+	}
+}

@@ -341,7 +341,7 @@ func (r *Result) Untrack() {
 }
 
 // SetMark sets the connection's mark (CONNMARK), for a tracked packet.
-func (t *Table) SetMark(r *Result, mark uint32) {
+func (t *Table) SetMark(r *Result, mark uint32, now time.Time) {
 	if !r.Tracked() {
 		return
 	}
@@ -356,7 +356,7 @@ func (t *Table) SetMark(r *Result, mark uint32) {
 		c, ok := s.stillThere(&r.ref)
 		if ok && c.mark != mark {
 			c.mark = mark
-			ns := c.deadline // any time will do for the event's entry
+			ns := now.UnixNano()
 			e := s.materialize(r.ref.kind, r.ref.slot, ns)
 			t.emit(EventUpdate, &e, ns)
 		}
