@@ -52,7 +52,7 @@ func (t *Table) All(now time.Time) iter.Seq[Conn] {
 // conn returns the entry's snapshot at time now.
 func (e *entry) conn(now int64) Conn {
 	return Conn{Orig: e.tuple[Original], Reply: e.tuple[Reply], Status: e.status, TCPState: e.tcp.State(),
-		Timeout: time.Duration(e.deadline - now), Mark: e.mark, Counters: e.counters, Labels: e.labels}
+		Timeout: e.left(now), Mark: e.mark, Counters: [2]Counter{e.counters[0].get(), e.counters[1].get()}, Labels: e.labels}
 }
 
 var protoNames = map[uint8]string{
@@ -116,7 +116,7 @@ func (t *Table) Get(tp Tuple, now time.Time) (Conn, Dir, bool) {
 	pr := t.probeOf(&tp)
 	pr.s.mu.Lock()
 	defer pr.s.mu.Unlock()
-	_, _, slot, dir, found := t.find(&pr, ns)
+	_, _, _, slot, dir, found := t.find(&pr, ns)
 	if !found {
 		return Conn{}, 0, false
 	}

@@ -75,7 +75,7 @@ func isICMPReply(proto, typ uint8) bool {
 }
 
 // protoUpdate is l4proto->packet for the protocols other than TCP.
-func (t *Table) protoUpdate(e *connState, p *packet.Packet, now int64) protoResult {
+func (t *Table) protoUpdate(e *connState, born uint32, p *packet.Packet, now int64) protoResult {
 	to := &t.cfg.Timeouts
 	switch p.Proto {
 	case packet.ProtoUDP, packet.ProtoUDPLite:
@@ -83,7 +83,7 @@ func (t *Table) protoUpdate(e *connState, p *packet.Packet, now int64) protoResu
 		// is set after the tracker ran, so from the packet after the
 		// first reply on) and the entry is more than 2 s old, it is a
 		// stream: the longer timeout, and ASSURED.
-		if e.status&StatusSeenReply != 0 && e.age(now) > 2*time.Second {
+		if e.status&StatusSeenReply != 0 && age(born, now) > 2*time.Second {
 			return protoResult{timeout: to.UDPStream, assured: true}
 		}
 		return protoResult{timeout: to.UDP}

@@ -23,20 +23,22 @@ func (s *shard) find(pr *probe) (uint32, Dir, bool) {
 	return s.v6t.find(&pr.k6, &pr.i6, pr.h)
 }
 
-// conn returns a stored connection's state, and its TCP state (nil
-// outside the TCP stores).
-func (s *shard) conn(kind storeKind, slot uint32) (*connState, *tcpTrack) {
+// conn returns a stored connection's state, its TCP state (nil outside
+// the TCP stores) and its creation tick (0 in the TCP stores).
+func (s *shard) conn(kind storeKind, slot uint32) (*connState, *tcpTrack, uint32) {
 	switch kind {
 	case kind4:
-		return &s.v4.at(slot).connState, nil
+		e := s.v4.at(slot)
+		return &e.connState, nil, e.x.born
 	case kind4 | kindTCP:
 		e := s.v4t.at(slot)
-		return &e.connState, &e.x
+		return &e.connState, &e.x, 0
 	case kind6:
-		return &s.v6.at(slot).connState, nil
+		e := s.v6.at(slot)
+		return &e.connState, nil, e.x.born
 	}
 	e := s.v6t.at(slot)
-	return &e.connState, &e.x
+	return &e.connState, &e.x, 0
 }
 
 // add stores e under the probe's key.
@@ -44,11 +46,11 @@ func (s *shard) add(pr *probe, e *entry) uint32 {
 	var slot uint32
 	switch pr.kind {
 	case kind4:
-		slot = s.v4.add(pr.k4, e.connState, noTCP{}, pr.h)
+		slot = s.v4.add(pr.k4, e.connState, otherTrack{e.born}, pr.h)
 	case kind4 | kindTCP:
 		slot = s.v4t.add(pr.k4, e.connState, e.tcp, pr.h)
 	case kind6:
-		slot = s.v6.add(pr.k6, e.connState, noTCP{}, pr.h)
+		slot = s.v6.add(pr.k6, e.connState, otherTrack{e.born}, pr.h)
 	default:
 		slot = s.v6t.add(pr.k6, e.connState, e.tcp, pr.h)
 	}
@@ -105,15 +107,18 @@ func (s *shard) origTuple(kind storeKind, slot uint32) Tuple {
 // materialize returns the full entry of a stored connection.
 func (s *shard) materialize(kind storeKind, slot uint32, now int64) entry {
 	var e entry
-	c, tcp := s.conn(kind, slot)
-	e.connState = *c
+	c, tcp, born := s.conn(kind, slot)
+	e.connState, e.born = *c, born
 	if tcp != nil {
 		e.tcp = *tcp
 	}
 	e.labels = s.labels[labelKey(kind, slot)]
 	e.tuple[Original] = s.origTuple(kind, slot)
 	e.tuple[Reply], _ = e.tuple[Original].Invert()
-	e.started = now - int64(e.age(now))
+	e.started = now
+	if tcp == nil {
+		e.started = now - int64(age(born, now))
+	}
 	return e
 }
 
@@ -153,7 +158,7 @@ func (s *shard) stillThere(rf *ref) (*connState, bool) {
 	if !ok {
 		return nil, false
 	}
-	c, _ := s.conn(rf.kind, rf.slot)
+	c, _, _ := s.conn(rf.kind, rf.slot)
 	if !c.live() || s.origTuple(rf.kind, rf.slot) != rf.orig {
 		return nil, false
 	}

@@ -90,9 +90,10 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 	b = appendTuple(b, &e.tuple[Reply])
 	b = binary.BigEndian.AppendUint32(b, uint32(e.status))
 	b = binary.BigEndian.AppendUint32(b, e.mark)
-	b = binary.AppendVarint(b, e.deadline-now)
+	b = binary.AppendVarint(b, int64(e.left(now)))
 	b = binary.AppendUvarint(b, uint64(max(now-e.started, 0)))
-	for _, c := range e.counters {
+	for _, ctr := range e.counters {
+		c := ctr.get()
 		b = binary.AppendUvarint(b, c.Packets)
 		b = binary.AppendUvarint(b, c.Bytes)
 	}
@@ -157,7 +158,7 @@ func (t *Table) Load(r io.Reader, now time.Time) (int, error) {
 	ns := now.UnixNano()
 	for i := range entries {
 		e := &entries[i]
-		if e.deadline <= ns {
+		if e.expired(ns) {
 			continue
 		}
 		if t.restore(*e) {
@@ -258,17 +259,21 @@ func decodeEntry(b []byte, e *entry, now int64) error {
 		return errors.New("bad age")
 	}
 	b = b[n:]
-	e.deadline = now + left
+	e.setTimeout(now, time.Duration(left))
+	if left <= 0 {
+		e.deadline = ticks(now) // expired: Load skips it
+	}
 	e.started = now - int64(age)
 	e.born = ticks(e.started)
 	for d := range e.counters {
-		c := &e.counters[d]
+		var c Counter
 		for _, v := range []*uint64{&c.Packets, &c.Bytes} {
 			if *v, n = binary.Uvarint(b); n <= 0 {
 				return errors.New("bad counters")
 			}
 			b = b[n:]
 		}
+		e.counters[d] = counterOf(c)
 	}
 	if len(b) < 1 {
 		return errors.New("truncated parts")

@@ -142,13 +142,13 @@ func less6(a, b *key6) bool {
 	return a.dport < b.dport
 }
 
-// noTCP stands for the TCP tracking state in the stores of the other
-// protocols, which do not need its 52 bytes.
-type noTCP struct{}
+// otherTrack is what connections of protocols other than TCP keep beside
+// connState instead of the TCP tracking state's 52 bytes: when they were
+// born, in ticks, for UDP's "older than 2 s" stream rule.
+type otherTrack struct{ born uint32 }
 
-// trackType is what a store keeps besides connState: the TCP tracking
-// state, or nothing.
-type trackType interface{ tcpTrack | noTCP }
+// trackType is what a store keeps besides connState.
+type trackType interface{ tcpTrack | otherTrack }
 
 // stored is one connection in a store.
 type stored[K keyType, X trackType] struct {

@@ -59,9 +59,9 @@ type shard struct {
 	// labels holds the few connections' 128-bit labels, by store and
 	// slot, so that the many without labels pay nothing for them.
 	labels map[uint64][2]uint64
-	v4     store[key4, noTCP]
+	v4     store[key4, otherTrack]
 	v4t    store[key4, tcpTrack]
-	v6     store[key6, noTCP]
+	v6     store[key6, otherTrack]
 	v6t    store[key6, tcpTrack]
 }
 
@@ -155,19 +155,20 @@ func (t *Table) probeOf(tp *Tuple) probe {
 }
 
 // find returns the connection a probe names and the packet's direction,
-// reaping it if it has expired. tcp is nil for other protocols. pr.s.mu
-// must be held.
-func (t *Table) find(pr *probe, now int64) (c *connState, tcp *tcpTrack, slot uint32, dir Dir, found bool) {
+// reaping it if it has expired. tcp is its TCP state (nil for other
+// protocols) and born its creation tick (0 for TCP). pr.s.mu must be
+// held.
+func (t *Table) find(pr *probe, now int64) (c *connState, tcp *tcpTrack, born uint32, slot uint32, dir Dir, found bool) {
 	slot, dir, found = pr.s.find(pr)
 	if !found {
-		return nil, nil, 0, 0, false
+		return nil, nil, 0, 0, 0, false
 	}
-	c, tcp = pr.s.conn(pr.kind, slot)
+	c, tcp, born = pr.s.conn(pr.kind, slot)
 	if c.expired(now) {
 		t.remove(pr.s, pr.kind, slot, now)
-		return nil, nil, 0, 0, false
+		return nil, nil, 0, 0, 0, false
 	}
-	return c, tcp, slot, dir, true
+	return c, tcp, born, slot, dir, true
 }
 
 // remove deletes a stored connection. s.mu must be held.

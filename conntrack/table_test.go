@@ -69,7 +69,7 @@ func TestUDPRequestReplyAndStreamTimeouts(t *testing.T) {
 		var c Conn
 		for c = range tb.All(now) {
 		}
-		if c.Timeout != s.timeout {
+		if !within(c.Timeout, s.timeout) {
 			t.Errorf("step %d: timeout %v, want %v", i, c.Timeout, s.timeout)
 		}
 	}
@@ -312,5 +312,34 @@ func TestGetFindsEitherDirection(t *testing.T) {
 	tp, _ := TupleOf(pkt(t, udp("10.0.0.1", "10.0.0.2", 1001, 53)), 0)
 	if _, _, ok := tb.Get(tp, t0); ok {
 		t.Error("Get found a flow that does not exist")
+	}
+}
+
+// within reports whether a timeout read back from the table is the one
+// set: the table keeps deadlines in ticks of 2^20 ns, rounded up.
+func within(got, want time.Duration) bool {
+	return got >= want && got < want+2<<tickShift
+}
+
+func TestCountersCarryPast32Bits(t *testing.T) {
+	c := counterOf(Counter{Packets: 1<<32 - 1, Bytes: 1<<32 - 10})
+	c.add(20)
+	if got := c.get(); got != (Counter{Packets: 1 << 32, Bytes: 1<<32 + 10}) {
+		t.Errorf("got %+v, want the carries into the high halves", got)
+	}
+}
+
+func TestTimeoutsBeyondMaxAreCut(t *testing.T) {
+	var c connState
+	now := t0.UnixNano()
+	c.setTimeout(now, 400*24*time.Hour)
+	if got := c.left(now); !within(got, MaxTimeout) {
+		t.Errorf("left %v, want MaxTimeout %v", got, MaxTimeout)
+	}
+	if c.expired(now + int64(MaxTimeout) - int64(time.Second)) {
+		t.Error("expired before MaxTimeout")
+	}
+	if !c.expired(now + int64(MaxTimeout) + int64(time.Second)) {
+		t.Error("alive after MaxTimeout")
 	}
 }

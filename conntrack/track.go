@@ -104,14 +104,14 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 	pr := t.probeOf(&tp)
 	for attempt := 0; attempt < 2; attempt++ {
 		pr.s.mu.Lock()
-		c, tcp, slot, dir, found := t.find(&pr, ns)
+		c, tcp, born, slot, dir, found := t.find(&pr, ns)
 		if !found {
 			pr.s.mu.Unlock()
 			t.start(r, p, &tp, &pr, ns)
 			return
 		}
 		oldStatus, oldState := c.status, tcpState(tcp)
-		res := t.update(c, tcp, p, dir, ns)
+		res := t.update(c, tcp, born, p, dir, ns)
 		if res.repeat {
 			// A new SYN reopens a closed connection: forget the old one
 			// and look again.
@@ -123,7 +123,7 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		pr.s.found++
 		if res.invalid {
 			if res.shrink {
-				if left := time.Duration(c.deadline - ns); left >= 120*time.Second && left > res.timeout {
+				if left := c.left(ns); left >= 120*time.Second && left > res.timeout {
 					c.setTimeout(ns, res.timeout)
 				}
 			}
@@ -183,7 +183,7 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, pr *probe, ns int6
 	if p.Proto != packet.ProtoTCP {
 		tcp = nil
 	}
-	res := t.update(&e.connState, tcp, p, Original, ns)
+	res := t.update(&e.connState, tcp, e.born, p, Original, ns)
 	if res.invalid {
 		r.Reason = res.reason
 		t.stats.invalid.Add(1)
@@ -205,13 +205,13 @@ func tcpState(tcp *tcpTrack) TCPState {
 
 // update runs the protocol tracker for a packet of connection e; tcp is
 // its TCP tracking state, nil for other protocols.
-func (t *Table) update(e *connState, tcp *tcpTrack, p *packet.Packet, dir Dir, ns int64) protoResult {
+func (t *Table) update(e *connState, tcp *tcpTrack, born uint32, p *packet.Packet, dir Dir, ns int64) protoResult {
 	if tcp != nil {
 		res := tcp.update(p, dir, e.status, &t.cfg.TCP, &t.cfg.Timeouts)
 		return protoResult{invalid: res.Invalid, reason: res.Reason, timeout: res.Timeout,
 			assured: res.Assured, repeat: res.Repeat, kill: res.Kill, shrink: res.Shrink}
 	}
-	return t.protoUpdate(e, p, ns)
+	return t.protoUpdate(e, born, p, ns)
 }
 
 // account applies an accepted packet to its entry and fills r: the
@@ -229,8 +229,7 @@ func (t *Table) account(r *Result, e *connState, tcp *tcpTrack, p *packet.Packet
 	// a packet the tracker ignores, or a SYN retransmitted before any
 	// reply, is not counted.
 	if res.timeout > 0 || res.kill {
-		e.counters[dir].Packets++
-		e.counters[dir].Bytes += uint64(p.Length)
+		e.counters[dir].add(p.Length)
 	}
 	switch {
 	case dir == Reply:
@@ -245,7 +244,7 @@ func (t *Table) account(r *Result, e *connState, tcp *tcpTrack, p *packet.Packet
 	}
 	r.Dir = dir
 	r.Status, r.Mark, r.TCPState = e.status, e.mark, tcpState(tcp)
-	r.Expire = time.Duration(e.deadline - ns)
+	r.Expire = e.left(ns)
 }
 
 // related handles an ICMP or ICMPv6 error (nf_conntrack_inet_error): the
@@ -276,7 +275,7 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	pr := t.probeOf(&want)
 	pr.s.mu.Lock()
 	defer pr.s.mu.Unlock()
-	c, tcp, slot, dir, found := t.find(&pr, ns)
+	c, tcp, _, slot, dir, found := t.find(&pr, ns)
 	if !found {
 		r.Reason = "no connection for the embedded packet"
 		t.stats.invalid.Add(1)
@@ -295,7 +294,7 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	// nor counts on it, as in nf_conntrack_inet_error.
 	r.State, r.Dir = Related, dir
 	r.Status, r.Mark, r.TCPState = c.status, c.mark, tcpState(tcp)
-	r.Expire = time.Duration(c.deadline - ns)
+	r.Expire = c.left(ns)
 	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, orig: want}
 	if dir == Reply {
 		r.ref.orig, _ = want.Invert()
