@@ -46,12 +46,22 @@ type Engine struct {
 	pool sync.Pool        // *pktState
 }
 
+// gcEvery is how many packets pass between two steps of the conntrack
+// garbage collector, each scanning one of the table's 64 shards: with a
+// million entries a step frees a shard's expired entries (about 15k
+// scanned) every 256 packets, so the whole table is swept every 16k
+// packets, and lookups reap what they meet in between.
+const gcEvery = 256
+
 // pktState is one packet's scratch space on its way through the hooks:
 // the rules' context and conntrack's result. It comes from a pool, so a
 // packet allocates nothing.
 type pktState struct {
 	filter.Context
 	ct conntrack.Result
+	// packets counts the packets this state has served, to pace the
+	// conntrack garbage collector.
+	packets uint64
 	// ctDone is set once conntrack has seen the packet: a packet looping
 	// back to the host keeps the connection it had (the kernel skips
 	// nf_conntrack_in for an skb that already has a ct).
@@ -381,6 +391,11 @@ func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 // the context to the pool.
 func (e *Engine) finish(ps *pktState, v Verdict) Verdict {
 	c := &ps.Context
+	// Each pooled state counts its own packets, so no counter is shared
+	// between cores.
+	if ps.packets++; e.ct != nil && ps.packets%gcEvery == 0 {
+		e.ct.Collect(c.Now, 1)
+	}
 	v.Mark, v.Priority = c.Mark, c.Priority
 	v.CT, v.CTDir, v.CTReason = ps.ct.State, ps.ct.Dir, ps.ct.Reason
 	if !ps.ctDone {

@@ -328,3 +328,26 @@ func TestClassifySetsPriority(t *testing.T) {
 		t.Errorf("priority: got %#x, want 0x10010", v.Priority)
 	}
 }
+
+func TestEngineReapsExpiredConnections(t *testing.T) {
+	e := engine(t, "")
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range 100 {
+		p := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("203.0.113.1"), Proto: "udp", SrcPort: uint16(1000 + i), DstPort: 53})
+		e.Path(p, nfgo.Meta{In: "eth0", Time: t0})
+	}
+	if n := e.Conntrack().Len(); n != 100 {
+		t.Fatalf("%d connections, want 100", n)
+	}
+	// An hour later the UDP entries have long expired; the garbage
+	// collector, paced by the traffic, removes them while other packets
+	// pass.
+	later := t0.Add(time.Hour)
+	p := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "icmp", ICMPType: 8, ICMPID: 1})
+	for range 64 * 256 {
+		e.Path(p, nfgo.Meta{In: "eth0", Time: later})
+	}
+	if n := e.Conntrack().Len(); n != 1 {
+		t.Errorf("%d connections after the sweep, want 1 (the ping)", n)
+	}
+}

@@ -343,3 +343,12 @@ func TestTimeoutsBeyondMaxAreCut(t *testing.T) {
 		t.Error("alive after MaxTimeout")
 	}
 }
+
+func TestCollectDoesNotAllocate(t *testing.T) {
+	tb := NewTable(Config{})
+	fill(t, tb, 1000)
+	allocs := testing.AllocsPerRun(100, func() { tb.Collect(t0, 1) })
+	if allocs != 0 {
+		t.Errorf("Collect allocates %v times a step, want 0", allocs)
+	}
+}
