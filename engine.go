@@ -44,14 +44,27 @@ type Engine struct {
 	v6   atomic.Pointer[filter.Program]
 	ct   *conntrack.Table // nil without conntrack
 	pool sync.Pool        // *pktState
+	// gcEpoch is the clock epoch (gcShift) of the last garbage-collector
+	// step.
+	gcEpoch atomic.Int64
 }
 
-// gcEvery is how many packets pass between two steps of the conntrack
-// garbage collector, each scanning one of the table's 64 shards: with a
-// million entries a step frees a shard's expired entries (about 15k
-// scanned) every 256 packets, so the whole table is swept every 16k
-// packets, and lookups reap what they meet in between.
-const gcEvery = 256
+// gcShift paces the conntrack garbage collector by the packets' clock:
+// one step, which scans one of the table's 64 shards, each 2^23 ns
+// (8.4 ms), so the whole table is swept about twice a second while
+// packets flow, and lookups reap what they meet in between. The check is
+// one atomic load per packet; only the packet that starts a new epoch
+// does the step.
+const gcShift = 23
+
+// collect runs a garbage-collector step when the clock has entered a new
+// epoch.
+func (e *Engine) collect(now time.Time) {
+	epoch := now.UnixNano() >> gcShift
+	if last := e.gcEpoch.Load(); epoch != last && e.gcEpoch.CompareAndSwap(last, epoch) {
+		e.ct.Collect(now, 1)
+	}
+}
 
 // pktState is one packet's scratch space on its way through the hooks:
 // the rules' context and conntrack's result. It comes from a pool, so a
@@ -59,9 +72,6 @@ const gcEvery = 256
 type pktState struct {
 	filter.Context
 	ct conntrack.Result
-	// packets counts the packets this state has served, to pace the
-	// conntrack garbage collector.
-	packets uint64
 	// ctDone is set once conntrack has seen the packet: a packet looping
 	// back to the host keeps the connection it had (the kernel skips
 	// nf_conntrack_in for an skb that already has a ct).
@@ -391,10 +401,8 @@ func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 // the context to the pool.
 func (e *Engine) finish(ps *pktState, v Verdict) Verdict {
 	c := &ps.Context
-	// Each pooled state counts its own packets, so no counter is shared
-	// between cores.
-	if ps.packets++; e.ct != nil && ps.packets%gcEvery == 0 {
-		e.ct.Collect(c.Now, 1)
+	if e.ct != nil {
+		e.collect(c.Now)
 	}
 	v.Mark, v.Priority = c.Mark, c.Priority
 	v.CT, v.CTDir, v.CTReason = ps.ct.State, ps.ct.Dir, ps.ct.Reason
