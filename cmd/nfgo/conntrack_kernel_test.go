@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -21,18 +20,7 @@ func TestConntrackScenariosMatchKernel(t *testing.T) {
 	files, _ := filepath.Glob("testdata/conntrack/*.scn")
 	rules, rules6 := "testdata/conntrack/stateful.rules", "testdata/conntrack/stateful.rules6"
 	r := kernel.NewRouter(t, kernel.RouterOptions{Conntrack: true})
-	for _, in := range []struct {
-		path string
-		v6   bool
-	}{{rules, false}, {rules6, true}} {
-		data, err := os.ReadFile(in.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Restore(data, in.v6); err != nil {
-			t.Fatal(err)
-		}
-	}
+	restoreFiles(t, r, rules, rules6)
 	total, agree, tables := 0, 0, 0
 	for _, file := range files {
 		for _, sc := range loadScenarios(t, file) {

@@ -99,6 +99,23 @@ func statelessPackets() []testpkt.Spec {
 	return ps
 }
 
+// restoreFiles loads an IPv4 and an IPv6 ruleset file into the router.
+func restoreFiles(t *testing.T, r *kernel.Router, rules, rules6 string) {
+	t.Helper()
+	for _, in := range []struct {
+		path string
+		v6   bool
+	}{{rules, false}, {rules6, true}} {
+		data, err := os.ReadFile(in.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Restore(data, in.v6); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func trimAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
@@ -224,18 +241,7 @@ func TestReplayVerdictsMatchKernel(t *testing.T) {
 
 	r := kernel.NewRouter(t, kernel.RouterOptions{LocalReplies: true})
 	klog := kernel.OpenKernelLog(t)
-	for _, in := range []struct {
-		path string
-		v6   bool
-	}{{rules, false}, {rules6, true}} {
-		data, err := os.ReadFile(in.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Restore(data, in.v6); err != nil {
-			t.Fatal(err)
-		}
-	}
+	restoreFiles(t, r, rules, rules6)
 	agree, responses, logs := 0, 0, 0
 	for i, p := range pkts {
 		fate, err := r.Send(p)
