@@ -503,10 +503,7 @@ func (e *Engine) conntrackIn(ps *pktState, h filter.Hook, v *Verdict) bool {
 	r := &ps.ct
 	c.CT = filter.CTInfo{Tracked: true, Status: uint32(r.Status), Mark: r.Mark, Reply: r.Dir == conntrack.Reply}
 	if r.Tracked() {
-		o, rp := &r.Tuples[conntrack.Original], &r.Tuples[conntrack.Reply]
-		c.CT.Proto, c.CT.Expire = o.Proto, r.Expire
-		c.CT.OrigSrc, c.CT.OrigDst, c.CT.ReplSrc, c.CT.ReplDst = o.SrcAddr(), o.DstAddr(), rp.SrcAddr(), rp.DstAddr()
-		c.CT.OrigSrcPort, c.CT.OrigDstPort, c.CT.ReplSrcPort, c.CT.ReplDstPort = o.SrcPort, o.DstPort, rp.SrcPort, rp.DstPort
+		c.CT.Proto, c.CT.Expire, c.CT.Source = r.Proto(), r.Expire, ps
 	}
 	switch ps.ct.State {
 	case conntrack.New:
@@ -521,6 +518,14 @@ func (e *Engine) conntrackIn(ps *pktState, h filter.Hook, v *Verdict) bool {
 		c.CT.State = filter.StateInvalid
 	}
 	return true
+}
+
+// FillCT implements filter.CTSource: the connection's tuples, for the
+// conntrack match's --ctorig*/--ctrepl* conditions.
+func (ps *pktState) FillCT(ct *filter.CTInfo) {
+	o, rp := ps.ct.Tuple(conntrack.Original), ps.ct.Tuple(conntrack.Reply)
+	ct.OrigSrc, ct.OrigDst, ct.ReplSrc, ct.ReplDst = o.SrcAddr(), o.DstAddr(), rp.SrcAddr(), rp.DstAddr()
+	ct.OrigSrcPort, ct.OrigDstPort, ct.ReplSrcPort, ct.ReplDstPort = o.SrcPort, o.DstPort, rp.SrcPort, rp.DstPort
 }
 
 // confirm stores what the rules changed in the connection (its mark) and

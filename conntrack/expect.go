@@ -281,7 +281,7 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 	case master.isNew:
 		e.Master = master.pending.tuple[Original]
 	case master.ref.shard != nil:
-		e.Master = master.ref.orig
+		e.Master = master.Tuple(Original)
 	default:
 		return ErrNoMaster
 	}

@@ -159,7 +159,11 @@ func (s *shard) stillThere(rf *ref) (*connState, bool) {
 		return nil, false
 	}
 	c, _, _ := s.conn(rf.kind, rf.slot)
-	if !c.live() || s.origTuple(rf.kind, rf.slot) != rf.orig {
+	orig := rf.tuple
+	if rf.dir == Reply {
+		orig, _ = rf.tuple.Invert()
+	}
+	if !c.live() || s.origTuple(rf.kind, rf.slot) != orig {
 		return nil, false
 	}
 	return c, true

@@ -25,9 +25,8 @@ type Result struct {
 	Mark   uint32
 	// TCPState is the connection's TCP state after this packet.
 	TCPState TCPState
-	// Tuples are the connection's original and reply tuples, and Expire
-	// the time it has left, for the conntrack match.
-	Tuples [2]Tuple
+	// Expire is the time the connection has left, for the conntrack
+	// match.
 	Expire time.Duration
 
 	ref     ref
@@ -35,13 +34,38 @@ type Result struct {
 	isNew   bool
 }
 
-// ref names a stored connection: its shard, family and slot, and its
-// original tuple, which tells whether the slot still holds it.
+// ref names a stored connection: its shard, store and slot, and the
+// tuple of the packet that found it with that tuple's direction, from
+// which its original tuple follows (and which tells whether the slot
+// still holds it).
 type ref struct {
 	shard *shard
 	kind  storeKind
 	slot  uint32
-	orig  Tuple
+	tuple Tuple
+	dir   Dir
+}
+
+// Proto returns the connection's layer-4 protocol (for an ICMP error, the
+// protocol of the connection it is RELATED to).
+func (r *Result) Proto() uint8 {
+	if r.isNew {
+		return r.pending.tuple[Original].Proto
+	}
+	return r.ref.tuple.Proto
+}
+
+// Tuple returns the connection's tuple in direction d (for a packet
+// attached to a connection).
+func (r *Result) Tuple(d Dir) Tuple {
+	if r.isNew {
+		return r.pending.tuple[d]
+	}
+	if d == r.ref.dir {
+		return r.ref.tuple
+	}
+	t, _ := r.ref.tuple.Invert()
+	return t
 }
 
 // Tracked reports whether the packet is attached to a connection.
@@ -133,12 +157,7 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 			return
 		}
 		t.account(r, c, tcp, p, dir, res, ns)
-		r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, orig: tp}
-		if dir == Reply {
-			r.ref.orig, _ = tp.Invert()
-		}
-		r.Tuples[Original] = r.ref.orig
-		r.Tuples[Reply], _ = r.ref.orig.Invert()
+		r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: tp, dir: dir}
 		if c.status != oldStatus || tcpState(tcp) != oldState {
 			e := pr.s.materialize(pr.kind, slot, ns)
 			t.emit(EventUpdate, &e, ns)
@@ -192,7 +211,6 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, pr *probe, ns int6
 	t.matchExpectation(e, ns)
 	r.isNew = true
 	t.account(r, &e.connState, tcp, p, Original, res, ns)
-	r.Tuples = e.tuple
 }
 
 // tcpState returns the TCP state, or TCPNone without TCP tracking.
@@ -295,12 +313,7 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	r.State, r.Dir = Related, dir
 	r.Status, r.Mark, r.TCPState = c.status, c.mark, tcpState(tcp)
 	r.Expire = c.left(ns)
-	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, orig: want}
-	if dir == Reply {
-		r.ref.orig, _ = want.Invert()
-	}
-	r.Tuples[Original] = r.ref.orig
-	r.Tuples[Reply], _ = r.ref.orig.Invert()
+	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: want, dir: dir}
 }
 
 // Confirm puts the unconfirmed entry of a NEW packet in the table, as
@@ -327,7 +340,7 @@ func (t *Table) Confirm(r *Result) bool {
 	}
 	t.stats.insert.Add(1)
 	t.emit(EventNew, e, e.started)
-	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, orig: e.tuple[Original]}
+	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: e.tuple[Original], dir: Original}
 	r.Status = e.status
 	return true
 }

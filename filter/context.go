@@ -147,14 +147,34 @@ type CTInfo struct {
 	Tracked bool
 	// Proto is the connection's layer-4 protocol.
 	Proto uint8
+	// Expire is the time the entry has left.
+	Expire time.Duration
 	// OrigSrc, OrigDst, ReplSrc and ReplDst are the addresses of the
 	// connection's original and reply tuples; the ports likewise (for
 	// ICMP the identifier and the type<<8|code word, as the kernel keeps
-	// them).
+	// them). They are filled on demand, through Source, by the matches
+	// that test them (see Tuples).
 	OrigSrc, OrigDst, ReplSrc, ReplDst                 netip.Addr
 	OrigSrcPort, OrigDstPort, ReplSrcPort, ReplDstPort uint16
-	// Expire is the time the entry has left.
-	Expire time.Duration
+	// Source fills the tuple fields when a match first needs them; nil
+	// when they are filled already or there is no connection.
+	Source CTSource
+}
+
+// CTSource fills a CTInfo's tuple fields. The engine's per-packet state
+// implements it, so that a packet whose rules never test the tuples does
+// not pay for them.
+type CTSource interface {
+	FillCT(ct *CTInfo)
+}
+
+// Tuples makes sure the tuple fields are filled.
+func (ct *CTInfo) Tuples() {
+	if ct.Source != nil {
+		src := ct.Source
+		ct.Source = nil
+		src.FillCT(ct)
+	}
 }
 
 // CTState is a set of conntrack states as -m conntrack --ctstate names them.

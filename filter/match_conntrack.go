@@ -92,6 +92,10 @@ func (m *ConntrackMatch) Match(c *Context) bool {
 		// packets in the original direction.
 		return false
 	}
+	if m.Flags&(CTMatchOrigSrc|CTMatchOrigDst|CTMatchReplSrc|CTMatchReplDst|
+		CTMatchOrigSrcPort|CTMatchOrigDstPort|CTMatchReplSrcPort|CTMatchReplDstPort) != 0 {
+		ct.Tuples()
+	}
 	// Each remaining condition holds, or fails when inverted (the
 	// invert flag XORs the test, as in conntrack_mt).
 	test := func(flag ConntrackFlags, ok bool) bool {
