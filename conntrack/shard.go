@@ -14,13 +14,13 @@ const (
 func (s *shard) find(pr *probe) (uint32, Dir, bool) {
 	switch pr.kind {
 	case kind4:
-		return s.v4.find(&pr.k4, &pr.i4, pr.h)
+		return s.v4.find(&pr.k4, pr.h)
 	case kind4 | kindTCP:
-		return s.v4t.find(&pr.k4, &pr.i4, pr.h)
+		return s.v4t.find(&pr.k4, pr.h)
 	case kind6:
-		return s.v6.find(&pr.k6, &pr.i6, pr.h)
+		return s.v6.find(&pr.k6, pr.h)
 	}
-	return s.v6t.find(&pr.k6, &pr.i6, pr.h)
+	return s.v6t.find(&pr.k6, pr.h)
 }
 
 // conn returns a stored connection's state, its TCP state (nil outside

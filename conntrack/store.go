@@ -2,6 +2,7 @@ package conntrack
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -49,97 +50,80 @@ func (k key6) tuple() Tuple {
 	return Tuple{Src: k.src, Dst: k.dst, SrcPort: k.sport, DstPort: k.dport, Zone: k.zone, Family: 6, Proto: k.proto}
 }
 
-// invert returns the key of the other direction (nf_ct_invert_tuple on
-// the packed form), or ok=false for an ICMP type without a reply.
-func (k key4) invert() (key4, bool) {
-	r := k
-	r.src, r.dst = k.dst, k.src
+// symHash4 hashes a key so that it and its inverse agree, without
+// building the inverse: the two endpoints are taken in a fixed order (for
+// ICMP, whose identifier is the same both ways, the addresses alone, with
+// a reply type folded onto its request), then xxhash runs over them with
+// the table's seed in front.
+func symHash4(k *key4, seed uint64) uint64 {
+	a, b := binary.BigEndian.Uint32(k.src[:]), binary.BigEndian.Uint32(k.dst[:])
+	sp, dp := k.sport, k.dport
 	if k.proto == 1 {
-		rt, ok := icmpInverse(k.proto, uint8(k.dport>>8))
-		r.dport = uint16(rt)<<8 | k.dport&0xff
-		return r, ok
+		dp = foldICMP(1, dp)
+		if b < a {
+			a, b = b, a
+		}
+	} else if b < a || b == a && dp < sp {
+		a, b, sp, dp = b, a, dp, sp
 	}
-	r.sport, r.dport = k.dport, k.sport
-	return r, true
+	var buf [24]byte
+	binary.LittleEndian.PutUint64(buf[0:], seed)
+	binary.LittleEndian.PutUint64(buf[8:], uint64(a)<<32|uint64(b))
+	binary.LittleEndian.PutUint64(buf[16:], uint64(sp)<<48|uint64(dp)<<32|uint64(k.zone)<<16|uint64(k.proto))
+	return xxhash.Sum64(buf[:])
 }
 
-func (k key6) invert() (key6, bool) {
-	r := k
-	r.src, r.dst = k.dst, k.src
+func symHash6(k *key6, seed uint64) uint64 {
+	a, b := &k.src, &k.dst
+	sp, dp := k.sport, k.dport
 	if k.proto == 58 {
-		rt, ok := icmpInverse(k.proto, uint8(k.dport>>8))
-		r.dport = uint16(rt)<<8 | k.dport&0xff
-		return r, ok
+		dp = foldICMP(58, dp)
+		if string(b[:]) < string(a[:]) {
+			a, b = b, a
+		}
+	} else if c := strings.Compare(string(b[:]), string(a[:])); c < 0 || c == 0 && dp < sp {
+		a, b, sp, dp = b, a, dp, sp
 	}
-	r.sport, r.dport = k.dport, k.sport
-	return r, true
+	var buf [48]byte
+	binary.LittleEndian.PutUint64(buf[0:], seed)
+	copy(buf[8:24], a[:])
+	copy(buf[24:40], b[:])
+	binary.LittleEndian.PutUint64(buf[40:], uint64(sp)<<48|uint64(dp)<<32|uint64(k.zone)<<16|uint64(k.proto))
+	return xxhash.Sum64(buf[:])
 }
 
-// sum hashes the key's fields with xxhash and the table's seed. The key
-// must be canonical (see symmetric) for the hash to be symmetric.
-func (k *key4) sum(seed uint64) uint64 {
-	var b [24]byte
-	binary.LittleEndian.PutUint64(b[0:], seed)
-	binary.LittleEndian.PutUint32(b[8:], binary.BigEndian.Uint32(k.src[:]))
-	binary.LittleEndian.PutUint32(b[12:], binary.BigEndian.Uint32(k.dst[:]))
-	binary.LittleEndian.PutUint64(b[16:], uint64(k.sport)<<48|uint64(k.dport)<<32|uint64(k.zone)<<16|uint64(k.proto))
-	return xxhash.Sum64(b[:])
+// foldICMP maps an ICMP type<<8|code word with a reply type onto its
+// request type, so a query and its answer hash alike.
+func foldICMP(proto uint8, word uint16) uint16 {
+	if typ := uint8(word >> 8); isICMPReply(proto, typ) {
+		req, _ := icmpInverse(proto, typ)
+		return uint16(req)<<8 | word&0xff
+	}
+	return word
 }
 
-func (k *key6) sum(seed uint64) uint64 {
-	var b [48]byte
-	binary.LittleEndian.PutUint64(b[0:], seed)
-	copy(b[8:24], k.src[:])
-	copy(b[24:40], k.dst[:])
-	binary.LittleEndian.PutUint64(b[40:], uint64(k.sport)<<48|uint64(k.dport)<<32|uint64(k.zone)<<16|uint64(k.proto))
-	return xxhash.Sum64(b[:])
+// isInverse reports whether k is the inverse of the stored key e: the
+// packet travels in the stored connection's reply direction.
+func isInverse[K keyType](e, k *K) bool {
+	switch e := any(e).(type) {
+	case *key4:
+		k := any(k).(*key4)
+		return e.src == k.dst && e.dst == k.src && e.zone == k.zone && e.proto == k.proto && portsInverse(e.proto, e.sport, e.dport, k.sport, k.dport)
+	case *key6:
+		k := any(k).(*key6)
+		return e.src == k.dst && e.dst == k.src && e.zone == k.zone && e.proto == k.proto && portsInverse(e.proto, e.sport, e.dport, k.sport, k.dport)
+	}
+	return false
 }
 
-// symmetric4 returns the hash of a key and the key of the other
-// direction (k itself when it has none). A key and its inverse hash
-// alike: the hash is of whichever orientation sorts first.
-func symmetric4(k *key4, seed uint64) (uint64, key4) {
-	inv, ok := k.invert()
-	if !ok {
-		return k.sum(seed), *k
+// portsInverse reports whether (sp2, dp2) are the other direction's
+// identifiers of (sp, dp).
+func portsInverse(proto uint8, sp, dp, sp2, dp2 uint16) bool {
+	if proto == 1 || proto == 58 {
+		rt, ok := icmpInverse(proto, uint8(dp>>8))
+		return ok && sp2 == sp && dp2 == uint16(rt)<<8|dp&0xff
 	}
-	c := *k
-	if less4(&inv, k) {
-		c = inv
-	}
-	return c.sum(seed), inv
-}
-
-func symmetric6(k *key6, seed uint64) (uint64, key6) {
-	inv, ok := k.invert()
-	if !ok {
-		return k.sum(seed), *k
-	}
-	c := *k
-	if less6(&inv, k) {
-		c = inv
-	}
-	return c.sum(seed), inv
-}
-
-func less4(a, b *key4) bool {
-	if x, y := binary.BigEndian.Uint32(a.src[:]), binary.BigEndian.Uint32(b.src[:]); x != y {
-		return x < y
-	}
-	if a.sport != b.sport {
-		return a.sport < b.sport
-	}
-	return a.dport < b.dport
-}
-
-func less6(a, b *key6) bool {
-	if c := string(a.src[:]); c != string(b.src[:]) {
-		return c < string(b.src[:])
-	}
-	if a.sport != b.sport {
-		return a.sport < b.sport
-	}
-	return a.dport < b.dport
+	return sp2 == dp && dp2 == sp
 }
 
 // otherTrack is what connections of protocols other than TCP keep beside
@@ -185,9 +169,9 @@ func (s *store[K, X]) has(slot uint32) bool {
 // does, so the index may have any size.
 func pos(h uint64, n int) int { return int((uint64(uint32(h)) * uint64(n)) >> 32) }
 
-// find looks a tuple up: k is the packet's key, inv its inverse (or k
-// again when it has none). It returns the slot and the direction.
-func (s *store[K, X]) find(k, inv *K, h uint64) (uint32, Dir, bool) {
+// find looks a tuple up by its key and symmetric hash. It returns the
+// slot and the packet's direction.
+func (s *store[K, X]) find(k *K, h uint64) (uint32, Dir, bool) {
 	n := len(s.index)
 	if n == 0 {
 		return 0, 0, false
@@ -204,7 +188,7 @@ func (s *store[K, X]) find(k, inv *K, h uint64) (uint32, Dir, bool) {
 		if e.key == *k {
 			return v - 1, Original, true
 		}
-		if e.key == *inv {
+		if isInverse(&e.key, k) {
 			return v - 1, Reply, true
 		}
 	}

@@ -122,30 +122,29 @@ func (t *Table) Stats() Stats {
 		InsertFailed: s.insertFailed.Load(), Drop: s.drop.Load(), EarlyDrop: s.earlyDrop.Load(), SearchRestart: s.searchRestart.Load()}
 }
 
-// probe is a tuple prepared for lookup: its packed key, the key of its
-// inverse (the key itself when it has none, such as an ICMP error type),
-// the symmetric hash, the shard it picks and the store within it.
+// probe is a tuple prepared for lookup: its packed key, its symmetric
+// hash, the shard the hash picks and the store within it.
 type probe struct {
-	kind   storeKind
-	k4, i4 key4
-	k6, i6 key6
-	h      uint64
-	s      *shard
+	kind storeKind
+	k4   key4
+	k6   key6
+	h    uint64
+	s    *shard
 }
 
-func (t *Table) hash4(k *key4) uint64 { h, _ := symmetric4(k, t.seed); return h }
+func (t *Table) hash4(k *key4) uint64 { return symHash4(k, t.seed) }
 
-func (t *Table) hash6(k *key6) uint64 { h, _ := symmetric6(k, t.seed); return h }
+func (t *Table) hash6(k *key6) uint64 { return symHash6(k, t.seed) }
 
 // probeOf prepares a tuple for lookup.
 func (t *Table) probeOf(tp *Tuple) probe {
 	var pr probe
 	if tp.Family == 6 {
 		pr.kind, pr.k6 = kind6, toKey6(tp)
-		pr.h, pr.i6 = symmetric6(&pr.k6, t.seed)
+		pr.h = symHash6(&pr.k6, t.seed)
 	} else {
 		pr.kind, pr.k4 = kind4, toKey4(tp)
-		pr.h, pr.i4 = symmetric4(&pr.k4, t.seed)
+		pr.h = symHash4(&pr.k4, t.seed)
 	}
 	if tp.Proto == 6 {
 		pr.kind |= kindTCP
