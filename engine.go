@@ -273,7 +273,8 @@ func (e *Engine) Hook(p *packet.Packet, m Meta) Verdict {
 // it is for the host (one of its addresses, a broadcast or a multicast
 // address), otherwise through FORWARD, decrementing its TTL as the kernel
 // does; every packet that leaves passes POSTROUTING. Path rewrites p as
-// the router would (TTL, mangling targets). m.Hook is ignored; m.Out is filled from the routes.
+// the router would (TTL, mangling targets). m.Hook is ignored; m.Out is
+// filled from the routes.
 func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	v := Verdict{Action: filter.Accept, Reason: ReasonNoRules}
 	// ip_rcv and ipv6_rcv drop a packet whose IP header is bad before
