@@ -92,7 +92,7 @@ func TestReplayRunsTheEmbeddedExample(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"13 packets:", "top rules:", "REJECT", "ssh-in"} {
+	for _, want := range []string{"17 packets:", "top rules:", "REJECT", "ssh-in", "ESTABLISHED (reply)", "RELATED (reply)", "INVALID"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -102,25 +102,30 @@ func TestReplayRunsTheEmbeddedExample(t *testing.T) {
 func TestReplayJSONHasTheFieldsUsersRelyOn(t *testing.T) {
 	recs := replayJSON(t, "--rules", "example/example.rules", "--rules6", "example/example.rules6",
 		"--local", exampleLocal, "--trace", writeExamplePcap(t))
-	if len(recs) != 13 {
-		t.Fatalf("got %d records, want 13", len(recs))
+	if len(recs) != 17 {
+		t.Fatalf("got %d records, want 17", len(recs))
 	}
 	want := []struct {
 		verdict, target, chain string
+		ctstate, ctdir         string
 	}{
-		{"ACCEPT", "ACCEPT", "ssh-in"},  // SSH from the admin net, marked in mangle
-		{"DROP", "DROP", "ssh-in"},      // SSH from elsewhere
-		{"DROP", "REJECT", "INPUT"},     // telnet: tcp-reset
-		{"ACCEPT", "ACCEPT", "INPUT"},   // ping
-		{"ACCEPT", "ACCEPT", "INPUT"},   // DNS
-		{"DROP", "DROP", "INPUT"},       // SNMP: LOG, then the policy
-		{"ACCEPT", "ACCEPT", "FORWARD"}, // HTTPS through
-		{"DROP", "DROP", "FORWARD"},     // SMTP through: policy
-		{"ACCEPT", "ACCEPT", "FORWARD"}, // NTP from the LAN
-		{"DROP", "REJECT", "FORWARD"},   // other UDP through
-		{"ACCEPT", "ACCEPT", "INPUT"},   // ICMPv6 echo to the router
-		{"ACCEPT", "ACCEPT", "FORWARD"}, // IPv6 HTTPS through
-		{"DROP", "REJECT", "FORWARD"},   // IPv6 HTTP through: tcp-reset
+		{"ACCEPT", "ACCEPT", "ssh-in", "NEW", "original"},          // SSH from the admin net, marked in mangle
+		{"DROP", "DROP", "ssh-in", "NEW", "original"},              // SSH from elsewhere
+		{"DROP", "REJECT", "INPUT", "NEW", "original"},             // telnet: tcp-reset
+		{"ACCEPT", "ACCEPT", "INPUT", "NEW", "original"},           // ping
+		{"ACCEPT", "ACCEPT", "INPUT", "NEW", "original"},           // DNS
+		{"DROP", "DROP", "INPUT", "NEW", "original"},               // SNMP: LOG, then the policy
+		{"ACCEPT", "ACCEPT", "FORWARD", "NEW", "original"},         // HTTPS through
+		{"DROP", "DROP", "FORWARD", "NEW", "original"},             // SMTP through: policy
+		{"ACCEPT", "ACCEPT", "FORWARD", "NEW", "original"},         // NTP from the LAN
+		{"DROP", "REJECT", "FORWARD", "NEW", "original"},           // other UDP through
+		{"ACCEPT", "ACCEPT", "INPUT", "NEW", "original"},           // ICMPv6 echo to the router
+		{"ACCEPT", "ACCEPT", "FORWARD", "NEW", "original"},         // IPv6 HTTPS through
+		{"DROP", "REJECT", "FORWARD", "NEW", "original"},           // IPv6 HTTP through: tcp-reset
+		{"ACCEPT", "ACCEPT", "FORWARD", "ESTABLISHED", "reply"},    // the HTTPS server's SYN/ACK
+		{"ACCEPT", "ACCEPT", "FORWARD", "ESTABLISHED", "original"}, // the client's ACK
+		{"ACCEPT", "ACCEPT", "FORWARD", "RELATED", "reply"},        // port unreachable about the NTP flow
+		{"DROP", "DROP", "INPUT", "INVALID", ""},                   // a SYN/ACK that belongs to nothing
 	}
 	for i, w := range want {
 		r := recs[i]
@@ -130,10 +135,8 @@ func TestReplayJSONHasTheFieldsUsersRelyOn(t *testing.T) {
 		if len(r.Trace) == 0 {
 			t.Errorf("packet %d: --trace gave no trace", i)
 		}
-		// Every packet of the example starts a connection; the ICMPv6
-		// echo too (only ND and MLD are untracked).
-		if r.CTState != "NEW" || r.CTDir != "original" {
-			t.Errorf("packet %d: ctstate %q %q, want NEW original", i, r.CTState, r.CTDir)
+		if r.CTState != w.ctstate || r.CTDir != w.ctdir {
+			t.Errorf("packet %d: ctstate %q %q, want %q %q", i, r.CTState, r.CTDir, w.ctstate, w.ctdir)
 		}
 	}
 	if recs[2].Response == "" || recs[9].Response == "" {
@@ -161,7 +164,7 @@ func TestReplayConntrackPrintsTheTable(t *testing.T) {
 	// ones' are not (an unconfirmed entry leaves no trace).
 	for _, want := range []string{
 		"udp      17 29 src=10.0.0.5 dst=192.0.2.1 sport=40000 dport=53 packets=1 bytes=32 [UNREPLIED] src=192.0.2.1 dst=10.0.0.5 sport=53 dport=40000 packets=0 bytes=0 mark=0 use=1",
-		"tcp      6 119 SYN_SENT src=10.0.0.5 dst=198.51.100.80 sport=41000 dport=443",
+		"tcp      6 431999 ESTABLISHED src=10.0.0.5 dst=198.51.100.80 sport=41000 dport=443 packets=2 bytes=80 src=198.51.100.80 dst=10.0.0.5 sport=443 dport=41000 packets=1 bytes=40 [ASSURED] mark=0 use=1",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
