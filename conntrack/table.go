@@ -172,10 +172,19 @@ func (t *Table) find(pr *probe, now int64) (c *connState, tcp *tcpTrack, born ui
 
 // remove deletes a stored connection. s.mu must be held.
 func (t *Table) remove(s *shard, kind storeKind, slot uint32, now int64) {
-	e := s.materialize(kind, slot, now)
-	t.emit(EventDestroy, &e, now)
+	t.emitStored(EventDestroy, s, kind, slot, now)
 	s.remove(kind, slot)
 	t.count.Add(-1)
+}
+
+// emitStored reports a change of a stored connection. Only when someone
+// listens, or expectations may die with it, is the entry materialised.
+func (t *Table) emitStored(typ EventType, s *shard, kind storeKind, slot uint32, now int64) {
+	if t.ext.hooks.Load() == 0 {
+		return
+	}
+	e := s.materialize(kind, slot, now)
+	t.emit(typ, &e, now)
 }
 
 // insert stores a confirmed connection. It fails if either tuple is

@@ -159,8 +159,7 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		t.account(r, c, tcp, p, dir, res, ns)
 		r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: tp, dir: dir}
 		if c.status != oldStatus || tcpState(tcp) != oldState {
-			e := pr.s.materialize(pr.kind, slot, ns)
-			t.emit(EventUpdate, &e, ns)
+			t.emitStored(EventUpdate, pr.s, pr.kind, slot, ns)
 		}
 		if res.kill {
 			t.remove(pr.s, pr.kind, slot, ns)
@@ -368,9 +367,7 @@ func (t *Table) SetMark(r *Result, mark uint32, now time.Time) {
 		c, ok := s.stillThere(&r.ref)
 		if ok && c.mark != mark {
 			c.mark = mark
-			ns := now.UnixNano()
-			e := s.materialize(r.ref.kind, r.ref.slot, ns)
-			t.emit(EventUpdate, &e, ns)
+			t.emitStored(EventUpdate, s, r.ref.kind, r.ref.slot, now.UnixNano())
 		}
 	}
 }
