@@ -297,3 +297,26 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestSnapshotCarriesLabelsAndMarks(t *testing.T) {
+	a := NewTable(Config{})
+	var r Result
+	a.In(&r, pkt(t, udp("10.0.0.1", "10.0.0.2", 1000, 53)), 0, t0, true)
+	r.pending.labels = [2]uint64{0xdead, 0xbeef << 40}
+	r.pending.mark = 0x77
+	if !a.Confirm(&r) {
+		t.Fatal("confirm failed")
+	}
+	var buf bytes.Buffer
+	if err := a.Save(&buf, t0); err != nil {
+		t.Fatal(err)
+	}
+	b := NewTable(Config{})
+	if n, err := b.Load(&buf, t0); err != nil || n != 1 {
+		t.Fatalf("Load: %d, %v", n, err)
+	}
+	c := only(t, b, t0)
+	if c.Labels != ([2]uint64{0xdead, 0xbeef << 40}) || c.Mark != 0x77 {
+		t.Errorf("restored labels %x mark %#x, want the saved ones", c.Labels, c.Mark)
+	}
+}
