@@ -210,3 +210,24 @@ COMMIT
 		t.Errorf("set match: exit %d:\n%s", code, out)
 	}
 }
+
+func TestReplayEventsShowConntrackE(t *testing.T) {
+	recs := replayJSON(t, "--events", "--rules", "example/example.rules", "--rules6", "example/example.rules6",
+		"--local", exampleLocal, writeExamplePcap(t))
+	// The HTTPS connection: NEW when its SYN is accepted, UPDATE to
+	// SYN_RECV on the answer, then ESTABLISHED and ASSURED.
+	wants := map[int]string{
+		6:  "[NEW] tcp      6 120 SYN_SENT src=10.0.0.5 dst=198.51.100.80 sport=41000 dport=443 [UNREPLIED]",
+		13: "[UPDATE] tcp      6 60 SYN_RECV src=10.0.0.5 dst=198.51.100.80 sport=41000 dport=443",
+		14: "[UPDATE] tcp      6 432000 ESTABLISHED src=10.0.0.5 dst=198.51.100.80 sport=41000 dport=443",
+	}
+	for i, want := range wants {
+		if len(recs[i].Events) != 1 || !strings.HasPrefix(recs[i].Events[0], want) {
+			t.Errorf("packet %d events: got %q, want one starting %q", i, recs[i].Events, want)
+		}
+	}
+	// A dropped packet's connection is never confirmed: no event.
+	if len(recs[1].Events) != 0 {
+		t.Errorf("dropped packet 1 has events %q", recs[1].Events)
+	}
+}

@@ -65,6 +65,7 @@ type replayOptions struct {
 	trace         bool
 	conntrack     bool
 	noConntrack   bool
+	events        bool
 }
 
 func replayCmd(args []string, stdout, stderr io.Writer) error {
@@ -80,6 +81,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.trace, "trace", false, "show every rule evaluated")
 	fs.BoolVar(&o.conntrack, "conntrack", false, "print the final connection table, as conntrack -L does")
 	fs.BoolVar(&o.noConntrack, "no-conntrack", false, "run without connection tracking (every packet UNTRACKED)")
+	fs.BoolVar(&o.events, "events", false, "show each packet's conntrack events, as conntrack -E prints them")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -155,6 +157,11 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var sub *conntrack.Subscription
+	if o.events && eng.Conntrack() != nil {
+		sub = eng.Conntrack().Subscribe(1024)
+		defer sub.Close()
+	}
 	out := newReplayPrinter(stdout, o)
 	var (
 		p    packet.Packet
@@ -184,6 +191,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		v := eng.Path(&p, meta)
 		rec.fill(&p, v, trace)
+		rec.Events = drainEvents(sub)
 		out.record(&rec, &p, eng)
 	}
 	progress.done()
@@ -200,6 +208,23 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "conntrack v1.4.7 (conntrack-tools): %d flow entries have been shown.\n", n)
 	}
 	return nil
+}
+
+// drainEvents returns the events the last packet caused, as conntrack -E
+// lines.
+func drainEvents(sub *conntrack.Subscription) []string {
+	if sub == nil {
+		return nil
+	}
+	var out []string
+	for {
+		select {
+		case ev := <-sub.Events():
+			out = append(out, strings.TrimSpace(ev.String()))
+		default:
+			return out
+		}
+	}
 }
 
 // hostFromFlags builds the simulated host: the --local addresses sit on
@@ -247,6 +272,7 @@ type packetRecord struct {
 	Out      string      `json:"out,omitempty"`
 	Response string      `json:"response,omitempty"`
 	Logs     []string    `json:"logs,omitempty"`
+	Events   []string    `json:"events,omitempty"`
 	Trace    []traceJSON `json:"trace,omitempty"`
 }
 
@@ -375,6 +401,9 @@ func (rp *replayPrinter) record(r *packetRecord, _ *packet.Packet, _ *nfgo.Engin
 	fmt.Fprintf(rp.tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Index, r.Src, r.Dst, r.Proto, ct, r.Verdict, by)
 	for _, l := range r.Logs {
 		fmt.Fprintf(rp.tw, "\t\t\t\t\t\tlog: %s\n", l)
+	}
+	for _, ev := range r.Events {
+		fmt.Fprintf(rp.tw, "\t\t\t\t\t\tevent: %s\n", ev)
 	}
 	for _, t := range r.Trace {
 		m := "no match"
