@@ -2,7 +2,7 @@ package filter
 
 import (
 	"encoding/binary"
-	"math/bits"
+	"github.com/nfgo/nfgo/internal/jhash"
 
 	"github.com/nfgo/nfgo/packet"
 )
@@ -62,36 +62,12 @@ func nfqueueHash(p *packet.Packet, seed uint32) uint32 {
 		if s1 < d1 {
 			c = s1
 		}
-		return jhash3(a, b, c, seed)
+		return jhash.Hash3(a, b, c, seed)
 	}
 	s, d := p.Src().As4(), p.Dst().As4()
 	sw, dw := binary.LittleEndian.Uint32(s[:]), binary.LittleEndian.Uint32(d[:])
 	if sw < dw {
-		return jhash3(sw, dw, uint32(p.Proto), seed)
+		return jhash.Hash3(sw, dw, uint32(p.Proto), seed)
 	}
-	return jhash3(dw, sw, uint32(p.Proto), seed)
-}
-
-// jhash3 is the kernel's jhash_3words (Bob Jenkins' lookup3 final mix).
-func jhash3(a, b, c, initval uint32) uint32 {
-	const jhashInitval = 0xdeadbeef
-	initval += jhashInitval + 3<<2
-	a += initval
-	b += initval
-	c += initval
-	c ^= b
-	c -= bits.RotateLeft32(b, 14)
-	a ^= c
-	a -= bits.RotateLeft32(c, 11)
-	b ^= a
-	b -= bits.RotateLeft32(a, 25)
-	c ^= b
-	c -= bits.RotateLeft32(b, 16)
-	a ^= c
-	a -= bits.RotateLeft32(c, 4)
-	b ^= a
-	b -= bits.RotateLeft32(a, 14)
-	c ^= b
-	c -= bits.RotateLeft32(b, 24)
-	return c
+	return jhash.Hash3(dw, sw, uint32(p.Proto), seed)
 }

@@ -3,6 +3,7 @@ package filter
 import (
 	"testing"
 
+	"github.com/nfgo/nfgo/internal/jhash"
 	"github.com/nfgo/nfgo/packet"
 )
 
@@ -39,7 +40,7 @@ func TestNFQueueVerdictCarriesNumAndBypass(t *testing.T) {
 func TestNFQueueHashOrdersAddressesNotJhash(t *testing.T) {
 	// jhash_3words itself is order dependent; the symmetry must come
 	// from hash_v4's ordering of the two addresses.
-	if jhash3(1, 2, 6, 0) == jhash3(2, 1, 6, 0) {
-		t.Errorf("jhash3 ignores argument order")
+	if jhash.Hash3(1, 2, 6, 0) == jhash.Hash3(2, 1, 6, 0) {
+		t.Errorf("jhash_3words ignores argument order")
 	}
 }

@@ -1,6 +1,7 @@
 package nat
 
 import (
+	"github.com/nfgo/nfgo/internal/jhash"
 	"math/rand/v2"
 
 	"github.com/nfgo/nfgo/conntrack"
@@ -174,7 +175,7 @@ func bestAddr(t *conntrack.Tuple, r *Range, m Manip) {
 	if !persistent {
 		seed = leWord(&t.Dst, n-1) ^ uint32(t.Zone)
 	}
-	j := jhash2(src[:], seed)
+	j := jhash.Hash2(src[:], seed)
 
 	full := false
 	for i := range n {

@@ -1,6 +1,7 @@
 package nat
 
 import (
+	"github.com/nfgo/nfgo/internal/jhash"
 	"net/netip"
 	"testing"
 
@@ -232,7 +233,7 @@ func TestBestAddrHashesSourceAndDestination(t *testing.T) {
 
 	// The kernel's arithmetic spelled out for one IPv4 word.
 	le := func(b [4]byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
-	j := jhash2([]uint32{le(src), 0, 0, 0}, le(dst)^3)
+	j := jhash.Hash2([]uint32{le(src), 0, 0, 0}, le(dst)^3)
 	want := netip.AddrFrom4([4]byte{203, 0, 113, byte(1 + reciprocalScale(j, 4))})
 
 	got := curr
@@ -240,7 +241,7 @@ func TestBestAddrHashesSourceAndDestination(t *testing.T) {
 	if got.SrcAddr() != want {
 		t.Errorf("address = %v, want %v", got.SrcAddr(), want)
 	}
-	jp := jhash2([]uint32{le(src), 0, 0, 0}, 0)
+	jp := jhash.Hash2([]uint32{le(src), 0, 0, 0}, 0)
 	wantP := netip.AddrFrom4([4]byte{203, 0, 113, byte(1 + reciprocalScale(jp, 4))})
 	r.Flags |= Persistent
 	got = curr
