@@ -113,13 +113,11 @@ func (c Conn) format(extended bool) string {
 // the tuple's direction in it (conntrack -G).
 func (t *Table) Get(tp Tuple, now time.Time) (Conn, Dir, bool) {
 	ns := now.UnixNano()
-	pr := t.probeOf(&tp)
-	pr.s.mu.Lock()
-	defer pr.s.mu.Unlock()
-	_, _, _, slot, dir, found := t.find(&pr, ns)
+	loc, found := t.locate(&tp, ns)
 	if !found {
 		return Conn{}, 0, false
 	}
-	e := pr.s.materialize(pr.kind, slot, ns)
-	return e.conn(ns), dir, true
+	defer loc.s.mu.Unlock()
+	e := loc.s.materialize(loc.kind, loc.slot, ns)
+	return e.conn(ns), loc.dir, true
 }

@@ -79,6 +79,9 @@ func (s *shard) remove(kind storeKind, slot uint32) {
 	if s.labels != nil {
 		delete(s.labels, labelKey(kind, slot))
 	}
+	if s.replies != nil {
+		delete(s.replies, labelKey(kind, slot))
+	}
 	switch kind {
 	case kind4:
 		s.v4.remove(slot)
@@ -114,7 +117,11 @@ func (s *shard) materialize(kind storeKind, slot uint32, now int64) entry {
 	}
 	e.labels = s.labels[labelKey(kind, slot)]
 	e.tuple[Original] = s.origTuple(kind, slot)
-	e.tuple[Reply], _ = e.tuple[Original].Invert()
+	if reply, ok := s.replies[labelKey(kind, slot)]; ok {
+		e.tuple[Reply] = reply
+	} else {
+		e.tuple[Reply], _ = e.tuple[Original].Invert()
+	}
 	e.started = now
 	if tcp == nil {
 		e.started = now - int64(age(born, now))
@@ -161,7 +168,10 @@ func (s *shard) stillThere(rf *ref) (*connState, bool) {
 	c, _, _ := s.conn(rf.kind, rf.slot)
 	orig := rf.tuple
 	if rf.dir == Reply {
-		orig, _ = rf.tuple.Invert()
+		orig = rf.other
+		if !rf.natted {
+			orig, _ = rf.tuple.Invert()
+		}
 	}
 	if !c.live() || s.origTuple(rf.kind, rf.slot) != orig {
 		return nil, false

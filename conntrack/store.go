@@ -188,7 +188,9 @@ func (s *store[K, X]) find(k *K, h uint64) (uint32, Dir, bool) {
 		if e.key == *k {
 			return v - 1, Original, true
 		}
-		if isInverse(&e.key, k) {
+		// A connection whose reply tuple NAT changed is found in the
+		// reply direction only through the NAT index.
+		if e.status&(StatusSrcNAT|StatusDstNAT) == 0 && isInverse(&e.key, k) {
 			return v - 1, Reply, true
 		}
 	}

@@ -48,6 +48,8 @@ type Table struct {
 	gcNext atomic.Uint32
 	// ext is the event stream's and the expectations' state.
 	ext tableExt
+	// nat indexes connections whose reply tuple NAT changed (see nat.go).
+	nat natIndex
 }
 
 type shard struct {
@@ -59,10 +61,12 @@ type shard struct {
 	// labels holds the few connections' 128-bit labels, by store and
 	// slot, so that the many without labels pay nothing for them.
 	labels map[uint64][2]uint64
-	v4     store[key4, otherTrack]
-	v4t    store[key4, tcpTrack]
-	v6     store[key6, otherTrack]
-	v6t    store[key6, tcpTrack]
+	// replies holds the reply tuples NAT changed, by store and slot.
+	replies map[uint64]Tuple
+	v4      store[key4, otherTrack]
+	v4t     store[key4, tcpTrack]
+	v6      store[key6, otherTrack]
+	v6t     store[key6, tcpTrack]
 }
 
 // stats are the per-table counters, as conntrack -S shows them.
@@ -173,6 +177,9 @@ func (t *Table) find(pr *probe, now int64) (c *connState, tcp *tcpTrack, born ui
 // remove deletes a stored connection. s.mu must be held.
 func (t *Table) remove(s *shard, kind storeKind, slot uint32, now int64) {
 	t.emitStored(EventDestroy, s, kind, slot, now)
+	if reply, ok := s.replies[labelKey(kind, slot)]; ok {
+		t.nat.forget(s.origTuple(kind, slot), reply)
+	}
 	s.remove(kind, slot)
 	t.count.Add(-1)
 }
@@ -193,8 +200,20 @@ func (t *Table) insert(pr *probe, e *entry) (uint32, bool) {
 	if _, _, found := pr.s.find(pr); found {
 		return 0, false
 	}
+	natted := e.natted()
+	if natted && t.nat.has(&e.tuple[Reply]) {
+		return 0, false
+	}
 	t.count.Add(1)
-	return pr.s.add(pr, e), true
+	slot := pr.s.add(pr, e)
+	if natted {
+		if pr.s.replies == nil {
+			pr.s.replies = map[uint64]Tuple{}
+		}
+		pr.s.replies[labelKey(pr.kind, slot)] = e.tuple[Reply]
+		t.nat.add(e.tuple[Original], e.tuple[Reply], ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: e.tuple[Original], dir: Original}, e.status)
+	}
+	return slot, true
 }
 
 // forEach calls fn for every live, unexpired entry, one shard locked at a

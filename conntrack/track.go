@@ -44,6 +44,10 @@ type ref struct {
 	slot  uint32
 	tuple Tuple
 	dir   Dir
+	// natted says NAT changed the reply tuple; other is then the
+	// connection's tuple in the other direction.
+	natted bool
+	other  Tuple
 }
 
 // Proto returns the connection's layer-4 protocol (for an ICMP error, the
@@ -63,6 +67,9 @@ func (r *Result) Tuple(d Dir) Tuple {
 	}
 	if d == r.ref.dir {
 		return r.ref.tuple
+	}
+	if r.ref.natted {
+		return r.ref.other
 	}
 	t, _ := r.ref.tuple.Invert()
 	return t
@@ -125,60 +132,58 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		t.stats.invalid.Add(1)
 		return
 	}
-	pr := t.probeOf(&tp)
 	for attempt := 0; attempt < 2; attempt++ {
-		pr.s.mu.Lock()
-		c, tcp, born, slot, dir, found := t.find(&pr, ns)
+		loc, found := t.locate(&tp, ns)
 		if !found {
-			pr.s.mu.Unlock()
-			t.start(r, p, &tp, &pr, ns)
+			t.start(r, p, &tp, ns)
 			return
 		}
+		c, tcp := loc.c, loc.tcp
 		oldStatus, oldState := c.status, tcpState(tcp)
-		res := t.update(c, tcp, born, p, dir, ns)
+		res := t.update(c, tcp, loc.born, p, loc.dir, ns)
 		if res.repeat {
 			// A new SYN reopens a closed connection: forget the old one
 			// and look again.
-			t.remove(pr.s, pr.kind, slot, ns)
-			pr.s.mu.Unlock()
+			t.remove(loc.s, loc.kind, loc.slot, ns)
+			loc.s.mu.Unlock()
 			t.stats.searchRestart.Add(1)
 			continue
 		}
-		pr.s.found++
+		loc.s.found++
 		if res.invalid {
 			if res.shrink {
 				if left := c.left(ns); left >= 120*time.Second && left > res.timeout {
 					c.setTimeout(ns, res.timeout)
 				}
 			}
-			pr.s.mu.Unlock()
+			loc.s.mu.Unlock()
 			r.Reason = res.reason
 			t.stats.invalid.Add(1)
 			return
 		}
-		t.account(r, c, tcp, p, dir, res, ns)
-		r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: tp, dir: dir}
+		t.account(r, c, tcp, p, loc.dir, res, ns)
+		r.ref = loc.refOf(&tp)
 		if c.status != oldStatus || tcpState(tcp) != oldState {
-			t.emitStored(EventUpdate, pr.s, pr.kind, slot, ns)
+			t.emitStored(EventUpdate, loc.s, loc.kind, loc.slot, ns)
 		}
 		if res.kill {
-			t.remove(pr.s, pr.kind, slot, ns)
+			t.remove(loc.s, loc.kind, loc.slot, ns)
 		}
-		pr.s.mu.Unlock()
+		loc.s.mu.Unlock()
 		return
 	}
 }
 
 // start prepares the unconfirmed entry of a packet that starts a
 // connection (init_conntrack).
-func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, pr *probe, ns int64) {
+func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, ns int64) {
 	reply, ok := tp.Invert()
 	if !ok {
 		r.Reason = "cannot invert tuple"
 		t.stats.invalid.Add(1)
 		return
 	}
-	if t.count.Load() >= int64(t.cfg.Max) && !t.earlyDrop(pr.s, ns) {
+	if t.count.Load() >= int64(t.cfg.Max) && !t.earlyDrop(t.probeOf(tp).s, ns) {
 		r.Drop, r.Reason = true, ErrTableFull.Error()
 		t.stats.drop.Add(1)
 		return
@@ -289,15 +294,14 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 		t.stats.invalid.Add(1)
 		return
 	}
-	pr := t.probeOf(&want)
-	pr.s.mu.Lock()
-	defer pr.s.mu.Unlock()
-	c, tcp, _, slot, dir, found := t.find(&pr, ns)
+	loc, found := t.locate(&want, ns)
 	if !found {
 		r.Reason = "no connection for the embedded packet"
 		t.stats.invalid.Add(1)
 		return
 	}
+	defer loc.s.mu.Unlock()
+	c, tcp, dir := loc.c, loc.tcp, loc.dir
 	// The inner packet's destination is where the error goes back to: a
 	// forged error aimed at a third host is not RELATED
 	// (nf_conntrack_inet_error's outer daddr check).
@@ -306,13 +310,13 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 		t.stats.invalid.Add(1)
 		return
 	}
-	pr.s.found++
+	loc.s.found++
 	// An ICMP error is attached to the connection but neither refreshes
 	// nor counts on it, as in nf_conntrack_inet_error.
 	r.State, r.Dir = Related, dir
 	r.Status, r.Mark, r.TCPState = c.status, c.mark, tcpState(tcp)
 	r.Expire = c.left(ns)
-	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: want, dir: dir}
+	r.ref = loc.refOf(&want)
 }
 
 // Confirm puts the unconfirmed entry of a NEW packet in the table, as

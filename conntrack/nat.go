@@ -1,0 +1,196 @@
+package conntrack
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// NAT support in the table. A connection whose reply tuple NAT changed is
+// stored, like any other, under its original tuple in that tuple's shard;
+// the changed reply tuple is kept beside it (shard.replies) and indexed
+// here, so a reply-direction packet finds it. The kernel hashes both
+// tuples into one table; nfgo's compact stores find the reply direction
+// by inverting the original, which NAT breaks, hence this index. It also
+// keeps the kernel's bysource chains: the source-NATed connections of
+// each original source, which NAT's tuple selection consults to give a
+// host the same public address and port again.
+//
+// Lock order: a shard's mutex, then natIndex.mu.
+type natIndex struct {
+	mu      sync.RWMutex
+	byReply map[Tuple]ref
+	bySrc   map[srcKey][]Tuple
+	n       atomic.Int64
+}
+
+// srcKey is what find_appropriate_src compares: the original source.
+type srcKey struct {
+	addr        [16]byte
+	port, zone  uint16
+	family, pro uint8
+}
+
+func srcKeyOf(t *Tuple) srcKey {
+	return srcKey{addr: t.Src, port: t.SrcPort, zone: t.Zone, family: uint8(t.Family), pro: t.Proto}
+}
+
+// natted reports whether NAT changed the entry's reply tuple.
+func (e *entry) natted() bool {
+	inv, _ := e.tuple[Original].Invert()
+	return e.tuple[Reply] != inv
+}
+
+func (x *natIndex) has(reply *Tuple) bool {
+	if x.n.Load() == 0 {
+		return false
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	_, ok := x.byReply[*reply]
+	return ok
+}
+
+func (x *natIndex) add(orig, reply Tuple, rf ref, status Status) {
+	rf.natted, rf.other = true, orig
+	rf.tuple, rf.dir = reply, Reply
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.byReply == nil {
+		x.byReply, x.bySrc = map[Tuple]ref{}, map[srcKey][]Tuple{}
+	}
+	x.byReply[reply] = rf
+	if status&StatusSrcNAT != 0 {
+		k := srcKeyOf(&orig)
+		x.bySrc[k] = append(x.bySrc[k], reply)
+	}
+	x.n.Add(1)
+}
+
+func (x *natIndex) forget(orig, reply Tuple) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if _, ok := x.byReply[reply]; !ok {
+		return
+	}
+	delete(x.byReply, reply)
+	k := srcKeyOf(&orig)
+	if l := x.bySrc[k]; len(l) > 0 {
+		for i, r := range l {
+			if r == reply {
+				l = append(l[:i], l[i+1:]...)
+				break
+			}
+		}
+		if len(l) == 0 {
+			delete(x.bySrc, k)
+		} else {
+			x.bySrc[k] = l
+		}
+	}
+	x.n.Add(-1)
+}
+
+// lookup returns the connection whose NAT-changed reply tuple is tp.
+func (x *natIndex) lookup(tp *Tuple) (ref, bool) {
+	if x.n.Load() == 0 {
+		return ref{}, false
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	rf, ok := x.byReply[*tp]
+	return rf, ok
+}
+
+// SetReply gives the unconfirmed connection of a NEW packet the reply
+// tuple NAT chose for it, with the NAT status bits (IPS_SRC_NAT,
+// IPS_DST_NAT and the _DONE bits), as nf_conntrack_alter_reply and
+// nf_nat_setup_info do. It does nothing for a packet whose connection is
+// already confirmed.
+func (r *Result) SetReply(reply Tuple, status Status) {
+	if !r.isNew {
+		return
+	}
+	r.pending.tuple[Reply] = reply
+	r.pending.status |= status
+	r.Status = r.pending.status
+}
+
+// Pending reports whether the packet's connection is new and not yet
+// confirmed: the only time NAT chooses its binding.
+func (r *Result) Pending() bool { return r.isNew }
+
+// Taken reports whether a tuple is in use by a confirmed connection, in
+// either direction (nf_conntrack_tuple_taken): NAT's tuple selection must
+// not pick it.
+func (t *Table) Taken(tp Tuple, now time.Time) bool {
+	_, _, ok := t.Get(tp, now)
+	return ok
+}
+
+// SourceMapping returns the reply tuple of the i-th source-NATed
+// connection whose original source (address, port, protocol, zone) is
+// orig's: the kernel's bysource chain, which find_appropriate_src walks so
+// that a host keeps its public address and port.
+func (t *Table) SourceMapping(orig Tuple, i int) (Tuple, bool) {
+	if t.nat.n.Load() == 0 {
+		return Tuple{}, false
+	}
+	t.nat.mu.RLock()
+	defer t.nat.mu.RUnlock()
+	l := t.nat.bySrc[srcKeyOf(&orig)]
+	if i >= len(l) {
+		return Tuple{}, false
+	}
+	return l[i], true
+}
+
+// located is a connection found for a tuple, with its shard locked.
+type located struct {
+	s     *shard
+	kind  storeKind
+	slot  uint32
+	c     *connState
+	tcp   *tcpTrack
+	born  uint32
+	dir   Dir
+	nat   bool
+	other Tuple // with nat: the original tuple
+}
+
+// locate finds the connection a tuple belongs to, in either direction,
+// including by a reply tuple NAT changed, reaping it if it has expired.
+// When it reports true the connection's shard is locked, and the caller
+// unlocks loc.s.mu.
+func (t *Table) locate(tp *Tuple, ns int64) (located, bool) {
+	pr := t.probeOf(tp)
+	pr.s.mu.Lock()
+	c, tcp, born, slot, dir, found := t.find(&pr, ns)
+	if found {
+		return located{s: pr.s, kind: pr.kind, slot: slot, c: c, tcp: tcp, born: born, dir: dir}, true
+	}
+	pr.s.mu.Unlock()
+	rf, ok := t.nat.lookup(tp)
+	if !ok {
+		return located{}, false
+	}
+	s := rf.shard
+	s.mu.Lock()
+	if _, ok := s.stillThere(&rf); !ok {
+		s.mu.Unlock()
+		return located{}, false
+	}
+	c, tcp, born = s.conn(rf.kind, rf.slot)
+	if c.expired(ns) {
+		t.remove(s, rf.kind, rf.slot, ns)
+		s.mu.Unlock()
+		return located{}, false
+	}
+	return located{s: s, kind: rf.kind, slot: rf.slot, c: c, tcp: tcp, born: born, dir: Reply, nat: true, other: rf.other}, true
+}
+
+// refOf returns the ref a Result keeps for a located connection found by
+// the packet's tuple tp.
+func (loc *located) refOf(tp *Tuple) ref {
+	return ref{shard: loc.s, kind: loc.kind, slot: loc.slot, tuple: *tp, dir: loc.dir, natted: loc.nat, other: loc.other}
+}

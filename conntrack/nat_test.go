@@ -1,0 +1,102 @@
+package conntrack
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nfgo/nfgo/internal/testpkt"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// snat runs a NEW UDP packet and gives its connection a source-NATed
+// reply, as the nat table's SNAT does, then confirms it.
+func snat(t *testing.T, tb *Table, spec Tuple, public [4]byte, port uint16) Result {
+	t.Helper()
+	var r Result
+	tb.In(&r, pkt(t, udp(spec.SrcAddr().String(), spec.DstAddr().String(), spec.SrcPort, spec.DstPort)), 0, t0, true)
+	if !r.Pending() {
+		t.Fatalf("first packet not pending: %v", r.State)
+	}
+	reply := r.Tuple(Reply)
+	copy(reply.Dst[:4], public[:])
+	reply.DstPort = port
+	r.SetReply(reply, StatusSrcNAT|StatusSrcNATDone)
+	if !tb.Confirm(&r) {
+		t.Fatal("confirm failed")
+	}
+	return r
+}
+
+func TestNATedReplyTupleFindsTheConnection(t *testing.T) {
+	tb := NewTable(Config{})
+	orig := Tuple{Family: packet.IPv4, Proto: packet.ProtoUDP, SrcPort: 5000, DstPort: 53}
+	copy(orig.Src[:], []byte{10, 0, 0, 5})
+	copy(orig.Dst[:], []byte{8, 8, 8, 8})
+	snat(t, tb, orig, [4]byte{203, 0, 113, 1}, 61000)
+
+	// The server answers the public address: that is the reply.
+	r := step(t, tb, pkt(t, udp("8.8.8.8", "203.0.113.1", 53, 61000)), t0.Add(time.Second))
+	if r.State != Established || r.Dir != Reply {
+		t.Fatalf("answer to the public address: %v %v, want ESTABLISHED reply", r.State, r.Dir)
+	}
+	if got := r.Tuple(Original); got != orig {
+		t.Errorf("original tuple via the reply: got %v, want %v", got, orig)
+	}
+	// An answer to the private address is not part of the connection.
+	r = step(t, tb, pkt(t, udp("8.8.8.8", "10.0.0.5", 53, 5000)), t0.Add(time.Second))
+	if r.State != New || r.Dir != Original {
+		t.Errorf("answer to the private address: %v %v, want a NEW connection", r.State, r.Dir)
+	}
+	// The original direction still works, and the listing shows the
+	// NATed reply.
+	if r := step(t, tb, pkt(t, udp("10.0.0.5", "8.8.8.8", 5000, 53)), t0.Add(time.Second)); r.State != Established || r.Dir != Original {
+		t.Errorf("original direction: %v %v", r.State, r.Dir)
+	}
+	found := false
+	for c := range tb.All(t0.Add(time.Second)) {
+		if c.Orig == orig {
+			found = c.Reply.DstPort == 61000 && c.Status&StatusSrcNAT != 0
+		}
+	}
+	if !found {
+		t.Error("the listing lacks the NATed reply")
+	}
+	// The public tuple is taken; the bysource chain knows the mapping.
+	if !tb.Taken(r.Tuple(Reply), t0) {
+		t.Error("Taken: the reply tuple is free")
+	}
+	reply, _, _ := tb.Get(orig, t0)
+	if got, ok := tb.SourceMapping(orig, 0); !ok || got != reply.Reply {
+		t.Errorf("SourceMapping: %v %v, want %v", got, ok, reply.Reply)
+	}
+	// Expiry removes the NAT index entries too.
+	tb.Collect(t0.Add(time.Hour), shardCount)
+	if tb.Len() != 0 || tb.nat.n.Load() != 0 {
+		t.Errorf("after expiry: %d entries, %d NAT index entries", tb.Len(), tb.nat.n.Load())
+	}
+	if _, ok := tb.SourceMapping(orig, 0); ok {
+		t.Error("SourceMapping survives the connection")
+	}
+}
+
+func TestICMPErrorAboutANATedConnectionIsRelated(t *testing.T) {
+	tb := NewTable(Config{})
+	orig := Tuple{Family: packet.IPv4, Proto: packet.ProtoUDP, SrcPort: 5000, DstPort: 33434}
+	copy(orig.Src[:], []byte{10, 0, 0, 5})
+	copy(orig.Dst[:], []byte{198, 51, 100, 9})
+	snat(t, tb, orig, [4]byte{203, 0, 113, 1}, 61001)
+	// The far end saw the translated packet and complains about it.
+	inner := testpktUDP("203.0.113.1", "198.51.100.9", 61001, 33434)
+	r := step(t, tb, icmpError(t, "198.51.100.9", "203.0.113.1", inner), t0)
+	if r.State != Related || r.Dir != Reply {
+		t.Errorf("ICMP error: %v %v (%s), want RELATED reply", r.State, r.Dir, r.Reason)
+	}
+}
+
+func testpktUDP(src, dst string, sport, dport uint16) []byte {
+	return testpkt.Build(udp(src, dst, sport, dport))
+}
+
+func icmpError(t *testing.T, src, dst string, inner []byte) *packet.Packet {
+	return pkt(t, testpkt.Spec{Src: a(src), Dst: a(dst), Proto: "icmp", ICMPType: 3, ICMPCode: 3, Payload: inner})
+}
