@@ -19,9 +19,15 @@ import (
 // Lock order: a shard's mutex, then natIndex.mu.
 type natIndex struct {
 	mu      sync.RWMutex
-	byReply map[Tuple]ref
+	byReply map[Tuple]natRef
 	bySrc   map[srcKey][]Tuple
 	n       atomic.Int64
+}
+
+// natRef names a NATed connection from its reply tuple.
+type natRef struct {
+	ref
+	orig Tuple
 }
 
 // srcKey is what find_appropriate_src compares: the original source.
@@ -52,14 +58,13 @@ func (x *natIndex) has(reply *Tuple) bool {
 }
 
 func (x *natIndex) add(orig, reply Tuple, rf ref, status Status) {
-	rf.natted, rf.other = true, orig
-	rf.tuple, rf.dir = reply, Reply
+	rf.natted, rf.tuple, rf.dir = true, reply, Reply
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.byReply == nil {
-		x.byReply, x.bySrc = map[Tuple]ref{}, map[srcKey][]Tuple{}
+		x.byReply, x.bySrc = map[Tuple]natRef{}, map[srcKey][]Tuple{}
 	}
-	x.byReply[reply] = rf
+	x.byReply[reply] = natRef{ref: rf, orig: orig}
 	if status&StatusSrcNAT != 0 {
 		k := srcKeyOf(&orig)
 		x.bySrc[k] = append(x.bySrc[k], reply)
@@ -92,9 +97,9 @@ func (x *natIndex) forget(orig, reply Tuple) {
 }
 
 // lookup returns the connection whose NAT-changed reply tuple is tp.
-func (x *natIndex) lookup(tp *Tuple) (ref, bool) {
+func (x *natIndex) lookup(tp *Tuple) (natRef, bool) {
 	if x.n.Load() == 0 {
-		return ref{}, false
+		return natRef{}, false
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -176,7 +181,7 @@ func (t *Table) locate(tp *Tuple, ns int64) (located, bool) {
 	}
 	s := rf.shard
 	s.mu.Lock()
-	if _, ok := s.stillThere(&rf); !ok {
+	if _, ok := s.stillThere(&rf.ref, &rf.orig); !ok {
 		s.mu.Unlock()
 		return located{}, false
 	}
@@ -186,11 +191,14 @@ func (t *Table) locate(tp *Tuple, ns int64) (located, bool) {
 		s.mu.Unlock()
 		return located{}, false
 	}
-	return located{s: s, kind: rf.kind, slot: rf.slot, c: c, tcp: tcp, born: born, dir: Reply, nat: true, other: rf.other}, true
+	return located{s: s, kind: rf.kind, slot: rf.slot, c: c, tcp: tcp, born: born, dir: Reply, nat: true, other: rf.orig}, true
 }
 
-// refOf returns the ref a Result keeps for a located connection found by
-// the packet's tuple tp.
-func (loc *located) refOf(tp *Tuple) ref {
-	return ref{shard: loc.s, kind: loc.kind, slot: loc.slot, tuple: *tp, dir: loc.dir, natted: loc.nat, other: loc.other}
+// setRef records in r the located connection found by the packet's
+// tuple tp.
+func (loc *located) setRef(r *Result, tp *Tuple) {
+	r.ref = ref{shard: loc.s, kind: loc.kind, slot: loc.slot, tuple: *tp, dir: loc.dir, natted: loc.nat}
+	if loc.nat {
+		r.natOther = loc.other
+	}
 }

@@ -150,7 +150,7 @@ func eachIn[K keyType, X trackType](st *store[K, X], kind storeKind, fn func(sto
 
 // stillThere returns the connection a ref names if its slot still holds
 // it. The ref's shard must be locked.
-func (s *shard) stillThere(rf *ref) (*connState, bool) {
+func (s *shard) stillThere(rf *ref, natOther *Tuple) (*connState, bool) {
 	var ok bool
 	switch rf.kind {
 	case kind4:
@@ -168,8 +168,9 @@ func (s *shard) stillThere(rf *ref) (*connState, bool) {
 	c, _, _ := s.conn(rf.kind, rf.slot)
 	orig := rf.tuple
 	if rf.dir == Reply {
-		orig = rf.other
-		if !rf.natted {
+		if rf.natted {
+			orig = *natOther
+		} else {
 			orig, _ = rf.tuple.Invert()
 		}
 	}

@@ -29,9 +29,10 @@ type Result struct {
 	// match.
 	Expire time.Duration
 
-	ref     ref
-	pending entry // the unconfirmed entry of a NEW packet
-	isNew   bool
+	ref      ref
+	natOther Tuple // with ref.natted: the tuple of the other direction
+	pending  entry // the unconfirmed entry of a NEW packet
+	isNew    bool
 }
 
 // ref names a stored connection: its shard, store and slot, and the
@@ -44,10 +45,9 @@ type ref struct {
 	slot  uint32
 	tuple Tuple
 	dir   Dir
-	// natted says NAT changed the reply tuple; other is then the
-	// connection's tuple in the other direction.
+	// natted says NAT changed the reply tuple; the Result's natOther is
+	// then the connection's tuple in the other direction.
 	natted bool
-	other  Tuple
 }
 
 // Proto returns the connection's layer-4 protocol (for an ICMP error, the
@@ -69,7 +69,7 @@ func (r *Result) Tuple(d Dir) Tuple {
 		return r.ref.tuple
 	}
 	if r.ref.natted {
-		return r.ref.other
+		return r.natOther
 	}
 	t, _ := r.ref.tuple.Invert()
 	return t
@@ -162,7 +162,7 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 			return
 		}
 		t.account(r, c, tcp, p, loc.dir, res, ns)
-		r.ref = loc.refOf(&tp)
+		loc.setRef(r, &tp)
 		if c.status != oldStatus || tcpState(tcp) != oldState {
 			t.emitStored(EventUpdate, loc.s, loc.kind, loc.slot, ns)
 		}
@@ -316,7 +316,7 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	r.State, r.Dir = Related, dir
 	r.Status, r.Mark, r.TCPState = c.status, c.mark, tcpState(tcp)
 	r.Expire = c.left(ns)
-	r.ref = loc.refOf(&want)
+	loc.setRef(r, &want)
 }
 
 // Confirm puts the unconfirmed entry of a NEW packet in the table, as
@@ -368,7 +368,7 @@ func (t *Table) SetMark(r *Result, mark uint32, now time.Time) {
 	if s := r.ref.shard; s != nil {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		c, ok := s.stillThere(&r.ref)
+		c, ok := s.stillThere(&r.ref, &r.natOther)
 		if ok && c.mark != mark {
 			c.mark = mark
 			t.emitStored(EventUpdate, s, r.ref.kind, r.ref.slot, now.UnixNano())
