@@ -72,6 +72,8 @@ func (e *Engine) collect(now time.Time) {
 type pktState struct {
 	filter.Context
 	ct conntrack.Result
+	// conns is the NAT selector's view of the conntrack table.
+	conns natConns
 	// ctDone is set once conntrack has seen the packet: a packet looping
 	// back to the host keeps the connection it had (the kernel skips
 	// nf_conntrack_in for an skb that already has a ct).
@@ -170,6 +172,10 @@ const (
 	// interface's MTU that may not be fragmented (IPv4 with DF, all
 	// IPv6); the kernel refuses it before FORWARD.
 	ReasonTooBig
+	// ReasonNAT: NAT dropped the packet: no free tuple in the range, no
+	// address for MASQUERADE or REDIRECT, or a packet it could not
+	// rewrite.
+	ReasonNAT
 	// ReasonConntrack: conntrack dropped the packet (the table is full, or
 	// its connection clashed with one confirmed meanwhile).
 	ReasonConntrack
@@ -232,6 +238,8 @@ func (v Verdict) String() string {
 		return fmt.Sprintf("%v: TTL exceeded in forwarding", v.Action)
 	case ReasonConntrack:
 		return fmt.Sprintf("%v by conntrack", v.Action)
+	case ReasonNAT:
+		return fmt.Sprintf("%v by NAT", v.Action)
 	case ReasonTooBig:
 		return fmt.Sprintf("%v: packet too big for %s", v.Action, v.Out)
 	case ReasonQueue:
@@ -433,6 +441,12 @@ func (e *Engine) runHook(ps *pktState, h filter.Hook, v *Verdict) bool {
 			if !e.conntrackIn(ps, h, v) {
 				return false
 			}
+		}
+		if t == filter.NAT {
+			if !e.natHook(ps, h, prog, v) {
+				return false
+			}
+			continue
 		}
 		if prog == nil || !prog.HasTable(t) {
 			continue

@@ -1,0 +1,168 @@
+package nfgo
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/nat"
+)
+
+// NAT in the engine, as nf_nat_inet_fn runs it at the nat table's hooks:
+// destination NAT at PREROUTING and OUTPUT, source NAT at POSTROUTING and
+// INPUT. A connection's binding for a hook is chosen once, by its first
+// packet: the nat table's chain runs, and its SNAT, DNAT, MASQUERADE,
+// REDIRECT or NETMAP rule gives the range the binding is chosen from
+// (nat.Selector, after get_unique_tuple); a connection no rule matches
+// gets a null binding, which changes its tuple only to avoid a clash. The
+// binding becomes the connection's reply tuple. Every packet of the
+// connection, in both directions, is then rewritten from it at these
+// hooks, and ICMP errors about it are translated inside and out. Untracked
+// and invalid packets are not NATed, as in the kernel.
+
+// natConns is what nat.Selector asks of the conntrack table, at the
+// packet's time.
+type natConns struct {
+	t   *conntrack.Table
+	now time.Time
+}
+
+func (c *natConns) Taken(reply conntrack.Tuple) bool { return c.t.Taken(reply, c.now) }
+
+func (c *natConns) SourceMapping(orig conntrack.Tuple, i int) (conntrack.Tuple, bool) {
+	return c.t.SourceMapping(orig, i)
+}
+
+// Addrs implements nat.Addrs: the interface's addresses, for MASQUERADE
+// and REDIRECT.
+func (e *hostEnv) Addrs(iface string) []netip.Prefix {
+	for _, ifc := range e.host.Interfaces {
+		if ifc.Name == iface {
+			return ifc.Addrs
+		}
+	}
+	return nil
+}
+
+// natManip returns the NAT manipulation of a hook.
+func natManip(h filter.Hook) nat.Manip {
+	if h == filter.Postrouting || h == filter.Input {
+		return nat.ManipSrc
+	}
+	return nat.ManipDst
+}
+
+// natHook runs the nat table at hook h for the packet, as described
+// above, and reports whether the packet goes on.
+func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *Verdict) bool {
+	c, r := &ps.Context, &ps.ct
+	if e.ct == nil || !r.Tracked() {
+		return true
+	}
+	m := natManip(h)
+	done := conntrack.StatusDstNATDone
+	if m == nat.ManipSrc {
+		done = conntrack.StatusSrcNATDone
+	}
+	if r.Pending() && r.Status&done == 0 {
+		rng := nat.NullRange(e.natCurr(r), m)
+		if prog != nil && prog.HasTable(filter.NAT) {
+			res := prog.Run(filter.NAT, c)
+			if res.Chain != nil && (res.Rule > 0 || res.Verdict.Action != filter.Accept) {
+				v.Hook, v.Table, v.Chain, v.Rule = h, filter.NAT, res.Chain, res.Rule
+				v.Reason, v.RuleRef = ReasonPolicy, nil
+				if res.Rule > 0 {
+					v.Reason, v.RuleRef = ReasonRule, res.Chain.Rules[res.Rule-1]
+				}
+			}
+			if res.Verdict.Action == filter.Drop {
+				v.Action = filter.Drop
+				return false
+			}
+			if res.Rule > 0 {
+				var ok bool
+				if rng, ok = e.natRange(res.Chain.Rules[res.Rule-1].Target, ps, h, rng); !ok {
+					v.Action, v.Reason = filter.Drop, ReasonNAT
+					return false
+				}
+			}
+		}
+		curr := e.natCurr(r)
+		ps.conns = natConns{t: e.ct, now: c.Now}
+		sel := nat.Selector{Conns: &ps.conns}
+		chosen, ok := sel.Select(curr, &rng, m)
+		if !ok {
+			// Every tuple of the range is taken: the kernel drops the
+			// packet (nf_nat_setup_info fails).
+			v.Action, v.Reason = filter.Drop, ReasonNAT
+			return false
+		}
+		reply := r.Tuple(conntrack.Reply)
+		status := done
+		if chosen != curr {
+			reply, _ = chosen.Invert()
+			status |= m.Status()
+		}
+		r.SetReply(reply, status)
+		c.CT.Status = uint32(r.Status)
+	}
+	orig, reply := r.Tuple(conntrack.Original), r.Tuple(conntrack.Reply)
+	status := r.Status
+	var ok bool
+	if r.State == conntrack.Related && c.Packet.IsICMPError() {
+		ok = nat.TranslateICMPError(c.Packet, r.Dir, &orig, &reply, status, m)
+	} else {
+		ok = nat.Apply(c.Packet, r.Dir, &orig, &reply, status, m)
+	}
+	if !ok {
+		v.Action, v.Reason = filter.Drop, ReasonNAT
+		return false
+	}
+	return true
+}
+
+// natCurr is the connection's current original-direction view, the
+// inverse of its reply tuple (nf_nat_setup_info's curr_tuple).
+func (e *Engine) natCurr(r *conntrack.Result) conntrack.Tuple {
+	t, _ := r.Tuple(conntrack.Reply).Invert()
+	return t
+}
+
+// natRange turns the nat table's target into the range to choose from.
+// ok is false when the packet must be dropped (MASQUERADE without an
+// address on the output interface, REDIRECT without one on the input).
+func (e *Engine) natRange(t filter.Target, ps *pktState, h filter.Hook, null nat.Range) (nat.Range, bool) {
+	conv := func(fr *filter.NATRange) nat.Range {
+		return nat.NewRange(fr.MinAddr, fr.MaxAddr, fr.MinPort, fr.MaxPort, fr.BasePort, nat.Flags(fr.Flags))
+	}
+	c := &ps.Context
+	switch t := t.(type) {
+	case *filter.SNATTarget:
+		return conv(&t.Range), true
+	case *filter.DNATTarget:
+		return conv(&t.Range), true
+	case *filter.MasqueradeTarget:
+		r := conv(&t.Range)
+		if c.Packet.Src().IsUnspecified() {
+			return null, true
+		}
+		a, ok := nat.MasqueradeAddr(e.env, c.Out, c.Packet.Dst())
+		if !ok {
+			return r, false
+		}
+		return nat.SingleAddrRange(&r, a), true
+	case *filter.RedirectTarget:
+		r := conv(&t.Range)
+		a, ok := nat.RedirectAddr(e.env, c.In, c.Packet.Dst(), h == filter.Output)
+		if !ok {
+			return r, false
+		}
+		return nat.SingleAddrRange(&r, a), true
+	case *filter.NetmapTarget:
+		r := conv(&t.Range)
+		curr := e.natCurr(&ps.ct)
+		return nat.NetmapRange(&r, &curr, natManip(h)), true
+	}
+	return null, true
+}

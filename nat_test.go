@@ -1,0 +1,140 @@
+package nfgo_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/filter/iptables"
+	"github.com/nfgo/nfgo/internal/testpkt"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// natRouter is a router with a LAN on eth0 (192.0.2.1/24) and a public
+// address on eth1 (198.51.100.1/24).
+var natRouter = nfgo.Host{
+	Interfaces: []nfgo.Interface{
+		{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
+		{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24")}},
+	},
+	Routes: []nfgo.Route{{Dst: netip.MustParsePrefix("192.0.2.0/24"), Out: "eth0"}},
+}
+
+func natEngine(t *testing.T, rules string) *nfgo.Engine {
+	t.Helper()
+	e := nfgo.New(nfgo.Config{Host: natRouter})
+	rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetRuleset(rs); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// through runs a packet through the router and returns it as it leaves.
+func through(t *testing.T, e *nfgo.Engine, s testpkt.Spec, in string, at time.Time) (*packet.Packet, nfgo.Verdict) {
+	t.Helper()
+	var p packet.Packet
+	p.Decode(testpkt.Build(s))
+	v := e.Path(&p, nfgo.Meta{In: in, Time: at})
+	if v.Action == filter.Accept {
+		if !p.IPv4HeaderChecksumOK() || !p.L4ChecksumOK() {
+			t.Errorf("%v → %v: checksums wrong after NAT", s.Src, s.Dst)
+		}
+	}
+	return &p, v
+}
+
+func TestMasqueradeRewritesBothDirections(t *testing.T) {
+	e := natEngine(t, "*nat\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n")
+	t0 := time.Unix(1_700_000_000, 0)
+	p, v := through(t, e, testpkt.Spec{Src: a("192.0.2.10"), Dst: a("203.0.113.5"), Proto: "tcp", SrcPort: 40000, DstPort: 443, Flags: "S", Seq: 1}, "eth0", t0)
+	if v.Action != filter.Accept || v.CT != conntrack.New {
+		t.Fatalf("SYN: %v (%v)", v, v.CT)
+	}
+	if p.Src() != a("198.51.100.1") || p.SrcPort != 40000 || p.Dst() != a("203.0.113.5") {
+		t.Errorf("SYN leaves as %v:%d → %v, want 198.51.100.1:40000 → 203.0.113.5", p.Src(), p.SrcPort, p.Dst())
+	}
+	// The answer comes to the public address and is un-NATed to the
+	// client.
+	p, v = through(t, e, testpkt.Spec{Src: a("203.0.113.5"), Dst: a("198.51.100.1"), Proto: "tcp", SrcPort: 443, DstPort: 40000, Flags: "SA", Seq: 9, Ack: 2}, "eth1", t0)
+	if v.Action != filter.Accept || v.CT != conntrack.Established || v.CTDir != conntrack.Reply {
+		t.Fatalf("SYN/ACK: %v (%v %v)", v, v.CT, v.CTDir)
+	}
+	if p.Dst() != a("192.0.2.10") || p.DstPort != 40000 || p.Src() != a("203.0.113.5") {
+		t.Errorf("SYN/ACK leaves as %v → %v:%d, want 203.0.113.5 → 192.0.2.10:40000", p.Src(), p.Dst(), p.DstPort)
+	}
+	// The table lists the binding.
+	var c conntrack.Conn
+	for c = range e.Conntrack().All(t0) {
+	}
+	if c.Status&conntrack.StatusSrcNAT == 0 || c.Reply.DstAddr() != a("198.51.100.1") {
+		t.Errorf("table: %v", c)
+	}
+}
+
+func TestDNATPortForwardBothDirections(t *testing.T) {
+	e := natEngine(t, `*nat
+-A PREROUTING -i eth1 -d 198.51.100.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.0.2.20:80
+COMMIT
+`)
+	t0 := time.Unix(1_700_000_000, 0)
+	p, v := through(t, e, testpkt.Spec{Src: a("203.0.113.5"), Dst: a("198.51.100.1"), Proto: "tcp", SrcPort: 50000, DstPort: 8080, Flags: "S", Seq: 1}, "eth1", t0)
+	if v.Action != filter.Accept || v.Out != "eth0" {
+		t.Fatalf("SYN: %v, out %q (want routed to eth0 after DNAT)", v, v.Out)
+	}
+	if p.Dst() != a("192.0.2.20") || p.DstPort != 80 {
+		t.Errorf("SYN leaves for %v:%d, want 192.0.2.20:80", p.Dst(), p.DstPort)
+	}
+	p, v = through(t, e, testpkt.Spec{Src: a("192.0.2.20"), Dst: a("203.0.113.5"), Proto: "tcp", SrcPort: 80, DstPort: 50000, Flags: "SA", Seq: 9, Ack: 2}, "eth0", t0)
+	if v.Action != filter.Accept || v.CTDir != conntrack.Reply {
+		t.Fatalf("SYN/ACK: %v", v)
+	}
+	if p.Src() != a("198.51.100.1") || p.SrcPort != 8080 {
+		t.Errorf("SYN/ACK leaves from %v:%d, want 198.51.100.1:8080", p.Src(), p.SrcPort)
+	}
+}
+
+func TestSNATPortClashesAreResolved(t *testing.T) {
+	// Two clients use the same source port to the same server: the
+	// second gets another port on the shared address.
+	e := natEngine(t, "*nat\n-A POSTROUTING -o eth1 -j SNAT --to-source 198.51.100.1\nCOMMIT\n")
+	t0 := time.Unix(1_700_000_000, 0)
+	seen := map[uint16]bool{}
+	for _, client := range []string{"192.0.2.10", "192.0.2.11", "192.0.2.12"} {
+		p, v := through(t, e, testpkt.Spec{Src: a(client), Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 5000, DstPort: 53}, "eth0", t0)
+		if v.Action != filter.Accept || p.Src() != a("198.51.100.1") {
+			t.Fatalf("%s: %v, source %v", client, v, p.Src())
+		}
+		if seen[p.SrcPort] {
+			t.Errorf("%s: port %d reused: the reply tuples would clash", client, p.SrcPort)
+		}
+		seen[p.SrcPort] = true
+	}
+	if !seen[5000] {
+		t.Error("the first client did not keep its port")
+	}
+}
+
+func TestNATRewriteOfEstablishedFlowsDoesNotAllocate(t *testing.T) {
+	e := natEngine(t, "*nat\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n")
+	t0 := time.Unix(1_700_000_000, 0)
+	through(t, e, testpkt.Spec{Src: a("192.0.2.10"), Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 5000, DstPort: 53}, "eth0", t0)
+	b := testpkt.Build(testpkt.Spec{Src: a("192.0.2.10"), Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 5000, DstPort: 53})
+	buf := make([]byte, len(b))
+	var p packet.Packet
+	allocs := testing.AllocsPerRun(1000, func() {
+		copy(buf, b)
+		p.Decode(buf)
+		e.Path(&p, nfgo.Meta{In: "eth0", Time: t0})
+	})
+	if allocs != 0 {
+		t.Errorf("NAT of an established flow: %v allocations per packet, want 0", allocs)
+	}
+}
