@@ -172,7 +172,13 @@ func (t *Table) locate(tp *Tuple, ns int64) (located, bool) {
 	pr.s.mu.Lock()
 	c, tcp, born, slot, dir, found := t.find(&pr, ns)
 	if found {
-		return located{s: pr.s, kind: pr.kind, slot: slot, c: c, tcp: tcp, born: born, dir: dir}, true
+		loc := located{s: pr.s, kind: pr.kind, slot: slot, c: c, tcp: tcp, born: born, dir: dir}
+		if c.status&(StatusSrcNAT|StatusDstNAT) != 0 {
+			// Found by its original tuple; its reply tuple is the one NAT
+			// chose, kept beside it.
+			loc.nat, loc.other = true, pr.s.replies[labelKey(pr.kind, slot)]
+		}
+		return loc, true
 	}
 	pr.s.mu.Unlock()
 	rf, ok := t.nat.lookup(tp)

@@ -100,3 +100,15 @@ func testpktUDP(src, dst string, sport, dport uint16) []byte {
 func icmpError(t *testing.T, src, dst string, inner []byte) *packet.Packet {
 	return pkt(t, testpkt.Spec{Src: a(src), Dst: a(dst), Proto: "icmp", ICMPType: 3, ICMPCode: 3, Payload: inner})
 }
+
+func TestOriginalDirectionOfANATedConnectionSeesTheReplyTuple(t *testing.T) {
+	tb := NewTable(Config{})
+	orig := Tuple{Family: packet.IPv4, Proto: packet.ProtoUDP, SrcPort: 5000, DstPort: 53}
+	copy(orig.Src[:], []byte{10, 0, 0, 5})
+	copy(orig.Dst[:], []byte{8, 8, 8, 8})
+	first := snat(t, tb, orig, [4]byte{203, 0, 113, 1}, 61000)
+	r := step(t, tb, pkt(t, udp("10.0.0.5", "8.8.8.8", 5000, 53)), t0)
+	if got, want := r.Tuple(Reply), first.Tuple(Reply); got != want {
+		t.Errorf("reply tuple seen by an original-direction packet: %v, want %v", got, want)
+	}
+}

@@ -344,6 +344,9 @@ func (t *Table) Confirm(r *Result) bool {
 	t.stats.insert.Add(1)
 	t.emit(EventNew, e, e.started)
 	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: e.tuple[Original], dir: Original}
+	if e.natted() {
+		r.ref.natted, r.natOther = true, e.tuple[Reply]
+	}
 	r.Status = e.status
 	return true
 }

@@ -17,6 +17,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/nfgo/nfgo"
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/filter"
@@ -66,6 +69,7 @@ type replayOptions struct {
 	conntrack     bool
 	noConntrack   bool
 	events        bool
+	write         string
 }
 
 func replayCmd(args []string, stdout, stderr io.Writer) error {
@@ -82,6 +86,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.conntrack, "conntrack", false, "print the final connection table, as conntrack -L does")
 	fs.BoolVar(&o.noConntrack, "no-conntrack", false, "run without connection tracking (every packet UNTRACKED)")
 	fs.BoolVar(&o.events, "events", false, "show each packet's conntrack events, as conntrack -E prints them")
+	fs.StringVar(&o.write, "write", "", "write every accepted packet as it leaves (after NAT) to `OUT.pcap`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -162,6 +167,18 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		sub = eng.Conntrack().Subscribe(1024)
 		defer sub.Close()
 	}
+	var wr *pcapgo.Writer
+	if o.write != "" {
+		f, err := os.Create(o.write)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		wr = pcapgo.NewWriter(f)
+		if err := wr.WriteFileHeader(65535, layers.LinkTypeRaw); err != nil {
+			return err
+		}
+	}
 	out := newReplayPrinter(stdout, o)
 	var (
 		p    packet.Packet
@@ -192,6 +209,12 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		v := eng.Path(&p, meta)
 		rec.fill(&p, v, trace)
 		rec.Events = drainEvents(sub)
+		if wr != nil && v.Action == filter.Accept {
+			b := p.Bytes()
+			if err := wr.WritePacket(gopacket.CaptureInfo{Timestamp: fr.Time, CaptureLength: len(b), Length: len(b)}, b); err != nil {
+				return fmt.Errorf("--write: %w", err)
+			}
+		}
 		out.record(&rec, &p, eng)
 	}
 	progress.done()
