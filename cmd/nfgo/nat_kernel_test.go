@@ -42,6 +42,14 @@ func natPackets() [][]byte {
 		// Ping through SNAT and its answer.
 		testpkt.Build(testpkt.Spec{Src: client, Dst: server, Proto: "icmp", ICMPType: 8, ICMPID: 77, ICMPSeq: 1}),
 		testpkt.Build(testpkt.Spec{Src: server, Dst: public, Proto: "icmp", ICMPType: 0, ICMPID: 77, ICMPSeq: 1}),
+		// MASQUERADE takes eth1's address.
+		testpkt.Build(testpkt.Spec{Src: a("10.7.0.5"), Dst: server, Proto: "udp", SrcPort: 3000, DstPort: 53}),
+		testpkt.Build(testpkt.Spec{Src: server, Dst: a(kernel.OutsideAddr4), Proto: "udp", SrcPort: 53, DstPort: 3000}),
+		// IPv6: MASQUERADE, and a port forward.
+		testpkt.Build(testpkt.Spec{Src: a("2001:db8:7::5"), Dst: a("2001:db8:5::5"), Proto: "tcp", SrcPort: 40000, DstPort: 443, Flags: "S", Seq: 1}),
+		testpkt.Build(testpkt.Spec{Src: a("2001:db8:5::5"), Dst: a(kernel.OutsideAddr6), Proto: "tcp", SrcPort: 443, DstPort: 40000, Flags: "SA", Seq: 7, Ack: 2}),
+		testpkt.Build(testpkt.Spec{Src: a("2001:db8:9::9"), Dst: a(kernel.RouterAddr6), Proto: "tcp", SrcPort: 50000, DstPort: 8080, Flags: "S", Seq: 1}),
+		testpkt.Build(testpkt.Spec{Src: a("2001:db8:80::80"), Dst: a("2001:db8:9::9"), Proto: "tcp", SrcPort: 80, DstPort: 50000, Flags: "SA", Seq: 9, Ack: 2}),
 	}
 }
 
@@ -54,18 +62,14 @@ func TestNATMatchesKernel(t *testing.T) {
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
 	writePcap(t, in, pkts)
-	rules := "testdata/nat/nat.rules"
-	recs := replayJSON(t, "--rules", rules, "--local", kernel.RouterAddr4+"/24", "--write", out, in)
+	rules, rules6 := "testdata/nat/nat.rules", "testdata/nat/nat.rules6"
+	recs := replayJSON(t, "--rules", rules, "--rules6", rules6, "--local",
+		kernel.RouterAddr4+"/24,"+kernel.RouterAddr6+"/64,"+kernel.OutsideAddr4+"/32@eth1,"+kernel.OutsideAddr6+"/128@eth1",
+		"--write", out, in)
 	written := readPcap(t, out)
 
-	r := kernel.NewRouter(t, kernel.RouterOptions{})
-	data, err := os.ReadFile(rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Restore(data, false); err != nil {
-		t.Fatal(err)
-	}
+	r := kernel.NewRouter(t, kernel.RouterOptions{Outside: true})
+	restoreFiles(t, r, rules, rules6)
 	agree, w := 0, 0
 	for i, p := range pkts {
 		f, err := r.Send(p)

@@ -78,7 +78,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.rules, "rules", "", "IPv4 iptables-save `FILE`")
 	fs.StringVar(&o.rules6, "rules6", "", "IPv6 ip6tables-save `FILE`")
-	fs.StringVar(&o.local, "local", "", "the simulated host's own addresses, `ADDR[,ADDR...]` (ADDR or ADDR/LEN)")
+	fs.StringVar(&o.local, "local", "", "the simulated host's own addresses, `ADDR[,ADDR...]` (ADDR or ADDR/LEN, on the input interface, or ADDR@IFACE on another)")
 	fs.StringVar(&o.in, "in", "eth0", "input interface `NAME`")
 	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per packet")
@@ -251,13 +251,27 @@ func drainEvents(sub *conntrack.Subscription) []string {
 }
 
 // hostFromFlags builds the simulated host: the --local addresses sit on
-// the input interface.
+// the input interface, or on the interface an ADDR@IFACE names.
 func hostFromFlags(o replayOptions) (nfgo.Host, error) {
 	h := nfgo.Host{Routes: o.routes, DefaultOut: "eth1"}
-	ifc := nfgo.Interface{Name: o.in}
+	index := map[string]int{}
+	add := func(name string, p netip.Prefix) {
+		i, ok := index[name]
+		if !ok {
+			i = len(h.Interfaces)
+			index[name] = i
+			h.Interfaces = append(h.Interfaces, nfgo.Interface{Name: name})
+		}
+		h.Interfaces[i].Addrs = append(h.Interfaces[i].Addrs, p)
+	}
+	h.Interfaces = append(h.Interfaces, nfgo.Interface{Name: o.in})
+	index[o.in] = 0
 	if o.local != "" {
 		for _, s := range strings.Split(o.local, ",") {
-			s = strings.TrimSpace(s)
+			s, iface, onOther := strings.Cut(strings.TrimSpace(s), "@")
+			if !onOther {
+				iface = o.in
+			}
 			p, err := netip.ParsePrefix(s)
 			if err != nil {
 				a, err2 := netip.ParseAddr(s)
@@ -266,10 +280,9 @@ func hostFromFlags(o replayOptions) (nfgo.Host, error) {
 				}
 				p = netip.PrefixFrom(a, a.BitLen())
 			}
-			ifc.Addrs = append(ifc.Addrs, p)
+			add(iface, p)
 		}
 	}
-	h.Interfaces = append(h.Interfaces, ifc)
 	return h, nil
 }
 

@@ -32,10 +32,13 @@ type Router struct {
 	last map[string]uint64
 }
 
-// The router's own addresses, on eth0, as "nfgo replay --local" gets them.
+// The router's own addresses, on eth0, as "nfgo replay --local" gets them,
+// and on eth1 (its outside, for MASQUERADE).
 const (
-	RouterAddr4 = "192.0.2.1"
-	RouterAddr6 = "2001:db8::1"
+	RouterAddr4  = "192.0.2.1"
+	RouterAddr6  = "2001:db8::1"
+	OutsideAddr4 = "198.51.100.254"
+	OutsideAddr6 = "2001:db8:ffff::1"
 )
 
 var routerSeq atomic.Int32
@@ -53,6 +56,10 @@ type RouterOptions struct {
 	// defragmentation and checksum validation, as any stateful ruleset
 	// does.
 	Conntrack bool
+	// Outside puts OutsideAddr4 and OutsideAddr6 on eth1, for
+	// MASQUERADE. (It changes the source the kernel picks for the ICMP
+	// errors it sends out of eth1.)
+	Outside bool
 }
 
 // NewRouter builds the router. The namespace is deleted when the test
@@ -93,6 +100,9 @@ func NewRouter(t testing.TB, opts RouterOptions) *Router {
 		"sysctl -qw net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.eth1.rp_filter=0",
 		"ip route add default dev eth1", "ip -6 route add default dev eth1",
 	}, "; "))
+	if opts.Outside {
+		r.mustExec(t, "ip addr add "+OutsideAddr4+"/32 dev eth1; ip -6 addr add "+OutsideAddr6+"/128 dev eth1 nodad")
+	}
 	// The counting chains: accepted at input and forward after filter
 	// (0) and security (50); leaving at postrouting after nat (100);
 	// and every packet the router's own stack sends (RSTs, ICMP errors,
