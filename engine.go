@@ -47,7 +47,14 @@ type Engine struct {
 	// gcEpoch is the clock epoch (gcShift) of the last garbage-collector
 	// step.
 	gcEpoch atomic.Int64
+	// natDrops counts packets NAT dropped (no free tuple, no address).
+	natDrops atomic.Uint64
 }
+
+// NATDrops returns how many packets NAT has dropped: a range with no free
+// tuple left, MASQUERADE or REDIRECT without an address, or a packet that
+// could not be rewritten.
+func (e *Engine) NATDrops() uint64 { return e.natDrops.Load() }
 
 // gcShift paces the conntrack garbage collector by the packets' clock:
 // one step, which scans one of the table's 64 shards, each 2^23 ns

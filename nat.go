@@ -84,6 +84,7 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 				var ok bool
 				if rng, ok = e.natRange(res.Chain.Rules[res.Rule-1].Target, ps, h, rng); !ok {
 					v.Action, v.Reason = filter.Drop, ReasonNAT
+					e.natDrops.Add(1)
 					return false
 				}
 			}
@@ -96,6 +97,7 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 			// Every tuple of the range is taken: the kernel drops the
 			// packet (nf_nat_setup_info fails).
 			v.Action, v.Reason = filter.Drop, ReasonNAT
+			e.natDrops.Add(1)
 			return false
 		}
 		reply := r.Tuple(conntrack.Reply)
@@ -117,6 +119,7 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 	}
 	if !ok {
 		v.Action, v.Reason = filter.Drop, ReasonNAT
+		e.natDrops.Add(1)
 		return false
 	}
 	return true

@@ -138,3 +138,24 @@ func TestNATRewriteOfEstablishedFlowsDoesNotAllocate(t *testing.T) {
 		t.Errorf("NAT of an established flow: %v allocations per packet, want 0", allocs)
 	}
 }
+
+func TestNATExhaustionDropsAndCounts(t *testing.T) {
+	// One address and one port: the second client to the same server
+	// has no free tuple left.
+	e := natEngine(t, "*nat\n-A POSTROUTING -o eth1 -p udp -j SNAT --to-source 198.51.100.1:7000\nCOMMIT\n")
+	t0 := time.Unix(1_700_000_000, 0)
+	_, v := through(t, e, testpkt.Spec{Src: a("192.0.2.10"), Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 5000, DstPort: 53}, "eth0", t0)
+	if v.Action != filter.Accept {
+		t.Fatalf("first client: %v", v)
+	}
+	_, v = through(t, e, testpkt.Spec{Src: a("192.0.2.11"), Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 5000, DstPort: 53}, "eth0", t0)
+	if v.Action != filter.Drop || v.Reason != nfgo.ReasonNAT {
+		t.Errorf("second client: %v, want DROP by NAT", v)
+	}
+	if n := e.NATDrops(); n != 1 {
+		t.Errorf("NATDrops = %d, want 1", n)
+	}
+	if n := e.Conntrack().Len(); n != 1 {
+		t.Errorf("%d connections, want 1: the dropped packet's is not confirmed", n)
+	}
+}
