@@ -189,3 +189,60 @@ func TestLookupOfExistingFlowsDoesNotAllocate(t *testing.T) {
 		t.Errorf("conntrack-in of an existing flow: %v allocations (state %v), want 0", allocs, r.State)
 	}
 }
+
+// BenchmarkTableLookup is the table alone, the yardstick: find an
+// existing flow by its tuple (either direction, under the shard's lock)
+// and update it (refresh its timeout, count the packet), against a bare
+// map[Tuple]*T lookup and update of the same tuples, in the same run.
+func BenchmarkTableLookup(b *testing.B) {
+	for _, n := range []int{1000, 1_000_000} {
+		t := NewTable(Config{Max: 2 * n})
+		fill(b, t, n)
+		k := min(n, 1<<16)
+		tuples := make([]Tuple, k)
+		rng := rand.New(rand.NewPCG(1, 2))
+		var p packet.Packet
+		for j := range tuples {
+			p.Decode(flowPacket(udpTemplate, rng.IntN(n)))
+			tuples[j], _ = TupleOf(&p, 0)
+		}
+		b.Run(fmt.Sprintf("entries=%d/table", n), func(b *testing.B) {
+			ns := t0.Add(time.Second).UnixNano()
+			b.ReportAllocs()
+			var loc located
+			i := 0
+			for b.Loop() {
+				if t.locate(&loc, &tuples[i%k], ns) {
+					loc.c.setTimeout(ns, 30*time.Second)
+					loc.c.counters[loc.dir].add(64)
+					loc.s.mu.Unlock()
+				}
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("entries=%d/map-baseline", n), func(b *testing.B) {
+			type conn struct {
+				deadline int64
+				packets  uint64
+				bytes    uint64
+			}
+			m := make(map[Tuple]*conn, n)
+			for i := range n {
+				p.Decode(flowPacket(udpTemplate, i))
+				tp, _ := TupleOf(&p, 0)
+				m[tp] = &conn{}
+			}
+			ns := t0.Add(time.Second).UnixNano()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if c := m[tuples[i%k]]; c != nil {
+					c.deadline = ns + int64(30*time.Second)
+					c.packets++
+					c.bytes += 64
+				}
+				i++
+			}
+		})
+	}
+}

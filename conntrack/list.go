@@ -113,8 +113,8 @@ func (c Conn) format(extended bool) string {
 // the tuple's direction in it (conntrack -G).
 func (t *Table) Get(tp Tuple, now time.Time) (Conn, Dir, bool) {
 	ns := now.UnixNano()
-	loc, found := t.locate(&tp, ns)
-	if !found {
+	var loc located
+	if !t.locate(&loc, &tp, ns) {
 		return Conn{}, 0, false
 	}
 	defer loc.s.mu.Unlock()

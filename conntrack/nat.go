@@ -164,40 +164,45 @@ type located struct {
 }
 
 // locate finds the connection a tuple belongs to, in either direction,
-// including by a reply tuple NAT changed, reaping it if it has expired.
-// When it reports true the connection's shard is locked, and the caller
-// unlocks loc.s.mu.
-func (t *Table) locate(tp *Tuple, ns int64) (located, bool) {
-	pr := t.probeOf(tp)
+// including by a reply tuple NAT changed, reaping it if it has expired,
+// and fills loc. When it reports true the connection's shard is locked,
+// and the caller unlocks loc.s.mu.
+func (t *Table) locate(loc *located, tp *Tuple, ns int64) bool {
+	var pr probe
+	t.prepare(&pr, tp)
 	pr.s.mu.Lock()
 	c, tcp, born, slot, dir, found := t.find(&pr, ns)
 	if found {
-		loc := located{s: pr.s, kind: pr.kind, slot: slot, c: c, tcp: tcp, born: born, dir: dir}
+		loc.s, loc.kind, loc.slot, loc.c, loc.tcp, loc.born, loc.dir, loc.nat = pr.s, pr.kind, slot, c, tcp, born, dir, false
 		if c.status&(StatusSrcNAT|StatusDstNAT) != 0 {
 			// Found by its original tuple; its reply tuple is the one NAT
 			// chose, kept beside it.
 			loc.nat, loc.other = true, pr.s.replies[labelKey(pr.kind, slot)]
 		}
-		return loc, true
+		return true
 	}
 	pr.s.mu.Unlock()
+	if t.nat.n.Load() == 0 {
+		return false
+	}
 	rf, ok := t.nat.lookup(tp)
 	if !ok {
-		return located{}, false
+		return false
 	}
 	s := rf.shard
 	s.mu.Lock()
 	if _, ok := s.stillThere(&rf.ref, &rf.orig); !ok {
 		s.mu.Unlock()
-		return located{}, false
+		return false
 	}
 	c, tcp, born = s.conn(rf.kind, rf.slot)
 	if c.expired(ns) {
 		t.remove(s, rf.kind, rf.slot, ns)
 		s.mu.Unlock()
-		return located{}, false
+		return false
 	}
-	return located{s: s, kind: rf.kind, slot: rf.slot, c: c, tcp: tcp, born: born, dir: Reply, nat: true, other: rf.orig}, true
+	*loc = located{s: s, kind: rf.kind, slot: rf.slot, c: c, tcp: tcp, born: born, dir: Reply, nat: true, other: rf.orig}
+	return true
 }
 
 // setRef records in r the located connection found by the packet's

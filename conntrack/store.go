@@ -2,6 +2,7 @@ package conntrack
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -66,11 +67,36 @@ func symHash4(k *key4, seed uint64) uint64 {
 	} else if b < a || b == a && dp < sp {
 		a, b, sp, dp = b, a, dp, sp
 	}
-	var buf [24]byte
-	binary.LittleEndian.PutUint64(buf[0:], seed)
-	binary.LittleEndian.PutUint64(buf[8:], uint64(a)<<32|uint64(b))
-	binary.LittleEndian.PutUint64(buf[16:], uint64(sp)<<48|uint64(dp)<<32|uint64(k.zone)<<16|uint64(k.proto))
-	return xxhash.Sum64(buf[:])
+	return xxh64Words(seed, uint64(a)<<32|uint64(b), uint64(sp)<<48|uint64(dp)<<32|uint64(k.zone)<<16|uint64(k.proto))
+}
+
+// The XXH64 primes.
+const (
+	xxPrime1 uint64 = 11400714785074694791
+	xxPrime2 uint64 = 14029467366897019727
+	xxPrime3 uint64 = 1609587929392839161
+	xxPrime4 uint64 = 9650029242287828579
+	xxPrime5 uint64 = 2870177450012600261
+)
+
+// xxh64Words is XXH64 with a seed over the 16 little-endian bytes of w0
+// and w1: xxhash.Sum64's algorithm for an input under 32 bytes, written
+// out for two words so that the hot path neither builds a buffer nor
+// takes the general length cases (TestXXH64Words checks it against
+// github.com/cespare/xxhash).
+func xxh64Words(seed, w0, w1 uint64) uint64 {
+	h := seed + xxPrime5 + 16
+	for _, w := range [2]uint64{w0, w1} {
+		k := bits.RotateLeft64(w*xxPrime2, 31) * xxPrime1
+		h ^= k
+		h = bits.RotateLeft64(h, 27)*xxPrime1 + xxPrime4
+	}
+	h ^= h >> 33
+	h *= xxPrime2
+	h ^= h >> 29
+	h *= xxPrime3
+	h ^= h >> 32
+	return h
 }
 
 func symHash6(k *key6, seed uint64) uint64 {
@@ -145,8 +171,12 @@ const chunkBits = 8 // 256 connections a chunk
 
 // store holds one family's connections of one shard.
 type store[K keyType, X trackType] struct {
-	// index holds slot+1 for each connection (0: empty), at the position
-	// its symmetric hash picks, probing linearly.
+	// index holds one word per connection (0: empty), at the position
+	// its symmetric hash picks, probing linearly: slot+1 in the low 24
+	// bits and 8 more bits of the hash above them, so that a probe
+	// reads a stored connection only when those bits agree (1 in 256
+	// misses does), which at a million entries saves a cache miss per
+	// probe.
 	index  []uint32
 	chunks [][]stored[K, X]
 	free   []uint32
@@ -169,6 +199,21 @@ func (s *store[K, X]) has(slot uint32) bool {
 // does, so the index may have any size.
 func pos(h uint64, n int) int { return int((uint64(uint32(h)) * uint64(n)) >> 32) }
 
+const (
+	slotBits = 24
+	slotMask = 1<<slotBits - 1
+	// maxSlots bounds a store: slot+1 must fit in an index word's low
+	// bits. NewTable caps Max so that no store comes near it.
+	maxSlots = slotMask - 1
+)
+
+// indexWord is a connection's index word: its slot and its hash's tag
+// (bits 32–39, which neither pos nor the shard choice uses).
+func indexWord(slot uint32, h uint64) uint32 { return uint32(h>>32)<<slotBits | (slot + 1) }
+
+// tagOf returns the tag bits an index word for hash h carries.
+func tagOf(h uint64) uint32 { return uint32(h>>32) << slotBits }
+
 // find looks a tuple up by its key and symmetric hash. It returns the
 // slot and the packet's direction.
 func (s *store[K, X]) find(k *K, h uint64) (uint32, Dir, bool) {
@@ -176,6 +221,7 @@ func (s *store[K, X]) find(k *K, h uint64) (uint32, Dir, bool) {
 	if n == 0 {
 		return 0, 0, false
 	}
+	tag := tagOf(h)
 	for i := pos(h, n); ; i++ {
 		if i == n {
 			i = 0
@@ -184,14 +230,18 @@ func (s *store[K, X]) find(k *K, h uint64) (uint32, Dir, bool) {
 		if v == 0 {
 			return 0, 0, false
 		}
-		e := s.at(v - 1)
+		if v&^slotMask != tag {
+			continue
+		}
+		slot := v&slotMask - 1
+		e := s.at(slot)
 		if e.key == *k {
-			return v - 1, Original, true
+			return slot, Original, true
 		}
 		// A connection whose reply tuple NAT changed is found in the
 		// reply direction only through the NAT index.
 		if e.status&(StatusSrcNAT|StatusDstNAT) == 0 && isInverse(&e.key, k) {
-			return v - 1, Reply, true
+			return slot, Reply, true
 		}
 	}
 }
@@ -229,7 +279,7 @@ func (s *store[K, X]) place(slot uint32, h uint64) {
 			i = 0
 		}
 	}
-	s.index[i] = slot + 1
+	s.index[i] = indexWord(slot, h)
 }
 
 // grow makes the index half as large again (at least 64 slots), keeping
@@ -239,8 +289,8 @@ func (s *store[K, X]) grow() {
 	s.index = make([]uint32, max(64, len(old)*3/2))
 	for _, v := range old {
 		if v != 0 {
-			e := s.at(v - 1)
-			s.place(v-1, s.hash(&e.key))
+			slot := v&slotMask - 1
+			s.place(slot, s.hash(&s.at(slot).key))
 		}
 	}
 }
@@ -251,7 +301,7 @@ func (s *store[K, X]) remove(slot uint32) {
 	e := s.at(slot)
 	n := len(s.index)
 	i := pos(s.hash(&e.key), n)
-	for s.index[i] != slot+1 {
+	for s.index[i]&slotMask != slot+1 {
 		if i++; i == n {
 			i = 0
 		}
@@ -265,7 +315,7 @@ func (s *store[K, X]) remove(slot uint32) {
 		if v == 0 {
 			break
 		}
-		home := pos(s.hash(&s.at(v-1).key), n)
+		home := pos(s.hash(&s.at(v&slotMask-1).key), n)
 		// Move v back into the hole at i if its home is not in (i, j].
 		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
 			s.index[i], s.index[j] = v, 0

@@ -19,6 +19,10 @@ var ErrTableFull = errors.New("nf_conntrack: table full, dropping packet")
 // (nf_conntrack_max = nf_conntrack_buckets = 262144).
 const DefaultMax = 262144
 
+// MaxEntries is the largest Max a table accepts (2^28); a larger one is
+// lowered to it.
+const MaxEntries = 1 << 28
+
 // Config configures a Table. The zero value is the kernel's defaults.
 type Config struct {
 	// Max is nf_conntrack_max (0: DefaultMax).
@@ -85,6 +89,9 @@ func NewTable(cfg Config) *Table {
 	if cfg.Max <= 0 {
 		cfg.Max = DefaultMax
 	}
+	// A store's slots fit in 24 bits; at this cap a shard's store holds
+	// a quarter of that on average, far from it for any real hash.
+	cfg.Max = min(cfg.Max, MaxEntries)
 	if cfg.Timeouts == (Timeouts{}) {
 		cfg.Timeouts = DefaultTimeouts()
 	}
@@ -143,6 +150,12 @@ func (t *Table) hash6(k *key6) uint64 { return symHash6(k, t.seed) }
 // probeOf prepares a tuple for lookup.
 func (t *Table) probeOf(tp *Tuple) probe {
 	var pr probe
+	t.prepare(&pr, tp)
+	return pr
+}
+
+// prepare fills pr for a lookup of tp.
+func (t *Table) prepare(pr *probe, tp *Tuple) {
 	if tp.Family == 6 {
 		pr.kind, pr.k6 = kind6, toKey6(tp)
 		pr.h = symHash6(&pr.k6, t.seed)
@@ -154,7 +167,6 @@ func (t *Table) probeOf(tp *Tuple) probe {
 		pr.kind |= kindTCP
 	}
 	pr.s = &t.shards[pr.h>>58] // the top 6 bits: 64 shards
-	return pr
 }
 
 // find returns the connection a probe names and the packet's direction,

@@ -1,11 +1,13 @@
 package conntrack
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/nfgo/nfgo/internal/testpkt"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -350,5 +352,18 @@ func TestCollectDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { tb.Collect(t0, 1) })
 	if allocs != 0 {
 		t.Errorf("Collect allocates %v times a step, want 0", allocs)
+	}
+}
+
+func TestXXH64Words(t *testing.T) {
+	for _, c := range [][3]uint64{{0, 0, 0}, {1, 2, 3}, {0xdeadbeef, 0x0a0000010a000002, 0x0400005000000006}, {^uint64(0), ^uint64(0), ^uint64(0)}} {
+		var buf [16]byte
+		binary.LittleEndian.PutUint64(buf[:], c[1])
+		binary.LittleEndian.PutUint64(buf[8:], c[2])
+		d := xxhash.NewWithSeed(c[0])
+		d.Write(buf[:])
+		if got, want := xxh64Words(c[0], c[1], c[2]), d.Sum64(); got != want {
+			t.Errorf("xxh64Words(%#x, %#x, %#x) = %#x, want xxhash's %#x", c[0], c[1], c[2], got, want)
+		}
 	}
 }

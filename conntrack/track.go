@@ -132,9 +132,9 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		t.stats.invalid.Add(1)
 		return
 	}
+	var loc located
 	for attempt := 0; attempt < 2; attempt++ {
-		loc, found := t.locate(&tp, ns)
-		if !found {
+		if !t.locate(&loc, &tp, ns) {
 			t.start(r, p, &tp, ns)
 			return
 		}
@@ -294,8 +294,8 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 		t.stats.invalid.Add(1)
 		return
 	}
-	loc, found := t.locate(&want, ns)
-	if !found {
+	var loc located
+	if !t.locate(&loc, &want, ns) {
 		r.Reason = "no connection for the embedded packet"
 		t.stats.invalid.Add(1)
 		return

@@ -353,13 +353,9 @@ func (p *Packet) decode4(b []byte, embedded bool) {
 		p.Invalid = InvalidIPv4TotalLength
 		return
 	}
-	if total > len(b) {
-		if !embedded {
-			p.Invalid = InvalidIPv4LengthExceedsPacket
-			return
-		}
-		total = len(b)
-		p.Truncated = true
+	total, ok := p.clampHeader(total, len(b), embedded, 0, InvalidIPv4LengthExceedsPacket)
+	if !ok {
+		return
 	}
 	p.Length = total
 	p.TOS = b[1]
@@ -389,6 +385,24 @@ func (p *Packet) decode4(b []byte, embedded bool) {
 
 // decodeL4 parses the L4 header of protocol p.Proto at off in b, which is
 // trimmed to the IP length.
+// clampHeader checks a header (or datagram) of hl bytes against the n
+// bytes captured. If it runs past them, an outer packet is invalid for
+// reason why; an embedded one, which an ICMP error may cut short, is
+// marked Truncated and the length clamped to n, provided at least
+// minEmbedded bytes are there. It returns the length to use, and false
+// when the packet is invalid.
+func (p *Packet) clampHeader(hl, n int, embedded bool, minEmbedded int, why Invalid) (int, bool) {
+	if hl <= n {
+		return hl, true
+	}
+	if !embedded || n < minEmbedded {
+		p.Invalid = why
+		return 0, false
+	}
+	p.Truncated = true
+	return n, true
+}
+
 func (p *Packet) decodeL4(b []byte, off int, embedded bool) {
 	p.transportOff = off
 	l4 := b[off:]
@@ -515,13 +529,9 @@ func (p *Packet) decodeDCCP(l4 []byte, off int, embedded bool) {
 		p.Invalid = InvalidDCCPDataOffset
 		return
 	}
-	if doff > len(l4) {
-		if !embedded {
-			p.Invalid = InvalidDCCPDataOffset
-			return
-		}
-		p.Truncated = true
-		doff = len(l4)
+	doff, ok := p.clampHeader(doff, len(l4), embedded, 0, InvalidDCCPDataOffset)
+	if !ok {
+		return
 	}
 	p.SrcPort = binary.BigEndian.Uint16(l4[0:2])
 	p.DstPort = binary.BigEndian.Uint16(l4[2:4])
@@ -585,13 +595,9 @@ func (p *Packet) decodeGRE(l4 []byte, off int, embedded bool) {
 		p.Invalid = InvalidGREHeader
 		return
 	}
-	if hl > len(l4) {
-		if !embedded || len(l4) < embeddedL4Min {
-			p.Invalid = InvalidGRETruncated
-			return
-		}
-		p.Truncated = true
-		hl = len(l4)
+	hl, ok := p.clampHeader(hl, len(l4), embedded, embeddedL4Min, InvalidGRETruncated)
+	if !ok {
+		return
 	}
 	if keyOff != 0 && keyOff+4 <= len(l4) {
 		p.HasGREKey = true
@@ -614,13 +620,9 @@ func (p *Packet) decodeAH(l4 []byte, off int, embedded bool) {
 		p.Invalid = InvalidAHLength
 		return
 	}
-	if hl > len(l4) {
-		if !embedded {
-			p.Invalid = InvalidAHTruncated
-			return
-		}
-		p.Truncated = true
-		hl = len(l4)
+	hl, ok := p.clampHeader(hl, len(l4), embedded, 0, InvalidAHTruncated)
+	if !ok {
+		return
 	}
 	p.SPI = binary.BigEndian.Uint32(l4[4:8])
 	p.L4Off = off

@@ -77,13 +77,9 @@ func (p *Packet) decodeTCP(l4 []byte, off int, embedded bool) {
 		p.Invalid = InvalidTCPDataOffset
 		return
 	}
-	if doff > len(l4) {
-		if !embedded {
-			p.Invalid = InvalidTCPDataOffset
-			return
-		}
-		p.Truncated = true
-		doff = len(l4)
+	doff, ok := p.clampHeader(doff, len(l4), embedded, 0, InvalidTCPDataOffset)
+	if !ok {
+		return
 	}
 	p.SrcPort = binary.BigEndian.Uint16(h[0:2])
 	p.DstPort = binary.BigEndian.Uint16(h[2:4])
