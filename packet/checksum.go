@@ -133,9 +133,15 @@ func (p *Packet) l4Checksummable() bool {
 // over IPv4 but not over IPv6 (RFC 8200 8.1); UDP-Lite must always have one
 // (RFC 3828 3.1). Protocols without a checksum (ESP, AH, unknown) are OK.
 //
+// A packet with a [Packet.PartialChecksum] is OK: its checksum is yet to
+// be computed, and the kernel does not verify it either.
+//
 // It reports false when the checksum cannot be verified: p is invalid,
 // truncated, a fragment, or has no L4 header.
 func (p *Packet) L4ChecksumOK() bool {
+	if p.PartialChecksum && p.Invalid == OK {
+		return true // skb_csum_unnecessary: the kernel will compute it
+	}
 	if !p.l4Checksummable() {
 		return false
 	}
@@ -220,6 +226,7 @@ func (p *Packet) ComputeChecksums() {
 	if !p.l4Checksummable() {
 		return
 	}
+	p.PartialChecksum = false // what follows is a full checksum
 	l4 := b[p.L4Off:p.Length]
 	var field []byte
 	var c uint16
@@ -277,4 +284,42 @@ func nonZero(c uint16) uint16 {
 		return 0xffff
 	}
 	return c
+}
+
+// CompleteChecksum turns a partial L4 checksum ([Packet.PartialChecksum])
+// into a full one, as the NIC would: the ones' complement of the sum of
+// the L4 bytes, whose checksum field holds the pseudo-header's sum. It
+// does nothing if p's checksum is not partial, p is invalid, truncated
+// or a fragment, or its protocol has no such checksum (TCP, UDP,
+// UDP-Lite, DCCP and ICMPv6 have), and otherwise clears PartialChecksum.
+func (p *Packet) CompleteChecksum() {
+	if !p.PartialChecksum || !p.l4Checksummable() {
+		return
+	}
+	l4 := p.b[p.L4Off:p.Length]
+	n, at := len(l4), 0
+	switch p.Proto {
+	case ProtoTCP:
+		at = 16
+	case ProtoUDP:
+		at, n = 6, int(binary.BigEndian.Uint16(l4[4:6]))
+	case ProtoUDPLite:
+		at, n = 6, udpLiteCoverage(l4)
+	case ProtoDCCP:
+		cov, ok := dccpCoverage(l4)
+		if !ok {
+			return
+		}
+		at, n = 6, cov
+	case ProtoICMPv6:
+		at = 2
+	default:
+		return
+	}
+	c := ^fold(sum(l4[:n], 0))
+	if p.Proto == ProtoUDP || p.Proto == ProtoUDPLite {
+		c = nonZero(c)
+	}
+	binary.BigEndian.PutUint16(l4[at:at+2], c)
+	p.PartialChecksum = false
 }

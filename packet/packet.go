@@ -188,6 +188,18 @@ type Packet struct {
 	// ports, ICMP id or SPI), but checksums cannot be verified.
 	Truncated bool
 
+	// PartialChecksum says the L4 checksum is not yet computed: its field
+	// holds only the sum of the pseudo-header, and the NIC or the kernel
+	// completes it on the way out (CHECKSUM_PARTIAL; NFQUEUE reports it as
+	// NFQA_SKB_CSUMNOTREADY). Decode clears it; whoever knows sets it
+	// afterwards. Such a packet's checksum counts as good, the Set methods
+	// keep its field a correct partial sum (as the kernel's
+	// inet_proto_csum_replace does), and [Packet.CompleteChecksum] turns
+	// it into a full checksum, which a packet needs before it is handed
+	// back to NFQUEUE as a new payload (the kernel then marks it
+	// CHECKSUM_NONE).
+	PartialChecksum bool
+
 	// Length is the IP total length as declared and validated (IPv6: 40 +
 	// payload length). Bytes beyond it, e.g. Ethernet padding, are ignored.
 	// It is 0 iff the IP header failed to parse. For a truncated embedded

@@ -244,6 +244,15 @@ func (p *Packet) adjustL4Checksum(delta uint64, pseudo bool) {
 	}
 	f := p.b[at : at+2]
 	c := binary.BigEndian.Uint16(f)
+	if p.PartialChecksum {
+		// The field holds the pseudo-header's sum, not its complement:
+		// only a change to the pseudo-header moves it, and in the other
+		// sense (inet_proto_csum_replace4 on CHECKSUM_PARTIAL).
+		if pseudo {
+			binary.BigEndian.PutUint16(f, fold(uint64(c)+delta))
+		}
+		return
+	}
 	if c == 0 && (p.Proto == ProtoUDP || p.Proto == ProtoUDPLite) {
 		// UDP's "no checksum" stays so; UDP-Lite's invalid 0 stays
 		// invalid rather than turning into some checksum.

@@ -358,3 +358,71 @@ func TestRewriteEmbeddedPacketOfICMPError(t *testing.T) {
 		})
 	}
 }
+
+// partialOf returns a copy of the packet b whose L4 checksum is made
+// partial, as a sender with checksum offload leaves it: the field holds
+// the sum of the pseudo-header alone.
+func partialOf(tb testing.TB, b []byte, at int) []byte {
+	tb.Helper()
+	c := append([]byte(nil), b...)
+	var p Packet
+	p.Decode(c)
+	n := p.Length - p.L4Off
+	if p.Proto == ProtoUDP {
+		n = int(binary.BigEndian.Uint16(c[p.L4Off+4:]))
+	}
+	binary.BigEndian.PutUint16(c[p.L4Off+at:], fold(p.pseudoSum(p.Proto, n)))
+	return c
+}
+
+func TestPartialChecksumSurvivesNATAndCompletes(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		b     []byte
+		at    int
+		src   netip.Addr
+		sport uint16
+	}{
+		{"tcp4", buildTCPData(t, flow4), 16, addrN4, 61000},
+		{"udp4", buildUDP(t, flow4, []byte("hello")), 6, addrN4, 61000},
+		{"tcp6", buildTCPData(t, flow6), 16, addrN6, 61000},
+		{"udp6", buildUDP(t, flow6, []byte("hello")), 6, addrN6, 61000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			full := append([]byte(nil), c.b...)
+			part := partialOf(t, c.b, c.at)
+			var pf, pp Packet
+			pf.Decode(full)
+			pp.Decode(part)
+			pp.PartialChecksum = true
+			if !pp.L4ChecksumOK() {
+				t.Fatal("L4ChecksumOK of a partial checksum = false, want true (the kernel does not verify it)")
+			}
+			for _, q := range []*Packet{&pf, &pp} {
+				if !q.SetSrc(c.src) || !q.SetSrcPort(c.sport) || !q.SetDst(c.src) || !q.SetDstPort(c.sport+1) {
+					t.Fatal("rewrite refused")
+				}
+			}
+			// The partial field must still be the new pseudo-header's sum.
+			var fresh Packet
+			fresh.Decode(part)
+			n := fresh.Length - fresh.L4Off
+			if fresh.Proto == ProtoUDP {
+				n = int(binary.BigEndian.Uint16(part[fresh.L4Off+4:]))
+			}
+			if got, want := binary.BigEndian.Uint16(part[pp.L4Off+c.at:]), fold(fresh.pseudoSum(fresh.Proto, n)); got != want {
+				t.Errorf("partial field after NAT = %#04x, want the new pseudo-header sum %#04x", got, want)
+			}
+			pp.CompleteChecksum()
+			if pp.PartialChecksum {
+				t.Error("PartialChecksum still set after CompleteChecksum")
+			}
+			if !bytes.Equal(part, full) {
+				t.Errorf("completed partial packet differs from the fully checksummed one:\n got %x\nwant %x", part, full)
+			}
+			if !pp.L4ChecksumOK() || !pf.L4ChecksumOK() {
+				t.Errorf("checksums after NAT: completed %v, full %v; want both good", pp.L4ChecksumOK(), pf.L4ChecksumOK())
+			}
+		})
+	}
+}
