@@ -550,7 +550,8 @@ func (ps *pktState) FillCT(ct *filter.CTInfo) {
 	ct.OrigSrcPort, ct.OrigDstPort, ct.ReplSrcPort, ct.ReplDstPort = o.SrcPort, o.DstPort, rp.SrcPort, rp.DstPort
 }
 
-// confirm stores what the rules changed in the connection (its mark) and
+// confirm stores what the rules changed in the connection (its mark),
+// shifts the sequence numbers of a connection a helper resized, and
 // confirms a new connection, as nf_confirm does when the packet leaves.
 func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
 	if e.ct == nil || !ps.ct.Tracked() {
@@ -558,6 +559,9 @@ func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
 	}
 	if ps.Context.CT.Mark != ps.ct.Mark {
 		e.ct.SetMark(&ps.ct, ps.Context.CT.Mark, ps.Context.Now)
+	}
+	if ps.ct.Status&conntrack.StatusSeqAdjust != 0 {
+		e.ct.SeqAdjust(&ps.ct, ps.Context.Packet)
 	}
 	if !e.ct.Confirm(&ps.ct) {
 		v.Action, v.Reason = filter.Drop, ReasonConntrack

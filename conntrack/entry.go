@@ -100,4 +100,5 @@ type entry struct {
 	// started is when the entry was created.
 	started int64
 	labels  [2]uint64
+	seqadj  [2]SeqAdj
 }

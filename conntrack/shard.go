@@ -57,6 +57,9 @@ func (s *shard) add(pr *probe, e *entry) uint32 {
 	if e.labels != ([2]uint64{}) {
 		s.setLabels(pr.kind, slot, e.labels)
 	}
+	if e.seqadj != ([2]SeqAdj{}) {
+		s.setSeqAdj(pr.kind, slot, e.seqadj)
+	}
 	return slot
 }
 
@@ -81,6 +84,9 @@ func (s *shard) remove(kind storeKind, slot uint32) {
 	}
 	if s.replies != nil {
 		delete(s.replies, labelKey(kind, slot))
+	}
+	if s.seqadj != nil {
+		delete(s.seqadj, labelKey(kind, slot))
 	}
 	switch kind {
 	case kind4:
@@ -116,6 +122,7 @@ func (s *shard) materialize(kind storeKind, slot uint32, now int64) entry {
 		e.tcp = *tcp
 	}
 	e.labels = s.labels[labelKey(kind, slot)]
+	e.seqadj = s.seqadj[labelKey(kind, slot)]
 	e.tuple[Original] = s.origTuple(kind, slot)
 	if reply, ok := s.replies[labelKey(kind, slot)]; ok {
 		e.tuple[Reply] = reply

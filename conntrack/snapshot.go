@@ -29,16 +29,21 @@ import (
 //	           timeout varint   ns left (deadline − now at Save); ≤ 0: expired
 //	           age uvarint      ns since the connection started
 //	           orig packets, orig bytes, reply packets, reply bytes: uvarint
-//	           parts u8         bit 0: labels follow; bit 1: TCP state follows
+//	           parts u8         bit 0: labels follow; bit 1: TCP state follows;
+//	                            bit 2: sequence adjustment follows
 //	           labels           2 × u64 (bit 0 of parts)
 //	           tcp              length u8, then tcpTrack (bit 1, see tcp_snapshot.go)
+//	           seqadj           2 × (correction pos u32, offset before i32,
+//	                            offset after i32), original direction first (bit 2)
 //	trailer  CRC-32 (IEEE) of everything before it, u32
 //	tuple    family u8 (4|6) | proto u8 | zone u16 | src, dst (4 or 16 bytes each) | sport u16 | dport u16
 //
 // Timeouts are kept as the time left, and resume at Load's now: time
 // that passes between Save and Load does not count, as when conntrackd
 // commits its cache to a new kernel. saved-at is for information.
-// Readers refuse a higher version; a new field means a new version.
+// Readers refuse a higher version; a new field means a new version. An
+// optional part may be added without one: readers refuse parts they do
+// not know, so a file never loses one silently.
 
 // ErrBadSnapshot is wrapped by the errors Load returns for a file that is
 // not a snapshot, or is truncated or corrupt.
@@ -52,6 +57,7 @@ const (
 
 	partLabels = 1 << 0
 	partTCP    = 1 << 1
+	partSeqAdj = 1 << 2
 
 	// maxSnapshotDuration bounds a timeout or an age read from a file,
 	// so that adding it to a clock cannot overflow (about 146 years).
@@ -104,6 +110,9 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 	if e.tuple[Original].Proto == packet.ProtoTCP {
 		parts |= partTCP
 	}
+	if e.seqadj != ([2]SeqAdj{}) {
+		parts |= partSeqAdj
+	}
 	b = append(b, parts)
 	if parts&partLabels != 0 {
 		b = binary.BigEndian.AppendUint64(b, e.labels[0])
@@ -112,6 +121,13 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 	if parts&partTCP != 0 {
 		b = append(b, tcpSnapshotLen)
 		b = e.tcp.appendBinary(b)
+	}
+	if parts&partSeqAdj != 0 {
+		for _, a := range e.seqadj {
+			b = binary.BigEndian.AppendUint32(b, a.CorrectionPos)
+			b = binary.BigEndian.AppendUint32(b, uint32(a.OffsetBefore))
+			b = binary.BigEndian.AppendUint32(b, uint32(a.OffsetAfter))
+		}
 	}
 	return b
 }
@@ -280,7 +296,7 @@ func decodeEntry(b []byte, e *entry, now int64) error {
 	}
 	parts := b[0]
 	b = b[1:]
-	if parts&^(partLabels|partTCP) != 0 {
+	if parts&^(partLabels|partTCP|partSeqAdj) != 0 {
 		return fmt.Errorf("unknown parts %#x", parts)
 	}
 	if parts&partLabels != 0 {
@@ -299,6 +315,15 @@ func decodeEntry(b []byte, e *entry, now int64) error {
 		}
 		if b, err = e.tcp.readBinary(b[1:]); err != nil {
 			return err
+		}
+	}
+	if parts&partSeqAdj != 0 {
+		if len(b) < 24 {
+			return errors.New("truncated sequence adjustment")
+		}
+		for d := range e.seqadj {
+			e.seqadj[d] = SeqAdj{CorrectionPos: binary.BigEndian.Uint32(b), OffsetBefore: int32(binary.BigEndian.Uint32(b[4:])), OffsetAfter: int32(binary.BigEndian.Uint32(b[8:]))}
+			b = b[12:]
 		}
 	}
 	if len(b) != 0 {

@@ -67,10 +67,13 @@ type shard struct {
 	labels map[uint64][2]uint64
 	// replies holds the reply tuples NAT changed, by store and slot.
 	replies map[uint64]Tuple
-	v4      store[key4, otherTrack]
-	v4t     store[key4, tcpTrack]
-	v6      store[key6, otherTrack]
-	v6t     store[key6, tcpTrack]
+	// seqadj holds the sequence adjustments of the few connections a
+	// helper resized, by store and slot.
+	seqadj map[uint64][2]SeqAdj
+	v4     store[key4, otherTrack]
+	v4t    store[key4, tcpTrack]
+	v6     store[key6, otherTrack]
+	v6t    store[key6, tcpTrack]
 }
 
 // stats are the per-table counters, as conntrack -S shows them.

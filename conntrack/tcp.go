@@ -506,7 +506,7 @@ func maxAckWindow(s *tcpDirState) uint32 { return max(s.maxWin, maxAckWinConst) 
 // where sack is the highest SACK right edge, or the ack. I and III failing
 // make the packet INVALID; II and IV make it ignored. A packet that passes
 // updates both directions' windows and the retransmission count.
-func (t *tcpTrack) inWindow(p *packet.Packet, dir Dir, index uint8, cfg *TCPConfig) (int, string) {
+func (t *tcpTrack) inWindow(p *packet.Packet, dir Dir, index uint8, cfg *TCPConfig, ackOff int32) (int, string) {
 	sender, receiver := &t.seen[dir], &t.seen[1-dir]
 	flags := p.TCPFlags
 	syn, ackFlag, rst := flags&packet.TCPSyn != 0, flags&packet.TCPAck != 0, flags&packet.TCPRst != 0
@@ -519,8 +519,11 @@ func (t *tcpTrack) inWindow(p *packet.Packet, dir Dir, index uint8, cfg *TCPConf
 	if t.flags[1-dir]&tcpFlagSACKPerm != 0 {
 		sack = tcpSACK(p, sack)
 	}
-	// No NAT sequence adjustment here: nfgo has no helpers that resize
-	// payloads, so the offset is always 0.
+	// Undo the sequence adjustment of the receiver's data that this
+	// acknowledges (nf_ct_seq_offset): the tracker sees both sides as
+	// the hosts numbered them.
+	ack -= uint32(ackOff)
+	sack -= uint32(ackOff)
 
 	if sender.maxWin == 0 {
 		if syn {
@@ -667,7 +670,7 @@ func (t *tcpTrack) handleInvalid(dir Dir, index uint8, status Status, to *Timeou
 // update is nf_conntrack_tcp_packet for a packet of an existing (or just
 // started) connection, travelling in direction dir; status is the
 // entry's status bits before the packet.
-func (t *tcpTrack) update(p *packet.Packet, dir Dir, status Status, cfg *TCPConfig, to *Timeouts) tcpResult {
+func (t *tcpTrack) update(p *packet.Packet, dir Dir, status Status, cfg *TCPConfig, to *Timeouts, ackOff int32) tcpResult {
 	if p.L4Off == 0 || p.Proto != packet.ProtoTCP {
 		return tcpResult{Invalid: true, Reason: reasonTruncated}
 	}
@@ -745,7 +748,7 @@ func (t *tcpTrack) update(p *packet.Packet, dir Dir, status Status, cfg *TCPConf
 		}
 	}
 
-	switch action, reason := t.inWindow(p, dir, index, cfg); action {
+	switch action, reason := t.inWindow(p, dir, index, cfg, ackOff); action {
 	case tcpIgnore:
 		return tcpResult{Reason: reason}
 	case tcpInvalid:

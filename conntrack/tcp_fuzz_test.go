@@ -143,7 +143,7 @@ func FuzzTCPTracker(f *testing.F) {
 			}
 			before := tr
 			index := tcpIndex(p.TCPFlags)
-			res := tr.update(&p, dir, status, &cfg, &to)
+			res := tr.update(&p, dir, status, &cfg, &to, 0)
 			if tr.State() >= tcpStateCount {
 				t.Fatalf("state %d out of range", tr.State())
 			}
@@ -167,7 +167,7 @@ func FuzzTCPTracker(f *testing.F) {
 					continue
 				}
 				status, dir = 0, Original
-				if res = tr.update(&p, Original, 0, &cfg, &to); res.Invalid || res.Repeat {
+				if res = tr.update(&p, Original, 0, &cfg, &to, 0); res.Invalid || res.Repeat {
 					live = false
 					continue
 				}

@@ -88,7 +88,7 @@ func (c *tcpConn) step(p *packet.Packet, dir Dir) tcpResult {
 		}
 		c.status = 0
 	}
-	res := c.tr.update(p, dir, c.status, &c.cfg, &c.to)
+	res := c.tr.update(p, dir, c.status, &c.cfg, &c.to, 0)
 	switch {
 	case res.Invalid:
 		return res
@@ -509,12 +509,12 @@ func TestTCPInvalidFinOrRstShrinksAssuredTimeout(t *testing.T) {
 	c := newTCPConn()
 	c.run(t, handshake)
 	far := seg{dir: Original, flags: "FA", seq: 201001, ack: 5001}.packet(t)
-	res := c.tr.update(far, Original, c.status, &c.cfg, &c.to)
+	res := c.tr.update(far, Original, c.status, &c.cfg, &c.to, 0)
 	if !res.Invalid || res.Shrink {
 		t.Fatalf("first out-of-window FIN: %+v, want invalid without shrink", res)
 	}
 	rst := seg{dir: Reply, flags: "R", seq: 1005001}.packet(t)
-	res = c.tr.update(rst, Reply, c.status, &c.cfg, &c.to)
+	res = c.tr.update(rst, Reply, c.status, &c.cfg, &c.to, 0)
 	if !res.Invalid || !res.Shrink || res.Timeout != c.to.TCPUnack {
 		t.Fatalf("out-of-window RST after it: %+v, want invalid, shrink to %v", res, c.to.TCPUnack)
 	}
@@ -583,7 +583,7 @@ func TestTCPUpdateAllocatesNothing(t *testing.T) {
 	invalid := seg{dir: Original, flags: "A", seq: 1001, ack: 9999}.packet(t)
 	for name, p := range map[string]*packet.Packet{"data": data, "ignored": ignored, "invalid": invalid} {
 		if n := testing.AllocsPerRun(100, func() {
-			_ = c.tr.update(p, Original, c.status, &c.cfg, &c.to)
+			_ = c.tr.update(p, Original, c.status, &c.cfg, &c.to, 0)
 		}); n != 0 {
 			t.Errorf("%s: update allocates %v times", name, n)
 		}

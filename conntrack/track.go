@@ -140,7 +140,12 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		}
 		c, tcp := loc.c, loc.tcp
 		oldStatus, oldState := c.status, tcpState(tcp)
-		res := t.update(c, tcp, loc.born, p, loc.dir, ns)
+		var adj *[2]SeqAdj
+		if c.status&StatusSeqAdjust != 0 {
+			a := loc.s.seqadj[labelKey(loc.kind, loc.slot)]
+			adj = &a
+		}
+		res := t.update(c, tcp, loc.born, p, loc.dir, ns, adj)
 		if res.repeat {
 			// A new SYN reopens a closed connection: forget the old one
 			// and look again.
@@ -206,7 +211,7 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, ns int64) {
 	if p.Proto != packet.ProtoTCP {
 		tcp = nil
 	}
-	res := t.update(&e.connState, tcp, e.born, p, Original, ns)
+	res := t.update(&e.connState, tcp, e.born, p, Original, ns, nil)
 	if res.invalid {
 		r.Reason = res.reason
 		t.stats.invalid.Add(1)
@@ -226,10 +231,15 @@ func tcpState(tcp *tcpTrack) TCPState {
 }
 
 // update runs the protocol tracker for a packet of connection e; tcp is
-// its TCP tracking state, nil for other protocols.
-func (t *Table) update(e *connState, tcp *tcpTrack, born uint32, p *packet.Packet, dir Dir, ns int64) protoResult {
+// its TCP tracking state, nil for other protocols, and adj its sequence
+// adjustment, nil if it has none.
+func (t *Table) update(e *connState, tcp *tcpTrack, born uint32, p *packet.Packet, dir Dir, ns int64, adj *[2]SeqAdj) protoResult {
 	if tcp != nil {
-		res := tcp.update(p, dir, e.status, &t.cfg.TCP, &t.cfg.Timeouts)
+		var ackOff int32
+		if adj != nil {
+			ackOff = seqOffset(adj, 1-dir, p.Ack-1)
+		}
+		res := tcp.update(p, dir, e.status, &t.cfg.TCP, &t.cfg.Timeouts, ackOff)
 		return protoResult{invalid: res.Invalid, reason: res.Reason, timeout: res.Timeout,
 			assured: res.Assured, repeat: res.Repeat, kill: res.Kill, shrink: res.Shrink}
 	}

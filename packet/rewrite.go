@@ -264,3 +264,78 @@ func (p *Packet) adjustL4Checksum(delta uint64, pseudo bool) {
 	}
 	binary.BigEndian.PutUint16(f, c)
 }
+
+// setL4Word32 stores v in the 32-bit field of the L4 header at b[at:]
+// and updates the checksum for it. At an odd distance from the L4
+// header's start, the field's two halves land byte-swapped in the
+// checksum's 16-bit words.
+func (p *Packet) setL4Word32(at int, v uint32) {
+	f := p.b[at : at+4]
+	old := binary.BigEndian.Uint32(f)
+	binary.BigEndian.PutUint32(f, v)
+	oh, ol, nh, nl := uint16(old>>16), uint16(old), uint16(v>>16), uint16(v)
+	if (at-p.L4Off)%2 != 0 {
+		oh, ol, nh, nl = bits.ReverseBytes16(oh), bits.ReverseBytes16(ol), bits.ReverseBytes16(nh), bits.ReverseBytes16(nl)
+	}
+	p.adjustL4Checksum(uint64(^oh)+uint64(nh)+uint64(^ol)+uint64(nl), false)
+}
+
+// tcpHeaderOK reports whether p has a whole TCP header to rewrite.
+func (p *Packet) tcpHeaderOK() bool {
+	return p.Invalid == OK && p.Proto == ProtoTCP && p.L4Off != 0 && !p.Truncated
+}
+
+// SetTCPSeqAck rewrites the TCP sequence and acknowledgement numbers, as
+// sequence adjustment does, and updates the checksum. It reports whether
+// either changed.
+func (p *Packet) SetTCPSeqAck(seq, ack uint32) bool {
+	if !p.tcpHeaderOK() || seq == p.Seq && ack == p.Ack {
+		return false
+	}
+	if seq != p.Seq {
+		p.setL4Word32(p.L4Off+4, seq)
+		p.Seq = seq
+	}
+	if ack != p.Ack {
+		p.setL4Word32(p.L4Off+8, ack)
+		p.Ack = ack
+	}
+	return true
+}
+
+// MapSACK replaces each edge of the TCP header's SACK blocks with
+// fn(edge), updating the checksum, and reports whether any changed. It
+// walks the options as nf_ct_sack_adjust does: it stops at the end of
+// the option list or at a malformed option, and only touches SACK
+// options whose length is a whole number of blocks.
+func (p *Packet) MapSACK(fn func(edge uint32) uint32) bool {
+	if !p.tcpHeaderOK() {
+		return false
+	}
+	changed := false
+	end := p.PayloadOff
+	for i := p.L4Off + tcpMinHeaderLen; i < end; {
+		switch p.b[i] {
+		case TCPOptionEnd:
+			return changed
+		case TCPOptionNOP:
+			i++
+			continue
+		}
+		if i+1 >= end || p.b[i+1] < 2 || i+int(p.b[i+1]) > end {
+			return changed
+		}
+		n := int(p.b[i+1])
+		if p.b[i] == TCPOptionSACK && n >= 10 && (n-2)%8 == 0 {
+			for at := i + 2; at < i+n; at += 4 {
+				old := binary.BigEndian.Uint32(p.b[at:])
+				if v := fn(old); v != old {
+					p.setL4Word32(at, v)
+					changed = true
+				}
+			}
+		}
+		i += n
+	}
+	return changed
+}

@@ -426,3 +426,40 @@ func TestPartialChecksumSurvivesNATAndCompletes(t *testing.T) {
 		})
 	}
 }
+
+// buildTCPSACK is an ACK with a SACK option after one NOP, so that its
+// edges sit at odd offsets from the TCP header, and 20 bytes of data.
+func buildTCPSACK(tb testing.TB, seq, ack uint32, blocks ...[2]uint32) []byte {
+	var data []byte
+	for _, b := range blocks {
+		data = binary.BigEndian.AppendUint32(data, b[0])
+		data = binary.BigEndian.AppendUint32(data, b[1])
+	}
+	tcp := &layers.TCP{
+		SrcPort: 40000, DstPort: 21, Seq: seq, Ack: ack, ACK: true, Window: 502,
+		Options: []layers.TCPOption{nop, {OptionType: layers.TCPOptionKindSACK, OptionLength: uint8(2 + len(data)), OptionData: data}},
+	}
+	return build(tb, newIP(flow4, layers.IPProtocolTCP), tcp, gopacket.Payload(seqBytes(20)))
+}
+
+func TestSeqAckAndSACKRewriteMatchFreshPacket(t *testing.T) {
+	b := buildTCPSACK(t, 100, 200, [2]uint32{300, 400}, [2]uint32{0xfffffff0, 8})
+	var p Packet
+	p.Decode(b)
+	if !p.SetTCPSeqAck(105, 195) {
+		t.Fatal("SetTCPSeqAck = false")
+	}
+	if !p.MapSACK(func(e uint32) uint32 { return e - 5 }) {
+		t.Fatal("MapSACK = false")
+	}
+	want := buildTCPSACK(t, 105, 195, [2]uint32{295, 395}, [2]uint32{0xffffffeb, 3})
+	if !bytes.Equal(b, want) {
+		t.Errorf("rewritten\n got %x\nwant %x", b, want)
+	}
+	if p.Seq != 105 || p.Ack != 195 {
+		t.Errorf("fields: seq %d ack %d, want 105 195", p.Seq, p.Ack)
+	}
+	if p.SetTCPSeqAck(105, 195) {
+		t.Error("SetTCPSeqAck with the same numbers reported a change")
+	}
+}
