@@ -39,7 +39,7 @@ type Config struct {
 // concurrent use; rulesets are swapped atomically.
 type Engine struct {
 	cfg  Config
-	env  *hostEnv
+	env  atomic.Pointer[hostEnv] // swapped whole by SetHost
 	v4   atomic.Pointer[filter.Program]
 	v6   atomic.Pointer[filter.Program]
 	ct   *conntrack.Table // nil without conntrack
@@ -49,6 +49,11 @@ type Engine struct {
 	gcEpoch atomic.Int64
 	// natDrops counts packets NAT dropped (no free tuple, no address).
 	natDrops atomic.Uint64
+	// ifaces numbers interfaces for MASQUERADE's bookkeeping
+	// (conntrack.Result.SetMasquerade); only new masqueraded connections
+	// and SetHost take the lock.
+	ifaceMu sync.Mutex
+	ifaces  map[string]uint32
 }
 
 // NATDrops returns how many packets NAT has dropped: a range with no free
@@ -81,6 +86,8 @@ type pktState struct {
 	ct conntrack.Result
 	// conns is the NAT selector's view of the conntrack table.
 	conns natConns
+	// env is the host as it was when the packet arrived.
+	env *hostEnv
 	// ctDone is set once conntrack has seen the packet: a packet looping
 	// back to the host keeps the connection it had (the kernel skips
 	// nf_conntrack_in for an skb that already has a ct).
@@ -89,14 +96,15 @@ type pktState struct {
 
 // New returns an engine with no rules: every packet is accepted.
 func New(cfg Config) *Engine {
-	e := &Engine{cfg: cfg, env: newHostEnv(cfg.Host)}
+	e := &Engine{cfg: cfg}
+	e.env.Store(newHostEnv(cfg.Host))
 	if e.cfg.Logger == nil {
 		e.cfg.Logger = slog.Default()
 	}
 	if !cfg.NoConntrack {
 		e.ct = conntrack.NewTable(cfg.Conntrack)
 	}
-	e.pool.New = func() any { return &pktState{Context: filter.Context{Env: e.env, Logger: e.cfg.Logger}} }
+	e.pool.New = func() any { return &pktState{Context: filter.Context{Logger: e.cfg.Logger}} }
 	return e
 }
 
@@ -292,6 +300,7 @@ func (e *Engine) Hook(p *packet.Packet, m Meta) Verdict {
 // filled from the routes.
 func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	v := Verdict{Action: filter.Accept, Reason: ReasonNoRules}
+	env := e.env.Load()
 	// ip_rcv and ipv6_rcv drop a packet whose IP header is bad before
 	// any hook sees it. A bad transport header is the matches' business
 	// (and later conntrack's): the packet goes on.
@@ -305,11 +314,11 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	}
 	ps := e.context(p, m)
 	c := &ps.Context
-	if e.env.IsLocal(p.Src()) {
+	if env.IsLocal(p.Src()) {
 		// Sent by the host. A packet to itself loops back through lo:
 		// OUTPUT, POSTROUTING, then PREROUTING and INPUT.
-		toSelf := e.env.IsLocal(p.Dst())
-		c.In, c.Out = "", e.env.Route(p.Dst())
+		toSelf := env.IsLocal(p.Dst())
+		c.In, c.Out = "", env.Route(p.Dst())
 		if toSelf {
 			c.Out = "lo"
 		}
@@ -327,7 +336,7 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	if !e.runHook(ps, filter.Prerouting, &v) {
 		return e.finish(ps, v)
 	}
-	if e.env.ForHost(p.Dst()) {
+	if env.ForHost(p.Dst()) {
 		e.runHook(ps, filter.Input, &v)
 		return e.finish(ps, v)
 	}
@@ -339,11 +348,11 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 		e.icmpError(c, packet.ICMPTimeExceeded, packet.ICMPv6TimeExceeded, 0, 0)
 		return e.finish(ps, v)
 	}
-	out := e.env.Route(p.Dst())
+	out := env.Route(p.Dst())
 	// A packet too big for the output interface is refused with
 	// "fragmentation needed" (IPv4 with DF) or "packet too big" (IPv6,
 	// which routers never fragment), before the FORWARD hook.
-	if mtu := e.env.MTU(out); p.Length > mtu && (p.Family == packet.IPv6 || p.DontFrag) {
+	if mtu := env.MTU(out); p.Length > mtu && (p.Family == packet.IPv6 || p.DontFrag) {
 		v.Action, v.Reason, v.Out = filter.Drop, ReasonTooBig, out
 		e.icmpError(c, packet.ICMPDestUnreach, packet.ICMPv6PacketTooBig, icmpFragNeeded, uint32(mtu))
 		return e.finish(ps, v)
@@ -365,7 +374,7 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 // on.
 func (e *Engine) icmpError(c *filter.Context, typ4, typ6, code uint8, mtu uint32) {
 	p := c.Packet
-	src, ok := e.env.LocalAddr(c.In, p.Family)
+	src, ok := e.env.Load().LocalAddr(c.In, p.Family)
 	if !ok {
 		return
 	}
@@ -408,6 +417,8 @@ func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 	c := &ps.Context
 	c.Reset()
 	c.Packet = p
+	ps.env = e.env.Load()
+	c.Env = ps.env
 	c.In, c.Out, c.Mark, c.Now = m.In, m.Out, m.Mark, m.Time
 	c.PktType, c.LinkHeader, c.Trace = m.PktType, m.LinkHeader, m.Trace
 	return ps

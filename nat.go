@@ -67,6 +67,7 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 	}
 	if r.Pending() && r.Status&done == 0 {
 		rng := nat.NullRange(e.natCurr(r), m)
+		masq := false
 		if prog != nil && prog.HasTable(filter.NAT) {
 			res := prog.Run(filter.NAT, c)
 			if res.Chain != nil && (res.Rule > 0 || res.Verdict.Action != filter.Accept) {
@@ -81,8 +82,10 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 				return false
 			}
 			if res.Rule > 0 {
+				t := res.Chain.Rules[res.Rule-1].Target
+				_, masq = t.(*filter.MasqueradeTarget)
 				var ok bool
-				if rng, ok = e.natRange(res.Chain.Rules[res.Rule-1].Target, ps, h, rng); !ok {
+				if rng, ok = e.natRange(t, ps, h, rng); !ok {
 					v.Action, v.Reason = filter.Drop, ReasonNAT
 					e.natDrops.Add(1)
 					return false
@@ -107,6 +110,9 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 			status |= m.Status()
 		}
 		r.SetReply(reply, status)
+		if masq && status&conntrack.StatusSrcNAT != 0 {
+			r.SetMasquerade(e.ifaceIndex(c.Out))
+		}
 		c.CT.Status = uint32(r.Status)
 	}
 	orig, reply := r.Tuple(conntrack.Original), r.Tuple(conntrack.Reply)
@@ -150,14 +156,14 @@ func (e *Engine) natRange(t filter.Target, ps *pktState, h filter.Hook, null nat
 		if c.Packet.Src().IsUnspecified() {
 			return null, true
 		}
-		a, ok := nat.MasqueradeAddr(e.env, c.Out, c.Packet.Dst())
+		a, ok := nat.MasqueradeAddr(ps.env, c.Out, c.Packet.Dst())
 		if !ok {
 			return r, false
 		}
 		return nat.SingleAddrRange(&r, a), true
 	case *filter.RedirectTarget:
 		r := conv(&t.Range)
-		a, ok := nat.RedirectAddr(e.env, c.In, c.Packet.Dst(), h == filter.Output)
+		a, ok := nat.RedirectAddr(ps.env, c.In, c.Packet.Dst(), h == filter.Output)
 		if !ok {
 			return r, false
 		}
@@ -168,4 +174,62 @@ func (e *Engine) natRange(t filter.Target, ps *pktState, h filter.Hook, null nat
 		return nat.NetmapRange(&r, &curr, natManip(h)), true
 	}
 	return null, true
+}
+
+// ifaceIndex returns the number the engine gives interface name, for
+// MASQUERADE's bookkeeping.
+func (e *Engine) ifaceIndex(name string) uint32 {
+	e.ifaceMu.Lock()
+	defer e.ifaceMu.Unlock()
+	if i, ok := e.ifaces[name]; ok {
+		return i
+	}
+	if e.ifaces == nil {
+		e.ifaces = map[string]uint32{}
+	}
+	i := uint32(len(e.ifaces) + 1)
+	e.ifaces[name] = i
+	return i
+}
+
+// SetHost replaces the engine's model of the host, as the interfaces,
+// addresses and routes change; packets already inside the engine finish
+// with the old one. As the kernel's masquerade notifiers do, it then
+// deletes the connections MASQUERADE bound to an interface that is gone
+// (all of them) or to an address an interface lost (those using it), so
+// that their next packets start afresh from a live address. It returns
+// how many connections it deleted.
+func (e *Engine) SetHost(h Host, now time.Time) int {
+	old := e.env.Swap(newHostEnv(h))
+	if e.ct == nil {
+		return 0
+	}
+	kept := map[string]map[netip.Addr]bool{}
+	for _, ifc := range h.Interfaces {
+		addrs := map[netip.Addr]bool{}
+		for _, p := range ifc.Addrs {
+			addrs[p.Addr()] = true
+		}
+		kept[ifc.Name] = addrs
+	}
+	n := 0
+	for _, ifc := range old.host.Interfaces {
+		e.ifaceMu.Lock()
+		idx, bound := e.ifaces[ifc.Name]
+		e.ifaceMu.Unlock()
+		if !bound {
+			continue
+		}
+		addrs, up := kept[ifc.Name]
+		if !up {
+			n += e.ct.FlushMasquerade(idx, netip.Addr{}, now)
+			continue
+		}
+		for _, p := range ifc.Addrs {
+			if !addrs[p.Addr()] {
+				n += e.ct.FlushMasquerade(idx, p.Addr(), now)
+			}
+		}
+	}
+	return n
 }

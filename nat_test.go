@@ -159,3 +159,46 @@ func TestNATExhaustionDropsAndCounts(t *testing.T) {
 		t.Errorf("%d connections, want 1: the dropped packet's is not confirmed", n)
 	}
 }
+
+// TestMasqueradeConnectionsGoWithTheirAddress changes the public address
+// under a masqueraded connection, as a DHCP renewal does: the kernel
+// forgets the connection, so the client's next packet starts a new one
+// from the new address instead of leaving from an address the host no
+// longer has. SNAT connections and other interfaces are not touched.
+func TestMasqueradeConnectionsGoWithTheirAddress(t *testing.T) {
+	e := natEngine(t, "*nat\n-A POSTROUTING -o eth1 -p udp --dport 53 -j SNAT --to-source 198.51.100.1\n-A POSTROUTING -o eth1 -j MASQUERADE\nCOMMIT\n")
+	t0 := time.Unix(1_700_000_000, 0)
+	masq := testpkt.Spec{Src: a("192.0.2.10"), Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 40000, DstPort: 443}
+	snat := testpkt.Spec{Src: a("192.0.2.10"), Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 40001, DstPort: 53}
+	for _, s := range []testpkt.Spec{masq, snat} {
+		if p, v := through(t, e, s, "eth0", t0); v.Action != filter.Accept || p.Src() != a("198.51.100.1") {
+			t.Fatalf("%d: %v, source %v", s.DstPort, v, p.Src())
+		}
+	}
+	// An address added elsewhere changes nothing.
+	moved := natRouter
+	moved.Interfaces = []nfgo.Interface{natRouter.Interfaces[0],
+		{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.1/24"), netip.MustParsePrefix("198.51.100.77/24")}}}
+	if n := e.SetHost(moved, t0); n != 0 {
+		t.Errorf("adding an address flushed %d connections, want 0", n)
+	}
+	// eth1's first address goes: the masqueraded connection goes with
+	// it, the SNAT one stays.
+	moved.Interfaces = []nfgo.Interface{natRouter.Interfaces[0],
+		{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("198.51.100.77/24")}}}
+	if n := e.SetHost(moved, t0.Add(time.Second)); n != 1 {
+		t.Errorf("removing the address flushed %d connections, want 1", n)
+	}
+	if got := e.Conntrack().Len(); got != 1 {
+		t.Errorf("%d connections left, want the SNAT one", got)
+	}
+	p, v := through(t, e, masq, "eth0", t0.Add(2*time.Second))
+	if v.CT != conntrack.New || p.Src() != a("198.51.100.77") {
+		t.Errorf("next packet: %v from %v, want NEW from the new address 198.51.100.77", v.CT, p.Src())
+	}
+	// eth1 goes away altogether: every masqueraded connection on it goes.
+	moved.Interfaces = moved.Interfaces[:1]
+	if n := e.SetHost(moved, t0.Add(3*time.Second)); n != 1 {
+		t.Errorf("removing eth1 flushed %d connections, want 1", n)
+	}
+}

@@ -101,4 +101,5 @@ type entry struct {
 	started int64
 	labels  [2]uint64
 	seqadj  [2]SeqAdj
+	masq    uint32 // the MASQUERADE output interface, 0 if none
 }

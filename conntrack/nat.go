@@ -1,6 +1,7 @@
 package conntrack
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,4 +213,44 @@ func (loc *located) setRef(r *Result, tp *Tuple) {
 	if loc.nat {
 		r.natOther = loc.other
 	}
+}
+
+// SetMasquerade records that MASQUERADE chose the unconfirmed
+// connection's source address from output interface iface, a number the
+// caller gives each interface (not 0), as the kernel keeps the ifindex in
+// nf_conn_nat.masq_index. [Table.FlushMasquerade] then finds it when the
+// interface goes down or loses the address.
+func (r *Result) SetMasquerade(iface uint32) {
+	if r.isNew {
+		r.pending.masq = iface
+	}
+}
+
+// FlushMasquerade deletes the connections MASQUERADE bound to interface
+// iface, as the kernel does when the interface goes down (addr invalid)
+// or loses address addr (only those whose reply tuple is addressed to
+// it), so that their hosts start afresh with a new address instead of
+// sending into a dead binding. It returns how many it deleted.
+func (t *Table) FlushMasquerade(iface uint32, addr netip.Addr, now time.Time) int {
+	ns := now.UnixNano()
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		for k, m := range s.masq {
+			if m != iface {
+				continue
+			}
+			kind, slot := storeKind(k>>32), uint32(k)
+			if addr.IsValid() {
+				if reply, ok := s.replies[k]; !ok || reply.DstAddr() != addr.Unmap() {
+					continue
+				}
+			}
+			t.remove(s, kind, slot, ns)
+			n++
+		}
+		s.mu.Unlock()
+	}
+	return n
 }

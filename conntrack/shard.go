@@ -60,6 +60,12 @@ func (s *shard) add(pr *probe, e *entry) uint32 {
 	if e.seqadj != ([2]SeqAdj{}) {
 		s.setSeqAdj(pr.kind, slot, e.seqadj)
 	}
+	if e.masq != 0 {
+		if s.masq == nil {
+			s.masq = map[uint64]uint32{}
+		}
+		s.masq[labelKey(pr.kind, slot)] = e.masq
+	}
 	return slot
 }
 
@@ -87,6 +93,9 @@ func (s *shard) remove(kind storeKind, slot uint32) {
 	}
 	if s.seqadj != nil {
 		delete(s.seqadj, labelKey(kind, slot))
+	}
+	if s.masq != nil {
+		delete(s.masq, labelKey(kind, slot))
 	}
 	switch kind {
 	case kind4:
@@ -123,6 +132,7 @@ func (s *shard) materialize(kind storeKind, slot uint32, now int64) entry {
 	}
 	e.labels = s.labels[labelKey(kind, slot)]
 	e.seqadj = s.seqadj[labelKey(kind, slot)]
+	e.masq = s.masq[labelKey(kind, slot)]
 	e.tuple[Original] = s.origTuple(kind, slot)
 	if reply, ok := s.replies[labelKey(kind, slot)]; ok {
 		e.tuple[Reply] = reply

@@ -70,6 +70,9 @@ type shard struct {
 	// seqadj holds the sequence adjustments of the few connections a
 	// helper resized, by store and slot.
 	seqadj map[uint64][2]SeqAdj
+	// masq holds the output interface (see Result.SetMasquerade) of the
+	// connections MASQUERADE source-NATed, by store and slot.
+	masq map[uint64]uint32
 	v4     store[key4, otherTrack]
 	v4t    store[key4, tcpTrack]
 	v6     store[key6, otherTrack]
