@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nfgo/nfgo/internal/capture"
@@ -23,6 +24,10 @@ func natPackets() [][]byte {
 	// What the server sees of the SYN: the source translated.
 	seen := syn
 	seen.Src, seen.TTL = public, 63
+	// What the port-forward target sees of its SYN, and what the outside
+	// sees of the IPv6 MASQUERADE SYN.
+	fwd := testpkt.Spec{Src: a("198.18.0.9"), Dst: a("203.0.113.80"), Proto: "tcp", SrcPort: 50000, DstPort: 80, Flags: "S", Seq: 1, TTL: 63}
+	seen6 := testpkt.Spec{Src: a(kernel.OutsideAddr6), Dst: a("2001:db8:5::5"), Proto: "tcp", SrcPort: 40000, DstPort: 443, Flags: "S", Seq: 1, TTL: 63}
 	return [][]byte{
 		testpkt.Build(syn),
 		testpkt.Build(testpkt.Spec{Src: server, Dst: public, Proto: "tcp", SrcPort: 443, DstPort: 40000, Flags: "SA", Seq: 5000, Ack: 1001}),
@@ -50,12 +55,28 @@ func natPackets() [][]byte {
 		testpkt.Build(testpkt.Spec{Src: a("2001:db8:5::5"), Dst: a(kernel.OutsideAddr6), Proto: "tcp", SrcPort: 443, DstPort: 40000, Flags: "SA", Seq: 7, Ack: 2}),
 		testpkt.Build(testpkt.Spec{Src: a("2001:db8:9::9"), Dst: a(kernel.RouterAddr6), Proto: "tcp", SrcPort: 50000, DstPort: 8080, Flags: "S", Seq: 1}),
 		testpkt.Build(testpkt.Spec{Src: a("2001:db8:80::80"), Dst: a("2001:db8:9::9"), Proto: "tcp", SrcPort: 80, DstPort: 50000, Flags: "SA", Seq: 9, Ack: 2}),
+		// ICMP errors from a router on the way, not the peer: about the
+		// SNATed flow (only the outer destination and the inner source
+		// change), about the port forward (the outer source becomes the
+		// router's address, as the kernel's reply translation makes it),
+		// and an ICMPv6 error about the IPv6 MASQUERADE flow.
+		testpkt.Build(testpkt.Spec{Src: a("203.0.113.1"), Dst: public, Proto: "icmp", ICMPType: 11, Payload: testpkt.Build(seen)}),
+		testpkt.Build(testpkt.Spec{Src: a("203.0.113.1"), Dst: a("198.18.0.9"), Proto: "icmp", ICMPType: 11, Payload: testpkt.Build(fwd)}),
+		testpkt.Build(testpkt.Spec{Src: a("2001:db8:5::1"), Dst: a(kernel.OutsideAddr6), Proto: "icmp", ICMPType: 1, ICMPCode: 4, Payload: testpkt.Build(seen6)}),
+		// REDIRECT to a local transparent proxy, TCP and UDP, IPv4 and
+		// IPv6: delivered to the router itself, so the binding is compared
+		// in the final tables.
+		testpkt.Build(testpkt.Spec{Src: client, Dst: a("203.0.113.99"), Proto: "tcp", SrcPort: 40002, DstPort: 80, Flags: "S", Seq: 1}),
+		testpkt.Build(testpkt.Spec{Src: client, Dst: a("203.0.113.99"), Proto: "udp", SrcPort: 40003, DstPort: 53}),
+		testpkt.Build(testpkt.Spec{Src: a("2001:db8:7::5"), Dst: a("2001:db8:99::99"), Proto: "tcp", SrcPort: 40004, DstPort: 80, Flags: "S", Seq: 1}),
 	}
 }
 
 // TestNATMatchesKernel sends the same packets through a kernel router
 // running the NAT rules and through nfgo replay --write: what leaves must
-// be the same, byte for byte, packet by packet.
+// be the same, byte for byte, packet by packet; what the router keeps for
+// itself must be too (both accept it at INPUT); and the final conntrack
+// tables, which hold every binding, must list the same connections.
 func TestNATMatchesKernel(t *testing.T) {
 	kernel.Require(t, "ip", "nft", "iptables-restore", "conntrack")
 	pkts := natPackets()
@@ -63,13 +84,17 @@ func TestNATMatchesKernel(t *testing.T) {
 	in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
 	writePcap(t, in, pkts)
 	rules, rules6 := "testdata/nat/nat.rules", "testdata/nat/nat.rules6"
-	recs := replayJSON(t, "--rules", rules, "--rules6", rules6, "--local",
-		kernel.RouterAddr4+"/24,"+kernel.RouterAddr6+"/64,"+kernel.OutsideAddr4+"/32@eth1,"+kernel.OutsideAddr6+"/128@eth1",
-		"--write", out, in)
+	local := kernel.RouterAddr4 + "/24," + kernel.RouterAddr6 + "/64," + kernel.OutsideAddr4 + "/32@eth1," + kernel.OutsideAddr6 + "/128@eth1"
+	recs := replayJSON(t, "--rules", rules, "--rules6", rules6, "--local", local, "--write", out, in)
 	written := readPcap(t, out)
 
 	r := kernel.NewRouter(t, kernel.RouterOptions{Outside: true})
 	restoreFiles(t, r, rules, rules6)
+	// The NAT rules brought conntrack in: count per connection, as nfgo
+	// does, so that the tables compare packets and bytes too.
+	if out, err := r.Exec("sysctl -qw net.netfilter.nf_conntrack_acct=1", nil); err != nil {
+		t.Fatalf("sysctl: %v %s", err, out)
+	}
 	agree, w := 0, 0
 	for i, p := range pkts {
 		f, err := r.Send(p)
@@ -82,6 +107,14 @@ func TestNATMatchesKernel(t *testing.T) {
 			ours = written[w]
 			w++
 		}
+		if local := recs[i].Verdict == "ACCEPT" && recs[i].Out == ""; local || f.Input {
+			if !local || !f.Input || len(left) != 0 {
+				t.Errorf("packet %d: delivered locally by the kernel %v (and sent out %d), by nfgo %v", i, f.Input, len(left), local)
+			} else {
+				agree++
+			}
+			continue
+		}
 		switch {
 		case len(left) != 1 && ours != nil:
 			t.Errorf("packet %d: the kernel sent out %d packets, nfgo 1 (%s)", i, len(left), recs[i].Reason)
@@ -93,7 +126,24 @@ func TestNATMatchesKernel(t *testing.T) {
 			agree++
 		}
 	}
-	t.Logf("%d/%d packets leave the NAT router exactly as they leave the kernel's", agree, len(pkts))
+	t.Logf("%d/%d packets leave the NAT router exactly as they leave the kernel's (or are delivered to it alike)", agree, len(pkts))
+
+	klines, err := r.Conntrack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, outText, _ := runCLI(t, "replay", "--conntrack", "--rules", rules, "--rules6", rules6, "--local", local, in)
+	var nlines []string
+	for _, l := range strings.Split(outText, "\n") {
+		if ctLineRE.MatchString(l) {
+			nlines = append(nlines, l)
+		}
+	}
+	if k, n := normalizeCT(klines), normalizeCT(nlines); strings.Join(k, "\n") != strings.Join(n, "\n") {
+		t.Errorf("final tables differ:\n kernel:\n  %s\n nfgo:\n  %s", strings.Join(k, "\n  "), strings.Join(n, "\n  "))
+	} else {
+		t.Logf("final conntrack tables identical: %d connections with their NAT bindings", len(k))
+	}
 }
 
 func readPcap(t *testing.T, path string) [][]byte {
