@@ -436,6 +436,11 @@ func (e *Engine) finish(ps *pktState, v Verdict) Verdict {
 	if !ps.ctDone {
 		v.CT = conntrack.Untracked
 	}
+	if e.ct != nil && ps.ct.Pending() {
+		// Dropped, or stolen, before confirmation: give up its NAT
+		// reservation now rather than when the context is reused.
+		e.ct.Abandon(&ps.ct)
+	}
 	if c.Response != nil {
 		v.Response = append([]byte(nil), c.Response...)
 	}

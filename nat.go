@@ -21,14 +21,19 @@ import (
 // hooks, and ICMP errors about it are translated inside and out. Untracked
 // and invalid packets are not NATed, as in the kernel.
 
+// natBindTries bounds how often a new connection's NAT binding is chosen
+// again because a concurrent one reserved the tuple first.
+const natBindTries = 4
+
 // natConns is what nat.Selector asks of the conntrack table, at the
 // packet's time.
 type natConns struct {
 	t   *conntrack.Table
+	r   *conntrack.Result // the connection being bound
 	now time.Time
 }
 
-func (c *natConns) Taken(reply conntrack.Tuple) bool { return c.t.Taken(reply, c.now) }
+func (c *natConns) Taken(reply conntrack.Tuple) bool { return c.t.TakenFor(c.r, reply, c.now) }
 
 func (c *natConns) SourceMapping(orig conntrack.Tuple, i int) (conntrack.Tuple, bool) {
 	return c.t.SourceMapping(orig, i)
@@ -93,23 +98,33 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 			}
 		}
 		curr := e.natCurr(r)
-		ps.conns = natConns{t: e.ct, now: c.Now}
+		ps.conns = natConns{t: e.ct, r: r, now: c.Now}
 		sel := nat.Selector{Conns: &ps.conns}
-		chosen, ok := sel.Select(curr, &rng, m)
-		if !ok {
+		var status conntrack.Status
+		bound := false
+		// The chosen tuple is reserved; another first packet handled at
+		// the same moment may reserve it between the choice and the
+		// reservation, and the choice is then made again.
+		for try := 0; try < natBindTries && !bound; try++ {
+			chosen, ok := sel.Select(curr, &rng, m)
+			if !ok {
+				break
+			}
+			reply := r.Tuple(conntrack.Reply)
+			status = done
+			if chosen != curr {
+				reply, _ = chosen.Invert()
+				status |= m.Status()
+			}
+			bound = e.ct.SetReply(r, reply, status)
+		}
+		if !bound {
 			// Every tuple of the range is taken: the kernel drops the
 			// packet (nf_nat_setup_info fails).
 			v.Action, v.Reason = filter.Drop, ReasonNAT
 			e.natDrops.Add(1)
 			return false
 		}
-		reply := r.Tuple(conntrack.Reply)
-		status := done
-		if chosen != curr {
-			reply, _ = chosen.Invert()
-			status |= m.Status()
-		}
-		r.SetReply(reply, status)
 		if masq && status&conntrack.StatusSrcNAT != 0 {
 			r.SetMasquerade(e.ifaceIndex(c.Out))
 		}

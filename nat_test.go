@@ -3,6 +3,7 @@ package nfgo_test
 import (
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,5 +201,57 @@ func TestMasqueradeConnectionsGoWithTheirAddress(t *testing.T) {
 	moved.Interfaces = moved.Interfaces[:1]
 	if n := e.SetHost(moved, t0.Add(3*time.Second)); n != 1 {
 		t.Errorf("removing eth1 flushed %d connections, want 1", n)
+	}
+}
+
+// TestConcurrentFirstPacketsNeverShareABinding sets up connections from
+// several goroutines at once through a range of 64 ports, as many as
+// there are connections, round after round: however their first packets
+// interleave, every connection gets a port of its own and none is
+// dropped, where the kernel drops the loser of such a race at
+// confirmation.
+func TestConcurrentFirstPacketsNeverShareABinding(t *testing.T) {
+	const workers, flows, rounds = 4, 16, 40
+	for round := range rounds {
+		e := natEngine(t, "*nat\n-A POSTROUTING -o eth1 -p udp -j SNAT --to-source 198.51.100.1:5000-5063\nCOMMIT\n")
+		t0 := time.Unix(1_700_000_000, 0)
+		var wg sync.WaitGroup
+		ports := make([][]uint16, workers)
+		start := make(chan struct{})
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for i := range flows {
+					client := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + w*flows + i)})
+					var p packet.Packet
+					p.Decode(testpkt.Build(testpkt.Spec{Src: client, Dst: a("203.0.113.5"), Proto: "udp", SrcPort: 5000, DstPort: 53}))
+					v := e.Path(&p, nfgo.Meta{In: "eth0", Time: t0})
+					if v.Action != filter.Accept {
+						t.Errorf("round %d worker %d flow %d: %v", round, w, i, v)
+						return
+					}
+					ports[w] = append(ports[w], p.SrcPort)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		seen := map[uint16]bool{}
+		for w := range workers {
+			for _, port := range ports[w] {
+				if seen[port] {
+					t.Fatalf("round %d: two connections share public port %d", round, port)
+				}
+				seen[port] = true
+			}
+		}
+		if d := e.NATDrops(); d != 0 {
+			t.Fatalf("round %d: %d NAT drops, want 0", round, d)
+		}
+		if s := e.Conntrack().Stats(); s.InsertFailed != 0 || s.Entries != workers*flows {
+			t.Fatalf("round %d: %d entries, %d insert failures; want %d and 0", round, s.Entries, s.InsertFailed, workers*flows)
+		}
 	}
 }

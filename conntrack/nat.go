@@ -1,6 +1,7 @@
 package conntrack
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -15,14 +16,28 @@ import (
 // by inverting the original, which NAT breaks, hence this index. It also
 // keeps the kernel's bysource chains: the source-NATed connections of
 // each original source, which NAT's tuple selection consults to give a
-// host the same public address and port again.
+// host the same public address and port again; and the reply tuples that
+// unconfirmed connections have chosen, so that two first packets handled
+// at once cannot choose the same one (the kernel lets them, and drops
+// the second at confirmation).
 //
-// Lock order: a shard's mutex, then natIndex.mu.
+// The index is sharded like the table, by the hash of the reply tuple
+// (byReply, reserved) or of the original source (bySrc), so that reply
+// packets of NATed flows on different cores do not meet on one lock.
+//
+// Lock order: a table shard's mutex, then a NAT shard's.
 type natIndex struct {
-	mu      sync.RWMutex
-	byReply map[Tuple]natRef
-	bySrc   map[srcKey][]Tuple
-	n       atomic.Int64
+	shards [shardCount]natShard
+	n      atomic.Int64 // NATed connections and reservations
+	seed   uint64
+}
+
+type natShard struct {
+	mu       sync.RWMutex
+	byReply  map[Tuple]natRef
+	reserved map[Tuple]struct{}
+	bySrc    map[srcKey][]Tuple
+	_        [64]byte // keep neighbours' locks off this cache line
 }
 
 // natRef names a NATed connection from its reply tuple.
@@ -42,46 +57,127 @@ func srcKeyOf(t *Tuple) srcKey {
 	return srcKey{addr: t.Src, port: t.SrcPort, zone: t.Zone, family: uint8(t.Family), pro: t.Proto}
 }
 
+// replyShard returns the NAT shard of a reply tuple.
+func (x *natIndex) replyShard(reply *Tuple) *natShard {
+	w0 := binary.LittleEndian.Uint64(reply.Src[:8]) ^ binary.LittleEndian.Uint64(reply.Dst[:8])
+	w1 := binary.LittleEndian.Uint64(reply.Src[8:]) ^ binary.LittleEndian.Uint64(reply.Dst[8:]) ^
+		uint64(reply.SrcPort)<<48 ^ uint64(reply.DstPort)<<32 ^ uint64(reply.Zone)<<16 ^ uint64(reply.Proto)
+	return &x.shards[xxh64Words(x.seed, w0, w1)>>58]
+}
+
+// srcShard returns the NAT shard of an original source.
+func (x *natIndex) srcShard(k *srcKey) *natShard {
+	w0 := binary.LittleEndian.Uint64(k.addr[:8])
+	w1 := binary.LittleEndian.Uint64(k.addr[8:]) ^ uint64(k.port)<<48 ^ uint64(k.zone)<<32 ^ uint64(k.family)<<8 ^ uint64(k.pro)
+	return &x.shards[xxh64Words(x.seed, w0, w1)>>58]
+}
+
 // natted reports whether NAT changed the entry's reply tuple.
 func (e *entry) natted() bool {
 	inv, _ := e.tuple[Original].Invert()
 	return e.tuple[Reply] != inv
 }
 
+// has reports whether reply is the reply tuple of a NATed connection or
+// reserved by an unconfirmed one.
 func (x *natIndex) has(reply *Tuple) bool {
 	if x.n.Load() == 0 {
 		return false
 	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	_, ok := x.byReply[*reply]
+	sh := x.replyShard(reply)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	_, ok := sh.byReply[*reply]
+	if !ok {
+		_, ok = sh.reserved[*reply]
+	}
 	return ok
 }
 
-func (x *natIndex) add(orig, reply Tuple, rf ref, status Status) {
-	rf.natted, rf.tuple, rf.dir = true, reply, Reply
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.byReply == nil {
-		x.byReply, x.bySrc = map[Tuple]natRef{}, map[srcKey][]Tuple{}
+// reserve claims reply for an unconfirmed connection; it fails if a
+// connection has it or another unconfirmed one claimed it first.
+func (x *natIndex) reserve(reply *Tuple) bool {
+	sh := x.replyShard(reply)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.byReply[*reply]; ok {
+		return false
 	}
-	x.byReply[reply] = natRef{ref: rf, orig: orig}
+	if _, ok := sh.reserved[*reply]; ok {
+		return false
+	}
+	if sh.reserved == nil {
+		sh.reserved = map[Tuple]struct{}{}
+	}
+	sh.reserved[*reply] = struct{}{}
+	x.n.Add(1)
+	return true
+}
+
+// release gives up a reservation.
+func (x *natIndex) release(reply *Tuple) {
+	sh := x.replyShard(reply)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.reserved[*reply]; ok {
+		delete(sh.reserved, *reply)
+		x.n.Add(-1)
+	}
+}
+
+// add indexes a confirmed NATed connection, taking over the reservation
+// of its reply tuple if it holds one. It fails if another connection has
+// the reply tuple or reserved it.
+func (x *natIndex) add(orig, reply Tuple, rf ref, status Status, reserved bool) bool {
+	rf.natted, rf.tuple, rf.dir = true, reply, Reply
+	sh := x.replyShard(&reply)
+	sh.mu.Lock()
+	if _, ok := sh.byReply[reply]; ok {
+		sh.mu.Unlock()
+		return false
+	}
+	if _, ok := sh.reserved[reply]; ok != reserved {
+		sh.mu.Unlock()
+		return false
+	}
+	if reserved {
+		delete(sh.reserved, reply)
+	} else {
+		x.n.Add(1)
+	}
+	if sh.byReply == nil {
+		sh.byReply = map[Tuple]natRef{}
+	}
+	sh.byReply[reply] = natRef{ref: rf, orig: orig}
+	sh.mu.Unlock()
 	if status&StatusSrcNAT != 0 {
 		k := srcKeyOf(&orig)
-		x.bySrc[k] = append(x.bySrc[k], reply)
+		sh := x.srcShard(&k)
+		sh.mu.Lock()
+		if sh.bySrc == nil {
+			sh.bySrc = map[srcKey][]Tuple{}
+		}
+		sh.bySrc[k] = append(sh.bySrc[k], reply)
+		sh.mu.Unlock()
 	}
-	x.n.Add(1)
+	return true
 }
 
 func (x *natIndex) forget(orig, reply Tuple) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if _, ok := x.byReply[reply]; !ok {
+	sh := x.replyShard(&reply)
+	sh.mu.Lock()
+	if _, ok := sh.byReply[reply]; !ok {
+		sh.mu.Unlock()
 		return
 	}
-	delete(x.byReply, reply)
+	delete(sh.byReply, reply)
+	sh.mu.Unlock()
+	x.n.Add(-1)
 	k := srcKeyOf(&orig)
-	if l := x.bySrc[k]; len(l) > 0 {
+	ss := x.srcShard(&k)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if l := ss.bySrc[k]; len(l) > 0 {
 		for i, r := range l {
 			if r == reply {
 				l = append(l[:i], l[i+1:]...)
@@ -89,12 +185,11 @@ func (x *natIndex) forget(orig, reply Tuple) {
 			}
 		}
 		if len(l) == 0 {
-			delete(x.bySrc, k)
+			delete(ss.bySrc, k)
 		} else {
-			x.bySrc[k] = l
+			ss.bySrc[k] = l
 		}
 	}
-	x.n.Add(-1)
 }
 
 // lookup returns the connection whose NAT-changed reply tuple is tp.
@@ -102,24 +197,59 @@ func (x *natIndex) lookup(tp *Tuple) (natRef, bool) {
 	if x.n.Load() == 0 {
 		return natRef{}, false
 	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	rf, ok := x.byReply[*tp]
+	sh := x.replyShard(tp)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	rf, ok := sh.byReply[*tp]
 	return rf, ok
 }
 
 // SetReply gives the unconfirmed connection of a NEW packet the reply
 // tuple NAT chose for it, with the NAT status bits (IPS_SRC_NAT,
 // IPS_DST_NAT and the _DONE bits), as nf_conntrack_alter_reply and
-// nf_nat_setup_info do. It does nothing for a packet whose connection is
-// already confirmed.
-func (r *Result) SetReply(reply Tuple, status Status) {
+// nf_nat_setup_info do. A reply tuple that differs from the original's
+// inverse is reserved until the connection is confirmed or abandoned
+// ([Table.Abandon]), so that no other connection can choose it
+// meanwhile; SetReply reports false, changing nothing, if a confirmed
+// connection has it or another unconfirmed one reserved it first. It
+// does nothing for a packet whose connection is already confirmed.
+func (t *Table) SetReply(r *Result, reply Tuple, status Status) bool {
 	if !r.isNew {
-		return
+		return false
 	}
-	r.pending.tuple[Reply] = reply
-	r.pending.status |= status
-	r.Status = r.pending.status
+	e := &r.pending
+	if reply != e.tuple[Reply] {
+		inv, _ := e.tuple[Original].Invert()
+		if reply != inv && !t.nat.reserve(&reply) {
+			return false
+		}
+		t.releaseReply(r)
+		e.tuple[Reply] = reply
+		if reply != inv {
+			r.reservedBy = t
+		}
+	}
+	e.status |= status
+	r.Status = e.status
+	return true
+}
+
+// releaseReply gives up the reservation of r's pending reply tuple.
+func (t *Table) releaseReply(r *Result) {
+	if r.reservedBy != nil {
+		r.reservedBy.nat.release(&r.pending.tuple[Reply])
+		r.reservedBy = nil
+	}
+}
+
+// Abandon forgets the unconfirmed connection of a packet that will not be
+// confirmed (it was dropped), giving up the reply tuple NAT reserved for
+// it. A Result that is Reset or reused also gives it up.
+func (t *Table) Abandon(r *Result) {
+	if r.isNew {
+		t.releaseReply(r)
+		r.isNew = false
+	}
 }
 
 // Pending reports whether the packet's connection is new and not yet
@@ -127,11 +257,22 @@ func (r *Result) SetReply(reply Tuple, status Status) {
 func (r *Result) Pending() bool { return r.isNew }
 
 // Taken reports whether a tuple is in use by a confirmed connection, in
-// either direction (nf_conntrack_tuple_taken): NAT's tuple selection must
-// not pick it.
-func (t *Table) Taken(tp Tuple, now time.Time) bool {
-	_, _, ok := t.Get(tp, now)
-	return ok
+// either direction (nf_conntrack_tuple_taken), or reserved as the reply
+// tuple of an unconfirmed one: NAT's tuple selection must not pick it.
+func (t *Table) Taken(tp Tuple, now time.Time) bool { return t.TakenFor(nil, tp, now) }
+
+// TakenFor is Taken for choosing the binding of r's connection, which
+// ignores the reply tuple r itself reserved (nf_nat_used_tuple's ignored
+// conntrack): a connection DNAT bound at PREROUTING keeps its tuple when
+// the null binding at POSTROUTING checks it.
+func (t *Table) TakenFor(r *Result, tp Tuple, now time.Time) bool {
+	if _, _, ok := t.Get(tp, now); ok {
+		return true
+	}
+	if r != nil && r.reservedBy == t && r.pending.tuple[Reply] == tp {
+		return false
+	}
+	return t.nat.has(&tp)
 }
 
 // SourceMapping returns the reply tuple of the i-th source-NATed
@@ -142,9 +283,11 @@ func (t *Table) SourceMapping(orig Tuple, i int) (Tuple, bool) {
 	if t.nat.n.Load() == 0 {
 		return Tuple{}, false
 	}
-	t.nat.mu.RLock()
-	defer t.nat.mu.RUnlock()
-	l := t.nat.bySrc[srcKeyOf(&orig)]
+	k := srcKeyOf(&orig)
+	sh := t.nat.srcShard(&k)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	l := sh.bySrc[k]
 	if i >= len(l) {
 		return Tuple{}, false
 	}

@@ -20,7 +20,9 @@ func snat(t *testing.T, tb *Table, spec Tuple, public [4]byte, port uint16) Resu
 	reply := r.Tuple(Reply)
 	copy(reply.Dst[:4], public[:])
 	reply.DstPort = port
-	r.SetReply(reply, StatusSrcNAT|StatusSrcNATDone)
+	if !tb.SetReply(&r, reply, StatusSrcNAT|StatusSrcNATDone) {
+		t.Fatalf("SetReply %v refused", reply)
+	}
 	if !tb.Confirm(&r) {
 		t.Fatal("confirm failed")
 	}
@@ -110,5 +112,58 @@ func TestOriginalDirectionOfANATedConnectionSeesTheReplyTuple(t *testing.T) {
 	r := step(t, tb, pkt(t, udp("10.0.0.5", "8.8.8.8", 5000, 53)), t0)
 	if got, want := r.Tuple(Reply), first.Tuple(Reply); got != want {
 		t.Errorf("reply tuple seen by an original-direction packet: %v, want %v", got, want)
+	}
+}
+
+// TestReservedReplyTuplesCannotBeChosenTwice plays two first packets of
+// different flows handled at once, both wanting the same public tuple:
+// the kernel lets both choose it and drops the second at confirmation;
+// nfgo's reservation makes the second choose again.
+func TestReservedReplyTuplesCannotBeChosenTwice(t *testing.T) {
+	tb := NewTable(Config{})
+	var r1, r2 Result
+	tb.In(&r1, pkt(t, udp("10.0.0.5", "8.8.8.8", 5000, 53)), 0, t0, true)
+	tb.In(&r2, pkt(t, udp("10.0.0.6", "8.8.8.8", 5000, 53)), 0, t0, true)
+	public := func(r *Result) Tuple {
+		reply := r.Tuple(Reply)
+		copy(reply.Dst[:4], []byte{203, 0, 113, 1})
+		return reply
+	}
+	if tb.Taken(public(&r1), t0) {
+		t.Fatal("public tuple taken before anyone chose it")
+	}
+	if !tb.SetReply(&r1, public(&r1), StatusSrcNAT|StatusSrcNATDone) {
+		t.Fatal("first SetReply refused")
+	}
+	// Unconfirmed, the first connection's choice is already taken.
+	if !tb.Taken(public(&r2), t0) {
+		t.Error("Taken: a reserved reply tuple is free")
+	}
+	if tb.SetReply(&r2, public(&r2), StatusSrcNAT|StatusSrcNATDone) {
+		t.Fatal("second SetReply of the same reply tuple accepted")
+	}
+	// The first packet is dropped after all: its reservation goes.
+	tb.Abandon(&r1)
+	if tb.Taken(public(&r2), t0) {
+		t.Error("Taken: an abandoned reservation still holds the tuple")
+	}
+	if !tb.SetReply(&r2, public(&r2), StatusSrcNAT|StatusSrcNATDone) || !tb.Confirm(&r2) {
+		t.Fatal("second connection could not take the freed tuple")
+	}
+	tb.Confirm(&r1)
+	if tb.Len() != 1 {
+		t.Errorf("after confirming an abandoned connection: %d entries, want 1", tb.Len())
+	}
+	// A reservation given up by Reset does not leak either.
+	var r3 Result
+	tb.In(&r3, pkt(t, udp("10.0.0.7", "8.8.8.8", 5000, 53)), 0, t0, true)
+	other := public(&r3)
+	other.DstPort = 61000
+	if !tb.SetReply(&r3, other, StatusSrcNAT|StatusSrcNATDone) {
+		t.Fatal("SetReply refused")
+	}
+	r3.Reset()
+	if tb.Taken(other, t0) || tb.nat.n.Load() != 1 {
+		t.Errorf("after Reset: taken %v, %d NAT index entries (want the one confirmed)", tb.Taken(other, t0), tb.nat.n.Load())
 	}
 }

@@ -110,6 +110,7 @@ func NewTable(cfg Config) *Table {
 		panic("conntrack: no randomness: " + err.Error())
 	}
 	t.seed = binary.LittleEndian.Uint64(seed[:])
+	t.nat.seed = t.seed ^ 0x9e3779b97f4a7c15
 	for i := range t.shards {
 		sh := &t.shards[i]
 		h4 := func(k *key4) uint64 { return t.hash4(k) }
@@ -213,25 +214,45 @@ func (t *Table) emitStored(typ EventType, s *shard, kind storeKind, slot uint32,
 }
 
 // insert stores a confirmed connection. It fails if either tuple is
-// taken. The caller holds the lock of the shard pr names.
-func (t *Table) insert(pr *probe, e *entry) (uint32, bool) {
+// taken; reserved says the entry's NAT reply tuple is reserved for it.
+// The caller holds the lock of the shard pr names.
+func (t *Table) insert(pr *probe, e *entry, reserved bool) (uint32, bool) {
 	if _, _, found := pr.s.find(pr); found {
 		return 0, false
 	}
 	natted := e.natted()
-	if natted && t.nat.has(&e.tuple[Reply]) {
+	if natted && !reserved && t.nat.has(&e.tuple[Reply]) {
 		return 0, false
 	}
-	t.count.Add(1)
 	slot := pr.s.add(pr, e)
 	if natted {
+		rf := ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: e.tuple[Original], dir: Original}
+		if !t.nat.add(e.tuple[Original], e.tuple[Reply], rf, e.status, reserved) {
+			pr.s.remove(pr.kind, slot)
+			return 0, false
+		}
 		if pr.s.replies == nil {
 			pr.s.replies = map[uint64]Tuple{}
 		}
 		pr.s.replies[labelKey(pr.kind, slot)] = e.tuple[Reply]
-		t.nat.add(e.tuple[Original], e.tuple[Reply], ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: e.tuple[Original], dir: Original}, e.status)
 	}
+	t.count.Add(1)
 	return slot, true
+}
+
+// sameAsStored reports whether the connection stored under e's original
+// tuple has e's reply tuple too (nf_ct_can_merge). The caller holds the
+// lock of the shard pr names.
+func (t *Table) sameAsStored(pr *probe, e *entry) bool {
+	slot, dir, found := pr.s.find(pr)
+	if !found || dir != Original {
+		return false
+	}
+	reply, natted := pr.s.replies[labelKey(pr.kind, slot)]
+	if !natted {
+		reply, _ = e.tuple[Original].Invert()
+	}
+	return reply == e.tuple[Reply]
 }
 
 // forEach calls fn for every live, unexpired entry, one shard locked at a
@@ -260,7 +281,7 @@ func (t *Table) restore(e entry) bool {
 	pr.s.mu.Lock()
 	defer pr.s.mu.Unlock()
 	e.status |= StatusConfirmed
-	_, ok := t.insert(&pr, &e)
+	_, ok := t.insert(&pr, &e, false)
 	return ok
 }
 

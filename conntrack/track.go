@@ -33,6 +33,9 @@ type Result struct {
 	natOther Tuple // with ref.natted: the tuple of the other direction
 	pending  entry // the unconfirmed entry of a NEW packet
 	isNew    bool
+	// reservedBy is the table that holds pending's NAT reply tuple
+	// reserved, nil if none.
+	reservedBy *Table
 }
 
 // ref names a stored connection: its shard, store and slot, and the
@@ -81,6 +84,9 @@ func (r *Result) Tracked() bool { return r.State != Invalid && r.State != Untrac
 // Reset empties r for reuse. The unconfirmed entry is left as it is:
 // only a NEW packet uses it, and start overwrites it whole.
 func (r *Result) Reset() {
+	if r.reservedBy != nil {
+		r.reservedBy.releaseReply(r)
+	}
 	r.State, r.Dir, r.Reason, r.Drop = Invalid, Original, "", false
 	r.Status, r.Mark, r.TCPState, r.Expire = 0, 0, TCPNone, 0
 	r.ref, r.isNew = ref{}, false
@@ -346,10 +352,19 @@ func (t *Table) Confirm(r *Result) bool {
 	pr := t.probeOf(&e.tuple[Original])
 	pr.s.mu.Lock()
 	defer pr.s.mu.Unlock()
-	slot, ok := t.insert(&pr, e)
+	reserved := r.reservedBy == t
+	r.reservedBy = nil
+	slot, ok := t.insert(&pr, e, reserved)
 	if !ok {
+		if reserved {
+			t.nat.release(&e.tuple[Reply])
+		}
 		t.stats.insertFailed.Add(1)
-		return e.tuple[Original].Proto == packet.ProtoUDP
+		// Another packet of the same connection was confirmed first (two
+		// first packets of a UDP flow handled at once, like a resolver's
+		// A and AAAA queries): if it made the same connection, this
+		// packet belongs to it, as nf_ct_resolve_clash merges them.
+		return e.tuple[Original].Proto == packet.ProtoUDP && t.sameAsStored(&pr, e)
 	}
 	t.stats.insert.Add(1)
 	t.emit(EventNew, e, e.started)
