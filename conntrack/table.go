@@ -73,10 +73,10 @@ type shard struct {
 	// masq holds the output interface (see Result.SetMasquerade) of the
 	// connections MASQUERADE source-NATed, by store and slot.
 	masq map[uint64]uint32
-	v4     store[key4, otherTrack]
-	v4t    store[key4, tcpTrack]
-	v6     store[key6, otherTrack]
-	v6t    store[key6, tcpTrack]
+	v4   store[key4, otherTrack]
+	v4t  store[key4, tcpTrack]
+	v6   store[key6, otherTrack]
+	v6t  store[key6, tcpTrack]
 }
 
 // stats are the per-table counters, as conntrack -S shows them.
