@@ -88,6 +88,8 @@ type pktState struct {
 	conns natConns
 	// env is the host as it was when the packet arrived.
 	env *hostEnv
+	// table is the engine's conntrack table, for connlimit.
+	table *conntrack.Table
 	// ctDone is set once conntrack has seen the packet: a packet looping
 	// back to the host keeps the connection it had (the kernel skips
 	// nf_conntrack_in for an skb that already has a ct).
@@ -419,6 +421,10 @@ func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 	c.Packet = p
 	ps.env = e.env.Load()
 	c.Env = ps.env
+	ps.table = e.ct
+	if e.ct != nil {
+		c.Conns = ps
+	}
 	c.In, c.Out, c.Mark, c.Now = m.In, m.Out, m.Mark, m.Time
 	c.PktType, c.LinkHeader, c.Trace = m.PktType, m.LinkHeader, m.Trace
 	return ps
@@ -604,4 +610,45 @@ func (e *Engine) queue(c *filter.Context, fv filter.Verdict, v *Verdict) bool {
 	}
 	v.Action = filter.Drop
 	return false
+}
+
+// PacketConn implements filter.ConnCounter: the packet's connection, for
+// connlimit.
+func (ps *pktState) PacketConn() (filter.ConnID, uint16, bool) {
+	if ps.ct.Tracked() {
+		t := ps.ct.Tuple(conntrack.Original)
+		return connID(&t), t.Zone, true
+	}
+	t, ok := conntrack.TupleOf(ps.Context.Packet, ps.Context.Zone)
+	return connID(&t), t.Zone, ok
+}
+
+// ConnState implements filter.ConnCounter.
+func (ps *pktState) ConnState(id filter.ConnID) (tracked, closing bool) {
+	c, _, ok := ps.table.Get(tupleOfID(&id), ps.Context.Now)
+	return ok, ok && (c.TCPState == conntrack.TCPTimeWait || c.TCPState == conntrack.TCPClose)
+}
+
+// connID and tupleOfID convert between a tuple and connlimit's opaque
+// name for it.
+func connID(t *conntrack.Tuple) filter.ConnID {
+	var id filter.ConnID
+	copy(id[0:16], t.Src[:])
+	copy(id[16:32], t.Dst[:])
+	binary.BigEndian.PutUint16(id[32:], t.SrcPort)
+	binary.BigEndian.PutUint16(id[34:], t.DstPort)
+	binary.BigEndian.PutUint16(id[36:], t.Zone)
+	id[38], id[39] = byte(t.Family), t.Proto
+	return id
+}
+
+func tupleOfID(id *filter.ConnID) conntrack.Tuple {
+	var t conntrack.Tuple
+	copy(t.Src[:], id[0:16])
+	copy(t.Dst[:], id[16:32])
+	t.SrcPort = binary.BigEndian.Uint16(id[32:])
+	t.DstPort = binary.BigEndian.Uint16(id[34:])
+	t.Zone = binary.BigEndian.Uint16(id[36:])
+	t.Family, t.Proto = packet.Family(id[38]), id[39]
+	return t
 }

@@ -48,6 +48,9 @@ type Context struct {
 	Notrack bool
 	// Zone is the conntrack zone CT --zone assigns.
 	Zone uint16
+	// Conns answers connlimit's questions about connections; nil without
+	// conntrack (connlimit then never matches).
+	Conns ConnCounter
 	// Logger receives LOG target lines. Nil means slog.Default().
 	Logger *slog.Logger
 	// Trace, when non-nil, is called for every rule evaluated (nfgo
@@ -70,6 +73,23 @@ type Context struct {
 	Traced bool
 
 	stack []frame
+}
+
+// ConnID names a connection by its original tuple, opaquely: the
+// engine fills it, and connlimit only compares and keeps it.
+type ConnID [40]byte
+
+// ConnCounter is what connlimit asks of connection tracking.
+type ConnCounter interface {
+	// PacketConn returns the packet's connection and its zone: the
+	// connection conntrack attached it to, or for an untracked packet the
+	// tuple it would have (nf_ct_get_tuplepr). ok is false when the
+	// packet has no tuple.
+	PacketConn() (id ConnID, zone uint16, ok bool)
+	// ConnState reports whether a connection is still tracked, and if so
+	// whether it is closing (a TCP connection in TIME_WAIT or CLOSE), as
+	// nf_conncount's garbage collection asks.
+	ConnState(id ConnID) (tracked, closing bool)
 }
 
 // Reset prepares c for a new packet, keeping its buffers.

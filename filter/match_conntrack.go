@@ -35,13 +35,8 @@ const (
 )
 
 // ConntrackMatch is -m conntrack (xt_conntrack.c, conntrack_mt, revision
-// 3).
-//
-// CTInfo carries the state, status and direction but not the tuples, the
-// protocol or the timeout. Until it does, a rule that tests --ctproto,
-// --ctorig*/--ctrepl* or --ctexpire never matches a tracked packet: nfgo
-// cannot tell, and not matching is the conservative answer for rules that
-// mostly ACCEPT.
+// 3): the state, status, direction, protocol, time left, and the
+// addresses and ports of both tuples, which CTInfo fills on demand.
 type ConntrackMatch struct {
 	// Flags are the conditions set; Invert their '!'s.
 	Flags, Invert ConntrackFlags
