@@ -199,12 +199,11 @@ func (s *store[K, X]) has(slot uint32) bool {
 // does, so the index may have any size.
 func pos(h uint64, n int) int { return int((uint64(uint32(h)) * uint64(n)) >> 32) }
 
+// An index word keeps slot+1 in its low slotBits bits; NewTable caps
+// Max (MaxEntries) so that no store comes near 2^24 connections.
 const (
 	slotBits = 24
 	slotMask = 1<<slotBits - 1
-	// maxSlots bounds a store: slot+1 must fit in an index word's low
-	// bits. NewTable caps Max so that no store comes near it.
-	maxSlots = slotMask - 1
 )
 
 // indexWord is a connection's index word: its slot and its hash's tag

@@ -18,7 +18,7 @@ const (
 	msgHdrLen    = nlmsgHdrLen + nfgenHdrLen
 	nlaTypeMask  = 0x3fff // without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 	nfnlSubsysQ  = unix.NFNL_SUBSYS_QUEUE
-	msgPacket    = nfnlSubsysQ<<8 | 0 // NFQNL_MSG_PACKET
+	msgPacket    = nfnlSubsysQ << 8   // NFQNL_MSG_PACKET (0)
 	msgVerdict   = nfnlSubsysQ<<8 | 1 // NFQNL_MSG_VERDICT
 	msgConfig    = nfnlSubsysQ<<8 | 2 // NFQNL_MSG_CONFIG
 	msgBatch     = nfnlSubsysQ<<8 | 3 // NFQNL_MSG_VERDICT_BATCH
