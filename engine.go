@@ -33,6 +33,12 @@ type Config struct {
 	// untracked, as in a kernel namespace whose rules never asked for
 	// conntrack.
 	NoConntrack bool
+	// KernelForwards says the kernel forwards the packets Path accepts
+	// (nfgo run's path layout, queued at PREROUTING): Path then leaves
+	// the TTL decrement, the TTL and MTU checks and their ICMP errors to
+	// the kernel, which does them after the verdict. A packet whose TTL
+	// runs out is accepted after PREROUTING for the kernel to drop.
+	KernelForwards bool
 }
 
 // Engine runs packets through netfilter's hooks. It is safe for
@@ -200,6 +206,19 @@ const (
 	ReasonQueue
 )
 
+var reasonNames = [...]string{ReasonRule: "rule", ReasonPolicy: "policy", ReasonNoRules: "no-rules",
+	ReasonMalformed: "malformed", ReasonTTL: "ttl", ReasonBadChecksum: "bad-checksum", ReasonTooBig: "too-big",
+	ReasonNAT: "nat", ReasonConntrack: "conntrack", ReasonQueue: "queue"}
+
+// String returns the reason's short name, as metrics label it ("rule",
+// "policy", "conntrack", …).
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) && reasonNames[r] != "" {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("reason(%d)", uint8(r))
+}
+
 // Verdict is a packet's fate and why.
 type Verdict struct {
 	// Action is Accept, Drop or, from Hook without a queue handler, Queue.
@@ -346,20 +365,25 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	// and decrement it before the FORWARD hook, so FORWARD and
 	// POSTROUTING see (and the packet leaves with) the decremented TTL.
 	if p.TTL <= 1 {
-		v.Action, v.Reason = filter.Drop, ReasonTTL
-		e.icmpError(c, packet.ICMPTimeExceeded, packet.ICMPv6TimeExceeded, 0, 0)
+		v.Reason = ReasonTTL
+		if !e.cfg.KernelForwards {
+			v.Action = filter.Drop
+			e.icmpError(c, packet.ICMPTimeExceeded, packet.ICMPv6TimeExceeded, 0, 0)
+		}
 		return e.finish(ps, v)
 	}
 	out := env.Route(p.Dst())
 	// A packet too big for the output interface is refused with
 	// "fragmentation needed" (IPv4 with DF) or "packet too big" (IPv6,
 	// which routers never fragment), before the FORWARD hook.
-	if mtu := env.MTU(out); p.Length > mtu && (p.Family == packet.IPv6 || p.DontFrag) {
+	if mtu := env.MTU(out); !e.cfg.KernelForwards && p.Length > mtu && (p.Family == packet.IPv6 || p.DontFrag) {
 		v.Action, v.Reason, v.Out = filter.Drop, ReasonTooBig, out
 		e.icmpError(c, packet.ICMPDestUnreach, packet.ICMPv6PacketTooBig, icmpFragNeeded, uint32(mtu))
 		return e.finish(ps, v)
 	}
-	p.SetTTL(p.TTL - 1)
+	if !e.cfg.KernelForwards {
+		p.SetTTL(p.TTL - 1)
+	}
 	c.Out = out
 	v.Out = c.Out
 	if e.runHook(ps, filter.Forward, &v) {

@@ -348,3 +348,27 @@ func (t *Table) Flush(now time.Time) {
 		s.mu.Unlock()
 	}
 }
+
+// DeleteFunc deletes every live connection for which match reports true
+// (conntrack -D with filters) and returns how many it deleted. match must
+// not call back into the table.
+func (t *Table) DeleteFunc(now time.Time, match func(c Conn) bool) int {
+	ns := now.UnixNano()
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		s.each(func(kind storeKind, slot uint32, c *connState) {
+			if c.expired(ns) {
+				return
+			}
+			e := s.materialize(kind, slot, ns)
+			if match(e.conn(ns)) {
+				t.remove(s, kind, slot, ns)
+				n++
+			}
+		})
+		s.mu.Unlock()
+	}
+	return n
+}

@@ -3,6 +3,7 @@ package nfq
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -100,6 +101,10 @@ type Queue struct {
 	cfg    Config
 	seq    uint32
 	closed atomic.Bool
+	// fdMu keeps VerdictAll, from another goroutine, off a closed fd.
+	fdMu sync.Mutex
+	// lastID is the highest packet id received, for VerdictAll.
+	lastID atomic.Uint32
 	// stopping is set by Shutdown: Receive drains what is queued, then
 	// reports ErrClosed. stopAt bounds the drain.
 	stopping atomic.Bool
@@ -404,6 +409,7 @@ func (q *Queue) parse(b []byte) error {
 				return err
 			}
 			q.received++
+			q.lastID.Store(p.ID)
 			q.stats.packets.Add(1)
 		case unix.NLMSG_ERROR:
 			if err := nlError(body); err != nil {
@@ -429,7 +435,7 @@ func (q *Queue) Flush() error {
 	if len(q.pending) == 0 {
 		return nil
 	}
-	if q.fd < 0 {
+	if q.closed.Load() {
 		return ErrClosed
 	}
 	foldable := q.verdicted == q.received
@@ -509,8 +515,9 @@ func (q *Queue) Num() uint16 { return q.cfg.Num }
 // Shutdown, once the queue is drained), having answered every packet it
 // received: the kernel drops what is still queued when the socket goes.
 func (q *Queue) Close() error {
-	q.closed.Store(true)
-	if q.fd < 0 {
+	q.fdMu.Lock()
+	defer q.fdMu.Unlock()
+	if q.closed.Swap(true) && q.fd < 0 {
 		return nil
 	}
 	var w builder
@@ -525,6 +532,24 @@ func (q *Queue) Close() error {
 		return fmt.Errorf("nfq: queue %d: unbind: %w", q.cfg.Num, errUnbind)
 	}
 	return err
+}
+
+// VerdictAll answers every packet received so far that has no verdict
+// yet with action, in one NFQNL_MSG_VERDICT_BATCH. A watchdog calls it,
+// from its own goroutine, when the serving loop is stuck; verdicts the
+// loop sends later for those packets are refused by the kernel (ENOENT)
+// and counted in Stats.Errors.
+func (q *Queue) VerdictAll(action Action) error {
+	q.fdMu.Lock()
+	defer q.fdMu.Unlock()
+	if q.closed.Load() || q.fd < 0 {
+		return ErrClosed
+	}
+	var w builder
+	w.begin(msgBatch, 0, 0, q.cfg.Num)
+	w.verdictHdr(uint32(action), q.lastID.Load())
+	w.end()
+	return q.send(w.b)
 }
 
 // Shutdown asks the serving loop to stop: Receive goes on returning the

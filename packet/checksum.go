@@ -219,6 +219,7 @@ func (p *Packet) ComputeChecksums() {
 		return
 	}
 	b := p.b
+	p.Modified = true
 	if p.Family == IPv4 {
 		b[10], b[11] = 0, 0
 		binary.BigEndian.PutUint16(b[10:12], Checksum(b[:p.ipHeaderLen()], 0))
@@ -322,4 +323,5 @@ func (p *Packet) CompleteChecksum() {
 	}
 	binary.BigEndian.PutUint16(l4[at:at+2], c)
 	p.PartialChecksum = false
+	p.Modified = true
 }

@@ -104,8 +104,12 @@ func checkRewrites(t *testing.T, b []byte, okIP, okL4 bool) {
 	q.SetTOS(q.TOS ^ 0xa5)
 	check("SetTOS", q.Length != 0)
 
+	if !bytes.Equal(c, b) && !q.Modified {
+		t.Fatal("the Set methods changed the bytes but did not set Modified")
+	}
 	var r Packet
 	r.Decode(c)
+	r.Modified = q.Modified // Decode clears it
 	if d := diffPackets(&r, &q); d != "" {
 		t.Fatalf("decoding the rewritten packet disagrees with what the Set methods reported:%s", d)
 	}

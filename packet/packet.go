@@ -200,6 +200,12 @@ type Packet struct {
 	// CHECKSUM_NONE).
 	PartialChecksum bool
 
+	// Modified is set by every method that changes the packet's bytes
+	// (the Set methods, ComputeChecksums, CompleteChecksum), so that a
+	// caller knows whether to hand the kernel a new payload. Decode
+	// clears it.
+	Modified bool
+
 	// Length is the IP total length as declared and validated (IPv6: 40 +
 	// payload length). Bytes beyond it, e.g. Ethernet padding, are ignored.
 	// It is 0 iff the IP header failed to parse. For a truncated embedded

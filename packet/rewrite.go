@@ -59,6 +59,7 @@ func (p *Packet) setAddr(a netip.Addr, off4, off6 int) bool {
 	default:
 		return false
 	}
+	p.Modified = true
 	p.adjustL4Checksum(delta, true)
 	return true
 }
@@ -95,6 +96,7 @@ func (p *Packet) setPort(port uint16, at int) bool {
 	}
 	f := p.b[p.L4Off+at : p.L4Off+at+2]
 	old := binary.BigEndian.Uint16(f)
+	p.Modified = true
 	if p.Proto == ProtoSCTP {
 		p.setSCTPField(f, port)
 		return true
@@ -130,6 +132,7 @@ func (p *Packet) SetICMPID(id uint16) bool {
 	f := p.b[p.L4Off+4 : p.L4Off+6]
 	old := binary.BigEndian.Uint16(f)
 	binary.BigEndian.PutUint16(f, id)
+	p.Modified = true
 	p.adjustL4Checksum(uint64(^old)+uint64(id), false)
 	p.ICMPID = id
 	return true
@@ -154,6 +157,7 @@ func (p *Packet) SetTTL(ttl uint8) {
 		b[7] = ttl
 	}
 	p.TTL = ttl
+	p.Modified = true
 }
 
 // SetTOS rewrites the IPv4 TOS, updating the header checksum, or the IPv6
@@ -176,6 +180,7 @@ func (p *Packet) SetTOS(tos uint8) {
 		b[1] = tos<<4 | b[1]&0x0f
 	}
 	p.TOS = tos
+	p.Modified = true
 }
 
 // SetTCPMSS rewrites the value of the TCP header's MSS option in place, as
@@ -193,6 +198,7 @@ func (p *Packet) SetTCPMSS(mss uint16) bool {
 	f := p.b[at : at+2]
 	old := binary.BigEndian.Uint16(f)
 	binary.BigEndian.PutUint16(f, mss)
+	p.Modified = true
 	if (at-p.L4Off)%2 == 0 {
 		p.adjustL4Checksum(uint64(^old)+uint64(mss), false)
 	} else {
@@ -273,6 +279,7 @@ func (p *Packet) setL4Word32(at int, v uint32) {
 	f := p.b[at : at+4]
 	old := binary.BigEndian.Uint32(f)
 	binary.BigEndian.PutUint32(f, v)
+	p.Modified = true
 	oh, ol, nh, nl := uint16(old>>16), uint16(old), uint16(v>>16), uint16(v)
 	if (at-p.L4Off)%2 != 0 {
 		oh, ol, nh, nl = bits.ReverseBytes16(oh), bits.ReverseBytes16(ol), bits.ReverseBytes16(nh), bits.ReverseBytes16(nl)

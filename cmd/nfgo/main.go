@@ -1,12 +1,15 @@
 // Command nfgo runs netfilter rulesets in userspace: it replays captures
-// through them, checks and prints iptables-save files, and (later) serves
-// NFQUEUE as a verdict daemon.
+// through them, checks and prints iptables-save files, and serves NFQUEUE
+// as a verdict daemon.
 //
 // Usage:
 //
 //	nfgo replay [flags] [CAPTURE]   run a pcap/pcapng through the rules
 //	nfgo check --rules FILE         validate a ruleset
 //	nfgo save --rules FILE          print a ruleset in iptables-save form
+//	nfgo run --rules FILE [flags]   the NFQUEUE verdict daemon
+//	nfgo reload | counters | conntrack -L|-E|-F|-D
+//	                                talk to a running daemon (--control PATH)
 //
 // "nfgo replay" with no arguments runs the embedded example.
 package main
@@ -56,6 +59,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = checkCmd(args[1:], stdout, stderr)
 	case "save":
 		err = saveCmd(args[1:], stdout, stderr)
+	case "run":
+		err = runCmd(args[1:], stdout, stderr)
+	case "reload", "counters", "conntrack":
+		err = controlCmd(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -90,6 +97,11 @@ Commands:
   check --rules FILE        validate an iptables-save file; exit 1 with
                             FILE:LINE: reason for every error
   save --rules FILE         print a ruleset in canonical iptables-save form
+  run --rules FILE [flags]  serve NFQUEUE: judge every queued packet with the
+                            rules, conntrack and NAT (the verdict daemon)
+  reload                    make a running "nfgo run" re-read its rules
+  counters                  print a running daemon's rules with counters
+  conntrack -L|-E|-F|-D     list, watch, flush or delete its connections
 
 Run "nfgo COMMAND -h" for a command's flags.
 `)

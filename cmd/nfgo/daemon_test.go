@@ -1,0 +1,511 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nfgo/nfgo/internal/kernel"
+)
+
+// The end-to-end tests run "nfgo run" as a process in a router namespace
+// between a client and a server namespace, joined by veth pairs:
+//
+//	client 10.1.0.2 ── c0 ══ r0 ── router 10.1.0.1 | 10.2.0.1 ── r1 ══ s0 ── server 10.2.0.2
+//
+// The server answers HTTP on :80, echoes TCP lines on :7 and UDP on :53
+// and :54. Every wait is bounded.
+
+var (
+	nfgoBinOnce sync.Once
+	nfgoBin     string
+	nfgoBinErr  error
+)
+
+// buildNfgo builds the nfgo binary once per test run.
+func buildNfgo(t *testing.T) string {
+	t.Helper()
+	nfgoBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "nfgo-bin")
+		if err != nil {
+			nfgoBinErr = err
+			return
+		}
+		nfgoBin = filepath.Join(dir, "nfgo")
+		out, err := exec.Command("go", "build", "-o", nfgoBin, ".").CombinedOutput()
+		if err != nil {
+			nfgoBinErr = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if nfgoBinErr != nil {
+		t.Fatal(nfgoBinErr)
+	}
+	return nfgoBin
+}
+
+type topo struct {
+	client, router, server *kernel.Netns
+	dir                    string
+}
+
+func newTopo(t *testing.T) *topo {
+	t.Helper()
+	kernel.Require(t, "ip", "iptables-restore")
+	tp := &topo{
+		client: kernel.NewNetns(t, "client"),
+		router: kernel.NewNetns(t, "router"),
+		server: kernel.NewNetns(t, "server"),
+		dir:    t.TempDir(),
+	}
+	kernel.Veth(t, tp.client, "c0", "10.1.0.2/24", tp.router, "r0", "10.1.0.1/24")
+	kernel.Veth(t, tp.server, "s0", "10.2.0.2/24", tp.router, "r1", "10.2.0.1/24")
+	tp.client.MustExec(t, "ip route add default via 10.1.0.1")
+	tp.server.MustExec(t, "ip route add default via 10.2.0.1")
+	tp.router.MustExec(t, "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.r0.rp_filter=0 net.ipv4.conf.r1.rp_filter=0")
+	tp.serve(t)
+	return tp
+}
+
+// serve starts the server's services.
+func (tp *topo) serve(t *testing.T) {
+	t.Helper()
+	var web, echo net.Listener
+	var udp53, udp54 net.PacketConn
+	err := tp.server.Do(func() error {
+		var err error
+		if web, err = net.Listen("tcp", "10.2.0.2:80"); err != nil {
+			return err
+		}
+		if echo, err = net.Listen("tcp", "10.2.0.2:7"); err != nil {
+			return err
+		}
+		if udp53, err = net.ListenPacket("udp", "10.2.0.2:53"); err != nil {
+			return err
+		}
+		udp54, err = net.ListenPacket("udp", "10.2.0.2:54")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s", r.RemoteAddr)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(web)
+	go func() {
+		for {
+			c, err := echo.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					fmt.Fprintf(c, "%s from %s\n", sc.Text(), c.RemoteAddr())
+				}
+			}()
+		}
+	}()
+	for _, pc := range []net.PacketConn{udp53, udp54} {
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				n, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				pc.WriteTo(append([]byte("echo "), buf[:n]...), from)
+			}
+		}()
+	}
+	t.Cleanup(func() { hs.Close(); echo.Close(); udp53.Close(); udp54.Close() })
+}
+
+// routerRules loads the router's kernel rules (the NFQUEUE plumbing).
+func (tp *topo) routerRules(t *testing.T, rules string) {
+	t.Helper()
+	if out, err := tp.router.Exec("iptables-restore", []byte(rules)); err != nil {
+		t.Fatalf("router iptables-restore: %v: %s", err, out)
+	}
+}
+
+// daemonProc is a running nfgo run.
+type daemonProc struct {
+	cmd     *exec.Cmd
+	stderr  *bytes.Buffer
+	control string
+	done    chan error
+}
+
+// startDaemon runs nfgo run in the router namespace with the given nfgo
+// ruleset and flags, and waits until its control socket answers.
+func (tp *topo) startDaemon(t *testing.T, rules string, flags ...string) *daemonProc {
+	t.Helper()
+	bin := buildNfgo(t)
+	rulesPath := filepath.Join(tp.dir, "nfgo.rules")
+	if err := os.WriteFile(rulesPath, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemonProc{stderr: &bytes.Buffer{}, control: filepath.Join(tp.dir, "ctl.sock"), done: make(chan error, 1)}
+	args := append([]string{"netns", "exec", tp.router.Name, bin, "run", "--rules", rulesPath, "--control", d.control}, flags...)
+	d.cmd = exec.Command("ip", args...)
+	d.cmd.Stderr = d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() { d.stop(t) })
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("unix", d.control); err == nil {
+			c.Close()
+			return d
+		}
+		select {
+		case err := <-d.done:
+			d.done <- err
+			t.Fatalf("nfgo run exited: %v\n%s", err, d.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("nfgo run did not come up:\n%s", d.stderr)
+	return nil
+}
+
+// signal sends sig to the daemon.
+func (d *daemonProc) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stop ends the daemon with SIGTERM and waits (bounded) for it.
+func (d *daemonProc) stop(t *testing.T) {
+	if d.cmd.ProcessState != nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		d.done <- err
+	case <-time.After(10 * time.Second):
+		d.cmd.Process.Kill()
+		t.Errorf("nfgo run did not stop on SIGTERM:\n%s", d.stderr)
+	}
+}
+
+// command runs an nfgo control command against the daemon.
+func (d *daemonProc) command(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := run(append(args, "--control", d.control), &out, &errb); code != 0 {
+		t.Fatalf("nfgo %v: exit %d: %s%s", args, code, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+// dial opens a TCP connection from the client namespace.
+func (tp *topo) dial(addr string, timeout time.Duration) (net.Conn, error) {
+	var c net.Conn
+	err := tp.client.Do(func() error {
+		var err error
+		c, err = net.DialTimeout("tcp", addr, timeout)
+		return err
+	})
+	return c, err
+}
+
+// get fetches http://addr/ from the client.
+func (tp *topo) get(addr string) (string, error) {
+	cl := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, a string) (net.Conn, error) { return tp.dial(a, 2*time.Second) },
+	}}
+	resp, err := cl.Get("http://" + addr + "/")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// udp sends one datagram from the client and returns the answer.
+func (tp *topo) udp(addr, msg string) (string, error) {
+	var c net.Conn
+	if err := tp.client.Do(func() error {
+		var err error
+		c, err = net.Dial("udp", addr)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 2048)
+	n, err := c.Read(buf)
+	return string(buf[:n]), err
+}
+
+// ping sends one ICMP echo request from the client and reports whether
+// the reply came back within a second.
+func (tp *topo) ping(dst [4]byte) bool {
+	var fd int
+	if err := tp.client.Do(func() error {
+		var err error
+		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+		return err
+	}); err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	tv := unix.NsecToTimeval(int64(time.Second))
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	req := []byte{8, 0, 0, 0, 0x12, 0x34, 0, 1, 'n', 'f', 'g', 'o'}
+	var sum uint32
+	for i := 0; i < len(req); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(req[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	binary.BigEndian.PutUint16(req[2:], ^uint16(sum))
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrInet4{Addr: dst}); err != nil {
+		return false
+	}
+	buf := make([]byte, 1500)
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			return false
+		}
+		// The raw socket gets the IP header too.
+		if n >= 28 && buf[20] == 0 && binary.BigEndian.Uint16(buf[24:]) == 0x1234 {
+			return true
+		}
+	}
+	return false
+}
+
+const filterRules = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 7 -m conntrack --ctstate NEW -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 81 -j REJECT --reject-with tcp-reset
+-A FORWARD -p udp -m udp --dport 53 -j ACCEPT
+-A FORWARD -p udp -m udp --dport 54 -j REJECT --reject-with icmp-port-unreachable
+-A FORWARD -p icmp -m icmp --icmp-type 8 -j ACCEPT
+COMMIT
+`
+
+// TestDaemonFiltersForwardedTraffic is the filtering layout: the kernel
+// queues FORWARD to nfgo, whose stateful ruleset passes HTTP, echo, DNS
+// and pings, rejects port 81 with a reset and UDP 54 with port
+// unreachable (both generated by nfgo and injected), and drops the rest.
+func TestDaemonFiltersForwardedTraffic(t *testing.T) {
+	tp := newTopo(t)
+	tp.routerRules(t, "*filter\n-A FORWARD -j NFQUEUE --queue-num 0\nCOMMIT\n")
+	d := tp.startDaemon(t, filterRules)
+
+	if body, err := tp.get("10.2.0.2:80"); err != nil || !strings.HasPrefix(body, "hello 10.1.0.2:") {
+		t.Errorf("HTTP through the router: %q, %v; want the page, seen from 10.1.0.2", body, err)
+	}
+	if ans, err := tp.udp("10.2.0.2:53", "q"); err != nil || ans != "echo q" {
+		t.Errorf("UDP 53: %q, %v", ans, err)
+	}
+	if _, err := tp.udp("10.2.0.2:54", "q"); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("UDP 54: %v, want ECONNREFUSED from the REJECT's port unreachable", err)
+	}
+	if _, err := tp.dial("10.2.0.2:81", time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("TCP 81: %v, want ECONNREFUSED from the REJECT's reset", err)
+	}
+	if c, err := tp.dial("10.2.0.2:82", 500*time.Millisecond); err == nil {
+		c.Close()
+		t.Error("TCP 82 connected; the policy should drop it")
+	}
+	if !tp.ping([4]byte{10, 2, 0, 2}) {
+		t.Error("ping through the router got no answer")
+	}
+	// The daemon saw it all: its table lists the HTTP connection, and
+	// the counters show the rules that matched.
+	if out := d.command(t, "conntrack", "-L"); !strings.Contains(out, "dport=80") {
+		t.Errorf("conntrack -L lacks the HTTP connection:\n%s", out)
+	}
+	if out := d.command(t, "counters"); !strings.Contains(out, "Chain FORWARD (policy DROP") {
+		t.Errorf("counters:\n%s", out)
+	}
+}
+
+// TestReloadUnderTrafficKeepsConnections sends lines over an echo
+// connection while the rules are reloaded twice (SIGHUP and nfgo reload),
+// and a bad ruleset is refused: every line comes back.
+func TestReloadUnderTrafficKeepsConnections(t *testing.T) {
+	tp := newTopo(t)
+	tp.routerRules(t, "*filter\n-A FORWARD -j NFQUEUE --queue-num 0\nCOMMIT\n")
+	d := tp.startDaemon(t, filterRules)
+	c, err := tp.dial("10.2.0.2:7", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rd := bufio.NewReader(c)
+	for i := range 40 {
+		switch i {
+		case 10:
+			d.signal(t, syscall.SIGHUP)
+		case 20:
+			d.command(t, "reload")
+		case 30:
+			// A broken file is refused; the old rules stay.
+			os.WriteFile(filepath.Join(tp.dir, "nfgo.rules"), []byte("*filter\n-A FORWARD -j NOSUCHTARGET\nCOMMIT\n"), 0o644)
+			var out, errb bytes.Buffer
+			if code := run([]string{"reload", "--control", d.control}, &out, &errb); code == 0 {
+				t.Errorf("reload of a broken ruleset succeeded: %s", out.String())
+			}
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := fmt.Fprintf(c, "line %d\n", i); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		got, err := rd.ReadString('\n')
+		if err != nil || !strings.HasPrefix(got, fmt.Sprintf("line %d from", i)) {
+			t.Fatalf("line %d came back as %q, %v", i, got, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// natRulesForPath is the router's NAT, done entirely by nfgo: a port
+// forward of 10.1.0.1:8080 to the server, and MASQUERADE out of r1.
+const natRulesForPath = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 10.1.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.2.0.2:80
+-A POSTROUTING -o r1 -j MASQUERADE
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW -j ACCEPT
+-A FORWARD -p udp -m conntrack --ctstate NEW -j ACCEPT
+COMMIT
+`
+
+// pathPlumbing is the kernel side of the path layout: the kernel's
+// conntrack is off for everything, and every packet is queued once,
+// where it enters (PREROUTING) or is made (OUTPUT). A source NATed to
+// the router's own address must be accepted on the way in (accept_local).
+const pathPlumbing = `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -j NOTRACK
+-A PREROUTING -j NFQUEUE --queue-num 0
+-A OUTPUT -j NOTRACK
+-A OUTPUT -j NFQUEUE --queue-num 0
+COMMIT
+`
+
+func newPathTopo(t *testing.T) *topo {
+	tp := newTopo(t)
+	tp.router.MustExec(t, "sysctl -qw net.ipv4.conf.all.accept_local=1 net.ipv4.conf.r0.accept_local=1 net.ipv4.conf.r1.accept_local=1")
+	tp.routerRules(t, pathPlumbing)
+	return tp
+}
+
+// TestDaemonNATsInUserspace is the path layout: MASQUERADE and a DNAT
+// port forward done by nfgo alone, with real TCP and UDP.
+func TestDaemonNATsInUserspace(t *testing.T) {
+	tp := newPathTopo(t)
+	d := tp.startDaemon(t, natRulesForPath, "--mode", "path")
+	if body, err := tp.get("10.2.0.2:80"); err != nil || !strings.HasPrefix(body, "hello 10.2.0.1:") {
+		t.Errorf("HTTP through MASQUERADE: %q, %v; want the page, seen from the router's 10.2.0.1", body, err)
+	}
+	if body, err := tp.get("10.1.0.1:8080"); err != nil || !strings.HasPrefix(body, "hello 10.2.0.1:") {
+		t.Errorf("HTTP through the port forward: %q, %v", body, err)
+	}
+	if ans, err := tp.udp("10.2.0.2:53", "q"); err != nil || ans != "echo q" {
+		t.Errorf("UDP through MASQUERADE: %q, %v", ans, err)
+	}
+	out := d.command(t, "conntrack", "-L")
+	if !strings.Contains(out, "src=10.1.0.2 dst=10.1.0.1 sport=") || !strings.Contains(out, "dport=8080") {
+		t.Errorf("conntrack -L lacks the port forward:\n%s", out)
+	}
+}
+
+// TestRestartWithSnapshotKeepsTCPAlive stops the daemon in the middle of
+// a NATed TCP connection and starts it again from its snapshot: the
+// connection goes on, its binding and state restored. Without the
+// snapshot its next segment would be a mid-stream NEW, which the rules
+// drop.
+func TestRestartWithSnapshotKeepsTCPAlive(t *testing.T) {
+	tp := newPathTopo(t)
+	snap := filepath.Join(tp.dir, "ct.snap")
+	d := tp.startDaemon(t, natRulesForPath, "--mode", "path", "--snapshot", snap)
+	c, err := tp.dial("10.2.0.2:7", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rd := bufio.NewReader(c)
+	say := func(msg string) (string, error) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := fmt.Fprintln(c, msg); err != nil {
+			return "", err
+		}
+		return rd.ReadString('\n')
+	}
+	if got, err := say("before"); err != nil || !strings.HasPrefix(got, "before from 10.2.0.1:") {
+		t.Fatalf("before the restart: %q, %v", got, err)
+	}
+	d.stop(t)
+	if _, err := os.Stat(snap); err != nil {
+		t.Fatalf("no snapshot after SIGTERM: %v\n%s", err, d.stderr)
+	}
+	tp.startDaemon(t, natRulesForPath, "--mode", "path", "--snapshot", snap)
+	if got, err := say("after"); err != nil || !strings.HasPrefix(got, "after from 10.2.0.1:") {
+		t.Fatalf("after the restart: %q, %v", got, err)
+	}
+}
+
+// TestQueueBypassWithoutDaemon shows the kernel's rules the docs state:
+// with no daemon bound, a queue rule drops, and with --queue-bypass it
+// accepts.
+func TestQueueBypassWithoutDaemon(t *testing.T) {
+	tp := newTopo(t)
+	tp.routerRules(t, "*filter\n-A FORWARD -p icmp -j NFQUEUE --queue-num 5\nCOMMIT\n")
+	if tp.ping([4]byte{10, 2, 0, 2}) {
+		t.Error("ping passed a queue nobody serves, without --queue-bypass")
+	}
+	tp.routerRules(t, "*filter\n-A FORWARD -p icmp -j NFQUEUE --queue-num 5 --queue-bypass\nCOMMIT\n")
+	if !tp.ping([4]byte{10, 2, 0, 2}) {
+		t.Error("ping did not pass an unserved queue with --queue-bypass")
+	}
+}

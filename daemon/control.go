@@ -1,0 +1,248 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/filter/iptables"
+)
+
+// The control socket speaks one command per connection: the client sends
+// a line, the server answers with text and closes. The commands:
+//
+//	reload                     re-read the rules (like SIGHUP)
+//	counters                   the rules with their counters, like iptables -L -v -n -x
+//	conntrack -L               the table, in conntrack -L format
+//	conntrack -F               flush the table
+//	conntrack -D [filters]     delete matching connections; filters are
+//	                           -p PROTO, -s ADDR, -d ADDR, --sport N, --dport N
+//	                           (of the original direction)
+//	conntrack -E               stream events until the client hangs up
+//
+// A failed command's answer starts with "error: ".
+
+// ServeControl serves the control socket at path until ctx ends. A stale
+// socket file is replaced.
+func (s *Server) ServeControl(ctx context.Context, path string) error {
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return fmt.Errorf("control socket: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+		os.Remove(path)
+	}()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("control socket: %w", err)
+		}
+		go s.control(ctx, c)
+	}
+}
+
+func (s *Server) control(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	w := bufio.NewWriter(c)
+	defer w.Flush()
+	if err := s.Command(ctx, strings.Fields(line), w, c); err != nil {
+		fmt.Fprintf(w, "error: %v\n", err)
+	}
+}
+
+// Command runs one control command, writing its answer to w. For
+// conntrack -E it streams until ctx ends or the peer (closer) goes.
+func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, peer io.Reader) error {
+	if len(args) == 0 {
+		return errors.New("empty command")
+	}
+	ct := s.eng.Conntrack()
+	switch args[0] {
+	case "reload":
+		if err := s.Reload(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "rules reloaded")
+		return nil
+	case "counters":
+		v4, v6 := s.Rulesets()
+		for _, rs := range []*filter.Ruleset{v4, v6} {
+			if rs != nil {
+				writeCounters(w, rs)
+			}
+		}
+		return nil
+	case "conntrack":
+		if ct == nil {
+			return errors.New("conntrack is off")
+		}
+		if len(args) < 2 {
+			return errors.New("conntrack needs -L, -F, -D or -E")
+		}
+		now := time.Now()
+		switch args[1] {
+		case "-L":
+			n := 0
+			for c := range ct.All(now) {
+				fmt.Fprintln(w, c.String())
+				n++
+			}
+			fmt.Fprintf(w, "conntrack v1.4.7 (conntrack-tools): %d flow entries have been shown.\n", n)
+		case "-F":
+			n := ct.Len()
+			ct.Flush(now)
+			fmt.Fprintf(w, "conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied (%d entries).\n", n)
+		case "-D":
+			match, err := parseCTFilter(args[2:])
+			if err != nil {
+				return err
+			}
+			n := ct.DeleteFunc(now, match)
+			fmt.Fprintf(w, "conntrack v1.4.7 (conntrack-tools): %d flow entries have been deleted.\n", n)
+		case "-E":
+			return streamEvents(ctx, ct, w, peer)
+		default:
+			return fmt.Errorf("conntrack %s: unknown option", args[1])
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// streamEvents writes events until ctx ends or the peer hangs up.
+func streamEvents(ctx context.Context, ct *conntrack.Table, w *bufio.Writer, peer io.Reader) error {
+	sub := ct.Subscribe(4096)
+	defer sub.Close()
+	gone := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, peer)
+		close(gone)
+	}()
+	w.Flush()
+	for {
+		select {
+		case ev := <-sub.Events():
+			fmt.Fprintln(w, ev.String())
+			if err := w.Flush(); err != nil {
+				return nil
+			}
+		case <-gone:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// parseCTFilter reads conntrack -D's filters.
+func parseCTFilter(args []string) (func(conntrack.Conn) bool, error) {
+	var proto int = -1
+	var src, dst netip.Addr
+	sport, dport := -1, -1
+	for i := 0; i < len(args); i++ {
+		if i+1 >= len(args) {
+			return nil, fmt.Errorf("%s needs a value", args[i])
+		}
+		v := args[i+1]
+		var err error
+		switch args[i] {
+		case "-p", "--proto":
+			switch v {
+			case "tcp":
+				proto = 6
+			case "udp":
+				proto = 17
+			case "icmp":
+				proto = 1
+			case "icmpv6":
+				proto = 58
+			default:
+				proto, err = strconv.Atoi(v)
+			}
+		case "-s", "--src", "--orig-src":
+			src, err = netip.ParseAddr(v)
+		case "-d", "--dst", "--orig-dst":
+			dst, err = netip.ParseAddr(v)
+		case "--sport", "--orig-port-src":
+			sport, err = strconv.Atoi(v)
+		case "--dport", "--orig-port-dst":
+			dport, err = strconv.Atoi(v)
+		default:
+			return nil, fmt.Errorf("unknown filter %s", args[i])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", args[i], v, err)
+		}
+		i++
+	}
+	return func(c conntrack.Conn) bool {
+		o := &c.Orig
+		return (proto < 0 || int(o.Proto) == proto) &&
+			(!src.IsValid() || o.SrcAddr() == src.Unmap()) &&
+			(!dst.IsValid() || o.DstAddr() == dst.Unmap()) &&
+			(sport < 0 || int(o.SrcPort) == sport) &&
+			(dport < 0 || int(o.DstPort) == dport)
+	}, nil
+}
+
+// writeCounters prints a ruleset's chains with their counters, as
+// iptables -L -v -n -x lays them out; each rule is shown in
+// iptables-save syntax.
+func writeCounters(w io.Writer, rs *filter.Ruleset) {
+	for _, t := range rs.Tables() {
+		fmt.Fprintf(w, "# %s table %s\n", rs.Family, t.ID)
+		for _, c := range t.Chains {
+			p, b := c.Counters.Load()
+			if c.Builtin {
+				fmt.Fprintf(w, "Chain %s (policy %s %d packets, %d bytes)\n", c.Name, c.Policy, p, b)
+			} else {
+				fmt.Fprintf(w, "Chain %s (%d references)\n", c.Name, references(t, c.Name))
+			}
+			fmt.Fprintf(w, "%8s %10s %s\n", "pkts", "bytes", "rule")
+			for _, r := range c.Rules {
+				p, b := r.Counters.Load()
+				fmt.Fprintf(w, "%8d %10d %s\n", p, b, iptables.FormatRule(r, rs.Family))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+// references counts the rules that jump or go to chain name.
+func references(t *filter.Table, name string) int {
+	n := 0
+	for _, c := range t.Chains {
+		for _, r := range c.Rules {
+			if j, ok := r.Target.(*filter.JumpTarget); ok && j.Chain == name {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -1,0 +1,400 @@
+// Package daemon is nfgo's verdict daemon, the heart of "nfgo run": it
+// serves NFQUEUE queues with an Engine, one goroutine locked to its
+// thread per queue and one conntrack table shared by all, and it reloads
+// rules, keeps the host model current, saves and restores conntrack
+// snapshots, injects the packets the rules generate, and counts what it
+// does.
+//
+// Two layouts (Mode) tell it what a queued packet is:
+//
+//   - ModeHook: each packet is judged at the hook it was queued at, by
+//     that hook's tables (Engine.Hook). This is filtering behind
+//     "-j NFQUEUE" in filter INPUT/FORWARD/OUTPUT, with the kernel's own
+//     conntrack and NAT left running.
+//   - ModePath: packets are queued once, at raw PREROUTING and raw OUTPUT
+//     after NOTRACK, and nfgo runs their whole path (Engine.Path) with
+//     its own conntrack and NAT, handing back the final packet; the
+//     kernel then only routes and forwards it. One round trip per packet.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/nfq"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// Mode is how the daemon treats a queued packet; see the package comment.
+type Mode uint8
+
+// The modes.
+const (
+	ModeHook Mode = iota
+	ModePath
+)
+
+// Config configures a Server.
+type Config struct {
+	// Queues are the queue numbers to bind (--queue 0:3 is 0, 1, 2, 3).
+	Queues []uint16
+	// Queue is the template for every queue's settings (its Num is
+	// ignored).
+	Queue nfq.Config
+	// Mode is the layout; see the package comment.
+	Mode Mode
+	// LoadRules reads the rulesets (either may be nil); Reload calls it
+	// again.
+	LoadRules func() (v4, v6 *filter.Ruleset, err error)
+	// Snapshot is a conntrack snapshot file: restored at start if it
+	// exists, written at shutdown. Empty: none.
+	Snapshot string
+	// Engine configures the engine (its Host is learnt from the kernel).
+	Engine nfgo.Config
+	// HostRefresh is how often the host model is re-read (0: 2 s).
+	HostRefresh time.Duration
+	// Deadline is the watchdog's verdict deadline: a batch still being
+	// judged after it gets DefaultVerdict (0: 1 s).
+	Deadline time.Duration
+	// DefaultVerdict is the watchdog's verdict (Accept with fail-open
+	// semantics, or Drop).
+	DefaultVerdict nfq.Action
+	// Logger logs the daemon's life (nil: slog.Default()).
+	Logger *slog.Logger
+}
+
+// Server serves NFQUEUE queues with one Engine.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	eng    *nfgo.Engine
+	queues []*nfq.Queue
+	ifs    atomic.Pointer[map[uint32]string]
+	clock  atomic.Int64 // Unix ns, refreshed by the ticker
+	inject injector
+	stats  Stats
+	rules  struct {
+		mu     sync.Mutex
+		v4, v6 *filter.Ruleset
+	}
+}
+
+// New builds a Server: it loads the rules (refusing to start on a bad
+// ruleset), learns the host, and restores the conntrack snapshot. It does
+// not bind the queues yet.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.HostRefresh <= 0 {
+		cfg.HostRefresh = 2 * time.Second
+	}
+	if cfg.Deadline <= 0 {
+		cfg.Deadline = time.Second
+	}
+	if len(cfg.Queues) == 0 {
+		cfg.Queues = []uint16{0}
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	host, err := LearnHost()
+	if err != nil {
+		return nil, fmt.Errorf("learning the host: %w", err)
+	}
+	ecfg := cfg.Engine
+	ecfg.Host = host
+	ecfg.Logger = cfg.Logger
+	ecfg.KernelForwards = cfg.Mode == ModePath
+	s.eng = nfgo.New(ecfg)
+	s.setInterfaces(host)
+	s.clock.Store(time.Now().UnixNano())
+	if err := s.Reload(); err != nil {
+		return nil, err
+	}
+	if cfg.Snapshot != "" && s.eng.Conntrack() != nil {
+		if f, err := os.Open(cfg.Snapshot); err == nil {
+			n, err := s.eng.Conntrack().Load(f, time.Now())
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("restoring %s: %w", cfg.Snapshot, err)
+			}
+			s.log.Info("conntrack snapshot restored", "file", cfg.Snapshot, "connections", n)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("restoring %s: %w", cfg.Snapshot, err)
+		}
+	}
+	return s, nil
+}
+
+// Engine returns the server's engine.
+func (s *Server) Engine() *nfgo.Engine { return s.eng }
+
+// Reload reads the rules again and swaps them in atomically; on any error
+// the rules in force stay.
+func (s *Server) Reload() error {
+	v4, v6, err := s.cfg.LoadRules()
+	if err != nil {
+		return err
+	}
+	// Validate both before swapping either.
+	for _, rs := range []*filter.Ruleset{v4, v6} {
+		if rs != nil {
+			if _, err := filter.Compile(rs); err != nil {
+				return err
+			}
+		}
+	}
+	s.rules.mu.Lock()
+	defer s.rules.mu.Unlock()
+	for _, rs := range []*filter.Ruleset{v4, v6} {
+		if rs != nil {
+			if err := s.eng.SetRuleset(rs); err != nil {
+				return err
+			}
+		}
+	}
+	s.rules.v4, s.rules.v6 = v4, v6
+	return nil
+}
+
+// Rulesets returns the rulesets in force, for counters.
+func (s *Server) Rulesets() (v4, v6 *filter.Ruleset) {
+	s.rules.mu.Lock()
+	defer s.rules.mu.Unlock()
+	return s.rules.v4, s.rules.v6
+}
+
+func (s *Server) setInterfaces(h nfgo.Host) {
+	m := map[uint32]string{}
+	ifs, err := net.Interfaces()
+	if err == nil {
+		for _, ifc := range ifs {
+			m[uint32(ifc.Index)] = ifc.Name
+		}
+	}
+	s.ifs.Store(&m)
+}
+
+// ifname returns an interface's name by index ("" for 0 or unknown).
+func (s *Server) ifname(idx uint32) string {
+	if idx == 0 {
+		return ""
+	}
+	return (*s.ifs.Load())[idx]
+}
+
+// Run binds the queues and serves them until ctx ends; then it drains
+// what is queued, unbinds, and saves the snapshot. Binding errors are
+// returned at once (no CAP_NET_ADMIN, a queue already bound).
+func (s *Server) Run(ctx context.Context) error {
+	inj, err := newInjector()
+	if err != nil {
+		return err
+	}
+	s.inject = inj
+	defer inj.close()
+	for _, n := range s.cfg.Queues {
+		qc := s.cfg.Queue
+		qc.Num = n
+		q, err := nfq.Open(qc)
+		if err != nil {
+			for _, q := range s.queues {
+				q.Close()
+			}
+			return err
+		}
+		s.queues = append(s.queues, q)
+	}
+	s.log.Info("serving", "queues", s.cfg.Queues, "mode", s.modeName())
+	var wg sync.WaitGroup
+	workers := make([]*worker, len(s.queues))
+	for i, q := range s.queues {
+		w := &worker{s: s, q: q}
+		workers[i] = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.serve()
+		}()
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	hostTick := time.NewTicker(s.cfg.HostRefresh)
+	defer hostTick.Stop()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-done:
+			break loop
+		case now := <-tick.C:
+			s.clock.Store(now.UnixNano())
+			for _, w := range workers {
+				w.watchdog(now)
+			}
+		case <-hostTick.C:
+			s.refreshHost()
+		}
+	}
+	for _, q := range s.queues {
+		q.Shutdown()
+	}
+	for {
+		select {
+		case <-done:
+			return s.saveSnapshot()
+		case now := <-tick.C:
+			s.clock.Store(now.UnixNano())
+		}
+	}
+}
+
+func (s *Server) modeName() string {
+	if s.cfg.Mode == ModePath {
+		return "path"
+	}
+	return "hook"
+}
+
+// refreshHost re-reads the host and, if it changed, gives it to the
+// engine (which flushes MASQUERADE's connections of lost addresses).
+func (s *Server) refreshHost() {
+	h, err := LearnHost()
+	if err != nil {
+		s.log.Warn("re-reading the host", "err", err)
+		return
+	}
+	s.setInterfaces(h)
+	if n := s.eng.SetHost(h, time.Now()); n > 0 {
+		s.log.Info("address change: masqueraded connections flushed", "connections", n)
+	}
+}
+
+func (s *Server) saveSnapshot() error {
+	if s.cfg.Snapshot == "" || s.eng.Conntrack() == nil {
+		return nil
+	}
+	tmp := s.cfg.Snapshot + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("saving the snapshot: %w", err)
+	}
+	if err := s.eng.Conntrack().Save(f, time.Now()); err != nil {
+		f.Close()
+		return fmt.Errorf("saving the snapshot: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("saving the snapshot: %w", err)
+	}
+	if err := os.Rename(tmp, s.cfg.Snapshot); err != nil {
+		return fmt.Errorf("saving the snapshot: %w", err)
+	}
+	s.log.Info("conntrack snapshot saved", "file", s.cfg.Snapshot, "connections", s.eng.Conntrack().Len())
+	return nil
+}
+
+// worker serves one queue.
+type worker struct {
+	s *Server
+	q *nfq.Queue
+	p packet.Packet
+	// busySince is when the batch being judged was received (Unix ns, 0
+	// when idle), for the watchdog.
+	busySince atomic.Int64
+}
+
+func (w *worker) serve() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer w.q.Close()
+	s := w.s
+	for {
+		pkts, err := w.q.Receive()
+		if errors.Is(err, nfq.ErrClosed) {
+			return
+		}
+		if err != nil {
+			s.stats.errors.Add(1)
+			s.log.Warn("queue", "queue", w.q.Num(), "err", err)
+		}
+		if len(pkts) == 0 {
+			continue
+		}
+		start := time.Now()
+		w.busySince.Store(start.UnixNano())
+		for i := range pkts {
+			w.judge(&pkts[i], start)
+		}
+		if err := w.q.Flush(); err != nil {
+			s.stats.errors.Add(1)
+			s.log.Warn("verdicts", "queue", w.q.Num(), "err", err)
+		}
+		w.busySince.Store(0)
+		s.stats.observe(len(pkts), time.Since(start))
+	}
+}
+
+// judge runs one packet through the engine and records its verdict.
+func (w *worker) judge(np *nfq.Packet, now time.Time) {
+	s := w.s
+	p := &w.p
+	p.Decode(np.Payload)
+	if np.Truncated() {
+		// The copy range cut it: judge it, but never hand it back.
+		p.Truncated = true
+	}
+	p.PartialChecksum = np.ChecksumNotReady()
+	m := nfgo.Meta{Hook: filter.Hook(np.Hook), In: s.ifname(np.InDev), Out: s.ifname(np.OutDev), Mark: np.Mark, Time: now}
+	var v nfgo.Verdict
+	if s.cfg.Mode == ModePath && (np.Hook == uint8(filter.Prerouting) || np.Hook == uint8(filter.Output)) {
+		v = s.eng.Path(p, m)
+	} else {
+		v = s.eng.Hook(p, m)
+	}
+	out := nfq.Verdict{Action: nfq.Drop}
+	if v.Action == filter.Accept {
+		out.Action = nfq.Accept
+	}
+	if v.Mark != np.Mark {
+		out.SetMark, out.Mark = true, v.Mark
+	}
+	if p.Modified && out.Action == nfq.Accept && !np.Truncated() {
+		p.CompleteChecksum() // the kernel marks a new payload CHECKSUM_NONE
+		out.Payload = p.Bytes()
+	}
+	if v.Response != nil {
+		if err := s.inject.send(v.Response); err != nil {
+			s.stats.injectErrors.Add(1)
+		} else {
+			s.stats.injected.Add(1)
+		}
+	}
+	s.stats.count(v)
+	w.q.SetVerdict(np.ID, out)
+}
+
+// watchdog answers a batch that has been judged for longer than the
+// deadline with the default verdict, so no packet waits forever.
+func (w *worker) watchdog(now time.Time) {
+	since := w.busySince.Load()
+	if since == 0 || now.UnixNano()-since < w.s.cfg.Deadline.Nanoseconds() {
+		return
+	}
+	if w.busySince.CompareAndSwap(since, 0) {
+		w.s.stats.watchdog.Add(1)
+		w.s.log.Warn("verdict deadline passed: default verdict for the queue", "queue", w.q.Num(), "verdict", w.s.cfg.DefaultVerdict)
+		w.q.VerdictAll(w.s.cfg.DefaultVerdict)
+	}
+}

@@ -1,0 +1,122 @@
+package daemon
+
+import (
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/filter"
+)
+
+// latencyBuckets are the verdict-latency histogram's upper bounds: the
+// time from a batch's arrival to its verdicts, per packet of the batch.
+var latencyBuckets = [...]time.Duration{
+	10 * time.Microsecond, 50 * time.Microsecond, 100 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, time.Second,
+}
+
+// numReasons bounds nfgo.Reason's values, for counting drops by reason.
+const numReasons = 16
+
+// Stats are the daemon's counters; all are safe to read at any time.
+type Stats struct {
+	packets, accepted, dropped, errors, watchdog, injected, injectErrors atomic.Uint64
+	dropReasons                                                          [numReasons]atomic.Uint64
+	latency                                                              [len(latencyBuckets) + 1]atomic.Uint64
+	latencySum                                                           atomic.Int64
+}
+
+// count records one packet's verdict.
+func (st *Stats) count(v nfgo.Verdict) {
+	st.packets.Add(1)
+	if v.Action == filter.Accept {
+		st.accepted.Add(1)
+		return
+	}
+	st.dropped.Add(1)
+	if int(v.Reason) < numReasons {
+		st.dropReasons[v.Reason].Add(1)
+	}
+}
+
+// observe records a batch's latency for each of its n packets.
+func (st *Stats) observe(n int, d time.Duration) {
+	i := 0
+	for i < len(latencyBuckets) && d > latencyBuckets[i] {
+		i++
+	}
+	st.latency[i].Add(uint64(n))
+	st.latencySum.Add(int64(d) * int64(n))
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() *Stats { return &s.stats }
+
+// WriteMetrics writes the Prometheus text exposition of the daemon's
+// counters, the queues' own and the kernel's (from
+// /proc/net/netfilter/nfnetlink_queue), and the conntrack table's.
+func (s *Server) WriteMetrics(w io.Writer) {
+	st := &s.stats
+	metric := func(name, help, typ string) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+	}
+	metric("nfgo_packets_total", "Packets judged.", "counter")
+	fmt.Fprintf(w, "nfgo_packets_total %d\n", st.packets.Load())
+	metric("nfgo_verdicts_total", "Verdicts by action.", "counter")
+	fmt.Fprintf(w, "nfgo_verdicts_total{verdict=\"accept\"} %d\n", st.accepted.Load())
+	fmt.Fprintf(w, "nfgo_verdicts_total{verdict=\"drop\"} %d\n", st.dropped.Load())
+	metric("nfgo_drops_total", "Dropped packets by reason.", "counter")
+	for r := range numReasons {
+		if n := st.dropReasons[r].Load(); n > 0 {
+			fmt.Fprintf(w, "nfgo_drops_total{reason=%q} %d\n", nfgo.Reason(r).String(), n)
+		}
+	}
+	metric("nfgo_errors_total", "Errors receiving or sending on the queues.", "counter")
+	fmt.Fprintf(w, "nfgo_errors_total %d\n", st.errors.Load())
+	metric("nfgo_watchdog_total", "Batches the watchdog answered with the default verdict.", "counter")
+	fmt.Fprintf(w, "nfgo_watchdog_total %d\n", st.watchdog.Load())
+	metric("nfgo_injected_total", "Generated packets (REJECT responses) sent.", "counter")
+	fmt.Fprintf(w, "nfgo_injected_total %d\n", st.injected.Load())
+	metric("nfgo_verdict_latency_seconds", "Time from a batch's arrival to its verdicts.", "histogram")
+	var cum uint64
+	for i, b := range latencyBuckets {
+		cum += st.latency[i].Load()
+		fmt.Fprintf(w, "nfgo_verdict_latency_seconds_bucket{le=\"%g\"} %d\n", b.Seconds(), cum)
+	}
+	cum += st.latency[len(latencyBuckets)].Load()
+	fmt.Fprintf(w, "nfgo_verdict_latency_seconds_bucket{le=\"+Inf\"} %d\n", cum)
+	fmt.Fprintf(w, "nfgo_verdict_latency_seconds_sum %g\n", time.Duration(st.latencySum.Load()).Seconds())
+	fmt.Fprintf(w, "nfgo_verdict_latency_seconds_count %d\n", cum)
+	metric("nfgo_queue_enobufs_total", "Times the kernel reported ENOBUFS on a queue's socket.", "counter")
+	for _, q := range s.queues {
+		fmt.Fprintf(w, "nfgo_queue_enobufs_total{queue=\"%d\"} %d\n", q.Num(), q.Stats().ENOBUFS)
+	}
+	if kq, err := readKernelQueues(); err == nil {
+		metric("nfgo_kernel_queue_dropped_total", "Packets the kernel dropped because the queue was full (queue_dropped).", "counter")
+		for _, k := range kq {
+			fmt.Fprintf(w, "nfgo_kernel_queue_dropped_total{queue=\"%d\"} %d\n", k.num, k.queueDropped)
+		}
+		metric("nfgo_kernel_queue_user_dropped_total", "Packets the kernel could not deliver to the socket (user_dropped).", "counter")
+		for _, k := range kq {
+			fmt.Fprintf(w, "nfgo_kernel_queue_user_dropped_total{queue=\"%d\"} %d\n", k.num, k.userDropped)
+		}
+		metric("nfgo_kernel_queue_length", "Packets waiting in the kernel's queue.", "gauge")
+		for _, k := range kq {
+			fmt.Fprintf(w, "nfgo_kernel_queue_length{queue=\"%d\"} %d\n", k.num, k.total)
+		}
+	}
+	if ct := s.eng.Conntrack(); ct != nil {
+		metric("nfgo_conntrack_entries", "Connections in the table.", "gauge")
+		fmt.Fprintf(w, "nfgo_conntrack_entries %d\n", ct.Len())
+		cs := ct.Stats()
+		metric("nfgo_conntrack_drops_total", "Packets dropped because the table was full.", "counter")
+		fmt.Fprintf(w, "nfgo_conntrack_drops_total %d\n", cs.Drop)
+		metric("nfgo_conntrack_invalid_total", "Packets conntrack found INVALID.", "counter")
+		fmt.Fprintf(w, "nfgo_conntrack_invalid_total %d\n", cs.Invalid)
+	}
+	metric("nfgo_nat_drops_total", "Packets NAT dropped.", "counter")
+	fmt.Fprintf(w, "nfgo_nat_drops_total %d\n", s.eng.NATDrops())
+}
