@@ -29,6 +29,9 @@ type Stats struct {
 	latencySum                                                           atomic.Int64
 }
 
+// Packets returns how many packets the daemon has judged.
+func (st *Stats) Packets() uint64 { return st.packets.Load() }
+
 // count records one packet's verdict.
 func (st *Stats) count(v nfgo.Verdict) {
 	st.packets.Add(1)

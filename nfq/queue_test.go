@@ -272,3 +272,24 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 		t.Errorf("Receive + SetVerdict + Flush: %v allocations per batch, want 0", allocs)
 	}
 }
+
+// TestFailOpenAcceptsWhatTheQueueCannotHold fills a queue of two that
+// nobody reads: with fail-open the overflow is accepted, without it
+// dropped, as the kernel documents.
+func TestFailOpenAcceptsWhatTheQueueCannotHold(t *testing.T) {
+	for _, failOpen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail-open=%v", failOpen), func(t *testing.T) {
+			l := newLab(t, "")
+			l.open(t, nfq.Config{Num: 0, MaxLen: 2, FailOpen: failOpen})
+			l.sendN(t, 20)
+			got := len(l.received())
+			want := 0
+			if failOpen {
+				want = 18
+			}
+			if got != want {
+				t.Errorf("%d of 20 delivered past a full queue of 2, want %d", got, want)
+			}
+		})
+	}
+}
