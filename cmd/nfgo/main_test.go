@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,5 +230,42 @@ func TestReplayEventsShowConntrackE(t *testing.T) {
 	// A dropped packet's connection is never confirmed: no event.
 	if len(recs[1].Events) != 0 {
 		t.Errorf("dropped packet 1 has events %q", recs[1].Events)
+	}
+}
+
+func TestRunRefusesBadInvocations(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.rules")
+	os.WriteFile(bad, []byte("*filter\n-A INPUT -j ACCEPT\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n"), 0o644)
+	for _, c := range []struct {
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{[]string{"run"}, 2, "--rules FILE or --rules6 FILE is required"},
+		{[]string{"run", "--rules", bad, "--queue", "3:1"}, 2, "not a range"},
+		{[]string{"run", "--rules", bad, "--mode", "sideways"}, 2, "want hook or path"},
+		{[]string{"run", "--rules", bad, "--control", ""}, 1, bad + ":3:"},
+	} {
+		code, _, stderr := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.inStderr) {
+			t.Errorf("nfgo %v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, stderr, c.code, c.inStderr)
+		}
+	}
+}
+
+func TestParseQueues(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string
+	}{{"0", "[0]"}, {"2:5", "[2 3 4 5]"}, {"7:7", "[7]"}} {
+		got, err := parseQueues(c.in)
+		if err != nil || fmt.Sprint(got) != c.want {
+			t.Errorf("parseQueues(%q) = %v, %v; want %s", c.in, got, err, c.want)
+		}
+	}
+	for _, in := range []string{"", "x", "5:2", "70000", "1:x"} {
+		if _, err := parseQueues(in); err == nil {
+			t.Errorf("parseQueues(%q) succeeded", in)
+		}
 	}
 }

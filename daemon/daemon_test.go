@@ -1,0 +1,130 @@
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/filter/iptables"
+	"github.com/nfgo/nfgo/internal/testpkt"
+	"github.com/nfgo/nfgo/packet"
+
+	"net/netip"
+)
+
+const testRules = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-N web
+-A FORWARD -p tcp -m tcp --dport 80 -j web
+-A web -j ACCEPT
+COMMIT
+`
+
+func newTestServer(t *testing.T, rules *string) *Server {
+	t.Helper()
+	s, err := New(Config{LoadRules: func() (*filter.Ruleset, *filter.Ruleset, error) {
+		rs, err := iptables.Parse(strings.NewReader(*rules), packet.IPv4)
+		return rs, nil, err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func command(t *testing.T, s *Server, line string) (string, error) {
+	t.Helper()
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	err := s.Command(context.Background(), strings.Fields(line), w, strings.NewReader(""))
+	w.Flush()
+	return b.String(), err
+}
+
+func TestControlCommands(t *testing.T) {
+	rules := testRules
+	s := newTestServer(t, &rules)
+	// One forwarded HTTP SYN through the engine, as a queue would hand it.
+	var p packet.Packet
+	p.Decode(testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("10.1.0.2"), Dst: netip.MustParseAddr("10.2.0.2"), Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 1}))
+	if v := s.Engine().Hook(&p, nfgo.Meta{Hook: filter.Forward, In: "r0", Out: "r1", Time: time.Now()}); v.Action != filter.Accept {
+		t.Fatalf("verdict %v", v)
+	}
+
+	out, err := command(t, s, "counters")
+	if err != nil || !strings.Contains(out, "Chain FORWARD (policy DROP 0 packets, 0 bytes)") ||
+		!strings.Contains(out, "Chain web (1 references)") || !strings.Contains(out, "       1         40 -p tcp -m tcp --dport 80 -j web") {
+		t.Errorf("counters (%v):\n%s", err, out)
+	}
+	out, err = command(t, s, "conntrack -L")
+	if err != nil || !strings.Contains(out, "src=10.1.0.2 dst=10.2.0.2 sport=40000 dport=80") || !strings.Contains(out, "1 flow entries") {
+		t.Errorf("conntrack -L (%v):\n%s", err, out)
+	}
+	if out, err = command(t, s, "conntrack -D -p udp"); err != nil || !strings.Contains(out, "0 flow entries have been deleted") {
+		t.Errorf("conntrack -D -p udp (%v): %s", err, out)
+	}
+	if out, err = command(t, s, "conntrack -D -p tcp --dport 80 -s 10.1.0.2"); err != nil || !strings.Contains(out, "1 flow entries have been deleted") {
+		t.Errorf("conntrack -D (%v): %s", err, out)
+	}
+	if _, err = command(t, s, "conntrack -D --bogus 1"); err == nil {
+		t.Error("conntrack -D with an unknown filter succeeded")
+	}
+	// A reload of a broken file fails and keeps the rules.
+	rules = "*filter\n-A FORWARD -j NOSUCH\nCOMMIT\n"
+	if _, err = command(t, s, "reload"); err == nil {
+		t.Error("reload of a broken ruleset succeeded")
+	}
+	if v4, _ := s.Rulesets(); v4 == nil || len(v4.Tables()) == 0 {
+		t.Error("the old rules are gone after a failed reload")
+	}
+	if _, err = command(t, s, "frobnicate"); err == nil {
+		t.Error("an unknown command succeeded")
+	}
+}
+
+func TestMetricsAreWellFormed(t *testing.T) {
+	rules := testRules
+	s := newTestServer(t, &rules)
+	s.stats.count(nfgo.Verdict{Action: filter.Drop, Reason: nfgo.ReasonPolicy})
+	s.stats.count(nfgo.Verdict{Action: filter.Accept})
+	s.stats.observe(2, 30*time.Microsecond)
+	var b bytes.Buffer
+	s.WriteMetrics(&b)
+	out := b.String()
+	for _, want := range []string{
+		"nfgo_packets_total 2",
+		`nfgo_verdicts_total{verdict="drop"} 1`,
+		`nfgo_drops_total{reason="policy"} 1`,
+		`nfgo_verdict_latency_seconds_bucket{le="1e-05"} 0`,
+		`nfgo_verdict_latency_seconds_bucket{le="5e-05"} 2`,
+		`nfgo_verdict_latency_seconds_bucket{le="+Inf"} 2`,
+		"nfgo_conntrack_entries 0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q:\n%s", want, out)
+		}
+	}
+	// Every sample line is NAME{labels} VALUE after its HELP and TYPE.
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(l, "# ") && len(strings.Fields(l)) != 2 {
+			t.Errorf("malformed sample line %q", l)
+		}
+	}
+}
+
+func TestNewRefusesBadRules(t *testing.T) {
+	_, err := New(Config{LoadRules: func() (*filter.Ruleset, *filter.Ruleset, error) {
+		return nil, nil, errors.New("rules:3: bad")
+	}})
+	if err == nil || !strings.Contains(err.Error(), "rules:3: bad") {
+		t.Errorf("New with bad rules: %v", err)
+	}
+}
