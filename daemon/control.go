@@ -22,6 +22,7 @@ import (
 // a line, the server answers with text and closes. The commands:
 //
 //	reload                     re-read the rules (like SIGHUP)
+//	stats                      the metrics, in Prometheus text
 //	counters                   the rules with their counters, like iptables -L -v -n -x
 //	conntrack -L               the table, in conntrack -L format
 //	conntrack -F               flush the table
@@ -89,6 +90,9 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 			return err
 		}
 		fmt.Fprintln(w, "rules reloaded")
+		return nil
+	case "stats":
+		s.WriteMetrics(w)
 		return nil
 	case "counters":
 		v4, v6 := s.Rulesets()

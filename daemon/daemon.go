@@ -356,6 +356,12 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 		p.Truncated = true
 	}
 	p.PartialChecksum = np.ChecksumNotReady()
+	if p.PartialChecksum {
+		s.stats.partialChecksum.Add(1)
+	}
+	if np.GSO() {
+		s.stats.gso.Add(1)
+	}
 	m := nfgo.Meta{Hook: filter.Hook(np.Hook), In: s.ifname(np.InDev), Out: s.ifname(np.OutDev), Mark: np.Mark, Time: now}
 	var v nfgo.Verdict
 	if s.cfg.Mode == ModePath && (np.Hook == uint8(filter.Prerouting) || np.Hook == uint8(filter.Output)) {
@@ -373,6 +379,7 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	if p.Modified && out.Action == nfq.Accept && !np.Truncated() {
 		p.CompleteChecksum() // the kernel marks a new payload CHECKSUM_NONE
 		out.Payload = p.Bytes()
+		s.stats.rewritten.Add(1)
 	}
 	if v.Response != nil {
 		if err := s.inject.send(v.Response); err != nil {

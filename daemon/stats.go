@@ -24,6 +24,7 @@ const numReasons = 16
 // Stats are the daemon's counters; all are safe to read at any time.
 type Stats struct {
 	packets, accepted, dropped, errors, watchdog, injected, injectErrors atomic.Uint64
+	gso, partialChecksum, rewritten                                      atomic.Uint64
 	dropReasons                                                          [numReasons]atomic.Uint64
 	latency                                                              [len(latencyBuckets) + 1]atomic.Uint64
 	latencySum                                                           atomic.Int64
@@ -77,6 +78,12 @@ func (s *Server) WriteMetrics(w io.Writer) {
 			fmt.Fprintf(w, "nfgo_drops_total{reason=%q} %d\n", nfgo.Reason(r).String(), n)
 		}
 	}
+	metric("nfgo_gso_packets_total", "GSO super-packets received (--gso).", "counter")
+	fmt.Fprintf(w, "nfgo_gso_packets_total %d\n", st.gso.Load())
+	metric("nfgo_partial_checksum_packets_total", "Packets received with a partial checksum (checksum-not-ready).", "counter")
+	fmt.Fprintf(w, "nfgo_partial_checksum_packets_total %d\n", st.partialChecksum.Load())
+	metric("nfgo_rewritten_packets_total", "Packets handed back with new bytes (NAT, mangling).", "counter")
+	fmt.Fprintf(w, "nfgo_rewritten_packets_total %d\n", st.rewritten.Load())
 	metric("nfgo_errors_total", "Errors receiving or sending on the queues.", "counter")
 	fmt.Fprintf(w, "nfgo_errors_total %d\n", st.errors.Load())
 	metric("nfgo_watchdog_total", "Batches the watchdog answered with the default verdict.", "counter")

@@ -61,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = saveCmd(args[1:], stdout, stderr)
 	case "run":
 		err = runCmd(args[1:], stdout, stderr)
-	case "reload", "counters", "conntrack":
+	case "reload", "counters", "stats", "conntrack":
 		err = controlCmd(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
@@ -101,6 +101,7 @@ Commands:
                             rules, conntrack and NAT (the verdict daemon)
   reload                    make a running "nfgo run" re-read its rules
   counters                  print a running daemon's rules with counters
+  stats                     print a running daemon's metrics
   conntrack -L|-E|-F|-D     list, watch, flush or delete its connections
 
 Run "nfgo COMMAND -h" for a command's flags.
