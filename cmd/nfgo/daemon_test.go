@@ -75,9 +75,10 @@ func newTopo(t *testing.T) *topo {
 	}
 	kernel.Veth(t, tp.client, "c0", "10.1.0.2/24", tp.router, "r0", "10.1.0.1/24")
 	kernel.Veth(t, tp.server, "s0", "10.2.0.2/24", tp.router, "r1", "10.2.0.1/24")
-	tp.client.MustExec(t, "ip route add default via 10.1.0.1")
-	tp.server.MustExec(t, "ip route add default via 10.2.0.1")
-	tp.router.MustExec(t, "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.r0.rp_filter=0 net.ipv4.conf.r1.rp_filter=0")
+	tp.client.MustExec(t, "ip addr add fd01::2/64 dev c0 nodad; ip route add default via 10.1.0.1; ip -6 route add default via fd01::1")
+	tp.server.MustExec(t, "ip addr add fd02::2/64 dev s0 nodad; ip route add default via 10.2.0.1; ip -6 route add default via fd02::1")
+	tp.router.MustExec(t, "ip addr add fd01::1/64 dev r0 nodad; ip addr add fd02::1/64 dev r1 nodad")
+	tp.router.MustExec(t, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.r0.rp_filter=0 net.ipv4.conf.r1.rp_filter=0")
 	tp.serve(t)
 	return tp
 }
@@ -85,11 +86,14 @@ func newTopo(t *testing.T) *topo {
 // serve starts the server's services.
 func (tp *topo) serve(t *testing.T) {
 	t.Helper()
-	var web, echo net.Listener
+	var web, web6, echo net.Listener
 	var udp53, udp54 net.PacketConn
 	err := tp.server.Do(func() error {
 		var err error
 		if web, err = net.Listen("tcp", "10.2.0.2:80"); err != nil {
+			return err
+		}
+		if web6, err = net.Listen("tcp", "[fd02::2]:80"); err != nil {
 			return err
 		}
 		if echo, err = net.Listen("tcp", "10.2.0.2:7"); err != nil {
@@ -112,6 +116,7 @@ func (tp *topo) serve(t *testing.T) {
 		fmt.Fprintf(w, "hello %s", r.RemoteAddr)
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(web)
+	go hs.Serve(web6)
 	go func() {
 		for {
 			c, err := echo.Accept()
@@ -147,6 +152,14 @@ func (tp *topo) routerRules(t *testing.T, rules string) {
 	t.Helper()
 	if out, err := tp.router.Exec("iptables-restore", []byte(rules)); err != nil {
 		t.Fatalf("router iptables-restore: %v: %s", err, out)
+	}
+}
+
+// routerRules6 loads the router's IPv6 kernel rules.
+func (tp *topo) routerRules6(t *testing.T, rules string) {
+	t.Helper()
+	if out, err := tp.router.Exec("ip6tables-restore", []byte(rules)); err != nil {
+		t.Fatalf("router ip6tables-restore: %v: %s", err, out)
 	}
 }
 
@@ -580,4 +593,61 @@ func metricValue(text, name string) uint64 {
 		}
 	}
 	return 0
+}
+
+const filterRules6 = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 81 -j REJECT --reject-with tcp-reset
+COMMIT
+`
+
+// TestDaemonServesSeveralQueuesAndIPv6 balances forwarded traffic over
+// two queues (--queue 0:1, one goroutine each, one conntrack table) and
+// filters IPv6 as well: HTTP over both families passes from four client
+// addresses, and IPv6 port 81 is rejected with a reset nfgo injects.
+func TestDaemonServesSeveralQueuesAndIPv6(t *testing.T) {
+	tp := newTopo(t)
+	for i := 3; i <= 5; i++ {
+		tp.client.MustExec(t, fmt.Sprintf("ip addr add 10.1.0.%d/24 dev c0", i))
+	}
+	tp.routerRules(t, "*filter\n-A FORWARD -j NFQUEUE --queue-balance 0:1\nCOMMIT\n")
+	tp.routerRules6(t, "*filter\n-A FORWARD -j NFQUEUE --queue-balance 0:1\nCOMMIT\n")
+	rules6 := filepath.Join(tp.dir, "nfgo.rules6")
+	os.WriteFile(rules6, []byte(filterRules6), 0o644)
+	d := tp.startDaemon(t, filterRules, "--queue", "0:1", "--rules6", rules6)
+	for i := 2; i <= 5; i++ {
+		src := fmt.Sprintf("10.1.0.%d", i)
+		var c net.Conn
+		err := tp.client.Do(func() error {
+			var err error
+			dl := net.Dialer{Timeout: 2 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+			c, err = dl.Dial("tcp", "10.2.0.2:7")
+			return err
+		})
+		if err != nil {
+			t.Errorf("from %s: %v", src, err)
+			continue
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		fmt.Fprintln(c, "hi")
+		if got, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.HasPrefix(got, "hi from "+src+":") {
+			t.Errorf("echo from %s: %q, %v", src, got, err)
+		}
+		c.Close()
+	}
+	if body, err := tp.get("[fd02::2]:80"); err != nil || !strings.HasPrefix(body, "hello [fd01::2]:") {
+		t.Errorf("HTTP over IPv6: %q, %v", body, err)
+	}
+	if _, err := tp.dial("[fd02::2]:81", time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("IPv6 TCP 81: %v, want ECONNREFUSED from the REJECT's reset", err)
+	}
+	// Both queues served packets.
+	out := d.command(t, "stats")
+	if !strings.Contains(out, "nfgo_kernel_queue_dropped_total{queue=\"0\"} 0") || !strings.Contains(out, "nfgo_kernel_queue_dropped_total{queue=\"1\"} 0") {
+		t.Errorf("stats lack both queues:\n%s", out)
+	}
 }

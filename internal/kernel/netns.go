@@ -21,7 +21,8 @@ type Netns struct {
 
 var netnsSeq atomic.Uint64
 
-// NewNetns creates a namespace with its loopback up. Call Require first.
+// NewNetns creates a namespace with its loopback up and IPv6 duplicate
+// address detection off. Call Require first.
 func NewNetns(t testing.TB, label string) *Netns {
 	t.Helper()
 	n := &Netns{Name: fmt.Sprintf("nfgo-%s-%d-%d", label, os.Getpid(), netnsSeq.Add(1))}
@@ -29,7 +30,9 @@ func NewNetns(t testing.TB, label string) *Netns {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("ip", "netns", "delete", n.Name).Run() })
-	n.MustExec(t, "ip link set lo up")
+	// No duplicate address detection: a new link's IPv6 addresses,
+	// link-local ones too, are usable at once rather than after a second.
+	n.MustExec(t, "ip link set lo up; sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0")
 	return n
 }
 
