@@ -33,14 +33,7 @@ func (a *SeqAdj) offset(seq uint32) int32 {
 
 // setSeqAdj stores a connection's adjustment (zero deletes it).
 func (s *shard) setSeqAdj(kind storeKind, slot uint32, a [2]SeqAdj) {
-	if a == ([2]SeqAdj{}) {
-		delete(s.seqadj, labelKey(kind, slot))
-		return
-	}
-	if s.seqadj == nil {
-		s.seqadj = map[uint64][2]SeqAdj{}
-	}
-	s.seqadj[labelKey(kind, slot)] = a
+	setSide(&s.seqadj, labelKey(kind, slot), a)
 }
 
 // AdjustSeq records that a helper changed the length of the payload of

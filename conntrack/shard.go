@@ -54,33 +54,33 @@ func (s *shard) add(pr *probe, e *entry) uint32 {
 	default:
 		slot = s.v6t.add(pr.k6, e.connState, e.tcp, pr.h)
 	}
-	if e.labels != ([2]uint64{}) {
-		s.setLabels(pr.kind, slot, e.labels)
-	}
-	if e.seqadj != ([2]SeqAdj{}) {
-		s.setSeqAdj(pr.kind, slot, e.seqadj)
-	}
-	if e.masq != 0 {
-		if s.masq == nil {
-			s.masq = map[uint64]uint32{}
-		}
-		s.masq[labelKey(pr.kind, slot)] = e.masq
-	}
+	k := labelKey(pr.kind, slot)
+	setSide(&s.labels, k, e.labels)
+	setSide(&s.seqadj, k, e.seqadj)
+	setSide(&s.masq, k, e.masq)
 	return slot
 }
 
 func labelKey(kind storeKind, slot uint32) uint64 { return uint64(kind)<<32 | uint64(slot) }
 
-// setLabels stores a connection's labels (zero deletes them).
-func (s *shard) setLabels(kind storeKind, slot uint32, l [2]uint64) {
-	if l == ([2]uint64{}) {
-		delete(s.labels, labelKey(kind, slot))
+// setSide stores v under a connection's key in one of a shard's side
+// tables (labels, sequence adjustments, MASQUERADE interfaces), made on
+// first use; the zero value deletes the entry.
+func setSide[V comparable](m *map[uint64]V, key uint64, v V) {
+	var zero V
+	if v == zero {
+		delete(*m, key)
 		return
 	}
-	if s.labels == nil {
-		s.labels = map[uint64][2]uint64{}
+	if *m == nil {
+		*m = map[uint64]V{}
 	}
-	s.labels[labelKey(kind, slot)] = l
+	(*m)[key] = v
+}
+
+// setLabels stores a connection's labels (zero deletes them).
+func (s *shard) setLabels(kind storeKind, slot uint32, l [2]uint64) {
+	setSide(&s.labels, labelKey(kind, slot), l)
 }
 
 // remove deletes a stored connection.
