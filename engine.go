@@ -456,7 +456,11 @@ func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 
 // finish copies what outlives the context into the verdict and returns
 // the context to the pool.
-func (e *Engine) finish(ps *pktState, v Verdict) Verdict {
+func (e *Engine) finish(ps *pktState, v Verdict) Verdict { return e.finishInto(ps, v, nil) }
+
+// finishInto is finish that, with tr, moves the packet's connection into
+// tr for its next hook instead of giving up an unconfirmed one.
+func (e *Engine) finishInto(ps *pktState, v Verdict, tr *Transit) Verdict {
 	c := &ps.Context
 	if e.ct != nil {
 		e.collect(c.Now)
@@ -466,7 +470,10 @@ func (e *Engine) finish(ps *pktState, v Verdict) Verdict {
 	if !ps.ctDone {
 		v.CT = conntrack.Untracked
 	}
-	if e.ct != nil && ps.ct.Pending() {
+	if tr != nil {
+		tr.ct, tr.ctDone = ps.ct, ps.ctDone
+		ps.ct = conntrack.Result{} // its reservation, if any, moved with it
+	} else if e.ct != nil && ps.ct.Pending() {
 		// Dropped, or stolen, before confirmation: give up its NAT
 		// reservation now rather than when the context is reused.
 		e.ct.Abandon(&ps.ct)
@@ -568,6 +575,13 @@ func (e *Engine) conntrackIn(ps *pktState, h filter.Hook, v *Verdict) bool {
 		v.Action, v.Reason, v.Hook = filter.Drop, ReasonConntrack, h
 		return false
 	}
+	e.setCTInfo(ps)
+	return true
+}
+
+// setCTInfo hands the packet's conntrack state to the rules.
+func (e *Engine) setCTInfo(ps *pktState) {
+	c := &ps.Context
 	r := &ps.ct
 	c.CT = filter.CTInfo{Tracked: true, Status: uint32(r.Status), Mark: r.Mark, Reply: r.Dir == conntrack.Reply}
 	if r.Tracked() {
@@ -585,7 +599,6 @@ func (e *Engine) conntrackIn(ps *pktState, h filter.Hook, v *Verdict) bool {
 	default:
 		c.CT.State = filter.StateInvalid
 	}
-	return true
 }
 
 // FillCT implements filter.CTSource: the connection's tuples, for the

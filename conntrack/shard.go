@@ -78,10 +78,6 @@ func setSide[V comparable](m *map[uint64]V, key uint64, v V) {
 	(*m)[key] = v
 }
 
-// setLabels stores a connection's labels (zero deletes them).
-func (s *shard) setLabels(kind storeKind, slot uint32, l [2]uint64) {
-	setSide(&s.labels, labelKey(kind, slot), l)
-}
 
 // remove deletes a stored connection.
 func (s *shard) remove(kind storeKind, slot uint32) {

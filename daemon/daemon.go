@@ -5,7 +5,7 @@
 // snapshots, injects the packets the rules generate, and counts what it
 // does.
 //
-// Two layouts (Mode) tell it what a queued packet is:
+// Three layouts (Mode) tell it what a queued packet is:
 //
 //   - ModeHook: each packet is judged at the hook it was queued at, by
 //     that hook's tables (Engine.Hook). This is filtering behind
@@ -15,6 +15,12 @@
 //     after NOTRACK, and nfgo runs their whole path (Engine.Path) with
 //     its own conntrack and NAT, handing back the final packet; the
 //     kernel then only routes and forwards it. One round trip per packet.
+//   - ModeEachHook: the kernel's conntrack is off (NOTRACK) and a packet
+//     is queued at every hook (mangle PREROUTING, INPUT, FORWARD, OUTPUT,
+//     POSTROUTING); nfgo runs each hook's tables with its own conntrack
+//     and NAT, carrying the packet's connection from hook to hook
+//     (Engine.HookTransit), and the kernel does the routing between. Two
+//     or three round trips per packet.
 package daemon
 
 import (
@@ -42,6 +48,7 @@ type Mode uint8
 const (
 	ModeHook Mode = iota
 	ModePath
+	ModeEachHook
 )
 
 // Config configures a Server.
@@ -83,7 +90,9 @@ type Server struct {
 	clock  atomic.Int64 // Unix ns, refreshed by the ticker
 	inject injector
 	stats  Stats
-	rules  struct {
+	// transits are the packets between hooks, in ModeEachHook.
+	transits transits
+	rules    struct {
 		mu     sync.Mutex
 		v4, v6 *filter.Ruleset
 	}
@@ -113,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 	ecfg := cfg.Engine
 	ecfg.Host = host
 	ecfg.Logger = cfg.Logger
-	ecfg.KernelForwards = cfg.Mode == ModePath
+	ecfg.KernelForwards = cfg.Mode != ModeHook
 	s.eng = nfgo.New(ecfg)
 	s.setInterfaces(host)
 	s.clock.Store(time.Now().UnixNano())
@@ -232,6 +241,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer hostTick.Stop()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	var lastSweep time.Time
 loop:
 	for {
 		select {
@@ -243,6 +253,13 @@ loop:
 			s.clock.Store(now.UnixNano())
 			for _, w := range workers {
 				w.watchdog(now)
+			}
+			if s.cfg.Mode == ModeEachHook && now.Sub(lastSweep) > 500*time.Millisecond {
+				lastSweep = now
+				s.transits.sweep(now.UnixNano(), func(t *nfgo.Transit) {
+					s.eng.Abandon(t)
+					s.transits.release(t)
+				})
 			}
 		case <-hostTick.C:
 			s.refreshHost()
@@ -262,8 +279,11 @@ loop:
 }
 
 func (s *Server) modeName() string {
-	if s.cfg.Mode == ModePath {
+	switch s.cfg.Mode {
+	case ModePath:
 		return "path"
+	case ModeEachHook:
+		return "each-hook"
 	}
 	return "hook"
 }
@@ -364,9 +384,12 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	}
 	m := nfgo.Meta{Hook: filter.Hook(np.Hook), In: s.ifname(np.InDev), Out: s.ifname(np.OutDev), Mark: np.Mark, Time: now}
 	var v nfgo.Verdict
-	if s.cfg.Mode == ModePath && (np.Hook == uint8(filter.Prerouting) || np.Hook == uint8(filter.Output)) {
+	switch {
+	case s.cfg.Mode == ModePath && (m.Hook == filter.Prerouting || m.Hook == filter.Output):
 		v = s.eng.Path(p, m)
-	} else {
+	case s.cfg.Mode == ModeEachHook:
+		v = w.transit(p, np, m, now)
+	default:
 		v = s.eng.Hook(p, m)
 	}
 	out := nfq.Verdict{Action: nfq.Drop}
@@ -390,6 +413,35 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	}
 	s.stats.count(v)
 	w.q.SetVerdict(np.ID, out)
+}
+
+// transit judges a packet at one of its hooks in the each-hook layout,
+// taking its connection from the hook before and leaving it for the next.
+func (w *worker) transit(p *packet.Packet, np *nfq.Packet, m nfgo.Meta, now time.Time) nfgo.Verdict {
+	s := w.s
+	k, ok := keyOf(np.Payload)
+	var tr *nfgo.Transit
+	if ok {
+		tr = s.transits.take(&k)
+	} else {
+		tr = new(nfgo.Transit)
+	}
+	v := s.eng.HookTransit(p, m, tr)
+	last := m.Hook == filter.Input || m.Hook == filter.Postrouting
+	if v.Action == filter.Accept && !last {
+		if k, ok := keyOf(p.Bytes()); ok {
+			if old := s.transits.put(&k, tr, now.UnixNano()); old != nil {
+				s.eng.Abandon(old)
+				s.transits.release(old)
+			}
+			return v
+		}
+	}
+	if tr.Pending() {
+		s.eng.Abandon(tr)
+	}
+	s.transits.release(tr)
+	return v
 }
 
 // watchdog answers a batch that has been judged for longer than the

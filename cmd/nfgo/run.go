@@ -33,7 +33,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	rules := fs.String("rules", "", "IPv4 iptables-save `FILE`")
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE`")
 	queues := fs.String("queue", "0", "queue number `N`, or N:M for queues N to M (one goroutine each)")
-	mode := fs.String("mode", "hook", "`hook`: judge each packet at the hook it was queued at (filtering);\npath: run its whole path at PREROUTING/OUTPUT, with nfgo's own conntrack and NAT")
+	mode := fs.String("mode", "hook", "`hook`: judge each packet at the hook it was queued at (filtering);\npath: run its whole path at PREROUTING/OUTPUT, with nfgo's own conntrack and NAT;\neach-hook: queues at every hook, nfgo's own conntrack and NAT carried from hook to hook")
 	failOpen := fs.Bool("fail-open", false, "accept packets the queue cannot take instead of dropping them")
 	gso := fs.Bool("gso", false, "take GSO super-packets unsegmented (partial checksums are completed when rewritten)")
 	copyRange := fs.Uint("copy-range", 0, "bytes of each packet to copy (0: all, up to 65531)")
@@ -81,8 +81,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		cfg.Mode = daemon.ModeHook
 	case "path":
 		cfg.Mode = daemon.ModePath
+	case "each-hook":
+		cfg.Mode = daemon.ModeEachHook
 	default:
-		return fmt.Errorf("%w: --mode %q: want hook or path", errUsage, *mode)
+		return fmt.Errorf("%w: --mode %q: want hook, path or each-hook", errUsage, *mode)
 	}
 	switch *defVerdict {
 	case "accept":
