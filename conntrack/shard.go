@@ -78,7 +78,6 @@ func setSide[V comparable](m *map[uint64]V, key uint64, v V) {
 	(*m)[key] = v
 }
 
-
 // remove deletes a stored connection.
 func (s *shard) remove(kind storeKind, slot uint32) {
 	if s.labels != nil {
