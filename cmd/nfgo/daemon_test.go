@@ -453,6 +453,7 @@ const natRulesForPath = `*nat
 :OUTPUT ACCEPT [0:0]
 :POSTROUTING ACCEPT [0:0]
 -A PREROUTING -d 10.1.0.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.2.0.2:80
+-A POSTROUTING -o r1 -p udp -j SNAT --to-source 10.2.0.1:20000-20010
 -A POSTROUTING -o r1 -j MASQUERADE
 COMMIT
 *filter
@@ -503,6 +504,10 @@ func TestDaemonNATsInUserspace(t *testing.T) {
 	out := d.command(t, "conntrack", "-L")
 	if !strings.Contains(out, "src=10.1.0.2 dst=10.1.0.1 sport=") || !strings.Contains(out, "dport=8080") {
 		t.Errorf("conntrack -L lacks the port forward:\n%s", out)
+	}
+	// UDP took the SNAT rule: its reply comes to a port of the range.
+	if !strings.Contains(out, "src=10.2.0.2 dst=10.2.0.1 sport=53 dport=200") {
+		t.Errorf("conntrack -L lacks the SNAT of UDP to 10.2.0.1:20000-20010:\n%s", out)
 	}
 }
 
