@@ -710,3 +710,30 @@ func TestDaemonNATsAtEachHook(t *testing.T) {
 		t.Errorf("conntrack -L:\n%s", out)
 	}
 }
+
+// TestSecondDaemonOnABoundQueueExplains starts a second nfgo run on the
+// queue the first one holds: it must exit with a message that says so.
+func TestSecondDaemonOnABoundQueueExplains(t *testing.T) {
+	tp := newTopo(t)
+	tp.routerRules(t, "*filter\n-A FORWARD -j NFQUEUE --queue-num 0\nCOMMIT\n")
+	tp.startDaemon(t, filterRules)
+	rules := filepath.Join(tp.dir, "nfgo.rules")
+	cmd := exec.Command("ip", "netns", "exec", tp.router.Name, buildNfgo(t), "run", "--rules", rules, "--control", "")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "bound by another process") {
+			t.Errorf("second daemon: %v, stderr %q; want exit 1 saying the queue is bound by another process", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the second daemon did not exit")
+	}
+}
