@@ -65,6 +65,12 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 	if e.ct == nil || !r.Tracked() {
 		return true
 	}
+	if (prog == nil || !prog.HasTable(filter.NAT)) && r.Status&(conntrack.StatusSrcNAT|conntrack.StatusDstNAT) == 0 {
+		// Without a nat table the kernel registers no NAT hooks: no
+		// null binding for new connections, and nothing to rewrite for
+		// the others (those NATed under an earlier ruleset still are).
+		return true
+	}
 	m := natManip(h)
 	done := conntrack.StatusDstNATDone
 	if m == nat.ManipSrc {
