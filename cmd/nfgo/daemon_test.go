@@ -737,3 +737,24 @@ func TestSecondDaemonOnABoundQueueExplains(t *testing.T) {
 		t.Fatal("the second daemon did not exit")
 	}
 }
+
+// TestDaemonNATsIPv6InUserspace is the path layout over IPv6: MASQUERADE
+// of the client's fd01::2 to the router's fd02::1, by nfgo alone.
+func TestDaemonNATsIPv6InUserspace(t *testing.T) {
+	tp := newPathTopo(t)
+	tp.routerRules6(t, pathPlumbing)
+	rules6 := filepath.Join(tp.dir, "nfgo.rules6")
+	os.WriteFile(rules6, []byte(`*nat
+-A POSTROUTING -o r1 -j MASQUERADE
+COMMIT
+*filter
+:FORWARD DROP [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -p tcp -m tcp --syn -m conntrack --ctstate NEW -j ACCEPT
+COMMIT
+`), 0o644)
+	tp.startDaemon(t, natRulesForPath, "--mode", "path", "--rules6", rules6)
+	if body, err := tp.get("[fd02::2]:80"); err != nil || !strings.HasPrefix(body, "hello [fd02::1]:") {
+		t.Errorf("HTTP over IPv6 through MASQUERADE: %q, %v; want it seen from the router's fd02::1", body, err)
+	}
+}
