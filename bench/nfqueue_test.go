@@ -54,18 +54,22 @@ func BenchmarkNFQueue(b *testing.B) {
 		name   string
 		queues int
 		serve  func(ctx context.Context, b *testing.B, ns *kernel.Netns, ready chan<- struct{}) uint64
+		// rate paces the sender (packets per second; 0: as fast as it
+		// can), so that a daemon-bound run leaves the daemon the CPU the
+		// sender would otherwise burn on packets the queue drops.
+		rate int
 	}{
-		{"kernel", 0, nil},
-		{"go-nfqueue", 1, serveGoNfqueue},
-		{"nfq", 1, serveNfq(1)},
-		{"engine", 1, serveEngine(100, 1)},
-		{"nfq-2queues", 2, serveNfq(2)},
-		{"engine-5000rules", 1, serveEngine(5000, 1)},
-		{"engine-5000rules-2queues", 2, serveEngine(5000, 2)},
+		{"kernel", 0, nil, 0},
+		{"go-nfqueue", 1, serveGoNfqueue, 0},
+		{"nfq", 1, serveNfq(1), 0},
+		{"engine", 1, serveEngine(100, 1), 0},
+		{"nfq-2queues", 2, serveNfq(2), 0},
+		{"engine-20000rules-paced", 1, serveEngine(20000, 1), 60000},
+		{"engine-20000rules-paced-2queues", 2, serveEngine(20000, 2), 60000},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for range b.N {
-				pps, allocs := floodOnce(b, dur, c.queues, c.serve)
+				pps, allocs := floodOnce(b, dur, c.queues, c.serve, c.rate)
 				b.ReportMetric(pps, "pkts/s")
 				if c.serve != nil {
 					b.ReportMetric(allocs, "allocs/pkt")
@@ -78,11 +82,11 @@ func BenchmarkNFQueue(b *testing.B) {
 // floodOnce builds the topology, starts the daemon (if any), floods for
 // dur and returns the delivered rate and the process's allocations per
 // delivered packet.
-func floodOnce(b *testing.B, dur time.Duration, queues int, serve func(context.Context, *testing.B, *kernel.Netns, chan<- struct{}) uint64) (float64, float64) {
+func floodOnce(b *testing.B, dur time.Duration, queues int, serve func(context.Context, *testing.B, *kernel.Netns, chan<- struct{}) uint64, rate int) (float64, float64) {
 	client, router, server := kernel.NewNetns(b, "bc"), kernel.NewNetns(b, "br"), kernel.NewNetns(b, "bs")
 	kernel.Veth(b, client, "c0", "10.1.0.2/24", router, "r0", "10.1.0.1/24")
 	kernel.Veth(b, server, "s0", "10.2.0.2/24", router, "r1", "10.2.0.1/24")
-	for i := 3; i <= 5; i++ {
+	for i := 3; i < 2+candidates; i++ {
 		client.MustExec(b, fmt.Sprintf("ip addr add 10.1.0.%d/24 dev c0", i))
 	}
 	client.MustExec(b, "ip route add default via 10.1.0.1")
@@ -110,16 +114,16 @@ func floodOnce(b *testing.B, dur time.Duration, queues int, serve func(context.C
 		b.Fatal(err)
 	}
 	defer unix.Close(rx)
-	// Four senders, one per client address, so that queue balancing has
-	// addresses to spread.
-	var tx [4]int
+	// Sockets on several client addresses, so that queue balancing has
+	// addresses to spread; four of them send.
+	var cand [candidates]int
 	if err := client.Do(func() error {
-		for i := range tx {
+		for i := range cand {
 			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 			if err != nil {
 				return err
 			}
-			tx[i] = fd
+			cand[i] = fd
 			if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{10, 1, 0, byte(2 + i)}}); err != nil {
 				return err
 			}
@@ -132,10 +136,11 @@ func floodOnce(b *testing.B, dur time.Duration, queues int, serve func(context.C
 		b.Fatal(err)
 	}
 	defer func() {
-		for _, fd := range tx {
+		for _, fd := range cand {
 			unix.Close(fd)
 		}
 	}()
+	tx := [4]int{cand[0], cand[1], cand[2], cand[3]}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -152,6 +157,9 @@ func floodOnce(b *testing.B, dur time.Duration, queues int, serve func(context.C
 		case <-ready:
 		case <-time.After(10 * time.Second):
 			b.Fatal("the daemon did not start")
+		}
+		if queues == 2 {
+			tx = balancedSenders(b, router, cand[:])
 		}
 	}
 
@@ -203,6 +211,12 @@ func floodOnce(b *testing.B, dur time.Duration, queues int, serve func(context.C
 		if i&63 == 0 && time.Now().After(deadline) {
 			break
 		}
+		if rate > 0 {
+			// Ahead of the rate: wait.
+			for float64((i+1)*len(msgs)) > float64(rate)*time.Since(start).Seconds() {
+				time.Sleep(200 * time.Microsecond)
+			}
+		}
 		unix.Syscall6(unix.SYS_SENDMMSG, uintptr(tx[i&3]), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), 0, 0, 0)
 	}
 	elapsed := time.Since(start)
@@ -210,6 +224,9 @@ func floodOnce(b *testing.B, dur time.Duration, queues int, serve func(context.C
 	time.Sleep(200 * time.Millisecond)
 	delivered := received.Load() - rx0
 	runtime.ReadMemStats(&ms1)
+	if out, err := router.Exec("cat /proc/net/netfilter/nfnetlink_queue", nil); err == nil && os.Getenv("NFGO_BENCH_DEBUG") != "" {
+		b.Logf("queues:\n%s", out)
+	}
 	cancel()
 	served.Wait()
 	close(stopRx)
@@ -342,4 +359,43 @@ func runEngine(ctx context.Context, b *testing.B, ns *kernel.Netns, ready chan<-
 		return 0
 	}
 	return srv.Stats().Packets()
+}
+
+// candidates is how many client addresses the flood may send from.
+const candidates = 16
+
+// balancedSenders picks four of the candidate sockets, two whose packets
+// --queue-balance sends to queue 0 and two to queue 1, so that both
+// queues get half the load. The kernel's hash has a random seed, so it
+// asks the kernel: one probe packet from each address, and the queues'
+// id counters in /proc/net/netfilter/nfnetlink_queue say where it went.
+func balancedSenders(b *testing.B, router *kernel.Netns, cand []int) [4]int {
+	ids := func() map[string]string {
+		out, _ := router.Exec("cat /proc/net/netfilter/nfnetlink_queue", nil)
+		m := map[string]string{}
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) >= 8 {
+				m[f[0]] = f[7]
+			}
+		}
+		return m
+	}
+	var byQueue [2][]int
+	probe := make([]byte, 64)
+	for _, fd := range cand {
+		before := ids()
+		unix.Write(fd, probe)
+		time.Sleep(5 * time.Millisecond)
+		after := ids()
+		for q := range byQueue {
+			if k := strconv.Itoa(q); after[k] != before[k] {
+				byQueue[q] = append(byQueue[q], fd)
+			}
+		}
+	}
+	if len(byQueue[0]) < 2 || len(byQueue[1]) < 2 {
+		b.Logf("queue balance: %d and %d addresses per queue; using the first four", len(byQueue[0]), len(byQueue[1]))
+		return [4]int{cand[0], cand[1], cand[2], cand[3]}
+	}
+	return [4]int{byQueue[0][0], byQueue[1][0], byQueue[0][1], byQueue[1][1]}
 }
