@@ -7,6 +7,7 @@
 //	nfgo replay [flags] [CAPTURE]   run a pcap/pcapng through the rules
 //	nfgo check --rules FILE         validate a ruleset
 //	nfgo save --rules FILE          print a ruleset in iptables-save form
+//	nfgo trace --rules FILE PACKET  follow packets through the rules
 //	nfgo run --rules FILE [flags]   the NFQUEUE verdict daemon
 //	nfgo reload | counters | conntrack -L|-E|-F|-D
 //	                                talk to a running daemon (--control PATH)
@@ -61,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = saveCmd(args[1:], stdout, stderr)
 	case "run":
 		err = runCmd(args[1:], stdout, stderr)
+	case "trace":
+		err = traceCmd(args[1:], os.Stdin, stdout, stderr)
 	case "reload", "counters", "stats", "conntrack":
 		err = controlCmd(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -97,6 +100,8 @@ Commands:
   check --rules FILE        validate an iptables-save file; exit 1 with
                             FILE:LINE: reason for every error
   save --rules FILE         print a ruleset in canonical iptables-save form
+  trace --rules FILE PACKET follow packets ("SRC:PORT > DST:PORT tcp S") through
+                            the rules: every rule met, conntrack, verdict, NAT
   run --rules FILE [flags]  serve NFQUEUE: judge every queued packet with the
                             rules, conntrack and NAT (the verdict daemon)
   reload                    make a running "nfgo run" re-read its rules

@@ -269,3 +269,40 @@ func TestParseQueues(t *testing.T) {
 		}
 	}
 }
+
+func TestTraceFollowsPacketsThroughTheRules(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "r.rules")
+	os.WriteFile(rules, []byte(`*nat
+-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.0.80:80
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 80 -j ACCEPT
+COMMIT
+`), 0o644)
+	code, out, stderr := runCLI(t, "trace", "--rules", rules, "--local", "192.0.2.1/24", "--route", "10.0.0.0/24=eth2",
+		"198.51.100.7:40000 > 192.0.2.1:23 tcp S",
+		"198.51.100.7:40001 > 192.0.2.1:8080 tcp S",
+		"10.0.0.80:80 > 198.51.100.7:40001 tcp SA seq=5 ack=1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"filter INPUT rule 1: -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n  filter INPUT: policy DROP",
+		"verdict: DROP by policy of filter INPUT",
+		"nat PREROUTING rule 1: -A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.0.80:80  => match",
+		"leaves to eth2 as 198.51.100.7:40001 > 10.0.0.80:80 tcp S (rewritten)",
+		"conntrack: ESTABLISHED reply",
+		"leaves to eth1 as 192.0.2.1:8080 > 198.51.100.7:40001 tcp SA (rewritten)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, stderr := runCLI(t, "trace", "--rules", rules, "10.0.0.1 > nowhere tcp S"); code != 1 || !strings.Contains(stderr, "bad endpoint") {
+		t.Errorf("a bad packet line: exit %d, %q", code, stderr)
+	}
+}
