@@ -50,4 +50,3 @@ func loadScenarios(t *testing.T, path string) []scenario {
 	}
 	return out
 }
-
