@@ -322,7 +322,7 @@ func tcpError(p *packet.Packet, checksum bool) string {
 // segEnd returns seq plus the segment's length in sequence space: its
 // payload, plus one for SYN and one for FIN (segment_seq_plus_len).
 func segEnd(p *packet.Packet) uint32 {
-	end := p.Seq + uint32(p.Length-p.PayloadOff)
+	end := p.Seq + uint32(p.WireLength-p.PayloadOff)
 	if p.TCPFlags&packet.TCPSyn != 0 {
 		end++
 	}

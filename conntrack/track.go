@@ -267,7 +267,7 @@ func (t *Table) account(r *Result, e *connState, tcp *tcpTrack, p *packet.Packet
 	// a packet the tracker ignores, or a SYN retransmitted before any
 	// reply, is not counted.
 	if res.timeout > 0 || res.kill {
-		e.counters[dir].add(p.Length)
+		e.counters[dir].add(p.WireLength)
 	}
 	switch {
 	case dir == Reply:

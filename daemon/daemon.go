@@ -370,12 +370,16 @@ func (w *worker) serve() {
 func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	s := w.s
 	p := &w.p
-	p.Decode(np.Payload)
 	if np.Truncated() {
-		// The copy range cut it: judge it, but never hand it back.
-		p.Truncated = true
+		// The copy range cut it: judge it by what is there (the way an
+		// ICMP error's embedded packet is read), take its checksum as
+		// the kernel's business, and never hand it back.
+		p.DecodeEmbedded(np.Payload)
+		p.PartialChecksum = true
+	} else {
+		p.Decode(np.Payload)
+		p.PartialChecksum = np.ChecksumNotReady()
 	}
-	p.PartialChecksum = np.ChecksumNotReady()
 	if p.PartialChecksum {
 		s.stats.partialChecksum.Add(1)
 	}

@@ -14,6 +14,6 @@ func (*LengthMatch) Name() string { return "length" }
 
 // Match reports whether the packet's length is within Min..Max.
 func (m *LengthMatch) Match(c *Context) bool {
-	n := c.Packet.Length
+	n := c.Packet.WireLength
 	return (n >= int(m.Min) && n <= int(m.Max)) != m.Invert
 }

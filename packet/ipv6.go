@@ -15,14 +15,12 @@ func (p *Packet) decode6(b []byte, embedded bool) {
 		// length check for it; so do we, and trust the buffer.
 		total = len(b)
 	}
-	if total > len(b) {
-		if !embedded {
-			p.Invalid = InvalidIPv6LengthExceedsPacket
-			return
-		}
-		total = len(b)
-		p.Truncated = true
+	declared := total
+	total, ok := p.clampHeader(total, len(b), embedded, 0, InvalidIPv6LengthExceedsPacket)
+	if !ok {
+		return
 	}
+	p.WireLength = declared
 	p.Length = total
 	vtf := binary.BigEndian.Uint32(b[0:4])
 	p.TOS = uint8(vtf >> 20)

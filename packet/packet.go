@@ -212,6 +212,12 @@ type Packet struct {
 	// packet it is the number of bytes available.
 	Length int
 
+	// WireLength is the length the IP header declares: Length, or more
+	// for a truncated packet (an ICMP error's embedded packet, or an
+	// NFQUEUE copy cut by the copy range), whose bytes stop short of it.
+	// Sequence tracking, counters and -m length use it.
+	WireLength int
+
 	// L4Off is the offset of the L4 header, 0 if there is none: the IP or
 	// extension headers failed to parse, the L4 header is invalid, the packet
 	// is a non-first fragment, or the IPv6 chain ends in No Next Header.
@@ -371,10 +377,12 @@ func (p *Packet) decode4(b []byte, embedded bool) {
 		p.Invalid = InvalidIPv4TotalLength
 		return
 	}
+	declared := total
 	total, ok := p.clampHeader(total, len(b), embedded, 0, InvalidIPv4LengthExceedsPacket)
 	if !ok {
 		return
 	}
+	p.WireLength = declared
 	p.Length = total
 	p.TOS = b[1]
 	p.TTL = b[8]

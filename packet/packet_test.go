@@ -10,14 +10,14 @@ import (
 // ip4Fields are the IP fields of the IPv4 packets newIPv4 builds.
 func ip4Fields(length int, proto uint8) Packet {
 	return Packet{
-		Family: IPv4, Length: length, Proto: proto, TTL: 64, TOS: 0x10,
+		Family: IPv4, Length: length, WireLength: length, Proto: proto, TTL: 64, TOS: 0x10,
 		IPID: 0x1234, FragID: 0x1234, DontFrag: true,
 	}
 }
 
 // ip6Fields are the IP fields of the IPv6 packets newIPv6 builds.
 func ip6Fields(length int, proto uint8) Packet {
-	return Packet{Family: IPv6, Length: length, Proto: proto, TTL: 64, TOS: 0x28, FlowLabel: 0x12345}
+	return Packet{Family: IPv6, Length: length, WireLength: length, Proto: proto, TTL: 64, TOS: 0x28, FlowLabel: 0x12345}
 }
 
 func with(p Packet, f func(*Packet)) Packet {
@@ -540,6 +540,20 @@ func TestICMPQueryTypesCarryID(t *testing.T) {
 		}
 		if got := icmpHasID(ProtoICMPv6, uint8(typ)); got != want6 {
 			t.Errorf("ICMPv6 type %d: has id = %v, want %v", typ, got, want6)
+		}
+	}
+}
+
+func TestWireLengthOfACutPacket(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		b    []byte
+	}{{"tcp4", buildTCPData(t, flow4)}, {"tcp6", buildTCPData(t, flow6)}} {
+		var p Packet
+		p.DecodeEmbedded(c.b[:len(c.b)-30])
+		if !p.Truncated || p.Length != len(c.b)-30 || p.WireLength != len(c.b) || p.L4Off == 0 {
+			t.Errorf("%s cut by 30 bytes: truncated %v, Length %d, WireLength %d, L4Off %d; want true, %d, %d, set",
+				c.name, p.Truncated, p.Length, p.WireLength, p.L4Off, len(c.b)-30, len(c.b))
 		}
 	}
 }

@@ -758,3 +758,20 @@ COMMIT
 		t.Errorf("HTTP over IPv6 through MASQUERADE: %q, %v; want it seen from the router's fd02::1", body, err)
 	}
 }
+
+// TestDaemonJudgesTruncatedCopies runs with --copy-range 80: the kernel
+// copies only the headers of larger packets, and nfgo judges them by
+// those, answering without a payload, so the 4 MiB download and the
+// stateful rules still work.
+func TestDaemonJudgesTruncatedCopies(t *testing.T) {
+	tp := newTopo(t)
+	tp.routerRules(t, "*filter\n-A FORWARD -j NFQUEUE --queue-num 0\nCOMMIT\n")
+	tp.startDaemon(t, filterRules, "--copy-range", "80")
+	if body, err := tp.getPath("10.2.0.2:80", "/big"); err != nil || body != string(bigBody) {
+		t.Errorf("download with headers-only copies: %d of %d bytes, %v", len(body), len(bigBody), err)
+	}
+	if c, err := tp.dial("10.2.0.2:82", 500*time.Millisecond); err == nil {
+		c.Close()
+		t.Error("TCP 82 connected; the policy should drop it")
+	}
+}
