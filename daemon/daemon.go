@@ -348,6 +348,10 @@ func (w *worker) serve() {
 		if err != nil {
 			s.stats.errors.Add(1)
 			s.log.Warn("queue", "queue", w.q.Num(), "err", err)
+			if len(pkts) == 0 {
+				// A socket that keeps failing must not spin the thread.
+				time.Sleep(10 * time.Millisecond)
+			}
 		}
 		if len(pkts) == 0 {
 			continue
