@@ -11,6 +11,10 @@
 // a host or router — PREROUTING, the routing decision, then INPUT or
 // FORWARD, then POSTROUTING; OUTPUT then POSTROUTING for a packet the host
 // sends — which is what nfgo replay does with a capture.
+// [Engine.HookTransit] runs one hook of a packet handed over a hook at a
+// time, carrying its connection in a [Transit] from hook to hook.
+// [Engine.SetHost] replaces the host model as interfaces and addresses
+// change. The NFQUEUE daemon built on these is package daemon.
 //
 // # Hot path
 //
