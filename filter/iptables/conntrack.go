@@ -29,10 +29,7 @@ type conntrackMatchParser struct {
 }
 
 // ctStatusNames are the --ctstatus names in print order.
-var ctStatusNames = []struct {
-	name string
-	bit  uint32
-}{
+var ctStatusNames = []flagName[uint32]{
 	{"EXPECTED", filter.StatusExpected},
 	{"SEEN_REPLY", filter.StatusSeenReply},
 	{"ASSURED", filter.StatusAssured},
@@ -160,18 +157,7 @@ func parseCTStatus(s string) (uint32, error) {
 	return v, nil
 }
 
-func formatCTStatus(v uint32) string {
-	if v == 0 {
-		return "NONE"
-	}
-	var parts []string
-	for _, n := range ctStatusNames {
-		if v&n.bit != 0 {
-			parts = append(parts, n.name)
-		}
-	}
-	return strings.Join(parts, ",")
-}
+func formatCTStatus(v uint32) string { return formatFlags(v, ctStatusNames) }
 
 // parseHostMask parses ADDR[/MASK] for the conntrack address options.
 // Unlike -s, the address is kept unmasked (the kernel masks both sides

@@ -106,10 +106,7 @@ func (p *tcpMatchParser) option(name string, invert bool, a *args) error {
 func (p *tcpMatchParser) done() (any, error) { return &p.m, nil }
 
 // tcpFlagNames are the flags in the order iptables-save lists them.
-var tcpFlagNames = []struct {
-	name string
-	bit  uint8
-}{
+var tcpFlagNames = []flagName[uint8]{
 	{"FIN", packet.TCPFin}, {"SYN", packet.TCPSyn}, {"RST", packet.TCPRst},
 	{"PSH", packet.TCPPsh}, {"ACK", packet.TCPAck}, {"URG", packet.TCPUrg},
 }
@@ -143,18 +140,7 @@ func parseTCPFlags(s string) (uint8, error) {
 	return v, nil
 }
 
-func formatTCPFlags(v uint8) string {
-	if v == 0 {
-		return "NONE"
-	}
-	var parts []string
-	for _, n := range tcpFlagNames {
-		if v&n.bit != 0 {
-			parts = append(parts, n.name)
-		}
-	}
-	return strings.Join(parts, ",")
-}
+func formatTCPFlags(v uint8) string { return formatFlags(v, tcpFlagNames) }
 
 // saveTCP prints what iptables-nft prints: a port range covering every
 // port and an empty flag mask are left out, inverted or not.
@@ -172,4 +158,25 @@ func saveTCP(w *saver, x any) {
 	if m.FlagMask != 0 {
 		w.opt(m.FlagInvert, "tcp-flags", formatTCPFlags(m.FlagMask)+" "+formatTCPFlags(m.FlagComp))
 	}
+}
+
+// flagName names one bit of a flag set (TCP flags, conntrack status).
+type flagName[T uint8 | uint32] struct {
+	name string
+	bit  T
+}
+
+// formatFlags prints a flag set as iptables-save does: the names of the
+// bits set, comma-separated, in the table's order, or NONE.
+func formatFlags[T uint8 | uint32](v T, names []flagName[T]) string {
+	if v == 0 {
+		return "NONE"
+	}
+	var parts []string
+	for _, n := range names {
+		if v&n.bit != 0 {
+			parts = append(parts, n.name)
+		}
+	}
+	return strings.Join(parts, ",")
 }
