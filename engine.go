@@ -112,7 +112,7 @@ func New(cfg Config) *Engine {
 	if !cfg.NoConntrack {
 		e.ct = conntrack.NewTable(cfg.Conntrack)
 	}
-	e.pool.New = func() any { return &pktState{Context: filter.Context{Logger: e.cfg.Logger}} }
+	e.pool.New = func() any { return &pktState{Context: filter.Context{Logger: e.cfg.Logger}, table: e.ct} }
 	return e
 }
 
@@ -445,7 +445,6 @@ func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 	c.Packet = p
 	ps.env = e.env.Load()
 	c.Env = ps.env
-	ps.table = e.ct
 	if e.ct != nil {
 		c.Conns = ps
 	}

@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -87,9 +86,9 @@ type Server struct {
 	eng    *nfgo.Engine
 	queues []*nfq.Queue
 	ifs    atomic.Pointer[map[uint32]string]
-	clock  atomic.Int64 // Unix ns, refreshed by the ticker
 	inject injector
-	stats  Stats
+	// workers are the queues' workers, once Run has started them.
+	workers atomic.Pointer[[]*worker]
 	// transits are the packets between hooks, in ModeEachHook.
 	transits transits
 	rules    struct {
@@ -115,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Queues = []uint16{0}
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	host, err := LearnHost()
+	host, names, err := learnHost()
 	if err != nil {
 		return nil, fmt.Errorf("learning the host: %w", err)
 	}
@@ -124,8 +123,7 @@ func New(cfg Config) (*Server, error) {
 	ecfg.Logger = cfg.Logger
 	ecfg.KernelForwards = cfg.Mode != ModeHook
 	s.eng = nfgo.New(ecfg)
-	s.setInterfaces(host)
-	s.clock.Store(time.Now().UnixNano())
+	s.ifs.Store(&names)
 	if err := s.Reload(); err != nil {
 		return nil, err
 	}
@@ -182,17 +180,6 @@ func (s *Server) Rulesets() (v4, v6 *filter.Ruleset) {
 	return s.rules.v4, s.rules.v6
 }
 
-func (s *Server) setInterfaces(h nfgo.Host) {
-	m := map[uint32]string{}
-	ifs, err := net.Interfaces()
-	if err == nil {
-		for _, ifc := range ifs {
-			m[uint32(ifc.Index)] = ifc.Name
-		}
-	}
-	s.ifs.Store(&m)
-}
-
 // ifname returns an interface's name by index ("" for 0 or unknown).
 func (s *Server) ifname(idx uint32) string {
 	if idx == 0 {
@@ -227,8 +214,10 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	workers := make([]*worker, len(s.queues))
 	for i, q := range s.queues {
-		w := &worker{s: s, q: q}
-		workers[i] = w
+		workers[i] = &worker{s: s, q: q}
+	}
+	s.workers.Store(&workers)
+	for _, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -250,7 +239,6 @@ loop:
 		case <-done:
 			break loop
 		case now := <-tick.C:
-			s.clock.Store(now.UnixNano())
 			for _, w := range workers {
 				w.watchdog(now)
 			}
@@ -268,14 +256,8 @@ loop:
 	for _, q := range s.queues {
 		q.Shutdown()
 	}
-	for {
-		select {
-		case <-done:
-			return s.saveSnapshot()
-		case now := <-tick.C:
-			s.clock.Store(now.UnixNano())
-		}
-	}
+	<-done
+	return s.saveSnapshot()
 }
 
 func (s *Server) modeName() string {
@@ -291,12 +273,12 @@ func (s *Server) modeName() string {
 // refreshHost re-reads the host and, if it changed, gives it to the
 // engine (which flushes MASQUERADE's connections of lost addresses).
 func (s *Server) refreshHost() {
-	h, err := LearnHost()
+	h, names, err := learnHost()
 	if err != nil {
 		s.log.Warn("re-reading the host", "err", err)
 		return
 	}
-	s.setInterfaces(h)
+	s.ifs.Store(&names)
 	if n := s.eng.SetHost(h, time.Now()); n > 0 {
 		s.log.Info("address change: masqueraded connections flushed", "connections", n)
 	}
@@ -306,19 +288,25 @@ func (s *Server) saveSnapshot() error {
 	if s.cfg.Snapshot == "" || s.eng.Conntrack() == nil {
 		return nil
 	}
+	// Written beside it and renamed, so a crash never leaves half a
+	// snapshot where the next start looks.
 	tmp := s.cfg.Snapshot + ".tmp"
-	f, err := os.Create(tmp)
+	err := func() error {
+		f, err := os.Create(tmp)
+		if err != nil {
+			return err
+		}
+		if err := s.eng.Conntrack().Save(f, time.Now()); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return os.Rename(tmp, s.cfg.Snapshot)
+	}()
 	if err != nil {
-		return fmt.Errorf("saving the snapshot: %w", err)
-	}
-	if err := s.eng.Conntrack().Save(f, time.Now()); err != nil {
-		f.Close()
-		return fmt.Errorf("saving the snapshot: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("saving the snapshot: %w", err)
-	}
-	if err := os.Rename(tmp, s.cfg.Snapshot); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("saving the snapshot: %w", err)
 	}
 	s.log.Info("conntrack snapshot saved", "file", s.cfg.Snapshot, "connections", s.eng.Conntrack().Len())
@@ -333,6 +321,9 @@ type worker struct {
 	// busySince is when the batch being judged was received (Unix ns, 0
 	// when idle), for the watchdog.
 	busySince atomic.Int64
+	// stats are this queue's counters: each worker counts on its own
+	// cache lines, and Server.Stats sums them.
+	stats Stats
 }
 
 func (w *worker) serve() {
@@ -346,7 +337,7 @@ func (w *worker) serve() {
 			return
 		}
 		if err != nil {
-			s.stats.errors.Add(1)
+			w.stats.errors.Add(1)
 			s.log.Warn("queue", "queue", w.q.Num(), "err", err)
 			if len(pkts) == 0 {
 				// A socket that keeps failing must not spin the thread.
@@ -362,11 +353,11 @@ func (w *worker) serve() {
 			w.judge(&pkts[i], start)
 		}
 		if err := w.q.Flush(); err != nil {
-			s.stats.errors.Add(1)
+			w.stats.errors.Add(1)
 			s.log.Warn("verdicts", "queue", w.q.Num(), "err", err)
 		}
 		w.busySince.Store(0)
-		s.stats.observe(len(pkts), time.Since(start))
+		w.stats.observe(len(pkts), time.Since(start))
 	}
 }
 
@@ -385,10 +376,10 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 		p.PartialChecksum = np.ChecksumNotReady()
 	}
 	if p.PartialChecksum {
-		s.stats.partialChecksum.Add(1)
+		w.stats.partialChecksum.Add(1)
 	}
 	if np.GSO() {
-		s.stats.gso.Add(1)
+		w.stats.gso.Add(1)
 	}
 	m := nfgo.Meta{Hook: filter.Hook(np.Hook), In: s.ifname(np.InDev), Out: s.ifname(np.OutDev), Mark: np.Mark, Time: now}
 	var v nfgo.Verdict
@@ -410,16 +401,16 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	if p.Modified && out.Action == nfq.Accept && !np.Truncated() {
 		p.CompleteChecksum() // the kernel marks a new payload CHECKSUM_NONE
 		out.Payload = p.Bytes()
-		s.stats.rewritten.Add(1)
+		w.stats.rewritten.Add(1)
 	}
 	if v.Response != nil {
 		if err := s.inject.send(v.Response); err != nil {
-			s.stats.injectErrors.Add(1)
+			w.stats.injectErrors.Add(1)
 		} else {
-			s.stats.injected.Add(1)
+			w.stats.injected.Add(1)
 		}
 	}
-	s.stats.count(v)
+	w.stats.count(v)
 	w.q.SetVerdict(np.ID, out)
 }
 
@@ -460,7 +451,7 @@ func (w *worker) watchdog(now time.Time) {
 		return
 	}
 	if w.busySince.CompareAndSwap(since, 0) {
-		w.s.stats.watchdog.Add(1)
+		w.stats.watchdog.Add(1)
 		w.s.log.Warn("verdict deadline passed: default verdict for the queue", "queue", w.q.Num(), "verdict", w.s.cfg.DefaultVerdict)
 		w.q.VerdictAll(w.s.cfg.DefaultVerdict)
 	}

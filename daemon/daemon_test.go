@@ -93,9 +93,13 @@ func TestControlCommands(t *testing.T) {
 func TestMetricsAreWellFormed(t *testing.T) {
 	rules := testRules
 	s := newTestServer(t, &rules)
-	s.stats.count(nfgo.Verdict{Action: filter.Drop, Reason: nfgo.ReasonPolicy})
-	s.stats.count(nfgo.Verdict{Action: filter.Accept})
-	s.stats.observe(2, 30*time.Microsecond)
+	// Two queues' workers, each counting one packet.
+	w0, w1 := &worker{s: s}, &worker{s: s}
+	s.workers.Store(&[]*worker{w0, w1})
+	w0.stats.count(nfgo.Verdict{Action: filter.Drop, Reason: nfgo.ReasonPolicy})
+	w1.stats.count(nfgo.Verdict{Action: filter.Accept})
+	w0.stats.observe(1, 30*time.Microsecond)
+	w1.stats.observe(1, 40*time.Microsecond)
 	var b bytes.Buffer
 	s.WriteMetrics(&b)
 	out := b.String()

@@ -14,17 +14,24 @@ import (
 // LearnHost reads the machine's interfaces, addresses and main-table
 // routes from the kernel over rtnetlink, as the engine's Host model.
 func LearnHost() (nfgo.Host, error) {
+	h, _, err := learnHost()
+	return h, err
+}
+
+// learnHost is LearnHost that also returns the interfaces' names by
+// index, which NFQUEUE reports packets' interfaces by.
+func learnHost() (nfgo.Host, map[uint32]string, error) {
 	var h nfgo.Host
 	ifs, err := net.Interfaces()
 	if err != nil {
-		return h, fmt.Errorf("interfaces: %w", err)
+		return h, nil, fmt.Errorf("interfaces: %w", err)
 	}
-	names := map[int]string{}
+	names := map[uint32]string{}
 	for _, ifc := range ifs {
-		names[ifc.Index] = ifc.Name
+		names[uint32(ifc.Index)] = ifc.Name
 		addrs, err := ifc.Addrs()
 		if err != nil {
-			return h, fmt.Errorf("addresses of %s: %w", ifc.Name, err)
+			return h, nil, fmt.Errorf("addresses of %s: %w", ifc.Name, err)
 		}
 		out := nfgo.Interface{Name: ifc.Name, MTU: ifc.MTU}
 		for _, a := range addrs {
@@ -38,7 +45,7 @@ func LearnHost() (nfgo.Host, error) {
 	}
 	routes, err := mainRoutes(names)
 	if err != nil {
-		return h, err
+		return h, nil, err
 	}
 	for _, r := range routes {
 		if r.Dst.Bits() == 0 && r.Dst.Addr().Is4() && h.DefaultOut == "" {
@@ -46,12 +53,12 @@ func LearnHost() (nfgo.Host, error) {
 		}
 	}
 	h.Routes = routes
-	return h, nil
+	return h, names, nil
 }
 
 // mainRoutes dumps the unicast routes of the main table, longest prefix
 // first.
-func mainRoutes(names map[int]string) ([]nfgo.Route, error) {
+func mainRoutes(names map[uint32]string) ([]nfgo.Route, error) {
 	rib, err := syscall.NetlinkRIB(syscall.RTM_GETROUTE, syscall.AF_UNSPEC)
 	if err != nil {
 		return nil, fmt.Errorf("route dump: %w", err)
@@ -74,7 +81,7 @@ func mainRoutes(names map[int]string) ([]nfgo.Route, error) {
 			continue
 		}
 		var dst []byte
-		oif := 0
+		var oif uint32
 		tableID := uint32(table)
 		for _, a := range attrs {
 			switch a.Attr.Type {
@@ -82,7 +89,7 @@ func mainRoutes(names map[int]string) ([]nfgo.Route, error) {
 				dst = a.Value
 			case syscall.RTA_OIF:
 				if len(a.Value) >= 4 {
-					oif = int(binary.NativeEndian.Uint32(a.Value))
+					oif = binary.NativeEndian.Uint32(a.Value)
 				}
 			case syscall.RTA_TABLE:
 				if len(a.Value) >= 4 {

@@ -22,6 +22,8 @@ var latencyBuckets = [...]time.Duration{
 const numReasons = 16
 
 // Stats are the daemon's counters; all are safe to read at any time.
+// Each queue's worker keeps its own, so that queues never share a
+// counter's cache line, and Server.Stats sums them.
 type Stats struct {
 	packets, accepted, dropped, errors, watchdog, injected, injectErrors atomic.Uint64
 	gso, partialChecksum, rewritten                                      atomic.Uint64
@@ -56,14 +58,41 @@ func (st *Stats) observe(n int, d time.Duration) {
 	st.latencySum.Add(int64(d) * int64(n))
 }
 
-// Stats returns the server's counters.
-func (s *Server) Stats() *Stats { return &s.stats }
+// Stats returns the sum of the queues' counters.
+func (s *Server) Stats() *Stats {
+	sum := new(Stats)
+	if ws := s.workers.Load(); ws != nil {
+		for _, w := range *ws {
+			sum.add(&w.stats)
+		}
+	}
+	return sum
+}
+
+// add adds o's counters to st.
+func (st *Stats) add(o *Stats) {
+	for _, p := range []struct{ to, from *atomic.Uint64 }{
+		{&st.packets, &o.packets}, {&st.accepted, &o.accepted}, {&st.dropped, &o.dropped},
+		{&st.errors, &o.errors}, {&st.watchdog, &o.watchdog}, {&st.injected, &o.injected},
+		{&st.injectErrors, &o.injectErrors}, {&st.gso, &o.gso}, {&st.partialChecksum, &o.partialChecksum},
+		{&st.rewritten, &o.rewritten},
+	} {
+		p.to.Add(p.from.Load())
+	}
+	for i := range st.dropReasons {
+		st.dropReasons[i].Add(o.dropReasons[i].Load())
+	}
+	for i := range st.latency {
+		st.latency[i].Add(o.latency[i].Load())
+	}
+	st.latencySum.Add(o.latencySum.Load())
+}
 
 // WriteMetrics writes the Prometheus text exposition of the daemon's
 // counters, the queues' own and the kernel's (from
 // /proc/net/netfilter/nfnetlink_queue), and the conntrack table's.
 func (s *Server) WriteMetrics(w io.Writer) {
-	st := &s.stats
+	st := s.Stats()
 	metric := func(name, help, typ string) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
 	}

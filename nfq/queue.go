@@ -1,6 +1,7 @@
 package nfq
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -228,8 +229,8 @@ func (q *Queue) setup() error {
 			return err
 		}
 	}
-	var params [5]byte
-	params[0], params[1], params[2], params[3] = byte(cfg.CopyRange>>24), byte(cfg.CopyRange>>16), byte(cfg.CopyRange>>8), byte(cfg.CopyRange)
+	var params [5]byte // struct nfqnl_msg_config_params, packed
+	binary.BigEndian.PutUint32(params[:], cfg.CopyRange)
 	params[4] = copyPacket
 	return q.config("copy mode", func(w *builder) { w.attr(cfgParams, params[:]) })
 }
@@ -242,10 +243,10 @@ func (q *Queue) config(what string, attrs func(*builder)) error {
 	w.begin(msgConfig, unix.NLM_F_ACK, q.seq, q.cfg.Num)
 	attrs(&w)
 	w.end()
-	if err := unix.Sendto(q.fd, w.b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	if err := q.send(w.b); err != nil {
 		return fmt.Errorf("nfq: queue %d: %s: %w", q.cfg.Num, what, err)
 	}
-	buf := make([]byte, int(q.cfg.CopyRange)+512)
+	buf := q.bufs[0] // free until the first Receive
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		n, _, err := unix.Recvfrom(q.fd, buf, 0)
@@ -336,13 +337,15 @@ func (q *Queue) Receive() ([]Packet, error) {
 	}
 	q.pkts = q.pkts[:0]
 	if len(q.backlog) > 0 {
+		var firstErr error
 		for _, m := range q.backlog {
-			if err := q.parse(m); err != nil {
-				return q.pkts, err
+			if err := q.parse(m); err != nil && firstErr == nil {
+				firstErr = err
 			}
 		}
 		q.backlog = nil
-		return q.pkts, nil
+		q.handedOut()
+		return q.pkts, firstErr
 	}
 	n, err := q.recvmmsg(stopping)
 	q.stats.syscalls.Add(1)
@@ -368,7 +371,17 @@ func (q *Queue) Receive() ([]Packet, error) {
 			firstErr = err
 		}
 	}
+	q.handedOut()
 	return q.pkts, firstErr
+}
+
+// handedOut records, once per Receive, what it handed out: the count,
+// and the highest id for VerdictAll.
+func (q *Queue) handedOut() {
+	if n := len(q.pkts); n > 0 {
+		q.stats.packets.Add(uint64(n))
+		q.lastID.Store(q.pkts[n-1].ID)
+	}
 }
 
 // recvmmsg reads up to Batch messages: it blocks (up to the receive
@@ -409,8 +422,6 @@ func (q *Queue) parse(b []byte) error {
 				return err
 			}
 			q.received++
-			q.lastID.Store(p.ID)
-			q.stats.packets.Add(1)
 		case unix.NLMSG_ERROR:
 			if err := nlError(body); err != nil {
 				q.stats.errors.Add(1)
