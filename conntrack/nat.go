@@ -266,7 +266,9 @@ func (t *Table) Taken(tp Tuple, now time.Time) bool { return t.TakenFor(nil, tp,
 // conntrack): a connection DNAT bound at PREROUTING keeps its tuple when
 // the null binding at POSTROUTING checks it.
 func (t *Table) TakenFor(r *Result, tp Tuple, now time.Time) bool {
-	if _, _, ok := t.Get(tp, now); ok {
+	var loc located
+	if t.locate(&loc, &tp, now.UnixNano()) {
+		loc.s.mu.Unlock()
 		return true
 	}
 	if r != nil && r.reservedBy == t && r.pending.tuple[Reply] == tp {

@@ -72,15 +72,21 @@ type replayOptions struct {
 	write         string
 }
 
-func replayCmd(args []string, stdout, stderr io.Writer) error {
-	var o replayOptions
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// hostFlags defines the flags that give the rules and the simulated
+// host, which replay and trace share.
+func (o *replayOptions) hostFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.rules, "rules", "", "IPv4 iptables-save `FILE`")
 	fs.StringVar(&o.rules6, "rules6", "", "IPv6 ip6tables-save `FILE`")
 	fs.StringVar(&o.local, "local", "", "the simulated host's own addresses, `ADDR[,ADDR...]` (ADDR or ADDR/LEN, on the input interface, or ADDR@IFACE on another)")
 	fs.StringVar(&o.in, "in", "eth0", "input interface `NAME`")
 	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
+}
+
+func replayCmd(args []string, stdout, stderr io.Writer) error {
+	var o replayOptions
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.hostFlags(fs)
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per packet")
 	fs.BoolVar(&o.trace, "trace", false, "show every rule evaluated")
 	fs.BoolVar(&o.conntrack, "conntrack", false, "print the final connection table, as conntrack -L does")

@@ -25,11 +25,7 @@ func traceCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o replayOptions
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.rules, "rules", "", "IPv4 iptables-save `FILE`")
-	fs.StringVar(&o.rules6, "rules6", "", "IPv6 ip6tables-save `FILE`")
-	fs.StringVar(&o.local, "local", "", "the simulated host's own addresses, `ADDR[,ADDR...]` (as for replay)")
-	fs.StringVar(&o.in, "in", "eth0", "input interface `NAME`")
-	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
+	o.hostFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: nfgo trace --rules FILE [flags] [PACKET ...]
 
