@@ -59,6 +59,11 @@ func TestTCPMSSClampToPMTU(t *testing.T) {
 		{"set lowers", TCPMSSTarget{MSS: 1000}, 0, mss(1460), Continue, 1000},
 		{"unknown MTU drops", TCPMSSTarget{ClampPMTU: true}, 0, mss(1460), Drop, 1460},
 		{"MTU below headers drops", TCPMSSTarget{ClampPMTU: true}, 40, mss(1460), Drop, 1460},
+		// A SYN without the option gets one, no larger than the 536
+		// bytes its peer would assume without it (RFC 1122).
+		{"missing option added", TCPMSSTarget{MSS: 1400}, 0, nil, Continue, 536},
+		{"missing option added, lower than the default", TCPMSSTarget{MSS: 500}, 0, nil, Continue, 500},
+		{"missing option added by clamping", TCPMSSTarget{ClampPMTU: true}, 400, nil, Continue, 360},
 	} {
 		p := tcp4(t, "10.0.0.1", "10.0.0.2", 1, 2, packet.TCPSyn, 1, 0, tc.opt, nil)
 		c := &Context{Packet: p, Out: "eth1", Env: fakeEnv{mtu: tc.mtu}}

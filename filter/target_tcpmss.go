@@ -50,11 +50,11 @@ func (t *TCPMSSTarget) CheckRule(r *Rule, _ TableID, hooks HookMask) error {
 // there, or --clamp-mss-to-pmtu with an unknown or too small MTU ("unknown
 // or invalid path-MTU").
 //
-// The MSS is never raised (RFC 879 hosts rely on it). A SYN without an MSS
-// option gets one in the kernel, set to min(MSS, 536) for IPv4 (RFC 1122)
-// or min(MSS, 1220) for IPv6 (RFC 8200), when the SYN carries no data; the
-// packet package cannot grow a TCP header yet, so nfgo leaves such a SYN
-// unchanged for now.
+// The MSS is never raised (RFC 879 hosts rely on it). A segment without
+// an MSS option gets one, set to min(MSS, 536) for IPv4 (RFC 1122) or
+// min(MSS, 1220) for IPv6 (RFC 8200), the defaults its peer would assume,
+// when it carries no data and its header has room; the packet grows by 4
+// bytes (packet.InsertTCPMSS).
 func (t *TCPMSSTarget) Do(c *Context) Verdict {
 	p := c.Packet
 	if p == nil || p.Proto != packet.ProtoTCP {
@@ -81,7 +81,15 @@ func (t *TCPMSSTarget) Do(c *Context) Verdict {
 		}
 		mss = uint16(min(mtu-minlen, 0xffff))
 	}
-	if !p.TCPOptions.HasMSS || p.TCPOptions.MSS <= mss {
+	if !p.TCPOptions.HasMSS {
+		def := uint16(536)
+		if p.Family == packet.IPv6 {
+			def = 1220
+		}
+		p.InsertTCPMSS(min(mss, def))
+		return Verdict{Action: Continue}
+	}
+	if p.TCPOptions.MSS <= mss {
 		return Verdict{Action: Continue}
 	}
 	p.SetTCPMSS(mss)
