@@ -99,7 +99,5 @@ type entry struct {
 	born uint32
 	// started is when the entry was created.
 	started int64
-	labels  [2]uint64
-	seqadj  [2]SeqAdj
-	masq    uint32 // the MASQUERADE output interface, 0 if none
+	ext     connExt
 }

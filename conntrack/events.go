@@ -130,21 +130,86 @@ func (e Event) Timestamped() string {
 // reports how many were dropped; when it grows, the consumer's view is
 // stale and it should resynchronise from Table.All, as a conntrack -E
 // user or conntrackd does after ENOBUFS.
-type Subscription struct {
-	hub  *eventHub
-	ch   chan Event
+type Subscription struct{ stream[Event] }
+
+// ExpectSubscription is one listener of a table's expectation events
+// (conntrack -E expect: NFNLGRP_CONNTRACK_EXP_NEW and _DESTROY), which
+// behaves as a Subscription does.
+type ExpectSubscription struct{ stream[ExpectEvent] }
+
+// ExpectEvent is the creation of an expectation or its end (used up by
+// the connection it expected, timed out, replaced, evicted, or gone with
+// its master).
+type ExpectEvent struct {
+	// Type is EventNew or EventDestroy.
+	Type EventType
+	Time time.Time
+	// Expectation is the expectation, with the time it had left as its
+	// Timeout.
+	Expectation Expectation
+}
+
+// String formats the event as conntrack -E expect prints it:
+//
+//	    [NEW] 300 proto=6 src=… dst=… sport=0 dport=50000 mask-src=… master-src=… class=0 helper=ftp
+func (e ExpectEvent) String() string {
+	return fmt.Sprintf("%9s %s", "["+e.Type.String()+"]", e.Expectation.String())
+}
+
+// stream is a bounded, never-blocking channel of events of one kind.
+type stream[T any] struct {
+	ch   chan T
 	lost atomic.Uint64
-	// mu orders sends (read-locked) against Close (locked), so that
+	// mu orders sends (read-locked) against close (locked), so that
 	// the channel is never sent on after it is closed.
 	mu     sync.RWMutex
 	closed bool
+	// unsubscribe takes the stream off its hub.
+	unsubscribe func()
 }
 
-// eventHub holds a table's subscriptions. The list is copied on write
-// so that emit reads it with one atomic load.
+func newStream[T any](buffer int) stream[T] {
+	return stream[T]{ch: make(chan T, max(buffer, 1))}
+}
+
+// Events returns the channel the events arrive on. It is closed by
+// Close, after the events already buffered.
+func (s *stream[T]) Events() <-chan T { return s.ch }
+
+// Lost returns how many events were dropped because the buffer was full.
+func (s *stream[T]) Lost() uint64 { return s.lost.Load() }
+
+// Close stops the subscription and closes its channel. It is safe to call
+// more than once, and concurrently with the table's use.
+func (s *stream[T]) Close() {
+	s.unsubscribe()
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.ch)
+	}
+	s.mu.Unlock()
+}
+
+// send queues ev without blocking, or counts it lost.
+func (s *stream[T]) send(ev *T) {
+	s.mu.RLock()
+	if !s.closed {
+		select {
+		case s.ch <- *ev:
+		default:
+			s.lost.Add(1)
+		}
+	}
+	s.mu.RUnlock()
+}
+
+// eventHub holds a table's subscriptions. The lists are copied on write
+// so that emit reads them with one atomic load.
 type eventHub struct {
-	mu   sync.Mutex // serialises Subscribe and Close
-	subs atomic.Pointer[[]*Subscription]
+	mu      sync.Mutex // serialises Subscribe and Close
+	subs    atomic.Pointer[[]*Subscription]
+	expSubs atomic.Pointer[[]*ExpectSubscription]
 	// hooks is the table's tableExt.hooks.
 	hooks *atomic.Int64
 }
@@ -155,68 +220,69 @@ const (
 	hookExpectMask   = 1<<32 - 1
 )
 
+// subscribe adds s to a copy-on-write list and returns what takes it off
+// again.
+func subscribe[S comparable](h *eventHub, list *atomic.Pointer[[]S], s S) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var l []S
+	if old := list.Load(); old != nil {
+		l = append(l, *old...)
+	}
+	l = append(l, s)
+	list.Store(&l)
+	h.hooks.Add(hookSubscription)
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		old := list.Load()
+		if old == nil {
+			return
+		}
+		var l []S
+		for _, o := range *old {
+			if o != s {
+				l = append(l, o)
+			}
+		}
+		if len(l) != len(*old) {
+			list.Store(&l)
+			h.hooks.Add(-hookSubscription)
+		}
+	}
+}
+
 // Subscribe starts listening to the table's events (conntrack -E). The
 // subscription buffers up to buffer events (at least 1); see
 // Subscription for what happens beyond that.
 func (t *Table) Subscribe(buffer int) *Subscription {
 	h := &t.ext.events
-	s := &Subscription{hub: h, ch: make(chan Event, max(buffer, 1))}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var list []*Subscription
-	if old := h.subs.Load(); old != nil {
-		list = append(list, *old...)
-	}
-	list = append(list, s)
-	h.subs.Store(&list)
-	h.hooks.Add(hookSubscription)
+	s := &Subscription{newStream[Event](buffer)}
+	s.unsubscribe = subscribe(h, &h.subs, s)
 	return s
 }
 
-// Events returns the channel the events arrive on. It is closed by
-// Close, after the events already buffered.
-func (s *Subscription) Events() <-chan Event { return s.ch }
-
-// Lost returns how many events were dropped because the buffer was full.
-func (s *Subscription) Lost() uint64 { return s.lost.Load() }
-
-// Close stops the subscription and closes its channel. It is safe to call
-// more than once, and concurrently with the table's use.
-func (s *Subscription) Close() {
-	h := s.hub
-	h.mu.Lock()
-	if old := h.subs.Load(); old != nil {
-		var list []*Subscription
-		for _, o := range *old {
-			if o != s {
-				list = append(list, o)
-			}
-		}
-		if len(list) != len(*old) {
-			h.subs.Store(&list)
-			h.hooks.Add(-hookSubscription)
-		}
-	}
-	h.mu.Unlock()
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.ch)
-	}
-	s.mu.Unlock()
+// SubscribeExpectations starts listening to the table's expectation
+// events (conntrack -E expect), buffering up to buffer of them.
+func (t *Table) SubscribeExpectations(buffer int) *ExpectSubscription {
+	h := &t.ext.events
+	s := &ExpectSubscription{newStream[ExpectEvent](buffer)}
+	s.unsubscribe = subscribe(h, &h.expSubs, s)
+	return s
 }
 
-// send queues ev without blocking, or counts it lost.
-func (s *Subscription) send(ev *Event) {
-	s.mu.RLock()
-	if !s.closed {
-		select {
-		case s.ch <- *ev:
-		default:
-			s.lost.Add(1)
-		}
+// emitExpect reports an expectation's creation or end at time now. It
+// is called with the expectation table locked, and never blocks.
+func (h *eventHub) emitExpect(typ EventType, e *expectation, now int64) {
+	subs := h.expSubs.Load()
+	if subs == nil || len(*subs) == 0 {
+		return
 	}
-	s.mu.RUnlock()
+	ev := ExpectEvent{Type: typ, Time: time.Unix(0, now), Expectation: e.Expectation}
+	ev.Expectation.Timeout = max(time.Duration(e.deadline-now), 0)
+	for _, s := range *subs {
+		s.send(&ev)
+	}
 }
 
 // emit reports a change of entry e at time now (the table clock's
@@ -231,7 +297,7 @@ func (t *Table) emit(typ EventType, e *entry, now int64) {
 	if typ == EventDestroy {
 		// nf_ct_remove_expectations: a master's expectations die
 		// with it.
-		x.expect.masterGone(&e.tuple[Original])
+		x.expect.masterGone(&e.tuple[Original], now)
 	}
 	subs := x.events.subs.Load()
 	if subs == nil || len(*subs) == 0 {
@@ -258,5 +324,5 @@ type tableExt struct {
 // init prepares the extension state of a table of at most ctMax entries.
 func (x *tableExt) init(ctMax int) {
 	x.events.hooks = &x.hooks
-	x.expect.init(ctMax, &x.hooks)
+	x.expect.init(ctMax, &x.hooks, &x.events)
 }

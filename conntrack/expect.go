@@ -14,16 +14,16 @@ import (
 )
 
 // This file is nf_conntrack_expect: the connections a helper (FTP, IRC,
-// TFTP, SIP) has announced, such as an FTP data connection after a PORT
-// command. A new connection that matches an expectation is RELATED to
-// its master from its first packet on.
+// TFTP, SIP, …) has announced, such as an FTP data connection after a
+// PORT command. A new connection that matches an expectation is RELATED
+// to its master from its first packet on.
 
 // The errors Expect returns, with the errno the kernel's
 // nf_ct_expect_related returns for the same case.
 var (
-	// ErrExpectationClash: another master expects an overlapping tuple
-	// (EBUSY).
-	ErrExpectationClash = errors.New("conntrack: expectation clashes with another master's (EBUSY)")
+	// ErrExpectationClash: another expectation overlaps this one
+	// (EBUSY). A NAT helper then tries another port.
+	ErrExpectationClash = errors.New("conntrack: expectation clashes with another one (EBUSY)")
 	// ErrExpectationExists: the same master already expects the same
 	// tuple in another class (EALREADY).
 	ErrExpectationExists = errors.New("conntrack: master already expects this tuple in another class (EALREADY)")
@@ -51,9 +51,47 @@ const (
 	ExpectAnySrcPort
 )
 
-// DefaultExpectTimeout is an expectation's lifetime when it sets none:
-// the ftp, irc and tftp helpers' policy timeout (300 s).
+// ExpectFlags are an expectation's NF_CT_EXPECT_* flags.
+type ExpectFlags uint8
+
+// The flags, with the kernel's values.
+const (
+	// ExpectPermanent: the expectation is not used up by the first
+	// connection that matches it, but lives until it times out or its
+	// master dies.
+	ExpectPermanent ExpectFlags = 1 << iota
+	// ExpectInactive: the expectation matches nothing until the flag is
+	// cleared (H.323 and SIP register such placeholders).
+	ExpectInactive
+	// ExpectUserspace: made through the API (ctnetlink in the kernel),
+	// not by a helper.
+	ExpectUserspace
+)
+
+var expectFlagNames = [...]string{"PERMANENT", "INACTIVE", "USERSPACE"}
+
+// String returns the set flags joined by commas, as conntrack -L expect
+// prints them, or "" for none.
+func (f ExpectFlags) String() string {
+	var parts []string
+	for i, n := range expectFlagNames {
+		if f&(1<<i) != 0 {
+			parts = append(parts, n)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// DefaultExpectTimeout is the lifetime of an expectation whose master
+// has no helper and which sets none.
 const DefaultExpectTimeout = 300 * time.Second
+
+// ExpectFollowMaster is the name of the kernel's expectfn
+// nf_nat_follow_master, for [Expectation.Fn]: the expected connection
+// is NATed as its master is, its source to where the master's packets
+// in direction Dir go, its destination to where they come from, at
+// SavedPort.
+const ExpectFollowMaster = "nat-follow-master"
 
 // Expectation is a connection a helper expects (struct
 // nf_conntrack_expect).
@@ -62,26 +100,36 @@ type Expectation struct {
 	// Mask names are ignored.
 	Tuple Tuple
 	Mask  ExpectMask
-	// Master is the original tuple of the connection that expects,
-	// which identifies it while it lives. Expect sets it.
-	Master Tuple
-	// Timeout is how long the expectation lives (0:
-	// DefaultExpectTimeout). In Expectations' listing it is the time
-	// left.
+	// Master and MasterReply are the master connection's tuples, which
+	// identify it while it lives and which NAT of the expected
+	// connection follows. Expect sets them.
+	Master, MasterReply Tuple
+	// Timeout is how long the expectation lives: 0 takes the timeout of
+	// its class in the master's helper's policy. In listings and events
+	// it is the time left.
 	Timeout time.Duration
-	// Class is the helper's expectation class (SIP: signalling, audio,
-	// video, image).
+	// Class is the expectation class in the helper's policy (SIP:
+	// signalling, audio, video, image).
 	Class uint8
-	// Helper names the helper that expects, e.g. "ftp".
-	Helper string
-	// MaxExpected is the helper policy's max_expected for Class: a
-	// master has at most this many expectations of the class, a new one
-	// evicting the oldest (0: no limit).
-	MaxExpected int
-	// Permanent is NF_CT_EXPECT_PERMANENT: the expectation is not used
-	// up by the first connection that matches it, but lives until it
-	// times out or its master dies.
-	Permanent bool
+	Flags ExpectFlags
+	// Helper is the master's helper, nil if it has none. Expect sets it.
+	Helper Helper
+	// AssignHelper, if not nil, is attached to the expected connection
+	// (exp->assign_helper).
+	AssignHelper Helper
+	// Fn names what is done with the expected connection when it starts,
+	// by the name the kernel registers the function under
+	// (exp->expectfn): ExpectFollowMaster, or a helper's own, such as
+	// SIP's "sip". The engine runs it; "" leaves the connection to the
+	// rules.
+	Fn string
+	// Dir, SavedAddr and SavedPort are what a NAT helper kept of the
+	// payload it rewrote (exp->dir, exp->saved_addr, exp->saved_proto):
+	// the master's direction the expected connection follows, and where
+	// it must reach once NAT has turned it back.
+	Dir       Dir
+	SavedAddr [16]byte
+	SavedPort uint16
 }
 
 // String formats the expectation as conntrack -L expect prints it:
@@ -99,15 +147,15 @@ func (e Expectation) String() string {
 	m := e.Master.String()
 	m = strings.Replace(strings.Replace(m, "src=", "master-src=", 1), "dst=", "master-dst=", 1)
 	fmt.Fprintf(&b, "%s ", m)
-	if e.Permanent {
-		b.WriteString("PERMANENT ")
+	if f := e.Flags.String(); f != "" {
+		fmt.Fprintf(&b, "%s ", f)
 	}
 	fmt.Fprintf(&b, "class=%d ", e.Class)
 	if e.Tuple.Zone != 0 {
 		fmt.Fprintf(&b, "zone=%d ", e.Tuple.Zone)
 	}
-	if e.Helper != "" {
-		fmt.Fprintf(&b, "helper=%s ", e.Helper)
+	if e.Helper != nil {
+		fmt.Fprintf(&b, "helper=%s ", e.Helper.Name())
 	}
 	return strings.TrimSuffix(b.String(), " ")
 }
@@ -156,6 +204,10 @@ type expectation struct {
 	mark     uint32 // the master's mark, copied into the new connection
 	deadline int64
 	seq      uint64 // creation order, for evicting the oldest
+	// unconfirmed says the master is not confirmed yet: until it is, the
+	// expectation matches nothing (nf_ct_find_expectation), since the
+	// other end cannot know of it.
+	unconfirmed bool
 }
 
 // expectKey is what an expectation never wildcards: the expected
@@ -176,6 +228,9 @@ func expectKeyOf(t *Tuple) expectKey {
 // match a new connection) and by master (to evict, and to drop them when
 // the master dies). The kernel keeps a hash by tuple and a list per
 // master likewise.
+//
+// Lock order: a conntrack shard's mutex, then mu (a connection's
+// destruction drops its expectations under its shard's lock).
 type expectTable struct {
 	mu       sync.Mutex
 	byDst    map[expectKey][]*expectation
@@ -184,19 +239,21 @@ type expectTable struct {
 	seq      uint64
 	// hooks is the table's tableExt.hooks.
 	hooks *atomic.Int64
+	// events is the table's event hub, for expectation events.
+	events *eventHub
 }
 
 // init sizes the table as nf_conntrack_expect_init does: a bucket for
 // every 256 of the conntrack table's, four expectations a bucket.
-func (x *expectTable) init(ctMax int, hooks *atomic.Int64) {
-	x.hooks = hooks
+func (x *expectTable) init(ctMax int, hooks *atomic.Int64, events *eventHub) {
+	x.hooks, x.events = hooks, events
 	x.byDst = make(map[expectKey][]*expectation)
 	x.byMaster = make(map[Tuple][]*expectation)
 	x.max = max(ctMax/256, 1) * 4
 }
 
-// remove forgets an expectation. x.mu must be held.
-func (x *expectTable) remove(e *expectation) {
+// remove forgets an expectation and reports its end. x.mu must be held.
+func (x *expectTable) remove(e *expectation, now int64) {
 	k := expectKeyOf(&e.Tuple)
 	if l := deleteExp(x.byDst[k], e); len(l) == 0 {
 		delete(x.byDst, k)
@@ -210,6 +267,7 @@ func (x *expectTable) remove(e *expectation) {
 	}
 	x.n--
 	x.hooks.Add(-hookExpectation)
+	x.events.emitExpect(EventDestroy, e, now)
 }
 
 func deleteExp(l []*expectation, e *expectation) []*expectation {
@@ -230,32 +288,42 @@ func (x *expectTable) expire(l []*expectation, now int64) []*expectation {
 	l = slices.Clone(l)
 	for _, e := range l {
 		if dead(e) {
-			x.remove(e)
+			x.remove(e, e.deadline)
 		}
 	}
 	return slices.DeleteFunc(l, dead)
 }
 
-// masterGone drops the expectations of a connection that is destroyed
-// (nf_ct_remove_expectations).
-func (x *expectTable) masterGone(orig *Tuple) {
+// masterGone drops the expectations of a connection that is destroyed,
+// or was never confirmed (nf_ct_remove_expectations).
+func (x *expectTable) masterGone(orig *Tuple, now int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, e := range slices.Clone(x.byMaster[*orig]) {
-		x.remove(e)
+		x.remove(e, now)
+	}
+}
+
+// masterConfirmed lets the expectations of a master confirmed just now
+// match connections.
+func (x *expectTable) masterConfirmed(orig *Tuple) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, e := range x.byMaster[*orig] {
+		e.unconfirmed = false
 	}
 }
 
 // FlushExpectations drops every expectation (conntrack -F expect).
-func (t *Table) FlushExpectations() { t.ext.expect.clear() }
+func (t *Table) FlushExpectations(now time.Time) { t.ext.expect.clear(now.UnixNano()) }
 
 // clear drops every expectation.
-func (x *expectTable) clear() {
+func (x *expectTable) clear(now int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, l := range x.byMaster {
 		for _, e := range slices.Clone(l) {
-			x.remove(e)
+			x.remove(e, now)
 		}
 	}
 }
@@ -263,14 +331,17 @@ func (x *expectTable) clear() {
 // Expect registers an expectation of the connection master's packet
 // belongs to (nf_ct_expect_related), as a helper does on seeing, say, an
 // FTP PORT command. The master may still be unconfirmed (a helper runs
-// before confirmation); its mark is taken now and given to the expected
-// connection.
+// before confirmation): its expectation then matches nothing until it
+// is confirmed, and goes if it never is. The master's mark is taken now
+// and given to the expected connection.
 //
-// As in __nf_ct_expect_check: an expectation from the same master for
-// the same tuple and mask replaces the old one (ErrExpectationExists if
-// its class differs); one that overlaps another master's fails with
-// ErrExpectationClash; when the master has MaxExpected of the class, its
-// oldest one of the class is evicted; when the table holds its maximum
+// The master's helper's policy for the class sets the timeout (unless
+// e.Timeout does) and the limit. As in __nf_ct_expect_check: an
+// expectation from the same master for the same tuple and mask replaces
+// the old one (ErrExpectationExists if its class differs); one that
+// overlaps another fails with ErrExpectationClash; a master with the
+// most expectations of the class its policy allows loses its oldest one
+// of the class (evict_oldest_expect); when the table holds its maximum
 // (nf_ct_expect_max: four for every 256 connections of Config.Max),
 // ErrExpectTableFull.
 func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
@@ -279,9 +350,9 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 	}
 	switch {
 	case master.isNew:
-		e.Master = master.pending.tuple[Original]
+		e.Master, e.MasterReply = master.pending.tuple[Original], master.pending.tuple[Reply]
 	case master.ref.shard != nil:
-		e.Master = master.Tuple(Original)
+		e.Master, e.MasterReply = master.Tuple(Original), master.Tuple(Reply)
 	default:
 		return ErrNoMaster
 	}
@@ -290,6 +361,15 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 	}
 	if e.Mask&^(ExpectAnySrcAddr|ExpectAnySrcPort) != 0 {
 		return fmt.Errorf("%w: only the source address and port may be wildcards", ErrBadExpectation)
+	}
+	e.Helper = master.Help.Helper
+	maxExpected := 0
+	if e.Helper != nil {
+		p := e.Helper.Policy(e.Class)
+		maxExpected = p.MaxExpected
+		if e.Timeout <= 0 {
+			e.Timeout = p.Timeout
+		}
 	}
 	if e.Timeout <= 0 {
 		e.Timeout = DefaultExpectTimeout
@@ -305,23 +385,22 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 			if o.Class != e.Class {
 				return ErrExpectationExists
 			}
-			x.remove(o)
+			x.remove(o, ns)
 		case o.clashes(&e):
 			return ErrExpectationClash
 		}
 	}
-	if e.MaxExpected > 0 {
+	if maxExpected > 0 {
+		// evict_oldest_expect: the oldest of the class goes, once, if
+		// the master still has its fill after the expired ones went.
 		var mine []*expectation
 		for _, o := range x.expire(x.byMaster[e.Master], ns) {
 			if o.Class == e.Class {
 				mine = append(mine, o)
 			}
 		}
-		// evict_oldest_expect: make room for the new one.
-		for len(mine) >= e.MaxExpected {
-			oldest := slices.MinFunc(mine, func(a, b *expectation) int { return int(a.seq - b.seq) })
-			x.remove(oldest)
-			mine = deleteExp(mine, oldest)
+		if len(mine) >= maxExpected {
+			x.remove(slices.MinFunc(mine, func(a, b *expectation) int { return int(a.seq - b.seq) }), ns)
 		}
 	}
 	if x.n >= x.max {
@@ -333,12 +412,37 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 		}
 	}
 	x.seq++
-	n := &expectation{Expectation: e, mark: master.Mark, deadline: ns + int64(e.Timeout), seq: x.seq}
+	n := &expectation{Expectation: e, mark: master.Mark, deadline: ns + int64(e.Timeout), seq: x.seq, unconfirmed: master.isNew}
 	x.byDst[k] = append(x.byDst[k], n)
 	x.byMaster[e.Master] = append(x.byMaster[e.Master], n)
 	x.n++
 	x.hooks.Add(hookExpectation)
+	if master.isNew {
+		master.madeExpectations = true
+	}
+	x.events.emitExpect(EventNew, n, ns)
 	return nil
+}
+
+// Unexpect removes the master's expectation of tuple e.Tuple with mask
+// e.Mask, if it is still there (nf_ct_unexpect_related): a NAT helper
+// that registered it and then failed to rewrite the packet takes it
+// back. It reports whether it removed one.
+func (t *Table) Unexpect(master *Result, e Expectation, now time.Time) bool {
+	orig := master.Tuple(Original)
+	if master.isNew {
+		orig = master.pending.tuple[Original]
+	}
+	x := &t.ext.expect
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, o := range x.byMaster[orig] {
+		if o.same(&e) {
+			x.remove(o, now.UnixNano())
+			return true
+		}
+	}
+	return false
 }
 
 // Expectations returns the live expectations (conntrack -L expect),
@@ -361,15 +465,45 @@ func (t *Table) Expectations(now time.Time) []Expectation {
 	return out
 }
 
+// MasterExpectations returns the live expectations of the connection
+// whose original tuple is master, oldest first, with the time each has
+// left: what a NAT helper consults to translate a port it gave out
+// earlier.
+func (t *Table) MasterExpectations(master Tuple, now time.Time) []Expectation {
+	x := &t.ext.expect
+	ns := now.UnixNano()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	live := x.expire(x.byMaster[master], ns)
+	out := make([]Expectation, len(live))
+	for i, e := range live {
+		out[i] = e.Expectation
+		out[i].Timeout = time.Duration(e.deadline - ns)
+	}
+	return out
+}
+
+// Expected returns the expectation that created the packet's new
+// connection (a copy, as it was), for the NAT that follows its master.
+func (r *Result) Expected() (*Expectation, bool) {
+	if !r.fromExpectation {
+		return nil, false
+	}
+	return &r.expected, true
+}
+
 // matchExpectation is init_conntrack's expectation lookup for a new
 // connection e whose first packet the tracker accepted: if it is
-// expected, it becomes RELATED to the master (EXPECTED set, the master's
-// mark copied), and the expectation is used up unless it is permanent.
-// With no expectation anywhere it is one atomic load.
+// expected (by an active expectation of a confirmed master), it becomes
+// RELATED to the master (EXPECTED set, the master's mark copied, the
+// master's helper kept for -m helper, and the expectation's helper, if
+// any, attached), r records the expectation, and the expectation is used
+// up unless it is permanent. With no expectation anywhere it is one
+// atomic load.
 //
 // Like the kernel, it uses the expectation up even if the packet is
 // later dropped and the connection never confirmed.
-func (t *Table) matchExpectation(e *entry, now int64) {
+func (t *Table) matchExpectation(r *Result, e *entry, now int64) {
 	x := &t.ext
 	if x.hooks.Load()&hookExpectMask == 0 {
 		return
@@ -379,14 +513,21 @@ func (t *Table) matchExpectation(e *entry, now int64) {
 	defer xt.mu.Unlock()
 	tp := &e.tuple[Original]
 	for _, exp := range xt.expire(xt.byDst[expectKeyOf(tp)], now) {
-		if !exp.matches(tp) {
+		if exp.Flags&ExpectInactive != 0 || exp.unconfirmed || !exp.matches(tp) {
 			continue
 		}
-		if !exp.Permanent {
-			xt.remove(exp)
+		if exp.Flags&ExpectPermanent == 0 {
+			xt.remove(exp, now)
 		}
 		e.status |= StatusExpected
 		e.mark = exp.mark
+		e.ext.master = exp.Helper
+		if exp.AssignHelper != nil {
+			e.ext.help.Helper = exp.AssignHelper
+			e.status |= StatusHelper
+		}
+		r.expected, r.fromExpectation = exp.Expectation, true
+		r.expected.Timeout = time.Duration(exp.deadline - now)
 		return
 	}
 }

@@ -38,6 +38,7 @@ type jsonConn struct {
 	Zone     uint16        `json:"zone"`
 	Count    *jsonCounters `json:"counters"`
 	Labels   string        `json:"labels,omitempty"`
+	Helper   string        `json:"helper,omitempty"`
 }
 
 type jsonCounter struct {
@@ -109,6 +110,69 @@ func (c Conn) MarshalJSON() ([]byte, error) {
 	}
 	if c.Labels != [2]uint64{} {
 		j.Labels = fmt.Sprintf("0x%016x%016x", c.Labels[1], c.Labels[0])
+	}
+	if c.Helper != nil {
+		j.Helper = c.Helper.Name()
+	}
+	return json.Marshal(j)
+}
+
+// The JSON form of an expectation, with conntrack -L expect's words:
+//
+//	{"family":"ipv4","proto":"tcp","proto_num":6,"timeout":297,
+//	 "tuple":{"src":"10.0.0.2","dst":"10.0.0.1","sport":0,"dport":50000},
+//	 "mask":{"src":"255.255.255.255","dst":"255.255.255.255","sport":0,"dport":65535},
+//	 "master":{"src":"10.0.0.1","dst":"10.0.0.2","sport":40000,"dport":21},
+//	 "class":0,"flags":[],"zone":0,"helper":"ftp"}
+type jsonExpect struct {
+	Family   string    `json:"family"`
+	Proto    string    `json:"proto"`
+	ProtoNum uint8     `json:"proto_num"`
+	Timeout  int64     `json:"timeout"`
+	Tuple    jsonTuple `json:"tuple"`
+	Mask     jsonTuple `json:"mask"`
+	Master   jsonTuple `json:"master"`
+	Class    uint8     `json:"class"`
+	Flags    []string  `json:"flags"`
+	Zone     uint16    `json:"zone"`
+	Helper   string    `json:"helper,omitempty"`
+	Fn       string    `json:"fn,omitempty"`
+}
+
+// MarshalJSON encodes the expectation in the JSON form described above.
+func (e Expectation) MarshalJSON() ([]byte, error) {
+	mask := Tuple{Family: e.Tuple.Family, Proto: e.Tuple.Proto, DstPort: 0xffff}
+	if e.Mask&ExpectAnySrcPort == 0 {
+		mask.SrcPort = 0xffff
+	}
+	srcMask, dstMask := maskAddr(e.Tuple.Family, e.Mask&ExpectAnySrcAddr != 0).AsSlice(), maskAddr(e.Tuple.Family, false).AsSlice()
+	copy(mask.Src[:], srcMask)
+	copy(mask.Dst[:], dstMask)
+	mj := tupleJSON(mask)
+	if mj.SPort == nil {
+		// The mask covers the ports whatever the protocol's tuple calls
+		// them.
+		mj = jsonTuple{Src: mj.Src, Dst: mj.Dst, SPort: &mask.SrcPort, DPort: &mask.DstPort}
+	}
+	j := jsonExpect{
+		Family: "ipv4", Proto: protoNames[e.Tuple.Proto], ProtoNum: e.Tuple.Proto,
+		Timeout: max(int64(e.Timeout/time.Second), 0),
+		Tuple:   tupleJSON(e.Tuple), Mask: mj, Master: tupleJSON(e.Master),
+		Class: e.Class, Flags: []string{}, Zone: e.Tuple.Zone, Fn: e.Fn,
+	}
+	if e.Tuple.Family == packet.IPv6 {
+		j.Family = "ipv6"
+	}
+	if j.Proto == "" {
+		j.Proto = "unknown"
+	}
+	for i, n := range expectFlagNames {
+		if e.Flags&(1<<i) != 0 {
+			j.Flags = append(j.Flags, n)
+		}
+	}
+	if e.Helper != nil {
+		j.Helper = e.Helper.Name()
 	}
 	return json.Marshal(j)
 }

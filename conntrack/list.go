@@ -20,6 +20,8 @@ type Conn struct {
 	Mark     uint32
 	Counters [2]Counter
 	Labels   [2]uint64
+	// Helper is the connection's helper, nil if none.
+	Helper Helper
 }
 
 // All returns every live connection, shard by shard. Each shard is locked
@@ -52,7 +54,8 @@ func (t *Table) All(now time.Time) iter.Seq[Conn] {
 // conn returns the entry's snapshot at time now.
 func (e *entry) conn(now int64) Conn {
 	return Conn{Orig: e.tuple[Original], Reply: e.tuple[Reply], Status: e.status, TCPState: e.tcp.State(),
-		Timeout: e.left(now), Mark: e.mark, Counters: [2]Counter{e.counters[0].get(), e.counters[1].get()}, Labels: e.labels}
+		Timeout: e.left(now), Mark: e.mark, Counters: [2]Counter{e.counters[0].get(), e.counters[1].get()}, Labels: e.ext.labels,
+		Helper: e.ext.help.Helper}
 }
 
 var protoNames = map[uint8]string{
@@ -104,6 +107,9 @@ func (c Conn) format(extended bool) string {
 	fmt.Fprintf(&b, "mark=%d ", c.Mark)
 	if c.Orig.Zone != 0 {
 		fmt.Fprintf(&b, "zone=%d ", c.Orig.Zone)
+	}
+	if c.Helper != nil {
+		fmt.Fprintf(&b, "helper=%s ", c.Helper.Name())
 	}
 	b.WriteString("use=1")
 	return b.String()

@@ -248,6 +248,10 @@ func (t *Table) releaseReply(r *Result) {
 func (t *Table) Abandon(r *Result) {
 	if r.isNew {
 		t.releaseReply(r)
+		if r.madeExpectations {
+			t.ext.expect.masterGone(&r.pending.tuple[Original], r.pending.started)
+			r.madeExpectations = false
+		}
 		r.isNew = false
 	}
 }
@@ -323,7 +327,7 @@ func (t *Table) locate(loc *located, tp *Tuple, ns int64) bool {
 		if c.status&(StatusSrcNAT|StatusDstNAT) != 0 {
 			// Found by its original tuple; its reply tuple is the one NAT
 			// chose, kept beside it.
-			loc.nat, loc.other = true, pr.s.replies[labelKey(pr.kind, slot)]
+			loc.nat, loc.other = true, pr.s.replies[extKey(pr.kind, slot)]
 		}
 		return true
 	}
@@ -367,7 +371,7 @@ func (loc *located) setRef(r *Result, tp *Tuple) {
 // interface goes down or loses the address.
 func (r *Result) SetMasquerade(iface uint32) {
 	if r.isNew {
-		r.pending.masq = iface
+		r.pending.ext.masq = iface
 	}
 }
 
@@ -382,8 +386,8 @@ func (t *Table) FlushMasquerade(iface uint32, addr netip.Addr, now time.Time) in
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for k, m := range s.masq {
-			if m != iface {
+		for k, x := range s.exts {
+			if x.masq != iface {
 				continue
 			}
 			kind, slot := storeKind(k>>32), uint32(k)

@@ -31,11 +31,6 @@ func (a *SeqAdj) offset(seq uint32) int32 {
 	return a.OffsetBefore
 }
 
-// setSeqAdj stores a connection's adjustment (zero deletes it).
-func (s *shard) setSeqAdj(kind storeKind, slot uint32, a [2]SeqAdj) {
-	setSide(&s.seqadj, labelKey(kind, slot), a)
-}
-
 // AdjustSeq records that a helper changed the length of the payload of
 // the packet r describes by off bytes, from its sequence number seq on
 // (nf_ct_seqadj_set): as in the kernel, a second change is recorded only
@@ -57,7 +52,7 @@ func (t *Table) AdjustSeq(r *Result, seq uint32, off int32, now time.Time) {
 	r.Status |= StatusSeqAdjust
 	if r.isNew {
 		r.pending.status |= StatusSeqAdjust
-		set(&r.pending.seqadj)
+		set(&r.pending.ext.seqadj)
 		return
 	}
 	s := r.ref.shard
@@ -70,9 +65,9 @@ func (t *Table) AdjustSeq(r *Result, seq uint32, off int32, now time.Time) {
 	if !ok {
 		return
 	}
-	a := s.seqadj[labelKey(r.ref.kind, r.ref.slot)]
-	set(&a)
-	s.setSeqAdj(r.ref.kind, r.ref.slot, a)
+	x := s.ext(r.ref.kind, r.ref.slot)
+	set(&x.seqadj)
+	s.setExt(r.ref.kind, r.ref.slot, x)
 	if c.status&StatusSeqAdjust == 0 {
 		c.status |= StatusSeqAdjust
 		t.emitStored(EventUpdate, s, r.ref.kind, r.ref.slot, now.UnixNano())
@@ -82,7 +77,7 @@ func (t *Table) AdjustSeq(r *Result, seq uint32, off int32, now time.Time) {
 // seqAdjOf returns the adjustment of the connection r describes.
 func (t *Table) seqAdjOf(r *Result) [2]SeqAdj {
 	if r.isNew {
-		return r.pending.seqadj
+		return r.pending.ext.seqadj
 	}
 	s := r.ref.shard
 	if s == nil {
@@ -93,7 +88,7 @@ func (t *Table) seqAdjOf(r *Result) [2]SeqAdj {
 	if _, ok := s.stillThere(&r.ref, &r.natOther); !ok {
 		return [2]SeqAdj{}
 	}
-	return s.seqadj[labelKey(r.ref.kind, r.ref.slot)]
+	return s.ext(r.ref.kind, r.ref.slot).seqadj
 }
 
 // SeqAdjust rewrites a TCP packet of a connection with SEQ_ADJUST set,

@@ -106,7 +106,7 @@ func TestAdjustSeqRecordsOnlyLaterChanges(t *testing.T) {
 	tb.AdjustSeq(&r, 100, 5, t0)
 	tb.AdjustSeq(&r, 90, 7, t0) // before the first: ignored
 	tb.AdjustSeq(&r, 200, -2, t0)
-	got := r.pending.seqadj[Original]
+	got := r.pending.ext.seqadj[Original]
 	want := SeqAdj{CorrectionPos: 200, OffsetBefore: 5, OffsetAfter: 3}
 	if got != want {
 		t.Errorf("adjustment = %+v, want %+v", got, want)

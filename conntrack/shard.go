@@ -54,43 +54,17 @@ func (s *shard) add(pr *probe, e *entry) uint32 {
 	default:
 		slot = s.v6t.add(pr.k6, e.connState, e.tcp, pr.h)
 	}
-	k := labelKey(pr.kind, slot)
-	setSide(&s.labels, k, e.labels)
-	setSide(&s.seqadj, k, e.seqadj)
-	setSide(&s.masq, k, e.masq)
+	s.setExt(pr.kind, slot, e.ext)
 	return slot
-}
-
-func labelKey(kind storeKind, slot uint32) uint64 { return uint64(kind)<<32 | uint64(slot) }
-
-// setSide stores v under a connection's key in one of a shard's side
-// tables (labels, sequence adjustments, MASQUERADE interfaces), made on
-// first use; the zero value deletes the entry.
-func setSide[V comparable](m *map[uint64]V, key uint64, v V) {
-	var zero V
-	if v == zero {
-		delete(*m, key)
-		return
-	}
-	if *m == nil {
-		*m = map[uint64]V{}
-	}
-	(*m)[key] = v
 }
 
 // remove deletes a stored connection.
 func (s *shard) remove(kind storeKind, slot uint32) {
-	if s.labels != nil {
-		delete(s.labels, labelKey(kind, slot))
+	if s.exts != nil {
+		delete(s.exts, extKey(kind, slot))
 	}
 	if s.replies != nil {
-		delete(s.replies, labelKey(kind, slot))
-	}
-	if s.seqadj != nil {
-		delete(s.seqadj, labelKey(kind, slot))
-	}
-	if s.masq != nil {
-		delete(s.masq, labelKey(kind, slot))
+		delete(s.replies, extKey(kind, slot))
 	}
 	switch kind {
 	case kind4:
@@ -125,11 +99,9 @@ func (s *shard) materialize(kind storeKind, slot uint32, now int64) entry {
 	if tcp != nil {
 		e.tcp = *tcp
 	}
-	e.labels = s.labels[labelKey(kind, slot)]
-	e.seqadj = s.seqadj[labelKey(kind, slot)]
-	e.masq = s.masq[labelKey(kind, slot)]
+	e.ext = s.ext(kind, slot)
 	e.tuple[Original] = s.origTuple(kind, slot)
-	if reply, ok := s.replies[labelKey(kind, slot)]; ok {
+	if reply, ok := s.replies[extKey(kind, slot)]; ok {
 		e.tuple[Reply] = reply
 	} else {
 		e.tuple[Reply], _ = e.tuple[Original].Invert()

@@ -22,7 +22,8 @@ import (
 // Fixed-width integers are big-endian; uvarint and varint are
 // encoding/binary's.
 //
-//	header   "nfgoct" | version u8 = 1 | flags u8 = 0 | saved-at i64 (Unix ns) | count u32
+//	header   "nfgoct" | version u8 = 1 | flags u8 | saved-at i64 (Unix ns) | count u32
+//	           flags bit 0: the expectations follow the entries
 //	entry    × count: length uvarint, then that many bytes:
 //	           orig tuple | reply tuple
 //	           status u32 | mark u32
@@ -30,12 +31,21 @@ import (
 //	           age uvarint      ns since the connection started
 //	           orig packets, orig bytes, reply packets, reply bytes: uvarint
 //	           parts u8         bit 0: labels follow; bit 1: TCP state follows;
-//	                            bit 2: sequence adjustment follows
+//	                            bit 2: sequence adjustment follows;
+//	                            bit 3: helper follows; bit 4: master's helper follows
 //	           labels           2 × u64 (bit 0 of parts)
 //	           tcp              length u8, then tcpTrack (bit 1, see tcp_snapshot.go)
 //	           seqadj           2 × (correction pos u32, offset before i32,
 //	                            offset after i32), original direction first (bit 2)
+//	           helper           name, then its state: HelpDataSize bytes (bit 3)
+//	           master helper    name (bit 4)
+//	expectations (flags bit 0): count u32, then × count: length uvarint, then:
+//	           tuple | mask u8 | master tuple | master reply tuple
+//	           timeout varint (ns left) | class u8 | flags u8
+//	           helper name | assign-helper name | fn name
+//	           dir u8 | saved addr 16 bytes | saved port u16
 //	trailer  CRC-32 (IEEE) of everything before it, u32
+//	name     length u8, then the bytes ("" for none)
 //	tuple    family u8 (4|6) | proto u8 | zone u16 | src, dst (4 or 16 bytes each) | sport u16 | dport u16
 //
 // Timeouts are kept as the time left, and resume at Load's now: time
@@ -58,6 +68,11 @@ const (
 	partLabels = 1 << 0
 	partTCP    = 1 << 1
 	partSeqAdj = 1 << 2
+	partHelper = 1 << 3
+	partMaster = 1 << 4
+	knownParts = partLabels | partTCP | partSeqAdj | partHelper | partMaster
+
+	flagExpectations = 1 << 0
 
 	// maxSnapshotDuration bounds a timeout or an age read from a file,
 	// so that adding it to a clock cannot overflow (about 146 years).
@@ -83,6 +98,15 @@ func (t *Table) Save(w io.Writer, now time.Time) error {
 		count++
 	})
 	binary.BigEndian.PutUint32(b[snapshotHeader-4:], uint32(count))
+	if exps := t.Expectations(now); len(exps) > 0 {
+		b[len(snapshotMagic)+1] |= flagExpectations
+		b = binary.BigEndian.AppendUint32(b, uint32(len(exps)))
+		for i := range exps {
+			rec = appendExpectation(rec[:0], &exps[i])
+			b = binary.AppendUvarint(b, uint64(len(rec)))
+			b = append(b, rec...)
+		}
+	}
 	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("conntrack: writing snapshot: %w", err)
@@ -104,32 +128,70 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 		b = binary.AppendUvarint(b, c.Bytes)
 	}
 	var parts uint8
-	if e.labels != [2]uint64{} {
+	if e.ext.labels != [2]uint64{} {
 		parts |= partLabels
 	}
 	if e.tuple[Original].Proto == packet.ProtoTCP {
 		parts |= partTCP
 	}
-	if e.seqadj != ([2]SeqAdj{}) {
+	if e.ext.seqadj != ([2]SeqAdj{}) {
 		parts |= partSeqAdj
+	}
+	if e.ext.help.Helper != nil {
+		parts |= partHelper
+	}
+	if e.ext.master != nil {
+		parts |= partMaster
 	}
 	b = append(b, parts)
 	if parts&partLabels != 0 {
-		b = binary.BigEndian.AppendUint64(b, e.labels[0])
-		b = binary.BigEndian.AppendUint64(b, e.labels[1])
+		b = binary.BigEndian.AppendUint64(b, e.ext.labels[0])
+		b = binary.BigEndian.AppendUint64(b, e.ext.labels[1])
 	}
 	if parts&partTCP != 0 {
 		b = append(b, tcpSnapshotLen)
 		b = e.tcp.appendBinary(b)
 	}
 	if parts&partSeqAdj != 0 {
-		for _, a := range e.seqadj {
+		for _, a := range e.ext.seqadj {
 			b = binary.BigEndian.AppendUint32(b, a.CorrectionPos)
 			b = binary.BigEndian.AppendUint32(b, uint32(a.OffsetBefore))
 			b = binary.BigEndian.AppendUint32(b, uint32(a.OffsetAfter))
 		}
 	}
+	if parts&partHelper != 0 {
+		b = appendName(b, e.ext.help.Helper)
+		b = append(b, e.ext.help.Data[:]...)
+	}
+	if parts&partMaster != 0 {
+		b = appendName(b, e.ext.master)
+	}
 	return b
+}
+
+// appendName appends a helper's name, "" for none.
+func appendName(b []byte, h Helper) []byte {
+	if h == nil {
+		return append(b, 0)
+	}
+	n := h.Name()
+	return append(append(b, uint8(len(n))), n...)
+}
+
+// appendExpectation appends an expectation's body.
+func appendExpectation(b []byte, e *Expectation) []byte {
+	b = appendTuple(b, &e.Tuple)
+	b = append(b, uint8(e.Mask))
+	b = appendTuple(b, &e.Master)
+	b = appendTuple(b, &e.MasterReply)
+	b = binary.AppendVarint(b, int64(e.Timeout))
+	b = append(b, e.Class, uint8(e.Flags))
+	b = appendName(b, e.Helper)
+	b = appendName(b, e.AssignHelper)
+	b = append(append(b, uint8(len(e.Fn))), e.Fn...)
+	b = append(b, uint8(e.Dir))
+	b = append(b, e.SavedAddr[:]...)
+	return binary.BigEndian.AppendUint16(b, e.SavedPort)
 }
 
 func appendTuple(b []byte, t *Tuple) []byte {
@@ -166,7 +228,7 @@ func (t *Table) Load(r io.Reader, now time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("conntrack: reading snapshot: %w", err)
 	}
-	entries, err := decodeSnapshot(data, now.UnixNano())
+	entries, exps, err := t.decodeSnapshot(data, now.UnixNano())
 	if err != nil {
 		return 0, err
 	}
@@ -185,10 +247,37 @@ func (t *Table) Load(r io.Reader, now time.Time) (int, error) {
 			full++
 		}
 	}
+	t.restoreExpectations(exps, ns)
 	if full > 0 {
 		return n, fmt.Errorf("conntrack: %d snapshot entries not restored: %w", full, ErrTableFull)
 	}
 	return n, nil
+}
+
+// restoreExpectations registers the expectations of a snapshot whose
+// masters are in the table, with the time each had left.
+func (t *Table) restoreExpectations(exps []Expectation, now int64) {
+	for _, e := range exps {
+		var loc located
+		if e.Timeout <= 0 || !t.locate(&loc, &e.Master, now) {
+			continue
+		}
+		mark := loc.c.mark
+		loc.s.mu.Unlock()
+		x := &t.ext.expect
+		x.mu.Lock()
+		if x.n < x.max {
+			x.seq++
+			n := &expectation{Expectation: e, mark: mark, deadline: now + int64(e.Timeout), seq: x.seq}
+			k := expectKeyOf(&e.Tuple)
+			x.byDst[k] = append(x.byDst[k], n)
+			x.byMaster[e.Master] = append(x.byMaster[e.Master], n)
+			x.n++
+			x.hooks.Add(hookExpectation)
+			x.events.emitExpect(EventNew, n, now)
+		}
+		x.mu.Unlock()
+	}
 }
 
 // snapErr is a reason a snapshot is refused.
@@ -197,23 +286,24 @@ func snapErr(format string, args ...any) error {
 }
 
 // decodeSnapshot checks a whole snapshot and returns its entries, with
-// deadlines and start times on the clock of now.
-func decodeSnapshot(data []byte, now int64) ([]entry, error) {
+// deadlines and start times on the clock of now, and its expectations.
+func (t *Table) decodeSnapshot(data []byte, now int64) ([]entry, []Expectation, error) {
 	if len(data) < len(snapshotMagic) || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return nil, snapErr("no %q magic", snapshotMagic)
+		return nil, nil, snapErr("no %q magic", snapshotMagic)
 	}
 	if len(data) < snapshotHeader+snapshotTrailer {
-		return nil, snapErr("truncated header (%d bytes)", len(data))
+		return nil, nil, snapErr("truncated header (%d bytes)", len(data))
 	}
 	if v := data[len(snapshotMagic)]; v != snapshotVersion {
-		return nil, snapErr("version %d, this nfgo reads version %d", v, snapshotVersion)
+		return nil, nil, snapErr("version %d, this nfgo reads version %d", v, snapshotVersion)
 	}
-	if f := data[len(snapshotMagic)+1]; f != 0 {
-		return nil, snapErr("unknown header flags %#x", f)
+	flags := data[len(snapshotMagic)+1]
+	if flags&^flagExpectations != 0 {
+		return nil, nil, snapErr("unknown header flags %#x", flags)
 	}
 	body, sum := data[:len(data)-snapshotTrailer], binary.BigEndian.Uint32(data[len(data)-snapshotTrailer:])
 	if got := crc32.ChecksumIEEE(body); got != sum {
-		return nil, snapErr("checksum %08x, want %08x (truncated or corrupt)", got, sum)
+		return nil, nil, snapErr("checksum %08x, want %08x (truncated or corrupt)", got, sum)
 	}
 	count := binary.BigEndian.Uint32(body[snapshotHeader-4:])
 	b := body[snapshotHeader:]
@@ -221,28 +311,127 @@ func decodeSnapshot(data []byte, now int64) ([]entry, error) {
 	// the data can hold is corrupt, and must not size an allocation.
 	const minEntryLen = 1 + 2*16 + 8 + 1 + 1 + 4 + 1
 	if uint64(count) > uint64(len(b))/minEntryLen {
-		return nil, snapErr("%d entries cannot fit in %d bytes", count, len(b))
+		return nil, nil, snapErr("%d entries cannot fit in %d bytes", count, len(b))
 	}
 	entries := make([]entry, count)
 	for i := range entries {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n) {
-			return nil, snapErr("entry %d: truncated", i)
+			return nil, nil, snapErr("entry %d: truncated", i)
 		}
 		rec := b[n : n+int(l)]
 		b = b[n+int(l):]
-		if err := decodeEntry(rec, &entries[i], now); err != nil {
-			return nil, snapErr("entry %d: %v", i, err)
+		if err := t.decodeEntry(rec, &entries[i], now); err != nil {
+			return nil, nil, snapErr("entry %d: %v", i, err)
+		}
+	}
+	var exps []Expectation
+	if flags&flagExpectations != 0 {
+		if len(b) < 4 {
+			return nil, nil, snapErr("truncated expectation count")
+		}
+		n := binary.BigEndian.Uint32(b)
+		b = b[4:]
+		if uint64(n) > uint64(len(b))/minEntryLen {
+			return nil, nil, snapErr("%d expectations cannot fit in %d bytes", n, len(b))
+		}
+		exps = make([]Expectation, n)
+		for i := range exps {
+			l, k := binary.Uvarint(b)
+			if k <= 0 || l > uint64(len(b)-k) {
+				return nil, nil, snapErr("expectation %d: truncated", i)
+			}
+			if err := t.decodeExpectation(b[k:k+int(l)], &exps[i]); err != nil {
+				return nil, nil, snapErr("expectation %d: %v", i, err)
+			}
+			b = b[k+int(l):]
 		}
 	}
 	if len(b) != 0 {
-		return nil, snapErr("%d bytes after the last entry", len(b))
+		return nil, nil, snapErr("%d bytes after the last entry", len(b))
 	}
-	return entries, nil
+	return entries, exps, nil
 }
 
+// helperNamed finds one of Config.Helpers by name; "" is no helper.
+func (t *Table) helperNamed(name string) (Helper, error) {
+	if name == "" {
+		return nil, nil
+	}
+	for _, h := range t.cfg.Helpers {
+		if h.Name() == name {
+			return h, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown helper %q", name)
+}
+
+// readName reads a name written by appendName.
+func readName(b []byte) (string, []byte, error) {
+	if len(b) < 1 || len(b) < 1+int(b[0]) {
+		return "", b, errors.New("truncated name")
+	}
+	return string(b[1 : 1+int(b[0])]), b[1+int(b[0]):], nil
+}
+
+// readHelper reads a helper's name and finds the helper.
+func (t *Table) readHelper(b []byte) (Helper, []byte, error) {
+	name, b, err := readName(b)
+	if err != nil {
+		return nil, b, err
+	}
+	h, err := t.helperNamed(name)
+	return h, b, err
+}
+
+// decodeExpectation reads an expectation's body, all of it.
+func (t *Table) decodeExpectation(b []byte, e *Expectation) error {
+	var err error
+	if b, err = readTuple(b, &e.Tuple); err != nil {
+		return fmt.Errorf("tuple: %v", err)
+	}
+	if len(b) < 1 || b[0]&^uint8(ExpectAnySrcAddr|ExpectAnySrcPort) != 0 {
+		return errors.New("bad mask")
+	}
+	e.Mask = ExpectMask(b[0])
+	if b, err = readTuple(b[1:], &e.Master); err != nil {
+		return fmt.Errorf("master tuple: %v", err)
+	}
+	if b, err = readTuple(b, &e.MasterReply); err != nil {
+		return fmt.Errorf("master reply tuple: %v", err)
+	}
+	left, n := binary.Varint(b)
+	if n <= 0 || left > maxSnapshotDuration || left < -maxSnapshotDuration {
+		return errors.New("bad timeout")
+	}
+	e.Timeout = time.Duration(left)
+	b = b[n:]
+	if len(b) < 2 || ExpectFlags(b[1])&^(ExpectPermanent|ExpectInactive|ExpectUserspace) != 0 {
+		return errors.New("bad class or flags")
+	}
+	e.Class, e.Flags = b[0], ExpectFlags(b[1])
+	if e.Helper, b, err = t.readHelper(b[2:]); err != nil {
+		return err
+	}
+	if e.AssignHelper, b, err = t.readHelper(b); err != nil {
+		return err
+	}
+	if e.Fn, b, err = readName(b); err != nil {
+		return err
+	}
+	if len(b) != 1+16+2 || b[0] > 1 {
+		return errors.New("bad NAT part")
+	}
+	e.Dir = Dir(b[0])
+	copy(e.SavedAddr[:], b[1:17])
+	e.SavedPort = binary.BigEndian.Uint16(b[17:])
+	return nil
+}
+
+
+
 // decodeEntry reads an entry's body, all of it.
-func decodeEntry(b []byte, e *entry, now int64) error {
+func (t *Table) decodeEntry(b []byte, e *entry, now int64) error {
 	var err error
 	for d := range e.tuple {
 		if b, err = readTuple(b, &e.tuple[d]); err != nil {
@@ -296,14 +485,14 @@ func decodeEntry(b []byte, e *entry, now int64) error {
 	}
 	parts := b[0]
 	b = b[1:]
-	if parts&^(partLabels|partTCP|partSeqAdj) != 0 {
+	if parts&^knownParts != 0 {
 		return fmt.Errorf("unknown parts %#x", parts)
 	}
 	if parts&partLabels != 0 {
 		if len(b) < 16 {
 			return errors.New("truncated labels")
 		}
-		e.labels = [2]uint64{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
+		e.ext.labels = [2]uint64{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
 		b = b[16:]
 	}
 	if (parts&partTCP != 0) != (orig.Proto == packet.ProtoTCP) {
@@ -321,10 +510,29 @@ func decodeEntry(b []byte, e *entry, now int64) error {
 		if len(b) < 24 {
 			return errors.New("truncated sequence adjustment")
 		}
-		for d := range e.seqadj {
-			e.seqadj[d] = SeqAdj{CorrectionPos: binary.BigEndian.Uint32(b), OffsetBefore: int32(binary.BigEndian.Uint32(b[4:])), OffsetAfter: int32(binary.BigEndian.Uint32(b[8:]))}
+		for d := range e.ext.seqadj {
+			e.ext.seqadj[d] = SeqAdj{CorrectionPos: binary.BigEndian.Uint32(b), OffsetBefore: int32(binary.BigEndian.Uint32(b[4:])), OffsetAfter: int32(binary.BigEndian.Uint32(b[8:]))}
 			b = b[12:]
 		}
+	}
+	if parts&partHelper != 0 {
+		h, rest, err := t.readHelper(b)
+		if err != nil {
+			return err
+		}
+		if h == nil || len(rest) < HelpDataSize {
+			return errors.New("bad helper part")
+		}
+		e.ext.help.Helper = h
+		copy(e.ext.help.Data[:], rest)
+		b = rest[HelpDataSize:]
+	}
+	if parts&partMaster != 0 {
+		h, rest, err := t.readHelper(b)
+		if err != nil {
+			return err
+		}
+		e.ext.master, b = h, rest
 	}
 	if len(b) != 0 {
 		return fmt.Errorf("%d unread bytes", len(b))

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/nfgo/nfgo/internal/testpkt"
 )
 
 // established returns a table holding one ESTABLISHED, ASSURED TCP
@@ -302,7 +304,7 @@ func TestSnapshotCarriesLabelsAndMarks(t *testing.T) {
 	a := NewTable(Config{})
 	var r Result
 	a.In(&r, pkt(t, udp("10.0.0.1", "10.0.0.2", 1000, 53)), 0, t0, true)
-	r.pending.labels = [2]uint64{0xdead, 0xbeef << 40}
+	r.pending.ext.labels = [2]uint64{0xdead, 0xbeef << 40}
 	r.pending.mark = 0x77
 	if !a.Confirm(&r) {
 		t.Fatal("confirm failed")
@@ -318,5 +320,62 @@ func TestSnapshotCarriesLabelsAndMarks(t *testing.T) {
 	c := only(t, b, t0)
 	if c.Labels != ([2]uint64{0xdead, 0xbeef << 40}) || c.Mark != 0x77 {
 		t.Errorf("restored labels %x mark %#x, want the saved ones", c.Labels, c.Mark)
+	}
+}
+
+// A snapshot keeps the helper of a connection with its state, the
+// master's helper of an expected one, and the expectations still
+// waiting, so that an FTP session survives a restart in the middle of a
+// transfer's setup.
+func TestSnapshotCarriesHelpersAndExpectations(t *testing.T) {
+	a, master := ftpControl(t, 7)
+	var d [HelpDataSize]byte
+	copy(d[:], "ftp state")
+	a.SetHelpData(&master, &d)
+	e := portExpectation(50000)
+	e.Fn, e.Dir, e.SavedPort = ExpectFollowMaster, Reply, 6000
+	if err := a.Expect(&master, e, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Expect(&master, portExpectation(50001), t0); err != nil {
+		t.Fatal(err) // evicts the first: the ftp policy allows one
+	}
+	e2 := portExpectation(50002)
+	e2.Class = 1
+	if err := a.Expect(&master, e2, t0); err != nil {
+		t.Fatal(err)
+	}
+	step(t, a, pkt(t, *dataSeg(Original, "S", 7000, 0, 20, 50001)), t0) // uses one up
+
+	var buf bytes.Buffer
+	if err := a.Save(&buf, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	snap := buf.Bytes()
+	later := t0.Add(time.Hour)
+	b := NewTable(Config{Helpers: []Helper{testFTP}})
+	if n, err := b.Load(bytes.NewReader(snap), later); err != nil || n != 2 {
+		t.Fatalf("Load: %d, %v; want 2, nil", n, err)
+	}
+	var r Result
+	b.In(&r, pkt(t, testpkt.Spec{Src: tcpClient, Dst: tcpServer, Proto: "tcp", SrcPort: 40000, DstPort: 21, Flags: "A", Seq: 1001, Ack: 5001}), 0, later, true)
+	if r.Help.Helper != testFTP || r.Help.Data != d {
+		t.Errorf("restored master: helper %v state %q, want ftp and its state", r.Help.Helper, r.Help.Data[:])
+	}
+	b.In(&r, pkt(t, *dataSeg(Reply, "SA", 9000, 7001, 20, 50001)), 0, later, true)
+	if r.MasterHelper != testFTP || r.State != Established {
+		t.Errorf("restored data connection: %v, master helper %v; want ESTABLISHED and ftp", r.State, r.MasterHelper)
+	}
+	exps := b.Expectations(later)
+	if len(exps) != 1 || exps[0].Tuple.DstPort != 50002 || exps[0].Class != 1 || exps[0].Helper != testFTP || !within(exps[0].Timeout, 299*time.Second) {
+		t.Errorf("restored expectations %v, want the one on port 50002 with 299 s left", exps)
+	}
+	if r := step(t, b, pkt(t, *dataSeg(Original, "S", 1, 0, 20, 50002)), later); r.State != Related || r.Mark != 7 {
+		t.Errorf("a SYN to the restored expectation is %v mark %d, want RELATED with the master's mark 7", r.State, r.Mark)
+	}
+
+	// A table that does not know the helper refuses the snapshot.
+	if _, err := NewTable(Config{}).Load(bytes.NewReader(snap), later); !errors.Is(err, ErrBadSnapshot) {
+		t.Errorf("Load without the helper: %v, want ErrBadSnapshot", err)
 	}
 }

@@ -34,6 +34,10 @@ type Config struct {
 	TCP TCPConfig
 	// NoChecksum is nf_conntrack_checksum=0: do not verify checksums.
 	NoChecksum bool
+	// Helpers are the helpers connections and expectations in a
+	// snapshot may name: Load finds them here by name, and refuses a
+	// snapshot that names another.
+	Helpers []Helper
 }
 
 // shardCount shards the table so that packets of different connections
@@ -62,17 +66,11 @@ type shard struct {
 	// under the shard's lock, so two cores do not fight over one
 	// counter's cache line.
 	found uint64
-	// labels holds the few connections' 128-bit labels, by store and
-	// slot, so that the many without labels pay nothing for them.
-	labels map[uint64][2]uint64
+	// exts holds the extensions (see ext.go) of the few connections
+	// that have any, by store and slot.
+	exts map[uint64]connExt
 	// replies holds the reply tuples NAT changed, by store and slot.
 	replies map[uint64]Tuple
-	// seqadj holds the sequence adjustments of the few connections a
-	// helper resized, by store and slot.
-	seqadj map[uint64][2]SeqAdj
-	// masq holds the output interface (see Result.SetMasquerade) of the
-	// connections MASQUERADE source-NATed, by store and slot.
-	masq map[uint64]uint32
 	v4   store[key4, otherTrack]
 	v4t  store[key4, tcpTrack]
 	v6   store[key6, otherTrack]
@@ -196,7 +194,7 @@ func (t *Table) find(pr *probe, now int64) (c *connState, tcp *tcpTrack, born ui
 // remove deletes a stored connection. s.mu must be held.
 func (t *Table) remove(s *shard, kind storeKind, slot uint32, now int64) {
 	t.emitStored(EventDestroy, s, kind, slot, now)
-	if reply, ok := s.replies[labelKey(kind, slot)]; ok {
+	if reply, ok := s.replies[extKey(kind, slot)]; ok {
 		t.nat.forget(s.origTuple(kind, slot), reply)
 	}
 	s.remove(kind, slot)
@@ -234,7 +232,7 @@ func (t *Table) insert(pr *probe, e *entry, reserved bool) (uint32, bool) {
 		if pr.s.replies == nil {
 			pr.s.replies = map[uint64]Tuple{}
 		}
-		pr.s.replies[labelKey(pr.kind, slot)] = e.tuple[Reply]
+		pr.s.replies[extKey(pr.kind, slot)] = e.tuple[Reply]
 	}
 	t.count.Add(1)
 	return slot, true
@@ -248,7 +246,7 @@ func (t *Table) sameAsStored(pr *probe, e *entry) bool {
 	if !found || dir != Original {
 		return false
 	}
-	reply, natted := pr.s.replies[labelKey(pr.kind, slot)]
+	reply, natted := pr.s.replies[extKey(pr.kind, slot)]
 	if !natted {
 		reply, _ = e.tuple[Original].Invert()
 	}

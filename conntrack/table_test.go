@@ -277,7 +277,7 @@ func TestLabelsSurviveInTheTable(t *testing.T) {
 	tb := NewTable(Config{})
 	var r Result
 	tb.In(&r, pkt(t, udp("10.0.0.1", "10.0.0.2", 1000, 53)), 0, t0, true)
-	r.pending.labels = [2]uint64{0x1, 1 << 63}
+	r.pending.ext.labels = [2]uint64{0x1, 1 << 63}
 	if !tb.Confirm(&r) {
 		t.Fatal("confirm failed")
 	}
@@ -291,7 +291,7 @@ func TestLabelsSurviveInTheTable(t *testing.T) {
 	tb.Flush(t0)
 	n := tb.Len()
 	for i := range tb.shards {
-		n += len(tb.shards[i].labels)
+		n += len(tb.shards[i].exts)
 	}
 	if n != 0 {
 		t.Errorf("after flush: %d labels/entries left", n)

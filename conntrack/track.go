@@ -29,8 +29,23 @@ type Result struct {
 	// match.
 	Expire time.Duration
 
+	// Help is the connection's helper and the helper's state, as the
+	// packet found them (a helper stores a changed state with
+	// Table.SetHelpData); MasterHelper is the helper of the master of a
+	// connection an expectation created. Nil helpers if none.
+	Help         Help
+	MasterHelper Helper
+
 	ref      ref
 	natOther Tuple // with ref.natted: the tuple of the other direction
+	// expected is the expectation that created a new connection, with
+	// fromExpectation set (see Expected).
+	expected        Expectation
+	fromExpectation bool
+	// madeExpectations says a helper registered expectations of the
+	// unconfirmed connection: confirming it lets them match, abandoning
+	// it drops them.
+	madeExpectations bool
 	pending  entry // the unconfirmed entry of a NEW packet
 	isNew    bool
 	// reservedBy is the table that holds pending's NAT reply tuple
@@ -90,6 +105,7 @@ func (r *Result) Reset() {
 	r.State, r.Dir, r.Reason, r.Drop = Invalid, Original, "", false
 	r.Status, r.Mark, r.TCPState, r.Expire = 0, 0, TCPNone, 0
 	r.ref, r.isNew = ref{}, false
+	r.Help, r.MasterHelper, r.fromExpectation, r.madeExpectations = Help{}, nil, false, false
 }
 
 // icmpv6Untracked are the ICMPv6 types conntrack leaves untracked:
@@ -146,10 +162,13 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		}
 		c, tcp := loc.c, loc.tcp
 		oldStatus, oldState := c.status, tcpState(tcp)
+		var x connExt
 		var adj *[2]SeqAdj
-		if c.status&StatusSeqAdjust != 0 {
-			a := loc.s.seqadj[labelKey(loc.kind, loc.slot)]
-			adj = &a
+		if c.status&extStatus != 0 {
+			x = loc.s.ext(loc.kind, loc.slot)
+			if c.status&StatusSeqAdjust != 0 {
+				adj = &x.seqadj
+			}
 		}
 		res := t.update(c, tcp, loc.born, p, loc.dir, ns, adj)
 		if res.repeat {
@@ -173,6 +192,7 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 			return
 		}
 		t.account(r, c, tcp, p, loc.dir, res, ns)
+		r.Help, r.MasterHelper = x.help, x.master
 		loc.setRef(r, &tp)
 		if c.status != oldStatus || tcpState(tcp) != oldState {
 			t.emitStored(EventUpdate, loc.s, loc.kind, loc.slot, ns)
@@ -223,9 +243,10 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, ns int64) {
 		t.stats.invalid.Add(1)
 		return
 	}
-	t.matchExpectation(e, ns)
+	t.matchExpectation(r, e, ns)
 	r.isNew = true
 	t.account(r, &e.connState, tcp, p, Original, res, ns)
+	r.Help, r.MasterHelper = e.ext.help, e.ext.master
 }
 
 // tcpState returns the TCP state, or TCPNone without TCP tracking.
@@ -331,6 +352,10 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	// nor counts on it, as in nf_conntrack_inet_error.
 	r.State, r.Dir = Related, dir
 	r.Status, r.Mark, r.TCPState = c.status, c.mark, tcpState(tcp)
+	if c.status&extStatus != 0 {
+		x := loc.s.ext(loc.kind, loc.slot)
+		r.Help, r.MasterHelper = x.help, x.master
+	}
 	r.Expire = c.left(ns)
 	loc.setRef(r, &want)
 }
@@ -355,6 +380,15 @@ func (t *Table) Confirm(r *Result) bool {
 	reserved := r.reservedBy == t
 	r.reservedBy = nil
 	slot, ok := t.insert(&pr, e, reserved)
+	made := r.madeExpectations
+	r.madeExpectations = false
+	if made {
+		if ok {
+			t.ext.expect.masterConfirmed(&e.tuple[Original])
+		} else {
+			t.ext.expect.masterGone(&e.tuple[Original], e.started)
+		}
+	}
 	if !ok {
 		if reserved {
 			t.nat.release(&e.tuple[Reply])

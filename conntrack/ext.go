@@ -1,0 +1,144 @@
+package conntrack
+
+import "time"
+
+// connExt is what few connections have, kept apart from the compact
+// entry that every connection has (the kernel's nf_ct_ext): labels, the
+// sequence adjustment of a connection a helper resized, the interface
+// MASQUERADE bound it to, its helper with the helper's state, and, for a
+// connection an expectation created, its master's helper. A shard keeps
+// the extensions of its connections in one map (shard.exts), holding an
+// entry only for a connection that has any of them, so the many that
+// have none pay nothing. A new kind of per-connection state goes here,
+// and is then stored, materialised, listed and snapshotted with the
+// rest.
+type connExt struct {
+	labels [2]uint64
+	seqadj [2]SeqAdj
+	// masq is the MASQUERADE output interface (Result.SetMasquerade),
+	// 0 if none.
+	masq uint32
+	// help is the connection's helper (StatusHelper is set when it has
+	// one).
+	help Help
+	// master is the helper of the connection's master, for an expected
+	// connection (StatusExpected), nil if the master had none: what
+	// -m helper matches.
+	master Helper
+}
+
+// extKey names a stored connection in its shard's extension map.
+func extKey(kind storeKind, slot uint32) uint64 { return uint64(kind)<<32 | uint64(slot) }
+
+// ext returns a stored connection's extensions. s.mu must be held.
+func (s *shard) ext(kind storeKind, slot uint32) connExt { return s.exts[extKey(kind, slot)] }
+
+// setExt stores a connection's extensions; the zero value deletes them.
+// s.mu must be held.
+func (s *shard) setExt(kind storeKind, slot uint32, x connExt) {
+	k := extKey(kind, slot)
+	if x == (connExt{}) {
+		delete(s.exts, k)
+		return
+	}
+	if s.exts == nil {
+		s.exts = map[uint64]connExt{}
+	}
+	s.exts[k] = x
+}
+
+// extStatus are the status bits that say a connection has extensions a
+// packet needs: its sequence adjustment, its helper, its master's
+// helper. A packet of any other connection never reads the map.
+const extStatus = StatusSeqAdjust | StatusHelper | StatusExpected
+
+// Helper is what the table knows of a connection tracking helper (struct
+// nf_conntrack_helper, as conntrack itself uses it): its name, for
+// listings, events, snapshots and -m helper, and its expectation policy.
+// Package helpers implements the kernel's helpers; an implementation
+// must be comparable (a pointer) and safe for concurrent use.
+type Helper interface {
+	// Name returns the helper's name, as CT --helper and conntrack -L
+	// ("helper=ftp") give it.
+	Name() string
+	// Policy returns the expectation policy of one of the helper's
+	// expectation classes (struct nf_conntrack_expect_policy).
+	Policy(class uint8) ExpectPolicy
+}
+
+// ExpectPolicy limits the expectations of one class of one master
+// connection.
+type ExpectPolicy struct {
+	// Name is the class's name (SIP's "signalling", "audio", "video",
+	// "image"; "default" for the others).
+	Name string
+	// MaxExpected is how many expectations of the class a master may
+	// have; a new one evicts the oldest (0: no limit).
+	MaxExpected int
+	// Timeout is how long an expectation of the class lives unless it
+	// sets its own.
+	Timeout time.Duration
+}
+
+// HelpDataSize is the room a helper has for what it keeps about one
+// connection, as the kernel's nf_conn_help has a fixed-size data area
+// (NF_CT_HELPER_BUILD_BUG_ON): FTP's positions after the last newline in
+// each direction, SIP's sequence numbers, PPTP's call IDs.
+const HelpDataSize = 32
+
+// Help is a connection's helper and the helper's private state about it
+// (struct nf_conn_help). The table stores Data for the helper and never
+// reads it.
+type Help struct {
+	Helper Helper
+	Data   [HelpDataSize]byte
+}
+
+// SetHelper attaches helper h to the new connection of r's packet, as
+// __nf_ct_try_assign_helper does with the helper of the template a
+// CT --helper rule gave the packet. The helper then sees every packet of
+// the connection (see package helpers). It reports false, changing
+// nothing, if the connection is not new and unconfirmed, or was created
+// by an expectation (which brings its own helper, if any).
+func (t *Table) SetHelper(r *Result, h Helper) bool {
+	if !r.isNew || h == nil || r.pending.status&StatusExpected != 0 {
+		return false
+	}
+	e := &r.pending
+	e.ext.help = Help{Helper: h}
+	e.status |= StatusHelper
+	r.Help, r.Status = e.ext.help, e.status
+	return true
+}
+
+// SetHelpData stores the state the connection's helper keeps about it,
+// after the helper has handled r's packet. Two packets of one
+// connection handled at the same moment on two goroutines each start
+// from the state as it was, and the later store wins: the kernel
+// serialises each helper on one global lock, which nfgo does not put on
+// the packet path.
+func (t *Table) SetHelpData(r *Result, d *[HelpDataSize]byte) {
+	if !r.Tracked() || r.Help.Helper == nil || r.Help.Data == *d {
+		return
+	}
+	r.Help.Data = *d
+	if r.isNew {
+		r.pending.ext.help.Data = *d
+		return
+	}
+	s := r.ref.shard
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.stillThere(&r.ref, &r.natOther); !ok {
+		return
+	}
+	x := s.ext(r.ref.kind, r.ref.slot)
+	if x.help.Helper == nil {
+		return
+	}
+	x.help.Data = *d
+	s.setExt(r.ref.kind, r.ref.slot, x)
+}
