@@ -151,7 +151,7 @@ type ExpectEvent struct {
 
 // String formats the event as conntrack -E expect prints it:
 //
-//	    [NEW] 300 proto=6 src=… dst=… sport=0 dport=50000 mask-src=… master-src=… class=0 helper=ftp
+//	[NEW] 300 proto=6 src=… dst=… sport=0 dport=50000 mask-src=… master-src=… class=0 helper=ftp
 func (e ExpectEvent) String() string {
 	return fmt.Sprintf("%9s %s", "["+e.Type.String()+"]", e.Expectation.String())
 }

@@ -428,8 +428,6 @@ func (t *Table) decodeExpectation(b []byte, e *Expectation) error {
 	return nil
 }
 
-
-
 // decodeEntry reads an entry's body, all of it.
 func (t *Table) decodeEntry(b []byte, e *entry, now int64) error {
 	var err error

@@ -71,10 +71,10 @@ type shard struct {
 	exts map[uint64]connExt
 	// replies holds the reply tuples NAT changed, by store and slot.
 	replies map[uint64]Tuple
-	v4   store[key4, otherTrack]
-	v4t  store[key4, tcpTrack]
-	v6   store[key6, otherTrack]
-	v6t  store[key6, tcpTrack]
+	v4      store[key4, otherTrack]
+	v4t     store[key4, tcpTrack]
+	v6      store[key6, otherTrack]
+	v6t     store[key6, tcpTrack]
 }
 
 // stats are the per-table counters, as conntrack -S shows them.

@@ -46,8 +46,8 @@ type Result struct {
 	// unconfirmed connection: confirming it lets them match, abandoning
 	// it drops them.
 	madeExpectations bool
-	pending  entry // the unconfirmed entry of a NEW packet
-	isNew    bool
+	pending          entry // the unconfirmed entry of a NEW packet
+	isNew            bool
 	// reservedBy is the table that holds pending's NAT reply tuple
 	// reserved, nil if none.
 	reservedBy *Table
