@@ -11,6 +11,7 @@ import (
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/helpers"
 	"github.com/nfgo/nfgo/packet"
 )
 
@@ -33,6 +34,11 @@ type Config struct {
 	// untracked, as in a kernel namespace whose rules never asked for
 	// conntrack.
 	NoConntrack bool
+	// Helpers holds the protocol helpers' parameters (the kernel's
+	// module parameters: FTP's loose, IRC's max_dcc_channels, …); the
+	// zero value is the kernel's defaults. Helpers are attached to
+	// connections by -t raw -j CT --helper NAME rules.
+	Helpers helpers.Config
 	// KernelForwards says the kernel forwards the packets Path accepts
 	// (nfgo run's path layout, queued at PREROUTING): Path then leaves
 	// the TTL decrement, the TTL and MTU checks and their ICMP errors to
@@ -50,6 +56,8 @@ type Engine struct {
 	v6   atomic.Pointer[filter.Program]
 	ct   *conntrack.Table // nil without conntrack
 	pool sync.Pool        // *pktState
+	// helpers are the protocol helpers CT --helper rules attach.
+	helpers *helpers.Set
 	// gcEpoch is the clock epoch (gcShift) of the last garbage-collector
 	// step.
 	gcEpoch atomic.Int64
@@ -100,6 +108,12 @@ type pktState struct {
 	// back to the host keeps the connection it had (the kernel skips
 	// nf_conntrack_in for an skb that already has a ct).
 	ctDone bool
+	// eng is the engine, for NAT set up by an expectation.
+	eng *Engine
+	// call and helpData are the helper's arguments, kept here so that
+	// handing a packet to its helper allocates nothing.
+	call     helpers.Call
+	helpData [conntrack.HelpDataSize]byte
 }
 
 // New returns an engine with no rules: every packet is accepted.
@@ -109,10 +123,15 @@ func New(cfg Config) *Engine {
 	if e.cfg.Logger == nil {
 		e.cfg.Logger = slog.Default()
 	}
+	e.helpers = helpers.New(cfg.Helpers)
 	if !cfg.NoConntrack {
-		e.ct = conntrack.NewTable(cfg.Conntrack)
+		ctc := cfg.Conntrack
+		if ctc.Helpers == nil {
+			ctc.Helpers = e.helpers.All()
+		}
+		e.ct = conntrack.NewTable(ctc)
 	}
-	e.pool.New = func() any { return &pktState{Context: filter.Context{Logger: e.cfg.Logger}, table: e.ct} }
+	e.pool.New = func() any { return &pktState{Context: filter.Context{Logger: e.cfg.Logger}, table: e.ct, eng: e} }
 	return e
 }
 
@@ -204,11 +223,14 @@ const (
 	ReasonConntrack
 	// ReasonQueue: the packet went to a queue; the queue's answer decided.
 	ReasonQueue
+	// ReasonHelper: the connection's helper dropped the packet (a command
+	// cut short, no expectation or rewrite possible); CTReason says why.
+	ReasonHelper
 )
 
 var reasonNames = [...]string{ReasonRule: "rule", ReasonPolicy: "policy", ReasonNoRules: "no-rules",
 	ReasonMalformed: "malformed", ReasonTTL: "ttl", ReasonBadChecksum: "bad-checksum", ReasonTooBig: "too-big",
-	ReasonNAT: "nat", ReasonConntrack: "conntrack", ReasonQueue: "queue"}
+	ReasonNAT: "nat", ReasonConntrack: "conntrack", ReasonQueue: "queue", ReasonHelper: "helper"}
 
 // String returns the reason's short name, as metrics label it ("rule",
 // "policy", "conntrack", …).
@@ -247,7 +269,8 @@ type Verdict struct {
 	// Out is the output interface Path routed the packet to.
 	Out string
 	// CT is the packet's conntrack state (UNTRACKED without conntrack),
-	// CTDir its direction, CTReason why it is INVALID or was dropped.
+	// CTDir its direction, CTReason why it is INVALID or was dropped (by
+	// conntrack, or by its helper: "ftp: partial matching of `PORT'").
 	CT       conntrack.State
 	CTDir    conntrack.Dir
 	CTReason string
@@ -280,6 +303,8 @@ func (v Verdict) String() string {
 		return fmt.Sprintf("%v: packet too big for %s", v.Action, v.Out)
 	case ReasonQueue:
 		return fmt.Sprintf("%v by queue %d (rule %d of %v %s)", v.Action, v.Queue, v.Rule, v.Table, v.chainName())
+	case ReasonHelper:
+		return fmt.Sprintf("%v by helper %s", v.Action, v.CTReason)
 	}
 	return v.Action.String()
 }
@@ -574,7 +599,30 @@ func (e *Engine) conntrackIn(ps *pktState, h filter.Hook, v *Verdict) bool {
 		v.Action, v.Reason, v.Hook = filter.Drop, ReasonConntrack, h
 		return false
 	}
+	if ps.ct.Pending() && !e.newConnection(ps) {
+		v.Action, v.Reason, v.Hook = filter.Drop, ReasonNAT, h
+		e.natDrops.Add(1)
+		return false
+	}
 	e.setCTInfo(ps)
+	return true
+}
+
+// newConnection finishes setting up a new connection, as init_conntrack
+// does after the lookup: one an expectation created gets the NAT its
+// expectation's function gives it (nf_nat_follow_master, say), and any
+// other gets the helper its CT --helper template names. It reports false
+// when that NAT finds no free tuple.
+func (e *Engine) newConnection(ps *pktState) bool {
+	c, r := &ps.Context, &ps.ct
+	if exp, ok := r.Expected(); ok {
+		return exp.Fn == "" || helpers.RunExpectFn(exp, r, e.ct, ps, c.Now)
+	}
+	if c.Helper != "" {
+		if h := e.helpers.Lookup(c.Helper, c.Packet.Family, r.Proto()); h != nil {
+			e.ct.SetHelper(r, h)
+		}
+	}
 	return true
 }
 
@@ -601,16 +649,21 @@ func (e *Engine) setCTInfo(ps *pktState) {
 }
 
 // FillCT implements filter.CTSource: the connection's tuples, for the
-// conntrack match's --ctorig*/--ctrepl* conditions.
+// conntrack match's --ctorig*/--ctrepl* conditions, and its master's
+// helper, for -m helper.
 func (ps *pktState) FillCT(ct *filter.CTInfo) {
+	if h := ps.ct.MasterHelper; h != nil {
+		ct.Helper = h.Name()
+	}
 	o, rp := ps.ct.Tuple(conntrack.Original), ps.ct.Tuple(conntrack.Reply)
 	ct.OrigSrc, ct.OrigDst, ct.ReplSrc, ct.ReplDst = o.SrcAddr(), o.DstAddr(), rp.SrcAddr(), rp.DstAddr()
 	ct.OrigSrcPort, ct.OrigDstPort, ct.ReplSrcPort, ct.ReplDstPort = o.SrcPort, o.DstPort, rp.SrcPort, rp.DstPort
 }
 
 // confirm stores what the rules changed in the connection (its mark),
-// shifts the sequence numbers of a connection a helper resized, and
-// confirms a new connection, as nf_confirm does when the packet leaves.
+// hands the packet to the connection's helper, shifts the sequence
+// numbers of a connection a helper resized, and confirms a new
+// connection, as nf_confirm does when the packet leaves.
 func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
 	if e.ct == nil || !ps.ct.Tracked() {
 		return true
@@ -618,12 +671,38 @@ func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
 	if ps.Context.CT.Mark != ps.ct.Mark {
 		e.ct.SetMark(&ps.ct, ps.Context.CT.Mark, ps.Context.Now)
 	}
+	if ps.ct.Help.Helper != nil && !e.help(ps, v) {
+		return false
+	}
 	if ps.ct.Status&conntrack.StatusSeqAdjust != 0 {
 		e.ct.SeqAdjust(&ps.ct, ps.Context.Packet)
 	}
 	if !e.ct.Confirm(&ps.ct) {
 		v.Action, v.Reason = filter.Drop, ReasonConntrack
 		ps.ct.Reason = "insert failed: the connection was confirmed by another packet"
+		return false
+	}
+	return true
+}
+
+// help hands the packet to its connection's helper, except an ICMP error
+// in the reply direction (nf_confirm skips ctinfo RELATED_REPLY), and
+// stores the helper's state. It reports false when the helper drops the
+// packet.
+func (e *Engine) help(ps *pktState, v *Verdict) bool {
+	r := &ps.ct
+	h, ok := r.Help.Helper.(*helpers.Helper)
+	if !ok || r.State == conntrack.Related && r.Dir == conntrack.Reply {
+		return true
+	}
+	ps.helpData = r.Help.Data
+	ps.call = helpers.Call{Packet: ps.Context.Packet, CT: r, Table: e.ct, Now: ps.Context.Now, Data: &ps.helpData}
+	hv := h.Help(&ps.call)
+	e.ct.SetHelpData(r, &ps.helpData)
+	ps.call = helpers.Call{}
+	if hv.Drop {
+		v.Action, v.Reason = filter.Drop, ReasonHelper
+		r.Reason = h.Name() + ": " + hv.Reason
 		return false
 	}
 	return true

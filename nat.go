@@ -103,27 +103,7 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 				}
 			}
 		}
-		curr := e.natCurr(r)
-		ps.conns = natConns{t: e.ct, r: r, now: c.Now}
-		sel := nat.Selector{Conns: &ps.conns}
-		var status conntrack.Status
-		bound := false
-		// The chosen tuple is reserved; another first packet handled at
-		// the same moment may reserve it between the choice and the
-		// reservation, and the choice is then made again.
-		for try := 0; try < natBindTries && !bound; try++ {
-			chosen, ok := sel.Select(curr, &rng, m)
-			if !ok {
-				break
-			}
-			reply := r.Tuple(conntrack.Reply)
-			status = done
-			if chosen != curr {
-				reply, _ = chosen.Invert()
-				status |= m.Status()
-			}
-			bound = e.ct.SetReply(r, reply, status)
-		}
+		status, bound := e.bindNAT(ps, &rng, m)
 		if !bound {
 			// Every tuple of the range is taken: the kernel drops the
 			// packet (nf_nat_setup_info fails).
@@ -150,6 +130,50 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 		return false
 	}
 	return true
+}
+
+// bindNAT chooses the new connection's binding for manipulation m in
+// range rng (nf_nat_setup_info) and makes it the connection's reply
+// tuple, with the NAT status bits, which it returns. It reports false
+// when every tuple of the range is taken.
+func (e *Engine) bindNAT(ps *pktState, rng *nat.Range, m nat.Manip) (conntrack.Status, bool) {
+	r := &ps.ct
+	done := conntrack.StatusDstNATDone
+	if m == nat.ManipSrc {
+		done = conntrack.StatusSrcNATDone
+	}
+	curr := e.natCurr(r)
+	ps.conns = natConns{t: e.ct, r: r, now: ps.Context.Now}
+	sel := nat.Selector{Conns: &ps.conns}
+	// The chosen tuple is reserved; another first packet handled at the
+	// same moment may reserve it between the choice and the
+	// reservation, and the choice is then made again.
+	for try := 0; try < natBindTries; try++ {
+		chosen, ok := sel.Select(curr, rng, m)
+		if !ok {
+			break
+		}
+		reply := r.Tuple(conntrack.Reply)
+		status := done
+		if chosen != curr {
+			reply, _ = chosen.Invert()
+			status |= m.Status()
+		}
+		if e.ct.SetReply(r, reply, status) {
+			return status, true
+		}
+	}
+	return 0, false
+}
+
+// SetupNAT implements helpers.NATSetup for the packet's new connection:
+// the NAT an expectation's function sets up.
+func (ps *pktState) SetupNAT(rng nat.Range, m nat.Manip) bool {
+	_, ok := ps.eng.bindNAT(ps, &rng, m)
+	if ok {
+		ps.Context.CT.Status = uint32(ps.ct.Status)
+	}
+	return ok
 }
 
 // natCurr is the connection's current original-direction view, the

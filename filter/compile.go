@@ -90,7 +90,7 @@ func Compile(rs *Ruleset) (*Program, error) {
 		if t == nil {
 			continue
 		}
-		pt, depth, terrs := compileTable(t)
+		pt, depth, terrs := compileTable(t, rs.Family)
 		errs = append(errs, terrs...)
 		p.tables[t.ID] = pt
 		p.depth = max(p.depth, depth)
@@ -101,7 +101,7 @@ func Compile(rs *Ruleset) (*Program, error) {
 	return p, nil
 }
 
-func compileTable(t *Table) (*progTable, int, []error) {
+func compileTable(t *Table, family packet.Family) (*progTable, int, []error) {
 	var errs []error
 	fail := func(c *Chain, i int, err error) {
 		line := c.Line
@@ -240,7 +240,7 @@ func compileTable(t *Table) (*progTable, int, []error) {
 					fail(pc.chain, j+1, err)
 				}
 				if rc, ok := x.(RuleChecker); ok {
-					if err := rc.CheckRule(r.rule, t.ID, hooks[i]); err != nil {
+					if err := rc.CheckRule(r.rule, Site{Family: family, Table: t.ID, Hooks: hooks[i]}); err != nil {
 						fail(pc.chain, j+1, fmt.Errorf("%s: %w", extName(x), err))
 					}
 				}

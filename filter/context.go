@@ -48,6 +48,13 @@ type Context struct {
 	Notrack bool
 	// Zone is the conntrack zone CT --zone assigns.
 	Zone uint16
+	// Helper is the helper CT --helper assigns to the packet's
+	// connection if it is new.
+	Helper string
+	// Templated is set by the first CT or NOTRACK target the packet
+	// meets: as in the kernel, where that target attaches a template
+	// (or the untracked mark) to the skb, later ones change nothing.
+	Templated bool
 	// Conns answers connlimit's questions about connections; nil without
 	// conntrack (connlimit then never matches).
 	Conns ConnCounter
@@ -159,7 +166,9 @@ type CTInfo struct {
 	Status uint32
 	// Mark is the connection mark (connmark).
 	Mark uint32
-	// Helper is the name of the helper attached to the connection.
+	// Helper is the name of the helper of the connection's master (for
+	// a connection an expectation created), for -m helper; filled on
+	// demand, through Source, like the tuples.
 	Helper string
 	// Dir is true for the reply direction.
 	Reply bool

@@ -65,13 +65,13 @@ func addrType(env Env, a netip.Addr, iface string) AddrType {
 // CheckRule applies addrtype_mt_checkentry_v1's hook rules: there is no
 // input interface at OUTPUT and POSTROUTING, and no output interface at
 // PREROUTING and INPUT.
-func (m *AddrTypeMatch) CheckRule(_ *Rule, _ TableID, hooks HookMask) error {
+func (m *AddrTypeMatch) CheckRule(_ *Rule, at Site) error {
 	switch {
 	case m.LimitIfaceIn && m.LimitIfaceOut:
 		return errors.New("both incoming and outgoing interface limitation cannot be selected")
-	case m.LimitIfaceIn && hooks&Hooks(Output, Postrouting) != 0:
+	case m.LimitIfaceIn && at.Hooks&Hooks(Output, Postrouting) != 0:
 		return fmt.Errorf("%w: input interface limitation not valid in POSTROUTING and OUTPUT", ErrNotAllowed)
-	case m.LimitIfaceOut && hooks&Hooks(Prerouting, Input) != 0:
+	case m.LimitIfaceOut && at.Hooks&Hooks(Prerouting, Input) != 0:
 		return fmt.Errorf("%w: output interface limitation not valid in PREROUTING and INPUT", ErrNotAllowed)
 	}
 	return nil

@@ -219,7 +219,7 @@ func maskedAddr(a netip.Addr, bits uint8) [16]byte {
 // expire or gc interval, masks wider than the family's addresses (checked
 // by the parser, which knows the family), and a rate whose burst credit
 // overflows 64 bits ("overflow, try lower", ERANGE).
-func (m *HashlimitMatch) CheckRule(*Rule, TableID, HookMask) error {
+func (m *HashlimitMatch) CheckRule(_ *Rule, _ Site) error {
 	if m.GCInterval == 0 || m.Expire == 0 {
 		return errHashlimitZero
 	}

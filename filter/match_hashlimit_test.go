@@ -101,7 +101,7 @@ func TestHashlimitCheckRuleRefusesOverflowingBursts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := &HashlimitMatch{Avg: tt.avg, Burst: tt.burst, GCInterval: 1000, Expire: 1000}
-			if err := m.CheckRule(nil, Filter, 0); (err == nil) != tt.ok {
+			if err := m.CheckRule(nil, Site{Table: Filter}); (err == nil) != tt.ok {
 				t.Errorf("CheckRule = %v, want ok=%v", err, tt.ok)
 			}
 		})

@@ -13,14 +13,17 @@ type HelperMatch struct {
 // Name returns "helper".
 func (*HelperMatch) Name() string { return "helper" }
 
-// Match reports whether the connection was expected by the named helper.
-// CTInfo has no master connection, so an expected connection
-// (StatusExpected) stands for "has a master" and CT.Helper for the
-// master's helper. As in helper_mt, the comparison covers only the length
-// of the connection's helper name (strncmp with strlen(helper->name)), so
-// --helper ftp-21 matches a connection whose helper is "ftp".
+// Match reports whether the connection was expected by the named helper:
+// it has a master (StatusExpected) whose helper is the one named
+// (CT.Helper, filled on demand). As in helper_mt, the comparison covers
+// only the length of the master's helper name (strncmp with
+// strlen(helper->name)), so --helper ftp-21 matches a connection whose
+// master's helper is "ftp".
 func (m *HelperMatch) Match(c *Context) bool {
 	ct := &c.CT
+	if ct.hasConn() && ct.Status&StatusExpected != 0 {
+		ct.Tuples()
+	}
 	if !ct.hasConn() || ct.Status&StatusExpected == 0 || ct.Helper == "" {
 		return m.Invert
 	}

@@ -38,7 +38,7 @@ func (m *ICMPMatch) Match(c *Context) bool {
 // CheckRule requires -p icmp: the kernel's xt_check_match refuses the
 // match for any other protocol (the nft backend passes it to the kernel
 // as an xt match, so "RULE_APPEND failed (Invalid argument)").
-func (*ICMPMatch) CheckRule(r *Rule, _ TableID, _ HookMask) error {
+func (*ICMPMatch) CheckRule(r *Rule, _ Site) error {
 	if r.Proto != 1 || r.ProtoInvert {
 		return errProtoRequired("ICMP", "icmp")
 	}
@@ -76,7 +76,7 @@ func (m *ICMPv6Match) Match(c *Context) bool {
 }
 
 // CheckRule requires -p ipv6-icmp.
-func (*ICMPv6Match) CheckRule(r *Rule, _ TableID, _ HookMask) error {
+func (*ICMPv6Match) CheckRule(r *Rule, _ Site) error {
 	if r.Proto != 58 || r.ProtoInvert {
 		return errProtoRequired("ICMPv6", "ipv6-icmp")
 	}

@@ -59,7 +59,7 @@ func TestMultiportCheckRuleCountsRangesTwice(t *testing.T) {
 		ports = append(ports, PortRange{uint16(i * 10), uint16(i*10 + 1)})
 	}
 	m := &MultiportMatch{Ports: ports}
-	if err := m.CheckRule(&Rule{Header: Header{Proto: 6}}, Filter, 0); err == nil {
+	if err := m.CheckRule(&Rule{Header: Header{Proto: 6}}, Site{Table: Filter}); err == nil {
 		t.Error("CheckRule accepted 8 ranges (16 slots), want too many ports")
 	}
 }

@@ -68,7 +68,7 @@ func (m *MultiportMatch) Match(c *Context) bool {
 
 // CheckRule requires a protocol with ports, not inverted, as
 // multiport_mt_check does, and at most 15 port slots.
-func (m *MultiportMatch) CheckRule(r *Rule, _ TableID, _ HookMask) error {
+func (m *MultiportMatch) CheckRule(r *Rule, _ Site) error {
 	switch r.Proto {
 	case 6, 17, 136, 132, 33:
 		if !r.ProtoInvert {

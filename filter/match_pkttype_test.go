@@ -93,7 +93,7 @@ func TestAddrTypeLimitIfaceDependsOnHook(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.m.CheckRule(nil, Filter, tt.hooks); (err == nil) != tt.ok {
+			if err := tt.m.CheckRule(nil, Site{Table: Filter, Hooks: tt.hooks}); (err == nil) != tt.ok {
 				t.Errorf("CheckRule = %v, want ok=%v", err, tt.ok)
 			}
 		})

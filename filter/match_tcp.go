@@ -112,7 +112,7 @@ func (m *TCPMatch) matchMalformed(c *Context) bool {
 // CheckRule requires -p tcp. The kernel's xt_check_match also refuses
 // "! -p tcp"; iptables-nft accepts it (it turns the match into payload
 // expressions), and nfgo follows the nft binary.
-func (*TCPMatch) CheckRule(r *Rule, _ TableID, _ HookMask) error {
+func (*TCPMatch) CheckRule(r *Rule, _ Site) error {
 	if r.Proto != 6 {
 		return errProtoRequired("TCP", "tcp")
 	}

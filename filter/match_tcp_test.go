@@ -86,7 +86,7 @@ func TestTCPAndUDPCheckRuleRequireTheirProtocol(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.m.CheckRule(&Rule{Header: tt.h}, Filter, Hooks(Input))
+			err := tt.m.CheckRule(&Rule{Header: tt.h}, Site{Family: packet.IPv4, Table: Filter, Hooks: Hooks(Input)})
 			if (err == nil) != tt.ok {
 				t.Errorf("CheckRule = %v, want ok=%v", err, tt.ok)
 			}

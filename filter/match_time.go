@@ -93,7 +93,7 @@ func (m *TimeMatch) Match(c *Context) bool {
 
 // CheckRule refuses --contiguous for a window that does not cross
 // midnight (time_mt_check).
-func (m *TimeMatch) CheckRule(*Rule, TableID, HookMask) error {
+func (m *TimeMatch) CheckRule(_ *Rule, _ Site) error {
 	if m.Contiguous && m.DayStart < m.DayStop {
 		return errContiguous
 	}

@@ -72,7 +72,7 @@ func (m *ECNMatch) Match(c *Context) bool {
 
 // CheckRule refuses the TCP tests without -p tcp (ecn_mt_check4:
 // "cannot match TCP bits for non-tcp packets").
-func (m *ECNMatch) CheckRule(r *Rule, _ TableID, _ HookMask) error {
+func (m *ECNMatch) CheckRule(r *Rule, _ Site) error {
 	if (m.MatchECE || m.MatchCWR) && (r.Proto != 6 || r.ProtoInvert) {
 		return errProtoRequired("ECN TCP", "tcp")
 	}

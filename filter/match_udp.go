@@ -35,7 +35,7 @@ func (m *UDPMatch) Match(c *Context) bool {
 }
 
 // CheckRule requires -p udp, as iptables-nft does.
-func (*UDPMatch) CheckRule(r *Rule, _ TableID, _ HookMask) error {
+func (*UDPMatch) CheckRule(r *Rule, _ Site) error {
 	if r.Proto != 17 {
 		return errProtoRequired("UDP", "udp")
 	}

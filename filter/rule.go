@@ -3,6 +3,8 @@ package filter
 import (
 	"net/netip"
 	"sync/atomic"
+
+	"github.com/nfgo/nfgo/packet"
 )
 
 // A Rule is one iptables rule: the fixed header (-p, -s, -d, -i, -o, -f),
@@ -197,11 +199,22 @@ type Restricted interface {
 }
 
 // RuleChecker is implemented by extensions whose validity depends on the
-// rest of the rule, as some kernel checkentry functions do (TCPMSS needs a
-// TCP SYN match; tcp needs -p tcp). hooks are the hooks the rule's chain is
-// reachable from (0 if unreachable).
+// rest of the rule or on where it is, as some kernel checkentry functions
+// do (TCPMSS needs -p tcp; tcp needs -p tcp; CT --helper needs a helper
+// of the rule's family and protocol).
 type RuleChecker interface {
-	CheckRule(r *Rule, table TableID, hooks HookMask) error
+	CheckRule(r *Rule, at Site) error
+}
+
+// Site is where a rule is, for RuleChecker.
+type Site struct {
+	// Family is the ruleset's family.
+	Family packet.Family
+	// Table is the rule's table.
+	Table TableID
+	// Hooks are the hooks the rule's chain is reachable from (0 if
+	// unreachable).
+	Hooks HookMask
 }
 
 // NeedsConntrack is implemented by matches and targets that act on

@@ -1,5 +1,11 @@
 package filter
 
+import (
+	"errors"
+
+	"github.com/nfgo/nfgo/helpers"
+)
+
 // CTEvents is a set of conntrack event types (IPCT_*), for CT --ctevents.
 type CTEvents uint32
 
@@ -40,11 +46,10 @@ const (
 
 // CTTarget is -j CT (xt_CT.c, revision 2): it attaches a template to the
 // packet's future connection before conntrack sees it — no tracking at all
-// (--notrack), a zone, a helper, an event mask, a timeout policy.
-//
-// nfgo parses, validates and saves it. Do is a no-op until the conntrack
-// package exists and can take the template: a packet's connection is then
-// created from it.
+// (--notrack), a zone, a helper, an event mask, a timeout policy. The
+// zone and the helper take effect (the engine runs conntrack after the
+// raw table, and attaches the helper to a new connection); the event
+// mask and the timeout policy are parsed, validated and saved.
 type CTTarget struct {
 	Flags CTFlags
 	// Zone is the conntrack zone (--zone, --zone-orig, --zone-reply;
@@ -71,16 +76,39 @@ func (*CTTarget) Allowed() (TableMask, HookMask) { return Tables(Raw), 0 }
 // NeedsConntrack reports true.
 func (*CTTarget) NeedsConntrack() bool { return true }
 
-// Do marks the packet untracked (--notrack) or puts it in a zone
-// (--zone); the engine runs conntrack after the raw table. Helpers,
-// timeout policies and event filters take effect with the helpers issue.
+// Do marks the packet untracked (--notrack), or gives it the template's
+// zone (--zone) and helper (--helper), unless an earlier CT or NOTRACK
+// rule did (xt_ct_target leaves a packet that has a template alone).
 func (t *CTTarget) Do(c *Context) Verdict {
+	if c.Templated {
+		return Verdict{Action: Continue}
+	}
+	c.Templated = true
 	if t.Flags&CTNotrack != 0 {
 		c.Notrack = true
-	} else if t.Zone != 0 {
-		c.Zone = t.Zone
+		return Verdict{Action: Continue}
 	}
+	c.Zone, c.Helper = t.Zone, t.Helper
 	return Verdict{Action: Continue}
+}
+
+// ErrCTHelperProto is CheckRule's error for CT --helper in a rule that
+// does not name its transport protocol (xt_ct_set_helper).
+var ErrCTHelperProto = errors.New("You must specify a L4 protocol and not use inversions on it")
+
+// CheckRule refuses CT --helper where the kernel's xt_ct_tg_check does:
+// in a rule without a (non-inverted) protocol, or naming a helper the
+// kernel has no instance of for the rule's family and protocol (No such
+// helper "NAME"). A helper the kernel has and nfgo does not implement
+// is refused too, saying so.
+func (t *CTTarget) CheckRule(r *Rule, at Site) error {
+	if t.Helper == "" || t.Flags&CTNotrack != 0 {
+		return nil
+	}
+	if r.Proto == 0 || r.ProtoInvert {
+		return ErrCTHelperProto
+	}
+	return helpers.Check(t.Helper, at.Family, r.Proto)
 }
 
 // NotrackTarget is -j NOTRACK, the old name for CT --notrack: the packet
@@ -96,8 +124,11 @@ func (*NotrackTarget) Allowed() (TableMask, HookMask) { return Tables(Raw), 0 }
 // NeedsConntrack reports true.
 func (*NotrackTarget) NeedsConntrack() bool { return true }
 
-// Do marks the packet untracked.
+// Do marks the packet untracked, unless an earlier CT rule gave it a
+// template.
 func (*NotrackTarget) Do(c *Context) Verdict {
-	c.Notrack = true
+	if !c.Templated {
+		c.Templated, c.Notrack = true, true
+	}
 	return Verdict{Action: Continue}
 }

@@ -90,7 +90,7 @@ func TestTCPMSSCheckRule(t *testing.T) {
 		{"clamp in INPUT", TCPMSSTarget{ClampPMTU: true}, tcp, Hooks(Input), false},
 		{"no -p tcp", TCPMSSTarget{MSS: 1}, &Rule{}, Hooks(Forward), false},
 	} {
-		if err := tc.tg.CheckRule(tc.r, Mangle, tc.hooks); (err == nil) != tc.ok {
+		if err := tc.tg.CheckRule(tc.r, Site{Table: Mangle, Hooks: tc.hooks}); (err == nil) != tc.ok {
 			t.Errorf("%s: err %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}

@@ -128,7 +128,7 @@ var ErrRejectTCPResetNeedsTCP = errors.New("TCP_RESET invalid for non-tcp")
 
 // CheckRule refuses tcp-reset unless the rule says -p tcp without '!', as
 // reject_tg_check does: a RST is only meaningful as an answer to TCP.
-func (t *RejectTarget) CheckRule(r *Rule, _ TableID, _ HookMask) error {
+func (t *RejectTarget) CheckRule(r *Rule, _ Site) error {
 	if t.With == RejectTCPReset && (r.Proto != packet.ProtoTCP || r.ProtoInvert) {
 		return ErrRejectTCPResetNeedsTCP
 	}

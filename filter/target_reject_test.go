@@ -105,7 +105,7 @@ func TestRejectCheckRuleNeedsTCPForReset(t *testing.T) {
 		{Header{}, RejectTCPReset, false},
 		{Header{}, RejectICMPHostProhibited, true},
 	} {
-		err := (&RejectTarget{With: tc.with}).CheckRule(&Rule{Header: tc.h}, Filter, Hooks(Input))
+		err := (&RejectTarget{With: tc.with}).CheckRule(&Rule{Header: tc.h}, Site{Table: Filter, Hooks: Hooks(Input)})
 		if (err == nil) != tc.ok {
 			t.Errorf("%+v %v: err = %v, want ok=%v", tc.h, tc.with, err, tc.ok)
 		}

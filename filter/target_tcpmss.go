@@ -35,11 +35,11 @@ var ErrTCPMSSNeedsTCP = errors.New("TCPMSS target only works with -p tcp")
 // the ground truth nfgo is tested against, accepts such rules. nfgo follows
 // it; on a non-SYN segment the MSS option, if any, is rewritten all the
 // same, as the kernel would.
-func (t *TCPMSSTarget) CheckRule(r *Rule, _ TableID, hooks HookMask) error {
+func (t *TCPMSSTarget) CheckRule(r *Rule, at Site) error {
 	if r.Proto != packet.ProtoTCP || r.ProtoInvert {
 		return ErrTCPMSSNeedsTCP
 	}
-	if t.ClampPMTU && hooks&^Hooks(Forward, Output, Postrouting) != 0 {
+	if t.ClampPMTU && at.Hooks&^Hooks(Forward, Output, Postrouting) != 0 {
 		return ErrTCPMSSClampHook
 	}
 	return nil
