@@ -521,7 +521,7 @@ func (t *Table) matchExpectation(r *Result, e *entry, now int64) {
 		}
 		e.status |= StatusExpected
 		e.mark = exp.mark
-		e.ext.master = exp.Helper
+		e.ext.master, e.ext.masterOf = exp.Helper, exp.Master
 		if exp.AssignHelper != nil {
 			e.ext.help.Helper = exp.AssignHelper
 			e.status |= StatusHelper

@@ -23,8 +23,9 @@ type connExt struct {
 	help Help
 	// master is the helper of the connection's master, for an expected
 	// connection (StatusExpected), nil if the master had none: what
-	// -m helper matches.
-	master Helper
+	// -m helper matches. masterOf is the master's original tuple.
+	master   Helper
+	masterOf Tuple
 }
 
 // extKey names a stored connection in its shard's extension map.

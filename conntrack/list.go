@@ -22,6 +22,10 @@ type Conn struct {
 	Labels   [2]uint64
 	// Helper is the connection's helper, nil if none.
 	Helper Helper
+	// Use is the kernel's reference count as conntrack -L shows it: 1,
+	// and 1 more for every live connection it is the master of (an
+	// expected connection holds its master).
+	Use int
 }
 
 // All returns every live connection, shard by shard. Each shard is locked
@@ -29,6 +33,7 @@ type Conn struct {
 func (t *Table) All(now time.Time) iter.Seq[Conn] {
 	ns := now.UnixNano()
 	return func(yield func(Conn) bool) {
+		children := t.children(ns)
 		var batch []Conn
 		for i := range t.shards {
 			s := &t.shards[i]
@@ -39,7 +44,9 @@ func (t *Table) All(now time.Time) iter.Seq[Conn] {
 					return
 				}
 				e := s.materialize(kind, slot, ns)
-				batch = append(batch, e.conn(ns))
+				conn := e.conn(ns)
+				conn.Use += children[e.tuple[Original]]
+				batch = append(batch, conn)
 			})
 			s.mu.Unlock()
 			for _, c := range batch {
@@ -55,7 +62,30 @@ func (t *Table) All(now time.Time) iter.Seq[Conn] {
 func (e *entry) conn(now int64) Conn {
 	return Conn{Orig: e.tuple[Original], Reply: e.tuple[Reply], Status: e.status, TCPState: e.tcp.State(),
 		Timeout: e.left(now), Mark: e.mark, Counters: [2]Counter{e.counters[0].get(), e.counters[1].get()}, Labels: e.ext.labels,
-		Helper: e.ext.help.Helper}
+		Helper: e.ext.help.Helper, Use: 1}
+}
+
+// children counts, for each master, the live connections expected by it.
+func (t *Table) children(now int64) map[Tuple]int {
+	var m map[Tuple]int
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		for k, x := range s.exts {
+			if x.masterOf.Family == 0 {
+				continue
+			}
+			if c, _, _ := s.conn(storeKind(k>>32), uint32(k)); c.expired(now) {
+				continue
+			}
+			if m == nil {
+				m = map[Tuple]int{}
+			}
+			m[x.masterOf]++
+		}
+		s.mu.Unlock()
+	}
+	return m
 }
 
 var protoNames = map[uint8]string{
@@ -111,7 +141,7 @@ func (c Conn) format(extended bool) string {
 	if c.Helper != nil {
 		fmt.Fprintf(&b, "helper=%s ", c.Helper.Name())
 	}
-	b.WriteString("use=1")
+	fmt.Fprintf(&b, "use=%d", max(c.Use, 1))
 	return b.String()
 }
 
@@ -119,11 +149,14 @@ func (c Conn) format(extended bool) string {
 // the tuple's direction in it (conntrack -G).
 func (t *Table) Get(tp Tuple, now time.Time) (Conn, Dir, bool) {
 	ns := now.UnixNano()
+	children := t.children(ns)
 	var loc located
 	if !t.locate(&loc, &tp, ns) {
 		return Conn{}, 0, false
 	}
 	defer loc.s.mu.Unlock()
 	e := loc.s.materialize(loc.kind, loc.slot, ns)
-	return e.conn(ns), loc.dir, true
+	c := e.conn(ns)
+	c.Use += children[e.tuple[Original]]
+	return c, loc.dir, true
 }

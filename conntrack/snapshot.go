@@ -38,7 +38,8 @@ import (
 //	           seqadj           2 × (correction pos u32, offset before i32,
 //	                            offset after i32), original direction first (bit 2)
 //	           helper           name, then its state: HelpDataSize bytes (bit 3)
-//	           master helper    name (bit 4)
+//	           master           the master's helper's name, then its
+//	                            original tuple (bit 4)
 //	expectations (flags bit 0): count u32, then × count: length uvarint, then:
 //	           tuple | mask u8 | master tuple | master reply tuple
 //	           timeout varint (ns left) | class u8 | flags u8
@@ -140,7 +141,7 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 	if e.ext.help.Helper != nil {
 		parts |= partHelper
 	}
-	if e.ext.master != nil {
+	if e.ext.masterOf.Family != 0 {
 		parts |= partMaster
 	}
 	b = append(b, parts)
@@ -165,6 +166,7 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 	}
 	if parts&partMaster != 0 {
 		b = appendName(b, e.ext.master)
+		b = appendTuple(b, &e.ext.masterOf)
 	}
 	return b
 }
@@ -530,7 +532,10 @@ func (t *Table) decodeEntry(b []byte, e *entry, now int64) error {
 		if err != nil {
 			return err
 		}
-		e.ext.master, b = h, rest
+		e.ext.master = h
+		if b, err = readTuple(rest, &e.ext.masterOf); err != nil {
+			return fmt.Errorf("master tuple: %v", err)
+		}
 	}
 	if len(b) != 0 {
 		return fmt.Errorf("%d unread bytes", len(b))

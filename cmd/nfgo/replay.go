@@ -24,6 +24,7 @@ import (
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/filter/iptables"
+	"github.com/nfgo/nfgo/helpers"
 	"github.com/nfgo/nfgo/internal/capture"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -59,7 +60,21 @@ func (r *routeFlag) Set(s string) error {
 	return nil
 }
 
+// helperParams collects repeated --helper-param MODULE.NAME=VALUE flags
+// into the helpers' configuration.
+type helperParams struct{ cfg helpers.Config }
+
+func (h *helperParams) String() string { return "" }
+
+func (h *helperParams) Set(s string) error { return helpers.ParseParam(&h.cfg, s) }
+
+// helperParamFlag defines --helper-param on fs.
+func helperParamFlag(fs *flag.FlagSet, h *helperParams) {
+	fs.Var(h, "helper-param", "a helper's module parameter, `MODULE.NAME=VALUE` (repeatable), as the kernel's:\n"+helpers.ParamsHelp())
+}
+
 type replayOptions struct {
+	helpers       helperParams
 	rules, rules6 string
 	local         string
 	in            string
@@ -67,6 +82,7 @@ type replayOptions struct {
 	json          bool
 	trace         bool
 	conntrack     bool
+	expectations  bool
 	noConntrack   bool
 	events        bool
 	write         string
@@ -80,6 +96,7 @@ func (o *replayOptions) hostFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.local, "local", "", "the simulated host's own addresses, `ADDR[,ADDR...]` (ADDR or ADDR/LEN, on the input interface, or ADDR@IFACE on another)")
 	fs.StringVar(&o.in, "in", "eth0", "input interface `NAME`")
 	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
+	helperParamFlag(fs, &o.helpers)
 }
 
 func replayCmd(args []string, stdout, stderr io.Writer) error {
@@ -90,6 +107,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per packet")
 	fs.BoolVar(&o.trace, "trace", false, "show every rule evaluated")
 	fs.BoolVar(&o.conntrack, "conntrack", false, "print the final connection table, as conntrack -L does")
+	fs.BoolVar(&o.expectations, "expectations", false, "print the final expectations, as conntrack -L expect does")
 	fs.BoolVar(&o.noConntrack, "no-conntrack", false, "run without connection tracking (every packet UNTRACKED)")
 	fs.BoolVar(&o.events, "events", false, "show each packet's conntrack events, as conntrack -E prints them")
 	fs.StringVar(&o.write, "write", "", "write every accepted packet as it leaves (after NAT) to `OUT.pcap`")
@@ -154,7 +172,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	// LOG lines are shown with each packet, so they are not logged again.
 	quiet := slog.New(slog.DiscardHandler)
-	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet, NoConntrack: o.noConntrack})
+	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet, NoConntrack: o.noConntrack, Helpers: o.helpers.cfg})
 	for _, rs := range []*filter.Ruleset{rs4, rs6} {
 		if rs != nil {
 			if err := eng.SetRuleset(rs); err != nil {
@@ -235,6 +253,13 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			n++
 		}
 		fmt.Fprintf(stderr, "conntrack v1.4.7 (conntrack-tools): %d flow entries have been shown.\n", n)
+	}
+	if o.expectations && eng.Conntrack() != nil {
+		exps := eng.Conntrack().Expectations(last)
+		for _, x := range exps {
+			fmt.Fprintln(stdout, x.String())
+		}
+		fmt.Fprintf(stderr, "conntrack v1.4.7 (conntrack-tools): %d expectations have been shown.\n", len(exps))
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nfgo/nfgo"
 	"github.com/nfgo/nfgo/daemon"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/nfq"
@@ -43,6 +44,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on `ADDR` (host:port) at /metrics")
 	deadline := fs.Duration("deadline", time.Second, "watchdog: give a batch still undecided after this long the default verdict")
 	defVerdict := fs.String("default-verdict", "accept", "the watchdog's verdict: accept or drop")
+	var hp helperParams
+	helperParamFlag(fs, &hp)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -61,6 +64,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		Queue:    nfq.Config{FailOpen: *failOpen, GSO: *gso, CopyRange: uint32(*copyRange), MaxLen: uint32(*maxLen)},
 		Snapshot: *snapshot,
 		Deadline: *deadline,
+		Engine:   nfgo.Config{Helpers: hp.cfg},
 		Logger:   slog.New(slog.NewTextHandler(stderr, nil)),
 		LoadRules: func() (v4, v6 *filter.Ruleset, err error) {
 			if *rules != "" {

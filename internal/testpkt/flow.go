@@ -68,7 +68,8 @@ func payloadOf(b []byte) []byte {
 
 // Send sends a packet from the initiator (fromInit) or the responder,
 // with TCP flags flags (ignored for UDP) and payload, and returns what
-// the router made of it.
+// the router made of it. A TCP end's sequence number moves on only when
+// the packet is delivered, so that sending again retransmits.
 func (f *Flow) Send(fromInit bool, flags string, payload string) Sent {
 	from, to := &f.Init, &f.Resp
 	if !fromInit {
@@ -83,11 +84,13 @@ func (f *Flow) Send(fromInit bool, flags string, payload string) Sent {
 	}
 	b := Build(s)
 	out := f.Via(append([]byte(nil), b...))
+	if out == nil {
+		// Not delivered: the sender sends the same bytes again later,
+		// from the same sequence number.
+		return Sent{Packet: b}
+	}
 	if f.Proto == "tcp" {
 		from.Seq += uint32(len(payload)) + seqFlags(flags)
-	}
-	if out == nil {
-		return Sent{Packet: b}
 	}
 	if !to.PeerAddr.IsValid() {
 		src, _, sport, _ := addrsPorts(out)
