@@ -304,6 +304,31 @@ func (x *expectTable) masterGone(orig *Tuple, now int64) {
 	}
 }
 
+// setMark gives the expectations of a master (found by its tuple in
+// either direction) the master's new mark: the kernel copies the mark
+// the master has when the expected connection arrives. x.mu is taken
+// only when there are expectations.
+func (x *expectTable) setMark(master *Tuple, mark uint32) {
+	if x.hooks.Load()&hookExpectMask == 0 {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	l := x.byMaster[*master]
+	if l == nil {
+		// Found by its reply tuple: look for the master whose reply it is.
+		for _, ms := range x.byMaster {
+			if len(ms) > 0 && ms[0].MasterReply == *master {
+				l = ms
+				break
+			}
+		}
+	}
+	for _, e := range l {
+		e.mark = mark
+	}
+}
+
 // masterConfirmed lets the expectations of a master confirmed just now
 // match connections.
 func (x *expectTable) masterConfirmed(orig *Tuple) {

@@ -419,3 +419,16 @@ func TestExpectationEvents(t *testing.T) {
 		}
 	}
 }
+
+// The expected connection gets the mark its master has when it
+// arrives, not the one it had when the helper expected it.
+func TestExpectedConnectionTakesTheMastersMarkOfNow(t *testing.T) {
+	tb, master := ftpControl(t, 1)
+	if err := tb.Expect(&master, portExpectation(50000), t0); err != nil {
+		t.Fatal(err)
+	}
+	tb.SetMark(&master, 2, t0)
+	if r := step(t, tb, pkt(t, *dataSeg(Original, "S", 7000, 0, 20, 50000)), t0); r.Mark != 2 {
+		t.Errorf("mark %d, want the master's mark of now, 2", r.Mark)
+	}
+}

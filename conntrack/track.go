@@ -425,6 +425,7 @@ func (t *Table) SetMark(r *Result, mark uint32, now time.Time) {
 	r.Mark = mark
 	if r.isNew {
 		r.pending.mark = mark
+		t.ext.expect.setMark(&r.pending.tuple[Original], mark)
 		return
 	}
 	if s := r.ref.shard; s != nil {
@@ -434,6 +435,7 @@ func (t *Table) SetMark(r *Result, mark uint32, now time.Time) {
 		if ok && c.mark != mark {
 			c.mark = mark
 			t.emitStored(EventUpdate, s, r.ref.kind, r.ref.slot, now.UnixNano())
+			t.ext.expect.setMark(&r.ref.tuple, mark)
 		}
 	}
 }

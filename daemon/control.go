@@ -30,6 +30,7 @@ import (
 //	                           -p PROTO, -s ADDR, -d ADDR, --sport N, --dport N
 //	                           (of the original direction)
 //	conntrack -E               stream events until the client hangs up
+//	conntrack -L|-F|-E expect  the same for the expectations
 //
 // A failed command's answer starts with "error: ".
 
@@ -110,6 +111,9 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 			return errors.New("conntrack needs -L, -F, -D or -E")
 		}
 		now := time.Now()
+		if len(args) > 2 && args[2] == "expect" {
+			return expectCommand(ctx, ct, args[1], now, w, peer)
+		}
 		switch args[1] {
 		case "-L":
 			n := 0
@@ -130,7 +134,9 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 			n := ct.DeleteFunc(now, match)
 			fmt.Fprintf(w, "conntrack v1.4.7 (conntrack-tools): %d flow entries have been deleted.\n", n)
 		case "-E":
-			return streamEvents(ctx, ct, w, peer)
+			sub := ct.Subscribe(4096)
+			defer sub.Close()
+			return streamEvents(ctx, sub.Events(), w, peer)
 		default:
 			return fmt.Errorf("conntrack %s: unknown option", args[1])
 		}
@@ -139,10 +145,31 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
+// expectCommand is conntrack -L, -F or -E on the expectation table.
+func expectCommand(ctx context.Context, ct *conntrack.Table, op string, now time.Time, w *bufio.Writer, peer io.Reader) error {
+	switch op {
+	case "-L":
+		exps := ct.Expectations(now)
+		for _, e := range exps {
+			fmt.Fprintln(w, e.String())
+		}
+		fmt.Fprintf(w, "conntrack v1.4.7 (conntrack-tools): %d expectations have been shown.\n", len(exps))
+	case "-F":
+		n := len(ct.Expectations(now))
+		ct.FlushExpectations(now)
+		fmt.Fprintf(w, "conntrack v1.4.7 (conntrack-tools): expectation table has been emptied (%d entries).\n", n)
+	case "-E":
+		sub := ct.SubscribeExpectations(4096)
+		defer sub.Close()
+		return streamEvents(ctx, sub.Events(), w, peer)
+	default:
+		return fmt.Errorf("conntrack %s expect: unknown option", op)
+	}
+	return nil
+}
+
 // streamEvents writes events until ctx ends or the peer hangs up.
-func streamEvents(ctx context.Context, ct *conntrack.Table, w *bufio.Writer, peer io.Reader) error {
-	sub := ct.Subscribe(4096)
-	defer sub.Close()
+func streamEvents[E fmt.Stringer](ctx context.Context, events <-chan E, w *bufio.Writer, peer io.Reader) error {
 	gone := make(chan struct{})
 	go func() {
 		io.Copy(io.Discard, peer)
@@ -151,7 +178,7 @@ func streamEvents(ctx context.Context, ct *conntrack.Table, w *bufio.Writer, pee
 	w.Flush()
 	for {
 		select {
-		case ev := <-sub.Events():
+		case ev := <-events:
 			fmt.Fprintln(w, ev.String())
 			if err := w.Flush(); err != nil {
 				return nil

@@ -132,3 +132,25 @@ func TestNewRefusesBadRules(t *testing.T) {
 		t.Errorf("New with bad rules: %v", err)
 	}
 }
+
+// The control socket lists and flushes expectations as conntrack -L
+// expect and -F expect do.
+func TestControlExpectations(t *testing.T) {
+	rules := "*raw\n-A PREROUTING -p udp --dport 69 -j CT --helper tftp\nCOMMIT\n"
+	s := newTestServer(t, &rules)
+	var p packet.Packet
+	p.Decode(testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("10.1.0.2"), Dst: netip.MustParseAddr("10.2.0.2"), Proto: "udp", SrcPort: 3000, DstPort: 69, Payload: []byte("\x00\x01f\x00octet\x00")}))
+	if v := s.Engine().Path(&p, nfgo.Meta{In: "r0", Time: time.Now()}); v.Action != filter.Accept {
+		t.Fatalf("verdict %v", v)
+	}
+	out, err := command(t, s, "conntrack -L expect")
+	if err != nil || !strings.Contains(out, "proto=17 src=10.2.0.2 dst=10.1.0.2 sport=0 dport=3000") || !strings.Contains(out, "helper=tftp") || !strings.Contains(out, "1 expectations have been shown") {
+		t.Errorf("conntrack -L expect (%v):\n%s", err, out)
+	}
+	if out, err = command(t, s, "conntrack -F expect"); err != nil || !strings.Contains(out, "(1 entries)") {
+		t.Errorf("conntrack -F expect (%v): %s", err, out)
+	}
+	if out, _ = command(t, s, "conntrack -L expect"); !strings.Contains(out, "0 expectations") {
+		t.Errorf("after the flush: %s", out)
+	}
+}

@@ -42,26 +42,41 @@ type ftpCommand struct {
 	port uint16
 }
 
-// ftpSearch is one command to look for (struct ftp_search).
+// ftpSearch is one command to look for (struct ftp_search); its type
+// says how its numbers are read (the kernel's getnum).
 type ftpSearch struct {
 	pattern string
 	skip    byte // the byte before the numbers, 0: none
 	term    byte // the byte after them, 0: any
 	typ     ftpType
-	getnum  func(data []byte, cmd *ftpCommand, f packet.Family, term byte, off *int) int
 }
 
 // ftpSearches are the commands of each direction: the client's in the
 // original direction, the server's replies in the other.
 var ftpSearches = [2][2]ftpSearch{
 	conntrack.Original: {
-		{pattern: "PORT", skip: ' ', term: '\r', typ: ftpPORT, getnum: tryRFC959},
-		{pattern: "EPRT", skip: ' ', term: '\r', typ: ftpEPRT, getnum: tryEPRT},
+		{pattern: "PORT", skip: ' ', term: '\r', typ: ftpPORT},
+		{pattern: "EPRT", skip: ' ', term: '\r', typ: ftpEPRT},
 	},
 	conntrack.Reply: {
-		{pattern: "227 ", typ: ftpPASV, getnum: tryRFC1123},
-		{pattern: "229 ", skip: '(', term: ')', typ: ftpEPSV, getnum: tryEPSVResponse},
+		{pattern: "227 ", typ: ftpPASV},
+		{pattern: "229 ", skip: '(', term: ')', typ: ftpEPSV},
 	},
+}
+
+// getnum reads the numbers of a command of type typ (try_rfc959,
+// try_eprt, try_rfc1123, try_epsv_response), returning their length, 0
+// if they do not parse; a 227's moves *off to its first digit.
+func getnum(typ ftpType, data []byte, cmd *ftpCommand, f packet.Family, term byte, off *int) int {
+	switch typ {
+	case ftpPORT:
+		return tryRFC959(data, cmd, term)
+	case ftpEPRT:
+		return tryEPRT(data, cmd, f)
+	case ftpPASV:
+		return tryRFC1123(data, cmd, off)
+	}
+	return tryEPSVResponse(data, cmd)
 }
 
 // ftpState is what the helper keeps about a control connection (struct
@@ -129,7 +144,7 @@ func tryNumber(data []byte, out []uint32, sep, term byte) int {
 }
 
 // tryRFC959 reads "a,b,c,d,p1,p2" (try_rfc959).
-func tryRFC959(data []byte, cmd *ftpCommand, _ packet.Family, term byte, _ *int) int {
+func tryRFC959(data []byte, cmd *ftpCommand, term byte) int {
 	var a [6]uint32
 	n := tryNumber(data, a[:], ',', term)
 	if n == 0 {
@@ -143,7 +158,7 @@ func tryRFC959(data []byte, cmd *ftpCommand, _ packet.Family, term byte, _ *int)
 // tryRFC1123 finds the numbers of a 227 reply at its first digit, since
 // servers do not agree on the parentheses RFC 959 shows (RFC 1123
 // 4.1.2.6), and moves the match's offset there (try_rfc1123).
-func tryRFC1123(data []byte, cmd *ftpCommand, f packet.Family, _ byte, off *int) int {
+func tryRFC1123(data []byte, cmd *ftpCommand, off *int) int {
 	i := 0
 	for i < len(data) && !isDigit(data[i]) {
 		i++
@@ -152,7 +167,7 @@ func tryRFC1123(data []byte, cmd *ftpCommand, f packet.Family, _ byte, off *int)
 		return 0
 	}
 	*off += i
-	return tryRFC959(data[i:], cmd, f, 0, off)
+	return tryRFC959(data[i:], cmd, 0)
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -185,7 +200,7 @@ func eprtDelim(c byte) bool { return !isDigit(c) && int8(c) >= 33 && c <= 126 }
 
 // tryEPRT reads "|1|a.b.c.d|port|" or "|2|ip6|port|" (try_eprt). The
 // protocol number must be the connection's.
-func tryEPRT(data []byte, cmd *ftpCommand, f packet.Family, _ byte, _ *int) int {
+func tryEPRT(data []byte, cmd *ftpCommand, f packet.Family) int {
 	if len(data) <= 3 {
 		return 0
 	}
@@ -216,7 +231,7 @@ func tryEPRT(data []byte, cmd *ftpCommand, f packet.Family, _ byte, _ *int) int 
 }
 
 // tryEPSVResponse reads "|||port|" (try_epsv_response).
-func tryEPSVResponse(data []byte, cmd *ftpCommand, _ packet.Family, _ byte, _ *int) int {
+func tryEPSVResponse(data []byte, cmd *ftpCommand) int {
 	if len(data) <= 3 {
 		return 0
 	}
@@ -273,7 +288,7 @@ func findPattern(data []byte, s *ftpSearch, cmd *ftpCommand, f packet.Family) (f
 		i++
 	}
 	numoff = i
-	numlen = s.getnum(data[i:], cmd, f, s.term, &numoff)
+	numlen = getnum(s.typ, data[i:], cmd, f, s.term, &numoff)
 	if numlen == 0 {
 		return -1, 0, 0
 	}

@@ -49,7 +49,11 @@ func xdigit2bin(c byte, end bool, delim int) int {
 // parsed, and the index where it stopped.
 func in4pton(src []byte, i, srclen int, delim int) ([4]byte, bool, int) {
 	var d [4]byte
-	n, w := 0, 0
+	n := 0
+	// w accumulates the digits' classes, flag bits and all, as the
+	// kernel's does: it is 0 only before the first digit, and its low
+	// 16 bits are the octet's value.
+	var w int32
 	for {
 		c := xdigit2bin(byteAt(src, i), srclen <= 0, delim)
 		if c&(ptonDigit|ptonDot|ptonDelim|ptonColonMsk) == 0 {
@@ -69,7 +73,7 @@ func in4pton(src []byte, i, srclen int, delim int) ([4]byte, bool, int) {
 				return d, true, i
 			}
 		} else {
-			w = w*10 + c&0xff
+			w = w*10 + int32(c)
 			if w&0xffff > 255 {
 				return d, false, i
 			}

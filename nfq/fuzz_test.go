@@ -61,3 +61,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Two packets in one datagram: the first's payload cannot grow into
+// the second, the last may grow into the buffer's unused end.
+func TestPayloadRoomToGrow(t *testing.T) {
+	buf := make([]byte, 0, 4096)
+	buf = append(buf, packetMsg(1, 0, []byte{0x45, 0, 0, 20})...)
+	buf = append(buf, packetMsg(2, 0, []byte{0x45, 0, 0, 20})...)
+	q := &Queue{pkts: make([]Packet, 0, 4)}
+	if err := q.parse(buf); err != nil || len(q.pkts) != 2 {
+		t.Fatalf("parse: %v, %d packets", err, len(q.pkts))
+	}
+	if c := cap(q.pkts[0].Payload); c != 4 {
+		t.Errorf("the first payload has room for %d bytes, want its own 4", c)
+	}
+	if c := cap(q.pkts[1].Payload); c < 1000 {
+		t.Errorf("the last payload has room for %d bytes, want the buffer's rest", c)
+	}
+}

@@ -30,6 +30,9 @@ type Packet struct {
 	// Time is the packet's receive timestamp, zero if none.
 	Time time.Time
 	// Payload is the packet from its network header, up to the copy range.
+	// Its capacity may reach past its length, into receive buffer space
+	// no other packet uses, so that the packet can grow in place when a
+	// helper rewrites it (packet.Packet.ReplacePayload).
 	Payload []byte
 	// Length is the packet's real length: more than len(Payload) when the
 	// copy range cut it (NFQA_CAP_LEN).

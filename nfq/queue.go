@@ -421,6 +421,13 @@ func (q *Queue) parse(b []byte) error {
 				q.pkts = q.pkts[:len(q.pkts)-1]
 				return err
 			}
+			if len(rest) > 0 {
+				// Another message follows in the buffer: a payload
+				// rewritten in place (a helper growing it) must not run
+				// into it. The last one may grow into the buffer's
+				// unused end.
+				p.Payload = p.Payload[:len(p.Payload):len(p.Payload)]
+			}
 			q.received++
 		case unix.NLMSG_ERROR:
 			if err := nlError(body); err != nil {

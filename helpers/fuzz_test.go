@@ -1,0 +1,132 @@
+package helpers
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// The fuzz targets hand hostile payloads to each helper on a live
+// connection, with and without NAT, in both directions: the helper must
+// never panic, must leave a packet it accepts well formed, and may only
+// expect connections to the hosts the kernel's checks allow.
+
+// fuzzConn returns a connection for a fuzz input's choices.
+func fuzzConn(t *testing.T, h *Helper, proto string, v6, natted bool, sport uint16) *conn {
+	client, public, server := a("10.0.0.5"), a("10.0.0.5"), a("203.0.113.5")
+	if natted {
+		public = a("198.51.100.7")
+	}
+	if v6 {
+		client, public, server = a("2001:db8:7::5"), a("2001:db8:7::5"), a("2001:db8:5::5")
+		if natted {
+			public = a("2001:db8:ffff::1")
+		}
+	}
+	return newConn(t, h, proto, client, public, server, sport)
+}
+
+// checkAfter checks what a helper left: a well-formed packet, and
+// expectations only towards the connection's own ends.
+func checkAfter(t *testing.T, c *conn, v Verdict, p *packet.Packet, allowed ...netip.Addr) {
+	t.Helper()
+	if !v.Drop && (p.Invalid != packet.OK || !p.L4ChecksumOK() || p.Family == packet.IPv4 && !p.IPv4HeaderChecksumOK()) {
+		t.Fatalf("the helper left a broken packet: %v", p.Invalid)
+	}
+	for _, e := range c.tb.Expectations(t0) {
+		ok := false
+		for _, x := range allowed {
+			ok = ok || e.Tuple.DstAddr() == x
+		}
+		if !ok {
+			t.Fatalf("an expectation to %v: %v", e.Tuple.DstAddr(), e)
+		}
+	}
+}
+
+func FuzzFTP(f *testing.F) {
+	for _, s := range []string{
+		"PORT 10,0,0,5,195,80\r\n", "EPRT |1|10.0.0.5|50000|\r\n", "EPRT |2|2001:db8:7::5|50000|\r\n",
+		"227 Entering Passive Mode (203,0,113,5,195,81).\r\n", "229 Entering Extended Passive Mode (|||50002|)\r\n",
+		"PORT 10,0,0,5,19", "EPRT |2|::ffff:10.0.0.5|1|\r\n", "227 1,2,3,4,5,6", "PORT 4294967295,1,1,1,65535,65535\r\n",
+	} {
+		f.Add([]byte(s), false, false, false)
+		f.Add([]byte(s), true, true, false)
+		f.Add([]byte(s), false, true, true)
+	}
+	set := New(Config{})
+	f.Fuzz(func(t *testing.T, payload []byte, reply, natted, v6 bool) {
+		if len(payload) == 0 || len(payload) > 1400 {
+			return
+		}
+		fam := packet.IPv4
+		if v6 {
+			fam = packet.IPv6
+		}
+		c := fuzzConn(t, set.Lookup("ftp", fam, packet.ProtoTCP), "tcp", v6, natted, 21)
+		c.send(conntrack.Reply, "220 hi\r\n")
+		c.send(conntrack.Original, "USER x\r\n")
+		d := conntrack.Original
+		if reply {
+			d = conntrack.Reply
+		}
+		v, p := c.send(d, string(payload))
+		checkAfter(t, c, v, p, c.client, c.public, c.server)
+		// The next command still parses: the state stays consistent.
+		c.send(d, "NOOP\r\n")
+	})
+}
+
+func FuzzIRC(f *testing.F) {
+	for _, s := range []string{
+		"PRIVMSG bob :\x01DCC SEND file 167772165 5000 1024\x01\r\n", "PRIVMSG bob :\x01DCC CHAT chat 167772165 5001\x01\r\n",
+		"PRIVMSG bob :\x01DCC SEND f 99999999999999999999999 65536 1\x01\n", " \r\n PRIVMSG x :\x01DCC SEND ",
+	} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	set := New(Config{})
+	f.Fuzz(func(t *testing.T, payload []byte, natted bool) {
+		if len(payload) == 0 || len(payload) > 5000 {
+			return
+		}
+		c := fuzzConn(t, set.Lookup("irc", packet.IPv4, packet.ProtoTCP), "tcp", false, natted, 6667)
+		v, p := c.send(conntrack.Original, string(payload))
+		checkAfter(t, c, v, p, c.public)
+	})
+}
+
+func FuzzTFTP(f *testing.F) {
+	f.Add([]byte("\x00\x01file\x00octet\x00"), false)
+	f.Add([]byte("\x00\x02"), true)
+	set := New(Config{})
+	f.Fuzz(func(t *testing.T, payload []byte, natted bool) {
+		if len(payload) > 1400 {
+			return
+		}
+		c := fuzzConn(t, set.Lookup("tftp", packet.IPv4, packet.ProtoUDP), "udp", false, natted, 69)
+		v, p := c.send(conntrack.Original, string(payload))
+		checkAfter(t, c, v, p, c.public)
+	})
+}
+
+func FuzzIn6pton(f *testing.F) {
+	for _, s := range []string{"2001:db8::5|", "::ffff:1.2.3.4|", "1:2:3:4:5:6:7:8|", "::|", "1::2::3|"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok, n := in6pton(b, len(b), '|')
+		if n < 0 || n > len(b)+1 {
+			t.Fatalf("stopped at %d of %d bytes (ok %v)", n, len(b), ok)
+		}
+		// Where netip reads the same text as an address, it is the
+		// same address (the kernel accepts more: leading zeros).
+		if ok && n <= len(b) {
+			if want, err := netip.ParseAddr(string(b[:n])); err == nil && want.Is6() && want.As16() != got {
+				t.Fatalf("in6pton(%q) = %v, netip says %v", b[:n], netip.AddrFrom16(got), want)
+			}
+		}
+	})
+}
