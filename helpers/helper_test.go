@@ -225,7 +225,7 @@ func TestFTPIPv6(t *testing.T) {
 		{"EPRT |2|2001:db8::5|50001|\r\n", true, false},
 		{"EPRT |2|2001:0db8:0000::0005|50001|\r\n", true, false},
 		{"EPRT |2|2001:db8::6|50001|\r\n", false, false}, // another host
-		{"EPRT |1|10.0.0.5|50001|\r\n", false, true},    // IPv4 on IPv6
+		{"EPRT |1|10.0.0.5|50001|\r\n", false, true},     // IPv4 on IPv6
 		{"EPRT |2|2001:db8::5::1|50001|\r\n", false, true},
 		// PORT's numbers replace only the first four bytes of the
 		// address: they name the sender only when they are its first
