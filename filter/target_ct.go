@@ -93,7 +93,10 @@ func (t *CTTarget) Do(c *Context) Verdict {
 }
 
 // ErrCTHelperProto is CheckRule's error for CT --helper in a rule that
-// does not name its transport protocol (xt_ct_set_helper).
+// does not name its transport protocol (xt_ct_set_helper), in the
+// kernel's words.
+//
+//lint:ignore ST1005 the kernel's message, word for word
 var ErrCTHelperProto = errors.New("You must specify a L4 protocol and not use inversions on it")
 
 // CheckRule refuses CT --helper where the kernel's xt_ct_tg_check does:

@@ -28,12 +28,6 @@ func (c *Call) mangleTCP(off, n int, rep []byte) bool {
 	return true
 }
 
-// mangleUDP replaces n bytes at offset off of the UDP payload with rep
-// (nf_nat_mangle_udp_packet).
-func (c *Call) mangleUDP(off, n int, rep []byte) bool {
-	return c.Packet.ReplacePayload(off, n, rep)
-}
-
 // expectPort registers e at destination port port, or, while that clashes
 // with another expectation, at random ports above it, as
 // nf_nat_exp_find_port does: the port asked for, then up to 128 random
