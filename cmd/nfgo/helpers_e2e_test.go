@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nfgo/nfgo/internal/kernel"
+)
+
+// The helpers end to end: real FTP and TFTP servers and clients, and a
+// scripted IRC DCC exchange, through nfgo run --mode path doing
+// MASQUERADE, with a stateful ruleset that admits data connections only
+// as RELATED by a helper. Each passes with its CT --helper rule and
+// fails without it.
+
+// helperRulesE2E is the router's nfgo ruleset; helped says whether the
+// raw table attaches the helpers.
+func helperRulesE2E(helped bool) string {
+	raw := ""
+	if helped {
+		raw = `-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp
+-A PREROUTING -p udp -m udp --dport 69 -j CT --helper tftp
+-A PREROUTING -p tcp -m tcp --dport 6667 -j CT --helper irc
+`
+	}
+	return "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n" + raw + `COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -o r1 -j MASQUERADE
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT
+-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT
+-A FORWARD -m conntrack --ctstate RELATED -m helper --helper tftp -j ACCEPT
+-A FORWARD -m conntrack --ctstate RELATED -m helper --helper irc -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT
+-A FORWARD -p udp -m udp --dport 69 -m conntrack --ctstate NEW -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 6667 -m conntrack --ctstate NEW -j ACCEPT
+COMMIT
+`
+}
+
+// helperRulesE2E6 is the IPv6 ruleset: FTP through MASQUERADE.
+func helperRulesE2E6(helped bool) string {
+	s := helperRulesE2E(helped)
+	s = strings.ReplaceAll(s, "-A PREROUTING -p tcp -m tcp --dport 6667 -j CT --helper irc\n", "")
+	s = strings.ReplaceAll(s, "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper irc -j ACCEPT\n", "")
+	return s
+}
+
+// helperTopo is the path-layout topology with the helpers' rules loaded
+// into nfgo run, and the servers started.
+func helperTopo(t *testing.T, helped bool) (*topo, *daemonProc) {
+	t.Helper()
+	tp := newPathTopo(t)
+	tp.routerRules6(t, pathPlumbing)
+	rules6 := filepath.Join(tp.dir, "nfgo.rules6")
+	if err := os.WriteFile(rules6, []byte(helperRulesE2E6(helped)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := tp.startDaemon(t, helperRulesE2E(helped), "--mode", "path", "--rules6", rules6)
+	return tp, d
+}
+
+// fileBody is what the servers serve: big enough for several segments.
+var fileBody = strings.Repeat("nfgo helper end-to-end test file\n", 2000)
+
+// startVsftpd runs vsftpd in the server namespace, serving fileBody
+// anonymously on both families, active and passive.
+func startVsftpd(t *testing.T, tp *topo) {
+	t.Helper()
+	kernel.Require(t, "vsftpd")
+	root := filepath.Join(tp.dir, "ftproot")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(root, 0o555) // vsftpd refuses a writable anonymous root
+	if err := os.WriteFile(filepath.Join(root, "file"), []byte(fileBody), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(tp.dir, "vsftpd-empty")
+	os.MkdirAll(empty, 0o755)
+	conf := filepath.Join(tp.dir, "vsftpd.conf")
+	if err := os.WriteFile(conf, []byte(strings.Join([]string{
+		"listen=NO", "listen_ipv6=YES", "background=NO", "anonymous_enable=YES", "local_enable=NO",
+		"anon_root=" + root, "no_anon_password=YES", "secure_chroot_dir=" + empty,
+		"connect_from_port_20=YES", "pasv_min_port=50000", "pasv_max_port=50100",
+		"seccomp_sandbox=NO", "isolate_network=NO", "isolate=NO", "xferlog_enable=NO",
+		"vsftpd_log_file=" + filepath.Join(tp.dir, "vsftpd.log"), "",
+	}, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", tp.server.Name, "vsftpd", conf)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitTCP(t, tp.server, "[::1]:21")
+}
+
+// waitTCP waits until something listens on addr in ns.
+func waitTCP(t *testing.T, ns *kernel.Netns, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		err := ns.Do(func() error {
+			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		})
+		if err == nil {
+			return
+		}
+	}
+	t.Fatalf("nothing listens on %s", addr)
+}
+
+// curl fetches url from the client namespace with curl's extra flags,
+// bounded in time.
+func curl(tp *topo, url string, flags ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	args := append([]string{"netns", "exec", tp.client.Name, "curl", "-sS", "--max-time", "8", "--connect-timeout", "4"}, flags...)
+	out, err := exec.CommandContext(ctx, "ip", append(args, url)...).CombinedOutput()
+	return string(out), err
+}
+
+func TestFTPThroughNfgoRun(t *testing.T) {
+	kernel.Require(t, "curl", "vsftpd")
+	modes := []struct {
+		name, url string
+		flags     []string
+	}{
+		{"passive EPSV", "ftp://10.2.0.2/file", nil},
+		{"passive PASV", "ftp://10.2.0.2/file", []string{"--disable-epsv"}},
+		{"active EPRT", "ftp://10.2.0.2/file", []string{"--ftp-port", "-"}},
+		{"active PORT", "ftp://10.2.0.2/file", []string{"--ftp-port", "-", "--disable-eprt"}},
+		{"IPv6 passive EPSV", "ftp://[fd02::2]/file", nil},
+		{"IPv6 active EPRT", "ftp://[fd02::2]/file", []string{"--ftp-port", "-"}},
+	}
+	for _, helped := range []bool{true, false} {
+		t.Run(fmt.Sprintf("helped=%v", helped), func(t *testing.T) {
+			tp, d := helperTopo(t, helped)
+			startVsftpd(t, tp)
+			for _, m := range modes {
+				// An active transfer without the helper would wait for
+				// its data connection until curl gives up; a short wait
+				// shows it just as well.
+				flags := m.flags
+				if !helped {
+					flags = append([]string{"--max-time", "3"}, flags...)
+				}
+				body, err := curl(tp, m.url, flags...)
+				ok := err == nil && body == fileBody
+				if ok != helped {
+					t.Errorf("%s with the helper %v: transfer ok %v (%d bytes, %v): %s", m.name, helped, ok, len(body), err, firstLine(body))
+				}
+			}
+			if helped {
+				out := d.command(t, "stats")
+				if metricValue(out, "nfgo_rewritten_packets_total") == 0 {
+					t.Errorf("no packet rewritten:\n%s", out)
+				}
+			}
+		})
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func TestTFTPThroughNfgoRun(t *testing.T) {
+	kernel.Require(t, "in.tftpd", "tftp")
+	for _, helped := range []bool{true, false} {
+		t.Run(fmt.Sprintf("helped=%v", helped), func(t *testing.T) {
+			tp, _ := helperTopo(t, helped)
+			root := filepath.Join(tp.dir, "tftproot")
+			os.MkdirAll(root, 0o755)
+			os.WriteFile(filepath.Join(root, "file"), []byte(fileBody), 0o644)
+			srv := exec.Command("ip", "netns", "exec", tp.server.Name, "in.tftpd", "--foreground", "--listen", "--address", "10.2.0.2:69", "--secure", root)
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+			time.Sleep(200 * time.Millisecond)
+			out := filepath.Join(tp.dir, "got")
+			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+			defer cancel()
+			// tftp-hpa retries for a while; a few seconds tell.
+			res, err := exec.CommandContext(ctx, "ip", "netns", "exec", tp.client.Name, "sh", "-c",
+				"timeout 5 tftp -m binary 10.2.0.2 -c get file "+out).CombinedOutput()
+			got, _ := os.ReadFile(out)
+			ok := err == nil && string(got) == fileBody
+			if ok != helped {
+				t.Errorf("TFTP with the helper %v: transfer ok %v (%d bytes, %v): %s", helped, ok, len(got), err, res)
+			}
+		})
+	}
+}
+
+// TestIRCDCCThroughNfgoRun scripts both sides of an IRC DCC SEND: the
+// client offers a file through an IRC server with its own address and a
+// port; the server side reads the offer as the peer would get it and
+// connects there. Through MASQUERADE, only the helper's rewrite makes the
+// offer name an address the peer can reach, and only its expectation
+// lets the connection in.
+func TestIRCDCCThroughNfgoRun(t *testing.T) {
+	for _, helped := range []bool{true, false} {
+		t.Run(fmt.Sprintf("helped=%v", helped), func(t *testing.T) {
+			tp, _ := helperTopo(t, helped)
+			var irc, dcc net.Listener
+			err := tp.server.Do(func() (err error) {
+				irc, err = net.Listen("tcp", "10.2.0.2:6667")
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer irc.Close()
+			if err := tp.client.Do(func() (err error) {
+				dcc, err = net.Listen("tcp", "10.1.0.2:0")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer dcc.Close()
+			go func() {
+				c, err := dcc.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				c.Write([]byte(fileBody))
+			}()
+			offers := make(chan string, 1)
+			go func() {
+				c, err := irc.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				l, _ := bufio.NewReader(c).ReadString('\n')
+				offers <- l
+			}()
+			var c net.Conn
+			if err := tp.client.Do(func() (err error) {
+				c, err = net.DialTimeout("tcp", "10.2.0.2:6667", 3*time.Second)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			port := dcc.Addr().(*net.TCPAddr).Port
+			// 10.1.0.2 as IRC writes it: 167837698.
+			fmt.Fprintf(c, "PRIVMSG bob :\x01DCC SEND file 167837698 %d %d\x01\r\n", port, len(fileBody))
+			var offer string
+			select {
+			case offer = <-offers:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the IRC server got no offer")
+			}
+			var ip, p uint64
+			var size int
+			if _, err := fmt.Sscanf(strings.TrimSpace(offer), "PRIVMSG bob :\x01DCC SEND file %d %d %d\x01", &ip, &p, &size); err != nil {
+				t.Fatalf("offer %q: %v", offer, err)
+			}
+			addr := net.JoinHostPort(net.IPv4(byte(ip>>24), byte(ip>>16), byte(ip>>8), byte(ip)).String(), fmt.Sprint(p))
+			var got []byte
+			err = tp.server.Do(func() error {
+				dc, err := net.DialTimeout("tcp", addr, 2*time.Second)
+				if err != nil {
+					return err
+				}
+				defer dc.Close()
+				dc.SetDeadline(time.Now().Add(5 * time.Second))
+				r := bufio.NewReader(dc)
+				got = make([]byte, len(fileBody))
+				_, err = io.ReadFull(r, got)
+				return err
+			})
+			ok := err == nil && string(got) == fileBody
+			if ok != helped {
+				t.Errorf("DCC with the helper %v: offer %q, transfer from %s ok %v (%v)", helped, strings.TrimSpace(offer), addr, ok, err)
+			}
+			if helped && addr != fmt.Sprintf("10.2.0.1:%d", port) {
+				t.Errorf("the offer names %s, want the router's 10.2.0.1 and the client's port", addr)
+			}
+		})
+	}
+}
