@@ -1,6 +1,7 @@
 package conntrack
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -100,6 +101,10 @@ type Expectation struct {
 	// Mask names are ignored.
 	Tuple Tuple
 	Mask  ExpectMask
+	// SrcBits, when not 0, compares only the first SrcBits bits of the
+	// source address (the broadcast helper expects answers from the
+	// query's subnet); ExpectAnySrcAddr ignores the address altogether.
+	SrcBits uint8
 	// Master and MasterReply are the master connection's tuples, which
 	// identify it while it lives and which NAT of the expected
 	// connection follows. Expect sets them.
@@ -143,7 +148,7 @@ func (e Expectation) String() string {
 		sport = 0
 	}
 	fmt.Fprintf(&b, "mask-src=%v mask-dst=%v sport=%d dport=%d ",
-		maskAddr(e.Tuple.Family, e.Mask&ExpectAnySrcAddr != 0), maskAddr(e.Tuple.Family, false), sport, 0xffff)
+		maskAddr(e.Tuple.Family, e.srcBits()), maskAddr(e.Tuple.Family, addrLen(e.Tuple.Family)*8), sport, 0xffff)
 	m := e.Master.String()
 	m = strings.Replace(strings.Replace(m, "src=", "master-src=", 1), "dst=", "master-dst=", 1)
 	fmt.Fprintf(&b, "%s ", m)
@@ -160,14 +165,12 @@ func (e Expectation) String() string {
 	return strings.TrimSuffix(b.String(), " ")
 }
 
-// maskAddr returns the mask of an address: all ones, or zero for a
-// wildcard.
-func maskAddr(f packet.Family, wildcard bool) netip.Addr {
+// maskAddr returns the mask of an address of family f whose first bits
+// count.
+func maskAddr(f packet.Family, bits int) netip.Addr {
 	var b [16]byte
-	if !wildcard {
-		for i := range b {
-			b[i] = 0xff
-		}
+	for i := range bits {
+		b[i/8] |= 0x80 >> (i % 8)
 	}
 	if f == packet.IPv6 {
 		return netip.AddrFrom16(b)
@@ -175,27 +178,55 @@ func maskAddr(f packet.Family, wildcard bool) netip.Addr {
 	return netip.AddrFrom4([4]byte(b[:4]))
 }
 
+// srcBits is how many leading bits of the source address the
+// expectation compares.
+func (e *Expectation) srcBits() int {
+	switch {
+	case e.Mask&ExpectAnySrcAddr != 0:
+		return 0
+	case e.SrcBits != 0:
+		return min(int(e.SrcBits), addrLen(e.Tuple.Family)*8)
+	}
+	return addrLen(e.Tuple.Family) * 8
+}
+
+// prefixEqual reports whether a and b agree in their first bits bits.
+func prefixEqual(a, b *[16]byte, bits int) bool {
+	n := bits / 8
+	if !bytes.Equal(a[:n], b[:n]) {
+		return false
+	}
+	if r := bits % 8; r != 0 {
+		m := byte(0xff << (8 - r))
+		return a[n]&m == b[n]&m
+	}
+	return true
+}
+
 // matches reports whether a new connection's original tuple t is
 // expected (nf_ct_tuple_mask_cmp).
 func (e *Expectation) matches(t *Tuple) bool {
+	return e.matchesBits(t, e.srcBits())
+}
+
+func (e *Expectation) matchesBits(t *Tuple, bits int) bool {
 	x := &e.Tuple
 	return t.Dst == x.Dst && t.DstPort == x.DstPort && t.Proto == x.Proto && t.Family == x.Family && t.Zone == x.Zone &&
-		(e.Mask&ExpectAnySrcAddr != 0 || t.Src == x.Src) &&
+		prefixEqual(&t.Src, &x.Src, bits) &&
 		(e.Mask&ExpectAnySrcPort != 0 || t.SrcPort == x.SrcPort)
 }
 
 // same reports whether e and o expect the same thing (expect_matches).
 func (e *Expectation) same(o *Expectation) bool {
-	return e.Mask == o.Mask && e.matches(&o.Tuple)
+	return e.Mask == o.Mask && e.srcBits() == o.srcBits() && e.matches(&o.Tuple)
 }
 
 // clashes reports whether e and o can match one connection
 // (expect_clash): their tuples agree on every field both of them care
 // about.
 func (e *Expectation) clashes(o *Expectation) bool {
-	m := e.Mask | o.Mask
-	x := Expectation{Tuple: e.Tuple, Mask: m}
-	return x.matches(&o.Tuple)
+	x := Expectation{Tuple: e.Tuple, Mask: e.Mask | o.Mask}
+	return x.matchesBits(&o.Tuple, min(e.srcBits(), o.srcBits()))
 }
 
 // expectation is a stored Expectation.
@@ -370,6 +401,52 @@ func (x *expectTable) clear(now int64) {
 // (nf_ct_expect_max: four for every 256 connections of Config.Max),
 // ErrExpectTableFull.
 func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
+	return t.expect(master, []Expectation{e}, now, false)
+}
+
+// ExpectAnyMaster is Expect with NF_CT_EXP_F_SKIP_MASTER: an identical
+// expectation of another master is not a clash but ErrExpectationExists
+// (SIP takes that as success: two calls announce the same media).
+func (t *Table) ExpectAnyMaster(master *Result, e Expectation, now time.Time) error {
+	return t.expect(master, []Expectation{e}, now, true)
+}
+
+// ExpectPair registers two expectations of one master together, or
+// neither (nf_ct_expect_related_pair): SIP's RTP and RTCP. anyMaster is
+// NF_CT_EXP_F_SKIP_MASTER.
+func (t *Table) ExpectPair(master *Result, pair [2]Expectation, now time.Time, anyMaster bool) error {
+	return t.expect(master, pair[:], now, anyMaster)
+}
+
+// expect checks the expectations es of master, as __nf_ct_expect_check
+// does, each counting the ones before it, and registers them all if all
+// pass.
+func (t *Table) expect(master *Result, es []Expectation, now time.Time, anyMaster bool) error {
+	for i := range es {
+		if err := prepareExpectation(master, &es[i]); err != nil {
+			return err
+		}
+	}
+	ns := now.UnixNano()
+	x := &t.ext.expect
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var pending [256]int // by class: the ones of es already checked
+	for i := range es {
+		if err := x.check(&es[i], ns, anyMaster, pending[es[i].Class]); err != nil {
+			return err
+		}
+		pending[es[i].Class]++
+	}
+	for i := range es {
+		x.insert(master, &es[i], ns)
+	}
+	return nil
+}
+
+// prepareExpectation fills in what Expect takes from the master, and
+// validates e.
+func prepareExpectation(master *Result, e *Expectation) error {
 	if master == nil || !master.Tracked() {
 		return ErrNoMaster
 	}
@@ -388,56 +465,61 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 		return fmt.Errorf("%w: only the source address and port may be wildcards", ErrBadExpectation)
 	}
 	e.Helper = master.Help.Helper
-	maxExpected := 0
-	if e.Helper != nil {
-		p := e.Helper.Policy(e.Class)
-		maxExpected = p.MaxExpected
-		if e.Timeout <= 0 {
-			e.Timeout = p.Timeout
-		}
+	if e.Helper != nil && e.Timeout <= 0 {
+		e.Timeout = e.Helper.Policy(e.Class).Timeout
 	}
 	if e.Timeout <= 0 {
 		e.Timeout = DefaultExpectTimeout
 	}
-	ns := now.UnixNano()
-	x := &t.ext.expect
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	k := expectKeyOf(&e.Tuple)
-	for _, o := range slices.Clone(x.expire(x.byDst[k], ns)) {
-		switch {
-		case o.Master == e.Master && o.same(&e):
-			if o.Class != e.Class {
+	return nil
+}
+
+// check is __nf_ct_expect_check for e, with pending more of its class
+// about to be registered with it. x.mu must be held.
+func (x *expectTable) check(e *Expectation, ns int64, anyMaster bool, pending int) error {
+	for _, o := range slices.Clone(x.expire(x.byDst[expectKeyOf(&e.Tuple)], ns)) {
+		if (anyMaster || o.Master == e.Master) && o.same(e) {
+			if o.Class != e.Class || o.Master != e.Master {
 				return ErrExpectationExists
 			}
 			x.remove(o, ns)
-		case o.clashes(&e):
+			break
+		}
+		if o.clashes(e) {
 			return ErrExpectationClash
 		}
 	}
-	if maxExpected > 0 {
-		// evict_oldest_expect: the oldest of the class goes, once, if
-		// the master still has its fill after the expired ones went.
-		var mine []*expectation
-		for _, o := range x.expire(x.byMaster[e.Master], ns) {
-			if o.Class == e.Class {
-				mine = append(mine, o)
+	if e.Helper != nil {
+		if max := e.Helper.Policy(e.Class).MaxExpected; max > 0 {
+			// evict_oldest_expect: the oldest of the class goes, once, if
+			// the master still has its fill after the expired ones went.
+			var mine []*expectation
+			for _, o := range x.expire(x.byMaster[e.Master], ns) {
+				if o.Class == e.Class {
+					mine = append(mine, o)
+				}
+			}
+			if len(mine) > 0 && len(mine)+pending >= max {
+				x.remove(slices.MinFunc(mine, func(a, b *expectation) int { return int(a.seq - b.seq) }), ns)
 			}
 		}
-		if len(mine) >= maxExpected {
-			x.remove(slices.MinFunc(mine, func(a, b *expectation) int { return int(a.seq - b.seq) }), ns)
-		}
 	}
-	if x.n >= x.max {
+	if x.n+pending >= x.max {
 		for _, l := range x.byDst {
 			x.expire(l, ns)
 		}
-		if x.n >= x.max {
+		if x.n+pending >= x.max {
 			return ErrExpectTableFull
 		}
 	}
+	return nil
+}
+
+// insert registers a checked expectation. x.mu must be held.
+func (x *expectTable) insert(master *Result, e *Expectation, ns int64) {
 	x.seq++
-	n := &expectation{Expectation: e, mark: master.Mark, deadline: ns + int64(e.Timeout), seq: x.seq, unconfirmed: master.isNew}
+	n := &expectation{Expectation: *e, mark: master.Mark, deadline: ns + int64(e.Timeout), seq: x.seq, unconfirmed: master.isNew}
+	k := expectKeyOf(&e.Tuple)
 	x.byDst[k] = append(x.byDst[k], n)
 	x.byMaster[e.Master] = append(x.byMaster[e.Master], n)
 	x.n++
@@ -446,7 +528,74 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 		master.madeExpectations = true
 	}
 	x.events.emitExpect(EventNew, n, ns)
-	return nil
+}
+
+// FindExpectation returns the live expectation a new connection with
+// original tuple tp would match (__nf_ct_expect_find, which SIP uses to
+// see whether another call expects the same media), inactive ones
+// included.
+func (t *Table) FindExpectation(tp Tuple, now time.Time) (Expectation, bool) {
+	x := &t.ext.expect
+	ns := now.UnixNano()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, e := range x.expire(x.byDst[expectKeyOf(&tp)], ns) {
+		if e.matches(&tp) {
+			out := e.Expectation
+			out.Timeout = time.Duration(e.deadline - ns)
+			return out, true
+		}
+	}
+	return Expectation{}, false
+}
+
+// masterOf returns the original tuple of r's connection.
+func masterOf(r *Result) Tuple {
+	if r.isNew {
+		return r.pending.tuple[Original]
+	}
+	return r.Tuple(Original)
+}
+
+// RefreshExpectation finds, newest first, the first expectation of r's
+// connection for which match reports true, gives it timeout from now on
+// and clears its INACTIVE flag, as SIP does when a registrar accepts a
+// registration (refresh_signalling_expectation). It reports whether it
+// found one.
+func (t *Table) RefreshExpectation(r *Result, match func(*Expectation) bool, timeout time.Duration, now time.Time) bool {
+	x := &t.ext.expect
+	ns := now.UnixNano()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	l := x.expire(x.byMaster[masterOf(r)], ns)
+	for i := len(l) - 1; i >= 0; i-- {
+		e := l[i]
+		if match(&e.Expectation) {
+			e.deadline = ns + int64(timeout)
+			e.Flags &^= ExpectInactive
+			return true
+		}
+	}
+	return false
+}
+
+// RemoveExpectations removes, newest first, the expectations of r's
+// connection for which match reports true, all of them or only the
+// first (flush_expectations).
+func (t *Table) RemoveExpectations(r *Result, match func(*Expectation) bool, all bool, now time.Time) {
+	x := &t.ext.expect
+	ns := now.UnixNano()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	l := slices.Clone(x.byMaster[masterOf(r)])
+	for i := len(l) - 1; i >= 0; i-- {
+		if e := l[i]; match(&e.Expectation) {
+			x.remove(e, ns)
+			if !all {
+				return
+			}
+		}
+	}
 }
 
 // Unexpect removes the master's expectation of tuple e.Tuple with mask
@@ -454,10 +603,7 @@ func (t *Table) Expect(master *Result, e Expectation, now time.Time) error {
 // that registered it and then failed to rewrite the packet takes it
 // back. It reports whether it removed one.
 func (t *Table) Unexpect(master *Result, e Expectation, now time.Time) bool {
-	orig := master.Tuple(Original)
-	if master.isNew {
-		orig = master.pending.tuple[Original]
-	}
+	orig := masterOf(master)
 	x := &t.ext.expect
 	x.mu.Lock()
 	defer x.mu.Unlock()

@@ -367,3 +367,21 @@ func TestXXH64Words(t *testing.T) {
 		}
 	}
 }
+
+// A helper's refresh replaces the tracker's timeout, for a new
+// connection and an established one alike.
+func TestRefreshSetsTheTimeout(t *testing.T) {
+	tb := NewTable(Config{})
+	var r Result
+	tb.In(&r, pkt(t, udp("10.0.0.1", "10.0.0.2", 5060, 5060)), 0, t0, true)
+	tb.Refresh(&r, time.Hour, t0)
+	tb.Confirm(&r)
+	if c, _, _ := tb.Get(r.Tuple(Original), t0); c.Timeout.Truncate(time.Second) != time.Hour {
+		t.Errorf("new connection: timeout %v, want 1h", c.Timeout)
+	}
+	r = step(t, tb, pkt(t, udp("10.0.0.2", "10.0.0.1", 5060, 5060)), t0.Add(time.Second))
+	tb.Refresh(&r, 2*time.Hour, t0.Add(time.Second))
+	if c, _, _ := tb.Get(r.Tuple(Original), t0.Add(time.Second)); c.Timeout.Truncate(time.Second) != 2*time.Hour {
+		t.Errorf("established connection: timeout %v, want 2h", c.Timeout)
+	}
+}

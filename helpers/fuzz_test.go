@@ -130,3 +130,45 @@ func FuzzIn6pton(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSIP(f *testing.F) {
+	inv := invite("10.0.0.5", "203.0.113.5", 49170)
+	for _, s := range []string{
+		inv, ok200("10.0.0.5", "203.0.113.5", 3456),
+		sipMessage("REGISTER sip:r SIP/2.0", []string{"Via: SIP/2.0/UDP 10.0.0.5:5060", "CSeq: 1 REGISTER", "Contact: <sip:b@10.0.0.5>;expires=60"}, ""),
+		sipMessage("SIP/2.0 200 OK", []string{"CSeq: 1 REGISTER", "Contact: <sip:b@10.0.0.5>;expires=60", "m: <sip:c@10.0.0.5:5062>,<sip:d@10.0.0.5>"}, ""),
+		"INVITE sip:x@[2001:db8::5]:5060 SIP/2.0\r\nv: SIP/2.0/UDP [2001:db8:7::5]:5060;maddr=[2001:db8:7::5];received=2001:db8::1;rport=5060\r\nl: 0\r\n\r\n",
+		inv + inv, // two messages: TCP framing
+	} {
+		f.Add([]byte(s), false, false, false, false)
+		f.Add([]byte(s), true, true, false, false)
+		f.Add([]byte(s), false, true, true, true)
+	}
+	set := New(Config{})
+	f.Fuzz(func(t *testing.T, payload []byte, reply, natted, v6, tcp bool) {
+		if len(payload) == 0 || len(payload) > 1400 {
+			return
+		}
+		fam, proto := packet.IPv4, "udp"
+		if v6 {
+			fam = packet.IPv6
+		}
+		if tcp {
+			proto = "tcp"
+		}
+		var pnum uint8 = packet.ProtoUDP
+		if tcp {
+			pnum = packet.ProtoTCP
+		}
+		c := fuzzConn(t, set.Lookup("sip", fam, pnum), proto, v6, natted, 5060)
+		d := conntrack.Original
+		if reply {
+			d = conntrack.Reply
+		}
+		v, p := c.send(d, string(payload))
+		// SIP expects media where the payload says, towards the ends
+		// of the call: any address the message names for this end may
+		// only be its own (direct media).
+		checkAfter(t, c, v, p, c.client, c.public, c.server)
+	})
+}

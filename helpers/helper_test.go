@@ -35,7 +35,12 @@ func a(s string) netip.Addr { return netip.MustParseAddr(s) }
 // newConn sets up the connection; public differs from client for a
 // source-NATed one.
 func newConn(t testing.TB, h *Helper, proto string, client, public, server netip.Addr, sport uint16) *conn {
-	c := &conn{t: t, tb: conntrack.NewTable(conntrack.Config{}), h: h, proto: proto, client: client, public: public, server: server, cport: 40000, sport: sport, seq: [2]uint32{1000, 5000}}
+	return newConnPorts(t, h, proto, client, public, server, 40000, sport)
+}
+
+// newConnPorts is newConn with the client's port too.
+func newConnPorts(t testing.TB, h *Helper, proto string, client, public, server netip.Addr, cport, sport uint16) *conn {
+	c := &conn{t: t, tb: conntrack.NewTable(conntrack.Config{}), h: h, proto: proto, client: client, public: public, server: server, cport: cport, sport: sport, seq: [2]uint32{1000, 5000}}
 	var r conntrack.Result
 	c.tb.In(&r, c.pkt(conntrack.Original, "S", ""), 0, t0, false)
 	if public != client {

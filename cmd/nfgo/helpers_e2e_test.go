@@ -30,6 +30,7 @@ func helperRulesE2E(helped bool) string {
 		raw = `-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp
 -A PREROUTING -p udp -m udp --dport 69 -j CT --helper tftp
 -A PREROUTING -p tcp -m tcp --dport 6667 -j CT --helper irc
+-A PREROUTING -p udp -m udp --dport 5060 -j CT --helper sip
 `
 	}
 	return "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n" + raw + `COMMIT
@@ -48,6 +49,8 @@ COMMIT
 -A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT
 -A FORWARD -m conntrack --ctstate RELATED -m helper --helper tftp -j ACCEPT
 -A FORWARD -m conntrack --ctstate RELATED -m helper --helper irc -j ACCEPT
+-A FORWARD -m conntrack --ctstate RELATED -m helper --helper sip -j ACCEPT
+-A FORWARD -p udp -m udp --dport 5060 -m conntrack --ctstate NEW -j ACCEPT
 -A FORWARD -p tcp -m tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT
 -A FORWARD -p udp -m udp --dport 69 -m conntrack --ctstate NEW -j ACCEPT
 -A FORWARD -p tcp -m tcp --dport 6667 -m conntrack --ctstate NEW -j ACCEPT
@@ -308,4 +311,74 @@ func TestIRCDCCThroughNfgoRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSIPCallThroughNfgoRun places a call with sipp: the UAC (playing
+// G.711 RTP from a capture) calls the UAS, which echoes the RTP back,
+// through MASQUERADE. With the helper the RTP is RELATED and flows both
+// ways; without it the media are dropped (the signalling gets through
+// either way).
+func TestSIPCallThroughNfgoRun(t *testing.T) {
+	kernel.Require(t, "sipp")
+	pcaps, _ := filepath.Glob("/usr/share/sip-tester/*.pcap")
+	if len(pcaps) == 0 {
+		t.Skip("sipp's sample captures (/usr/share/sip-tester/*.pcap) are not installed")
+	}
+	for _, helped := range []bool{true, false} {
+		t.Run(fmt.Sprintf("helped=%v", helped), func(t *testing.T) {
+			tp, d := helperTopo(t, helped)
+			// uac_pcap plays pcap/g711a.pcap, relative to its directory.
+			work := filepath.Join(tp.dir, "sipp")
+			os.MkdirAll(filepath.Join(work, "pcap"), 0o755)
+			for _, p := range pcaps {
+				b, _ := os.ReadFile(p)
+				os.WriteFile(filepath.Join(work, "pcap", filepath.Base(p)), b, 0o644)
+			}
+			uas := exec.Command("ip", "netns", "exec", tp.server.Name, "timeout", "30", "sipp", "-sn", "uas", "-i", "10.2.0.2", "-p", "5060",
+				"-m", "1", "-rtp_echo", "-mp", "6000", "-mi", "10.2.0.2", "-nostdin")
+			uas.Dir = work
+			if err := uas.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { uas.Process.Kill(); uas.Wait() })
+			time.Sleep(300 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+			defer cancel()
+			uac := exec.CommandContext(ctx, "ip", "netns", "exec", tp.client.Name, "sipp", "-sn", "uac_pcap", "10.2.0.2:5060",
+				"-i", "10.1.0.2", "-p", "5060", "-m", "1", "-mi", "10.1.0.2", "-nostdin", "-timeout", "20s")
+			uac.Dir = work
+			out, err := uac.CombinedOutput()
+			if err != nil {
+				t.Fatalf("the call failed (%v): %s", err, lastLines(string(out), 5))
+			}
+			// The echoed RTP shows as replies of the media connection.
+			ct := d.command(t, "conntrack", "-L")
+			echoed := false
+			for _, l := range strings.Split(ct, "\n") {
+				if strings.HasPrefix(l, "udp") && strings.Contains(l, "dport=6000 ") {
+					f := strings.Fields(l)
+					n := 0
+					for _, x := range f {
+						if strings.HasPrefix(x, "packets=") {
+							n++
+							if n == 2 && x != "packets=0" {
+								echoed = true
+							}
+						}
+					}
+				}
+			}
+			if echoed != helped {
+				t.Errorf("with the helper %v, RTP echoed %v:\n%s", helped, echoed, ct)
+			}
+		})
+	}
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
 }

@@ -239,6 +239,7 @@ func TestHelpersMatchKernel(t *testing.T) {
 	restoreFiles(t, r, rules, rules6)
 	h := &helperRun{t: t, r: r}
 	helperScenarios(h)
+	sipScenarios(h)
 
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
