@@ -114,6 +114,7 @@ type pktState struct {
 	// handing a packet to its helper allocates nothing.
 	call     helpers.Call
 	helpData [conntrack.HelpDataSize]byte
+	local    helpers.LocalRoute
 }
 
 // New returns an engine with no rules: every packet is accepted.
@@ -695,8 +696,14 @@ func (e *Engine) help(ps *pktState, v *Verdict) bool {
 	if !ok || r.State == conntrack.Related && r.Dir == conntrack.Reply {
 		return true
 	}
+	c := &ps.Context
 	ps.helpData = r.Help.Data
-	ps.call = helpers.Call{Packet: ps.Context.Packet, CT: r, Table: e.ct, Now: ps.Context.Now, Data: &ps.helpData}
+	ps.call = helpers.Call{Packet: c.Packet, CT: r, Table: e.ct, Now: c.Now, Data: &ps.helpData, Out: c.Out, Routes: ps.env}
+	if c.Hook == filter.Postrouting && ps.env.IsLocal(c.Packet.Src()) {
+		// Sent by the host itself: the broadcast helpers want its route.
+		ps.local = helpers.LocalRoute{Broadcast: ps.env.AddrType(c.Packet.Dst(), c.Out) == filter.AddrBroadcast, OutAddrs: ps.env.ifaddrs[c.Out]}
+		ps.call.Local = &ps.local
+	}
 	hv := h.Help(&ps.call)
 	e.ct.SetHelpData(r, &ps.helpData)
 	ps.call = helpers.Call{}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/helpers"
 	"github.com/nfgo/nfgo/packet"
 )
 
@@ -42,11 +43,15 @@ type hostEnv struct {
 	local  map[netip.Addr]string // address → interface
 	bcast  map[netip.Addr]bool
 	routes []Route // sorted longest prefix first
+	// ifaddrs are each interface's IPv4 addresses as the kernel keeps
+	// them, for the broadcast helpers.
+	ifaddrs map[string][]helpers.InterfaceAddr
 }
 
 func newHostEnv(h Host) *hostEnv {
-	e := &hostEnv{host: h, local: map[netip.Addr]string{}, bcast: map[netip.Addr]bool{}}
+	e := &hostEnv{host: h, local: map[netip.Addr]string{}, bcast: map[netip.Addr]bool{}, ifaddrs: map[string][]helpers.InterfaceAddr{}}
 	for _, ifc := range h.Interfaces {
+		e.ifaddrs[ifc.Name] = helpers.InterfaceAddrs(ifc.Addrs)
 		for _, p := range ifc.Addrs {
 			e.local[p.Addr()] = ifc.Name
 			if p.Addr().Is4() && p.Bits() < 31 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -430,5 +431,30 @@ func TestExpectedConnectionTakesTheMastersMarkOfNow(t *testing.T) {
 	tb.SetMark(&master, 2, t0)
 	if r := step(t, tb, pkt(t, *dataSeg(Original, "S", 7000, 0, 20, 50000)), t0); r.Mark != 2 {
 		t.Errorf("mark %d, want the master's mark of now, 2", r.Mark)
+	}
+}
+
+// A broadcast query's expectation takes answers from its subnet only,
+// as the kernel's source mask does.
+func TestExpectationOfASubnet(t *testing.T) {
+	tb, master := ftpControl(t, 0)
+	e := Expectation{Tuple: Tuple{Family: packet.IPv4, Proto: packet.ProtoTCP, SrcPort: 20, DstPort: 50000}, SrcBits: 24}
+	copy(e.Tuple.Src[:], a("10.0.0.255").AsSlice())
+	copy(e.Tuple.Dst[:], tcpClient.AsSlice())
+	e.Flags = ExpectPermanent
+	if err := tb.Expect(&master, e, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		src  string
+		want State
+	}{{"10.0.0.7", Related}, {"10.0.0.200", Related}, {"10.0.1.7", New}} {
+		s := testpkt.Spec{Src: a(tc.src), Dst: tcpClient, Proto: "tcp", SrcPort: 20, DstPort: 50000, Flags: "S"}
+		if r := step(t, tb, pkt(t, s), t0); r.State != tc.want {
+			t.Errorf("from %s: %v, want %v", tc.src, r.State, tc.want)
+		}
+	}
+	if got := tb.Expectations(t0)[0].String(); !strings.Contains(got, "mask-src=255.255.255.0 ") {
+		t.Errorf("listing %q, want mask-src=255.255.255.0", got)
 	}
 }

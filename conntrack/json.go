@@ -145,7 +145,7 @@ func (e Expectation) MarshalJSON() ([]byte, error) {
 	if e.Mask&ExpectAnySrcPort == 0 {
 		mask.SrcPort = 0xffff
 	}
-	srcMask, dstMask := maskAddr(e.Tuple.Family, e.Mask&ExpectAnySrcAddr != 0).AsSlice(), maskAddr(e.Tuple.Family, false).AsSlice()
+	srcMask, dstMask := maskAddr(e.Tuple.Family, e.srcBits()).AsSlice(), maskAddr(e.Tuple.Family, addrLen(e.Tuple.Family)*8).AsSlice()
 	copy(mask.Src[:], srcMask)
 	copy(mask.Dst[:], dstMask)
 	mj := tupleJSON(mask)

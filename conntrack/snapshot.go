@@ -41,7 +41,7 @@ import (
 //	           master           the master's helper's name, then its
 //	                            original tuple (bit 4)
 //	expectations (flags bit 0): count u32, then × count: length uvarint, then:
-//	           tuple | mask u8 | master tuple | master reply tuple
+//	           tuple | mask u8 | source bits u8 | master tuple | master reply tuple
 //	           timeout varint (ns left) | class u8 | flags u8
 //	           helper name | assign-helper name | fn name
 //	           dir u8 | saved addr 16 bytes | saved port u16
@@ -183,7 +183,7 @@ func appendName(b []byte, h Helper) []byte {
 // appendExpectation appends an expectation's body.
 func appendExpectation(b []byte, e *Expectation) []byte {
 	b = appendTuple(b, &e.Tuple)
-	b = append(b, uint8(e.Mask))
+	b = append(b, uint8(e.Mask), e.SrcBits)
 	b = appendTuple(b, &e.Master)
 	b = appendTuple(b, &e.MasterReply)
 	b = binary.AppendVarint(b, int64(e.Timeout))
@@ -392,11 +392,11 @@ func (t *Table) decodeExpectation(b []byte, e *Expectation) error {
 	if b, err = readTuple(b, &e.Tuple); err != nil {
 		return fmt.Errorf("tuple: %v", err)
 	}
-	if len(b) < 1 || b[0]&^uint8(ExpectAnySrcAddr|ExpectAnySrcPort) != 0 {
+	if len(b) < 2 || b[0]&^uint8(ExpectAnySrcAddr|ExpectAnySrcPort) != 0 || int(b[1]) > addrLen(e.Tuple.Family)*8 {
 		return errors.New("bad mask")
 	}
-	e.Mask = ExpectMask(b[0])
-	if b, err = readTuple(b[1:], &e.Master); err != nil {
+	e.Mask, e.SrcBits = ExpectMask(b[0]), b[1]
+	if b, err = readTuple(b[2:], &e.Master); err != nil {
 		return fmt.Errorf("master tuple: %v", err)
 	}
 	if b, err = readTuple(b, &e.MasterReply); err != nil {

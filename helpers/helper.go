@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -52,6 +53,21 @@ type Call struct {
 	// Data is the helper's state about the connection, which it may
 	// change; the engine stores it back.
 	Data *[conntrack.HelpDataSize]byte
+	// Out is the interface the packet leaves by ("" if unknown), and
+	// Routes the host's routes, for SIP's sip_external_media, which
+	// asks whether a media address is reached through the same
+	// interface. Routes may be nil.
+	Out    string
+	Routes Routes
+	// Local is set only for a packet the host sent itself (the kernel's
+	// skb->sk is set): its route, for the broadcast helpers (netbios-ns,
+	// snmp). Nil for a forwarded or received packet. See LocalRoute.
+	Local *LocalRoute
+}
+
+// Routes answers which interface a destination is routed through.
+type Routes interface {
+	Route(dst netip.Addr) string
 }
 
 // dir returns the packet's direction.
@@ -191,13 +207,13 @@ var known = []struct {
 	{"ftp", both, []uint8{packet.ProtoTCP}, ""},
 	{"tftp", both, []uint8{packet.ProtoUDP}, ""},
 	{"irc", v4, []uint8{packet.ProtoTCP}, ""},
-	{"sip", both, []uint8{packet.ProtoUDP, packet.ProtoTCP}, "SIP comes with the next part of the helpers work"},
+	{"sip", both, []uint8{packet.ProtoUDP, packet.ProtoTCP}, ""},
 	{"pptp", v4, []uint8{packet.ProtoTCP}, "PPTP comes with the next part of the helpers work"},
-	{"amanda", both, []uint8{packet.ProtoUDP}, "Amanda comes with the next part of the helpers work"},
-	{"sane", both, []uint8{packet.ProtoTCP}, "SANE comes with the next part of the helpers work"},
-	{"netbios-ns", v4, []uint8{packet.ProtoUDP}, "NetBIOS-NS comes with the next part of the helpers work"},
-	{"snmp", v4, []uint8{packet.ProtoUDP}, "SNMP comes with the next part of the helpers work"},
-	{"snmp_trap", v4, []uint8{packet.ProtoUDP}, "SNMP comes with the next part of the helpers work"},
+	{"amanda", both, []uint8{packet.ProtoUDP}, ""},
+	{"sane", both, []uint8{packet.ProtoTCP}, ""},
+	{"netbios-ns", v4, []uint8{packet.ProtoUDP}, ""},
+	{"snmp", v4, []uint8{packet.ProtoUDP}, ""},
+	{"snmp_trap", v4, []uint8{packet.ProtoUDP}, ""},
 	{"RAS", both, []uint8{packet.ProtoUDP}, "the H.323 helpers (RAS, Q.931, H.245) are not implemented"},
 	{"Q.931", both, []uint8{packet.ProtoTCP}, "the H.323 helpers (RAS, Q.931, H.245) are not implemented"},
 	{"H.245", both, []uint8{packet.ProtoTCP}, "the H.323 helpers (RAS, Q.931, H.245) are not implemented"},
@@ -243,7 +259,7 @@ func New(cfg Config) *Set {
 		rnd = rand.Uint32
 	}
 	s := &Set{byName: map[string]*Helper{}}
-	for _, h := range []*Helper{newFTP(&c), newTFTP(&c), newIRC(&c)} {
+	for _, h := range []*Helper{newFTP(&c), newTFTP(&c), newIRC(&c), newSIP(&c), newAmanda(&c), newSANE(&c), newNetBIOSNS(&c), newSNMP(&c), newSNMPTrap(&c)} {
 		h.cfg, h.rand = &c, rnd
 		s.byName[h.name] = h
 		s.all = append(s.all, h)

@@ -28,6 +28,11 @@ func (c *Call) mangleTCP(off, n int, rep []byte) bool {
 	return true
 }
 
+// mangleUDP replaces n bytes at offset off of the UDP payload with rep,
+// as nf_nat_mangle_udp_packet does: the UDP length and checksum follow
+// (a checksum of 0, none, stays 0).
+func (c *Call) mangleUDP(off, n int, rep []byte) bool { return c.Packet.ReplacePayload(off, n, rep) }
+
 // expectPort registers e at destination port port, or, while that clashes
 // with another expectation, at random ports above it, as
 // nf_nat_exp_find_port does: the port asked for, then up to 128 random
@@ -72,6 +77,8 @@ func RunExpectFn(exp *conntrack.Expectation, ct *conntrack.Result, tb *conntrack
 		return true
 	case conntrack.ExpectFollowMaster:
 		return followMaster(exp, n)
+	case ExpectSIP:
+		return sipExpected(exp, ct, tb, n, now)
 	}
 	return false
 }
