@@ -39,9 +39,11 @@ type Host struct {
 
 // hostEnv answers filter.Env from a Host. It is immutable after creation.
 type hostEnv struct {
-	host   Host
-	local  map[netip.Addr]string // address → interface
-	bcast  map[netip.Addr]bool
+	host  Host
+	local map[netip.Addr]string // address → interface
+	// bcast holds the subnet broadcast address of each IPv4 address,
+	// with its interface: the kernel's broadcast routes.
+	bcast  map[netip.Addr]string
 	routes []Route // sorted longest prefix first
 	// ifaddrs are each interface's IPv4 addresses as the kernel keeps
 	// them, for the broadcast helpers.
@@ -49,13 +51,13 @@ type hostEnv struct {
 }
 
 func newHostEnv(h Host) *hostEnv {
-	e := &hostEnv{host: h, local: map[netip.Addr]string{}, bcast: map[netip.Addr]bool{}, ifaddrs: map[string][]helpers.InterfaceAddr{}}
+	e := &hostEnv{host: h, local: map[netip.Addr]string{}, bcast: map[netip.Addr]string{}, ifaddrs: map[string][]helpers.InterfaceAddr{}}
 	for _, ifc := range h.Interfaces {
 		e.ifaddrs[ifc.Name] = helpers.InterfaceAddrs(ifc.Addrs)
 		for _, p := range ifc.Addrs {
 			e.local[p.Addr()] = ifc.Name
-			if p.Addr().Is4() && p.Bits() < 31 {
-				e.bcast[lastAddr(p)] = true
+			if p.Addr().Is4() && p.Bits() < 31 && e.bcast[lastAddr(p)] == "" {
+				e.bcast[lastAddr(p)] = ifc.Name
 			}
 		}
 	}
@@ -90,12 +92,19 @@ func (e *hostEnv) IsLocal(a netip.Addr) bool {
 // locally (RTN_LOCAL, RTN_BROADCAST, or multicast, which nfgo always
 // delivers: it has no multicast routing).
 func (e *hostEnv) ForHost(dst netip.Addr) bool {
-	return e.IsLocal(dst) || e.bcast[dst] || dst.IsMulticast() ||
+	return e.IsLocal(dst) || e.bcast[dst] != "" || dst.IsMulticast() ||
 		dst == netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
-// Route returns the output interface for a destination.
+// Route returns the output interface for a destination. A subnet
+// broadcast address of one of the host's addresses is routed out of that
+// address's interface, whatever the routes say, as the kernel's local
+// table, looked up first, routes it (the broadcast route it adds with
+// the address): the host's own broadcasts leave there.
 func (e *hostEnv) Route(dst netip.Addr) string {
+	if ifc := e.bcast[dst]; ifc != "" {
+		return ifc
+	}
 	for _, r := range e.routes {
 		if r.Dst.Contains(dst) {
 			return r.Out
@@ -113,7 +122,7 @@ func (e *hostEnv) AddrType(a netip.Addr, _ string) filter.AddrType {
 		return filter.AddrLocal
 	case a.IsMulticast():
 		return filter.AddrMulticast
-	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || e.bcast[a]:
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || e.bcast[a] != "":
 		return filter.AddrBroadcast
 	}
 	return filter.AddrUnicast

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"os/exec"
 	"regexp"
@@ -28,6 +29,9 @@ type Router struct {
 	// last holds the counters after the previous packet, so each Send
 	// reads them once.
 	last map[string]uint64
+	// socks are the UDP sockets SendUDPFromHost opened, by source, kept
+	// open until the test ends.
+	socks map[netip.AddrPort]int
 }
 
 // The router's own addresses, on eth0, as "nfgo replay --local" gets them,
@@ -58,6 +62,13 @@ type RouterOptions struct {
 	// MASQUERADE. (It changes the source the kernel picks for the ICMP
 	// errors it sends out of eth1.)
 	Outside bool
+	// Broadcast gives eth0's IPv4 address RouterAddr4/24 its broadcast
+	// address, 192.0.2.255, as "ip addr add ... brd +" does and as nfgo
+	// gives every --local prefix. Without it the address has none
+	// (ifa_broadcast 0, though the broadcast route exists), and the
+	// kernel's broadcast helpers (netbios-ns, snmp) expect nothing for
+	// the router's own broadcasts.
+	Broadcast bool
 }
 
 // NewRouter builds the router. The namespace is deleted when the test
@@ -69,6 +80,9 @@ func NewRouter(t testing.TB, opts RouterOptions) *Router {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
+		for _, fd := range r.socks {
+			unix.Close(fd)
+		}
 		if r.in != nil {
 			r.in.Close()
 		}
@@ -85,6 +99,10 @@ func NewRouter(t testing.TB, opts RouterOptions) *Router {
 	if r.out, err = r.openTUN("eth1"); err != nil {
 		t.Fatalf("open eth1: %v", err)
 	}
+	brd := ""
+	if opts.Broadcast {
+		brd = " brd +"
+	}
 	r.mustExec(t, strings.Join([]string{
 		"sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
 		"sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0",
@@ -92,7 +110,7 @@ func NewRouter(t testing.TB, opts RouterOptions) *Router {
 		// ICMP errors (REJECT's among them) are rate limited per peer;
 		// a test sends many in a row and must see every one.
 		"sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 net.ipv4.icmp_msgs_per_sec=1000000 net.ipv4.icmp_msgs_burst=1000000",
-		"ip addr add " + RouterAddr4 + "/24 dev eth0",
+		"ip addr add " + RouterAddr4 + "/24" + brd + " dev eth0",
 		"ip -6 addr add " + RouterAddr6 + "/64 dev eth0 nodad",
 		"ip link set eth0 up", "ip link set eth1 up",
 		"sysctl -qw net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.eth1.rp_filter=0",
@@ -132,6 +150,17 @@ table inet nfgo_ct {
 	chain ctstate {
 		type filter hook prerouting priority -190;
 		ip6 daddr ff00::/8 return
+		ct state new counter
+		ct state established counter
+		ct state related counter
+		ct state invalid counter
+		ct state untracked counter
+		ct direction reply counter
+	}
+	chain ctstate_out {
+		type filter hook output priority -190;
+		ip6 daddr ff00::/8 return
+		ip daddr 224.0.0.0/4 return
 		ct state new counter
 		ct state established counter
 		ct state related counter
@@ -202,6 +231,76 @@ func (f Fate) Accepted() bool { return f.Input || f.Left }
 
 // Send injects a layer-3 packet as received on eth0 and reports its fate.
 func (r *Router) Send(pkt []byte) (Fate, error) {
+	return r.observe("ct:", func() error {
+		if _, err := r.in.Write(pkt); err != nil {
+			return fmt.Errorf("write to eth0: %w", err)
+		}
+		return nil
+	})
+}
+
+// SendUDPFromHost sends a UDP datagram from the router's own stack, as
+// a program on the router does: from a socket bound to src (one of the
+// router's addresses, RouterAddr4 say), with SO_BROADCAST set so that
+// dst may be a broadcast address, and reports its fate. The packet has
+// the kernel's skb->sk and its route, as the broadcast helpers want.
+// The socket stays open until the test ends, and is used again for the
+// same src, so that datagrams answering it are delivered to it rather
+// than refused with port unreachable. The router's own packets pass
+// OUTPUT only with RouterOptions.LocalReplies; Fate.Replies and
+// Fate.Emitted then hold what left by eth0 and eth1, and, with
+// RouterOptions.Conntrack, Fate.CTState is the state conntrack gave the
+// packet at OUTPUT. (A broadcast is also looped back to the router, so
+// Fate.Input may be set.)
+func (r *Router) SendUDPFromHost(src, dst netip.AddrPort, payload []byte) (Fate, error) {
+	fd, ok := r.socks[src]
+	if !ok {
+		err := r.inNetns(func() error {
+			var err error
+			domain := unix.AF_INET
+			if src.Addr().Is6() {
+				domain = unix.AF_INET6
+			}
+			if fd, err = unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0); err != nil {
+				return err
+			}
+			if err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1); err == nil {
+				err = unix.Bind(fd, sockaddr(src))
+			}
+			if err != nil {
+				unix.Close(fd)
+			}
+			return err
+		})
+		if err != nil {
+			return Fate{}, fmt.Errorf("UDP socket on %v: %w", src, err)
+		}
+		if r.socks == nil {
+			r.socks = map[netip.AddrPort]int{}
+		}
+		r.socks[src] = fd
+	}
+	return r.observe("ctout:", func() error {
+		if err := unix.Sendto(fd, payload, 0, sockaddr(dst)); err != nil {
+			return fmt.Errorf("send from %v to %v: %w", src, dst, err)
+		}
+		return nil
+	})
+}
+
+// sockaddr converts an address and port for the socket calls.
+func sockaddr(ap netip.AddrPort) unix.Sockaddr {
+	if ap.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+}
+
+// observe runs inject, which puts one packet into the router, and
+// reports the packet's fate; its conntrack state is read from the
+// counters named ct (the prerouting chain's "ct:", the output chain's
+// "ctout:").
+func (r *Router) observe(ct string, inject func() error) (Fate, error) {
 	before := r.last
 	if before == nil {
 		var err error
@@ -209,8 +308,8 @@ func (r *Router) Send(pkt []byte) (Fate, error) {
 			return Fate{}, err
 		}
 	}
-	if _, err := r.in.Write(pkt); err != nil {
-		return Fate{}, fmt.Errorf("write to eth0: %w", err)
+	if err := inject(); err != nil {
+		return Fate{}, err
 	}
 	// The kernel usually handles the packet within the write, but a busy
 	// machine may defer it to ksoftirqd: wait until a counter moves and
@@ -237,11 +336,11 @@ func (r *Router) Send(pkt []byte) (Fate, error) {
 		Local:   after["local_out"] - before["local_out"],
 	}
 	for _, st := range ctStates {
-		if after["ct:"+st] > before["ct:"+st] {
+		if after[ct+st] > before[ct+st] {
 			f.CTState = st
 		}
 	}
-	f.CTReply = after["ct:reply"] > before["ct:reply"]
+	f.CTReply = after[ct+"reply"] > before[ct+"reply"]
 	f.Emitted = withoutChatter(drain(r.out))
 	f.Replies = withoutChatter(drain(r.in))
 	return f, nil
@@ -249,13 +348,18 @@ func (r *Router) Send(pkt []byte) (Fate, error) {
 
 var ctStates = []string{"new", "established", "related", "invalid", "untracked"}
 
+// ctChains are the conntrack observation chains, with the prefix of
+// their counters' keys.
+var ctChains = map[string]string{"ctstate": "ct:", "ctstate_out": "ctout:"}
+
 var (
 	chainRE   = regexp.MustCompile(`(?s)chain (\w+) \{(.*?)\n\t\}`)
 	counterRE = regexp.MustCompile(`\bcounter packets (\d+)`)
 )
 
 // counters reads every counting rule: one per observation chain, and
-// ct:<state> and ct:reply for the conntrack chain.
+// ct:<state> and ct:reply for the conntrack chain (ctout:<state> and
+// ctout:reply for its output twin).
 func (r *Router) counters() (map[string]uint64, error) {
 	out, err := r.Exec("nft list table inet nfgo_observe; nft list table inet nfgo_ct 2>/dev/null || true", nil)
 	if err != nil {
@@ -267,10 +371,10 @@ func (r *Router) counters() (map[string]uint64, error) {
 		for i, c := range counterRE.FindAllSubmatch(cm[2], -1) {
 			n, _ := strconv.ParseUint(string(c[1]), 10, 64)
 			key := name
-			if name == "ctstate" {
-				key = "ct:reply"
+			if prefix, ok := ctChains[name]; ok {
+				key = prefix + "reply"
 				if i < len(ctStates) {
-					key = "ct:" + ctStates[i]
+					key = prefix + ctStates[i]
 				}
 			}
 			m[key] = n

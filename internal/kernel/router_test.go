@@ -78,3 +78,33 @@ func TestRouterObservesConntrackState(t *testing.T) {
 		t.Errorf("conntrack -L: got %q", lines)
 	}
 }
+
+// TestRouterSendsFromItsOwnStack checks SendUDPFromHost: with
+// LocalReplies, the router's own broadcast leaves by eth0 as sent, NEW
+// at OUTPUT, and an answer to its socket is delivered to the router,
+// ESTABLISHED in the reply direction.
+func TestRouterSendsFromItsOwnStack(t *testing.T) {
+	Require(t, "ip", "nft", "conntrack")
+	r := NewRouter(t, RouterOptions{Conntrack: true, LocalReplies: true, Broadcast: true})
+	a := netip.MustParseAddr
+	src := netip.AddrPortFrom(a(RouterAddr4), 40137)
+	f, err := r.SendUDPFromHost(src, netip.AddrPortFrom(a("192.0.2.255"), 137), []byte("query"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Replies) != 1 || f.CTState != "new" || f.CTReply {
+		t.Fatalf("broadcast from the router: got %+v, want one packet out of eth0, new", f)
+	}
+	want := testpkt.Build(testpkt.Spec{Src: a(RouterAddr4), Dst: a("192.0.2.255"), Proto: "udp", SrcPort: 40137, DstPort: 137, Payload: []byte("query")})
+	if got := f.Replies[0]; len(got) != len(want) || string(got[9:10]) != "\x11" || string(got[12:20]) != string(want[12:20]) || string(got[20:]) != string(want[20:]) {
+		t.Errorf("broadcast as it left:\n got  %x\n want %x (but for the IP identification and TTL)", got, want)
+	}
+	ans := testpkt.Build(testpkt.Spec{Src: a("192.0.2.255"), Dst: a(RouterAddr4), Proto: "udp", SrcPort: 137, DstPort: 40137, Payload: []byte("answer")})
+	f, err = r.Send(ans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Input || f.CTState != "established" || !f.CTReply || len(f.Replies) != 0 {
+		t.Errorf("answer to the router's socket: got %+v, want delivered, established reply, and no port unreachable", f)
+	}
+}
