@@ -741,7 +741,7 @@ func (ps *pktState) PacketConn() (filter.ConnID, uint16, bool) {
 		t := ps.ct.Tuple(conntrack.Original)
 		return connID(&t), t.Zone, true
 	}
-	t, ok := conntrack.TupleOf(ps.Context.Packet, ps.Context.Zone)
+	t, ok := ps.table.TupleOf(ps.Context.Packet, ps.Context.Zone)
 	return connID(&t), t.Zone, ok
 }
 

@@ -33,6 +33,7 @@ func helperRules(nat string, helped ...string) string {
 		"-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT\n" +
 		"-A FORWARD -m conntrack --ctstate RELATED -m helper --helper tftp -j ACCEPT\n" +
 		"-A FORWARD -m conntrack --ctstate RELATED -m helper --helper irc -j ACCEPT\n" +
+		"-A FORWARD -m conntrack --ctstate RELATED -m helper --helper pptp -j ACCEPT\n" +
 		filt.String() + "COMMIT\n"
 }
 
@@ -284,6 +285,82 @@ func TestIRCDCCSendThroughMasquerade(t *testing.T) {
 	irc.Send(true, "PA", "PRIVMSG bob :\x01DCC SEND x 3221225995 5001 1\x01\r\n")
 	for _, x := range e.Conntrack().Expectations(t0) {
 		t.Errorf("an expectation after a forged offer: %v", x)
+	}
+}
+
+// Two PPTP clients behind one masquerading router call one server, both
+// with call ID 0x1111: each call's client ID is changed to its control
+// connection's port, so the server tells the calls apart, and each
+// client's GRE comes back to it with its own call ID.
+func TestPPTPCallsThroughMasquerade(t *testing.T) {
+	e := helperEngine(t, helperRules("-A POSTROUTING -o eth1 -j MASQUERADE\n", "tcp 1723 pptp"), nfgo.Config{})
+	var vs []nfgo.Verdict
+	via := router(t, e, t0, &vs)
+	server, public := a("203.0.113.5"), a("198.51.100.1")
+	gre := func(src, dst netip.Addr, call uint16) []byte {
+		return via(testpkt.Build(testpkt.Spec{Proto: "pptp", Src: src, Dst: dst, DstPort: call, Seq: 1, Payload: []byte("ppp frame")}))
+	}
+	type client struct {
+		addr      netip.Addr
+		ctl       *testpkt.Flow
+		pacCallID uint16
+		natted    uint16 // the call ID the server sees
+	}
+	ctl := func(typ uint16, words ...uint16) string { return string(testpkt.PPTPControl(typ, words...)) }
+	clients := []*client{{addr: a("192.0.2.10"), pacCallID: 0x2222}, {addr: a("192.0.2.11"), pacCallID: 0x3333}}
+	for i, c := range clients {
+		c.ctl = &testpkt.Flow{Proto: "tcp", Via: via,
+			Init: testpkt.End{Addr: c.addr, Port: 40000 + uint16(i), PeerAddr: server, PeerPort: 1723, Seq: 1000},
+			Resp: testpkt.End{Addr: server, Port: 1723, Seq: 5000}}
+		if !c.ctl.Handshake() {
+			t.Fatal("handshake")
+		}
+		c.ctl.Send(true, "PA", ctl(1, 0x0100))
+		c.ctl.Send(false, "PA", ctl(2, 0x0100, 0x0100))
+		req := c.ctl.Send(true, "PA", ctl(7, 0x1111, 1))
+		c.natted = testpkt.PPTPCallID([]byte(req.Payload()), 0)
+		if want := c.ctl.Resp.PeerPort; c.natted != want {
+			t.Fatalf("client %d: the server sees call ID %#x, want the NATed port %#x", i, c.natted, want)
+		}
+		rep := c.ctl.Send(false, "PA", ctl(8, c.pacCallID, c.natted, 0x0100))
+		if got := testpkt.PPTPCallID([]byte(rep.Payload()), 2); got != 0x1111 {
+			t.Fatalf("client %d gets peer call ID %#x, want its own 0x1111", i, got)
+		}
+	}
+	for i, c := range clients {
+		out := gre(c.addr, server, c.pacCallID)
+		if v := vs[len(vs)-1]; out == nil || v.CT != conntrack.Related {
+			t.Fatalf("client %d's GRE: %v %v, want it forwarded RELATED", i, v, v.CT)
+		}
+		if src, dst, _, _ := addrs(out); src != public || dst != server {
+			t.Errorf("client %d's GRE leaves %v → %v, want %v → %v", i, src, dst, public, server)
+		}
+	}
+	for i, c := range clients {
+		back := gre(server, public, c.natted)
+		if v := vs[len(vs)-1]; back == nil || v.CT != conntrack.Established {
+			t.Fatalf("the server's GRE to client %d: %v %v, want it forwarded ESTABLISHED", i, v, v.CT)
+		}
+		var p packet.Packet
+		p.Decode(back)
+		if p.Dst() != c.addr || uint16(p.GREKey) != 0x1111 {
+			t.Errorf("the server's GRE to client %d reaches %v call %#x, want %v call 0x1111", i, p.Dst(), uint16(p.GREKey), c.addr)
+		}
+	}
+	// The server ends the first call: its GRE connection goes, and the
+	// server's next GRE to it is NEW, for the router itself.
+	clients[0].ctl.Send(false, "PA", ctl(13, clients[0].pacCallID))
+	out := gre(server, public, clients[0].natted)
+	if v := vs[len(vs)-1]; v.CT != conntrack.New {
+		t.Errorf("GRE of a disconnected call is %v, want NEW", v.CT)
+	}
+	if out != nil {
+		if _, dst, _, _ := addrs(out); dst != public {
+			t.Errorf("GRE of a disconnected call was forwarded to %v", dst)
+		}
+	}
+	if gre(server, public, clients[1].natted) == nil {
+		t.Error("the other call's GRE stopped too")
 	}
 }
 

@@ -144,7 +144,8 @@ func (e *Engine) bindNAT(ps *pktState, rng *nat.Range, m nat.Manip) (conntrack.S
 	}
 	curr := e.natCurr(r)
 	ps.conns = natConns{t: e.ct, r: r, now: ps.Context.Now}
-	sel := nat.Selector{Conns: &ps.conns}
+	// A related connection may have its GRE keys changed (PPTP).
+	sel := nat.Selector{Conns: &ps.conns, Related: r.Status&conntrack.StatusExpected != 0}
 	// The chosen tuple is reserved; another first packet handled at the
 	// same moment may reserve it between the choice and the
 	// reservation, and the choice is then made again.

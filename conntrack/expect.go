@@ -147,8 +147,13 @@ func (e Expectation) String() string {
 	if e.Mask&ExpectAnySrcPort != 0 {
 		sport = 0
 	}
-	fmt.Fprintf(&b, "mask-src=%v mask-dst=%v sport=%d dport=%d ",
-		maskAddr(e.Tuple.Family, e.srcBits()), maskAddr(e.Tuple.Family, addrLen(e.Tuple.Family)*8), sport, 0xffff)
+	fmt.Fprintf(&b, "mask-src=%v mask-dst=%v ", maskAddr(e.Tuple.Family, e.srcBits()), maskAddr(e.Tuple.Family, addrLen(e.Tuple.Family)*8))
+	if e.Tuple.Proto == packet.ProtoGRE {
+		// The mask's keys, printed as the tuple's are.
+		fmt.Fprintf(&b, "srckey=0x%x dstkey=0x%x ", sport, 0xffff)
+	} else {
+		fmt.Fprintf(&b, "sport=%d dport=%d ", sport, 0xffff)
+	}
 	m := e.Master.String()
 	m = strings.Replace(strings.Replace(m, "src=", "master-src=", 1), "dst=", "master-dst=", 1)
 	fmt.Fprintf(&b, "%s ", m)
@@ -539,14 +544,42 @@ func (t *Table) FindExpectation(tp Tuple, now time.Time) (Expectation, bool) {
 	ns := now.UnixNano()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for _, e := range x.expire(x.byDst[expectKeyOf(&tp)], ns) {
-		if e.matches(&tp) {
-			out := e.Expectation
-			out.Timeout = time.Duration(e.deadline - ns)
-			return out, true
+	e := x.find(&tp, ns)
+	if e == nil {
+		return Expectation{}, false
+	}
+	out := e.Expectation
+	out.Timeout = time.Duration(e.deadline - ns)
+	return out, true
+}
+
+// find returns the first live expectation, of any master and active or
+// not, that a new connection with original tuple tp would match
+// (__nf_ct_expect_find), nil if none does. x.mu must be held.
+func (x *expectTable) find(tp *Tuple, now int64) *expectation {
+	for _, e := range x.expire(x.byDst[expectKeyOf(tp)], now) {
+		if e.matches(tp) {
+			return e
 		}
 	}
-	return Expectation{}, false
+	return nil
+}
+
+// UnexpectTuple removes the live expectation a new connection with
+// original tuple tp would match, of any master, inactive ones included
+// (nf_ct_expect_find_get, then nf_ct_unexpect_related): PPTP takes back
+// the other direction's expectation of a call once one has been used.
+// It reports whether it removed one.
+func (t *Table) UnexpectTuple(tp Tuple, now time.Time) bool {
+	x := &t.ext.expect
+	ns := now.UnixNano()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	e := x.find(&tp, ns)
+	if e != nil {
+		x.remove(e, ns)
+	}
+	return e != nil
 }
 
 // masterOf returns the original tuple of r's connection.

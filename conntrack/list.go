@@ -160,3 +160,33 @@ func (t *Table) Get(tp Tuple, now time.Time) (Conn, Dir, bool) {
 	c.Use += children[e.tuple[Original]]
 	return c, loc.dir, true
 }
+
+// HelpOf returns the helper and helper state of the live connection
+// that tp is a tuple of, in either direction: what a helper's function
+// for an expected connection reads of its master (PPTP's call IDs).
+func (t *Table) HelpOf(tp Tuple, now time.Time) (Help, bool) {
+	var loc located
+	if !t.locate(&loc, &tp, now.UnixNano()) {
+		return Help{}, false
+	}
+	defer loc.s.mu.Unlock()
+	if loc.c.status&StatusHelper == 0 {
+		return Help{}, true
+	}
+	return loc.s.ext(loc.kind, loc.slot).help, true
+}
+
+// Delete deletes the live connection that tp is a tuple of, in either
+// direction (conntrack -D with a full tuple, nf_ct_kill), and reports
+// whether there was one.
+func (t *Table) Delete(tp Tuple, now time.Time) bool {
+	ns := now.UnixNano()
+	var loc located
+	if !t.locate(&loc, &tp, ns) {
+		return false
+	}
+	t.remove(loc.s, loc.kind, loc.slot, ns)
+	loc.s.mu.Unlock()
+	t.runDestroyHooks()
+	return true
+}

@@ -381,6 +381,7 @@ func (r *Result) SetMasquerade(iface uint32) {
 // it), so that their hosts start afresh with a new address instead of
 // sending into a dead binding. It returns how many it deleted.
 func (t *Table) FlushMasquerade(iface uint32, addr netip.Addr, now time.Time) int {
+	defer t.runDestroyHooks()
 	ns := now.UnixNano()
 	n := 0
 	for i := range t.shards {

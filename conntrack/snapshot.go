@@ -24,6 +24,7 @@ import (
 //
 //	header   "nfgoct" | version u8 = 1 | flags u8 | saved-at i64 (Unix ns) | count u32
 //	           flags bit 0: the expectations follow the entries
+//	           flags bit 1: the GRE keymap follows them
 //	entry    × count: length uvarint, then that many bytes:
 //	           orig tuple | reply tuple
 //	           status u32 | mark u32
@@ -45,6 +46,8 @@ import (
 //	           timeout varint (ns left) | class u8 | flags u8
 //	           helper name | assign-helper name | fn name
 //	           dir u8 | saved addr 16 bytes | saved port u16
+//	GRE keymap (flags bit 1): count u32, then × count: length uvarint, then:
+//	           master's original tuple | dir u8 | tuple
 //	trailer  CRC-32 (IEEE) of everything before it, u32
 //	name     length u8, then the bytes ("" for none)
 //	tuple    family u8 (4|6) | proto u8 | zone u16 | src, dst (4 or 16 bytes each) | sport u16 | dport u16
@@ -74,6 +77,8 @@ const (
 	knownParts = partLabels | partTCP | partSeqAdj | partHelper | partMaster
 
 	flagExpectations = 1 << 0
+	flagGREKeys      = 1 << 1
+	knownFlags       = flagExpectations | flagGREKeys
 
 	// maxSnapshotDuration bounds a timeout or an age read from a file,
 	// so that adding it to a clock cannot overflow (about 146 years).
@@ -104,6 +109,18 @@ func (t *Table) Save(w io.Writer, now time.Time) error {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(exps)))
 		for i := range exps {
 			rec = appendExpectation(rec[:0], &exps[i])
+			b = binary.AppendUvarint(b, uint64(len(rec)))
+			b = append(b, rec...)
+		}
+	}
+	if keys := t.gre.entries(); len(keys) > 0 {
+		b[len(snapshotMagic)+1] |= flagGREKeys
+		b = binary.BigEndian.AppendUint32(b, uint32(len(keys)))
+		for i := range keys {
+			k := &keys[i]
+			rec = appendTuple(rec[:0], &k.master)
+			rec = append(rec, uint8(k.dir))
+			rec = appendTuple(rec, &k.tuple)
 			b = binary.AppendUvarint(b, uint64(len(rec)))
 			b = append(b, rec...)
 		}
@@ -230,10 +247,11 @@ func (t *Table) Load(r io.Reader, now time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("conntrack: reading snapshot: %w", err)
 	}
-	entries, exps, err := t.decodeSnapshot(data, now.UnixNano())
+	snap, err := t.decodeSnapshot(data, now.UnixNano())
 	if err != nil {
 		return 0, err
 	}
+	entries := snap.entries
 	n, full := 0, 0
 	ns := now.UnixNano()
 	for i := range entries {
@@ -249,7 +267,15 @@ func (t *Table) Load(r io.Reader, now time.Time) (int, error) {
 			full++
 		}
 	}
-	t.restoreExpectations(exps, ns)
+	t.restoreExpectations(snap.exps, ns)
+	for _, k := range snap.greKeys {
+		var loc located
+		if t.locate(&loc, &k.master, ns) {
+			loc.s.mu.Unlock()
+			// A master that has a key for the direction keeps it.
+			_ = t.gre.add(k.master, k.dir, k.tuple)
+		}
+	}
 	if full > 0 {
 		return n, fmt.Errorf("conntrack: %d snapshot entries not restored: %w", full, ErrTableFull)
 	}
@@ -287,25 +313,33 @@ func snapErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
 }
 
+// snapshot is a decoded snapshot.
+type snapshot struct {
+	entries []entry
+	exps    []Expectation
+	greKeys []greKeyEntry
+}
+
 // decodeSnapshot checks a whole snapshot and returns its entries, with
-// deadlines and start times on the clock of now, and its expectations.
-func (t *Table) decodeSnapshot(data []byte, now int64) ([]entry, []Expectation, error) {
+// deadlines and start times on the clock of now, its expectations and
+// its GRE keymap.
+func (t *Table) decodeSnapshot(data []byte, now int64) (snapshot, error) {
 	if len(data) < len(snapshotMagic) || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return nil, nil, snapErr("no %q magic", snapshotMagic)
+		return snapshot{}, snapErr("no %q magic", snapshotMagic)
 	}
 	if len(data) < snapshotHeader+snapshotTrailer {
-		return nil, nil, snapErr("truncated header (%d bytes)", len(data))
+		return snapshot{}, snapErr("truncated header (%d bytes)", len(data))
 	}
 	if v := data[len(snapshotMagic)]; v != snapshotVersion {
-		return nil, nil, snapErr("version %d, this nfgo reads version %d", v, snapshotVersion)
+		return snapshot{}, snapErr("version %d, this nfgo reads version %d", v, snapshotVersion)
 	}
 	flags := data[len(snapshotMagic)+1]
-	if flags&^flagExpectations != 0 {
-		return nil, nil, snapErr("unknown header flags %#x", flags)
+	if flags&^knownFlags != 0 {
+		return snapshot{}, snapErr("unknown header flags %#x", flags)
 	}
 	body, sum := data[:len(data)-snapshotTrailer], binary.BigEndian.Uint32(data[len(data)-snapshotTrailer:])
 	if got := crc32.ChecksumIEEE(body); got != sum {
-		return nil, nil, snapErr("checksum %08x, want %08x (truncated or corrupt)", got, sum)
+		return snapshot{}, snapErr("checksum %08x, want %08x (truncated or corrupt)", got, sum)
 	}
 	count := binary.BigEndian.Uint32(body[snapshotHeader-4:])
 	b := body[snapshotHeader:]
@@ -313,46 +347,90 @@ func (t *Table) decodeSnapshot(data []byte, now int64) ([]entry, []Expectation, 
 	// the data can hold is corrupt, and must not size an allocation.
 	const minEntryLen = 1 + 2*16 + 8 + 1 + 1 + 4 + 1
 	if uint64(count) > uint64(len(b))/minEntryLen {
-		return nil, nil, snapErr("%d entries cannot fit in %d bytes", count, len(b))
+		return snapshot{}, snapErr("%d entries cannot fit in %d bytes", count, len(b))
 	}
 	entries := make([]entry, count)
 	for i := range entries {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n) {
-			return nil, nil, snapErr("entry %d: truncated", i)
+			return snapshot{}, snapErr("entry %d: truncated", i)
 		}
 		rec := b[n : n+int(l)]
 		b = b[n+int(l):]
 		if err := t.decodeEntry(rec, &entries[i], now); err != nil {
-			return nil, nil, snapErr("entry %d: %v", i, err)
+			return snapshot{}, snapErr("entry %d: %v", i, err)
 		}
 	}
 	var exps []Expectation
+	var keys []greKeyEntry
+	var err error
 	if flags&flagExpectations != 0 {
-		if len(b) < 4 {
-			return nil, nil, snapErr("truncated expectation count")
+		b, err = readSection(b, "expectation", minEntryLen, &exps, t.decodeExpectation)
+		if err != nil {
+			return snapshot{}, err
 		}
-		n := binary.BigEndian.Uint32(b)
-		b = b[4:]
-		if uint64(n) > uint64(len(b))/minEntryLen {
-			return nil, nil, snapErr("%d expectations cannot fit in %d bytes", n, len(b))
-		}
-		exps = make([]Expectation, n)
-		for i := range exps {
-			l, k := binary.Uvarint(b)
-			if k <= 0 || l > uint64(len(b)-k) {
-				return nil, nil, snapErr("expectation %d: truncated", i)
-			}
-			if err := t.decodeExpectation(b[k:k+int(l)], &exps[i]); err != nil {
-				return nil, nil, snapErr("expectation %d: %v", i, err)
-			}
-			b = b[k+int(l):]
+	}
+	if flags&flagGREKeys != 0 {
+		const minGREKeyLen = 1 + 2*12 + 1 // two IPv4 tuples and a direction
+		b, err = readSection(b, "GRE keymap entry", minGREKeyLen, &keys, decodeGREKey)
+		if err != nil {
+			return snapshot{}, err
 		}
 	}
 	if len(b) != 0 {
-		return nil, nil, snapErr("%d bytes after the last entry", len(b))
+		return snapshot{}, snapErr("%d bytes after the last entry", len(b))
 	}
-	return entries, exps, nil
+	return snapshot{entries: entries, exps: exps, greKeys: keys}, nil
+}
+
+// readSection reads a section of records after the entries: a count,
+// then each record, length first, decoded into *out by decode. minLen
+// is the least a record takes, so that a corrupt count cannot size an
+// allocation. It returns what follows the section.
+func readSection[T any](b []byte, what string, minLen int, out *[]T, decode func([]byte, *T) error) ([]byte, error) {
+	if len(b) < 4 {
+		return nil, snapErr("truncated %s count", what)
+	}
+	n := binary.BigEndian.Uint32(b)
+	b = b[4:]
+	if uint64(n) > uint64(len(b))/uint64(minLen) {
+		return nil, snapErr("%d %ss cannot fit in %d bytes", n, what, len(b))
+	}
+	*out = make([]T, n)
+	for i := range *out {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return nil, snapErr("%s %d: truncated", what, i)
+		}
+		if err := decode(b[k:k+int(l)], &(*out)[i]); err != nil {
+			return nil, snapErr("%s %d: %v", what, i, err)
+		}
+		b = b[k+int(l):]
+	}
+	return b, nil
+}
+
+// decodeGREKey reads a GRE keymap entry's body.
+func decodeGREKey(b []byte, k *greKeyEntry) error {
+	b, err := readTuple(b, &k.master)
+	if err != nil {
+		return fmt.Errorf("master: %v", err)
+	}
+	if len(b) < 1 || b[0] > uint8(Reply) {
+		return errors.New("bad direction")
+	}
+	k.dir = Dir(b[0])
+	b, err = readTuple(b[1:], &k.tuple)
+	if err != nil {
+		return fmt.Errorf("tuple: %v", err)
+	}
+	if k.tuple.Proto != packet.ProtoGRE {
+		return fmt.Errorf("protocol %d, want GRE", k.tuple.Proto)
+	}
+	if len(b) != 0 {
+		return fmt.Errorf("%d bytes after the entry", len(b))
+	}
+	return nil
 }
 
 // helperNamed finds one of Config.Helpers by name; "" is no helper.

@@ -58,6 +58,11 @@ type Table struct {
 	ext tableExt
 	// nat indexes connections whose reply tuple NAT changed (see nat.go).
 	nat natIndex
+	// gre is PPTP's GRE keymap (see gre.go).
+	gre greKeymap
+	// dying holds destroy hooks waiting for the locks to be released
+	// (see destroy.go).
+	dying dyingQueue
 }
 
 type shard struct {
@@ -191,9 +196,14 @@ func (t *Table) find(pr *probe, now int64) (c *connState, tcp *tcpTrack, born ui
 	return c, tcp, born, slot, dir, true
 }
 
-// remove deletes a stored connection. s.mu must be held.
+// remove deletes a stored connection. s.mu must be held. A helper's
+// destroy hook is queued; the caller runs it once it has released the
+// lock (runDestroyHooks).
 func (t *Table) remove(s *shard, kind storeKind, slot uint32, now int64) {
 	t.emitStored(EventDestroy, s, kind, slot, now)
+	if c, _, _ := s.conn(kind, slot); c.status&(StatusHelper|StatusExpected) != 0 {
+		t.helperGone(s, kind, slot, c.status, now)
+	}
 	if reply, ok := s.replies[extKey(kind, slot)]; ok {
 		t.nat.forget(s.origTuple(kind, slot), reply)
 	}
@@ -320,6 +330,7 @@ func (t *Table) earlyDrop(from *shard, now int64) bool {
 // call stopped, and returns how many entries it removed. Lookups also reap
 // what they find expired, so Collect only bounds memory.
 func (t *Table) Collect(now time.Time, maxShards int) int {
+	defer t.runDestroyHooks()
 	n := 0
 	ns := now.UnixNano()
 	for range min(maxShards, shardCount) {
@@ -338,6 +349,7 @@ func (t *Table) Collect(now time.Time, maxShards int) int {
 
 // Flush deletes every entry (conntrack -F).
 func (t *Table) Flush(now time.Time) {
+	defer t.runDestroyHooks()
 	ns := now.UnixNano()
 	for i := range t.shards {
 		s := &t.shards[i]
@@ -351,6 +363,7 @@ func (t *Table) Flush(now time.Time) {
 // (conntrack -D with filters) and returns how many it deleted. match must
 // not call back into the table.
 func (t *Table) DeleteFunc(now time.Time, match func(c Conn) bool) int {
+	defer t.runDestroyHooks()
 	ns := now.UnixNano()
 	n := 0
 	for i := range t.shards {

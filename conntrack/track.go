@@ -121,6 +121,13 @@ func icmpv6Untracked(typ uint8) bool {
 // only Confirm puts in the table. checksum asks for checksum verification
 // (the kernel verifies at PREROUTING only).
 func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, checksum bool) {
+	t.in(r, p, zone, now, checksum)
+	if t.dying.n.Load() != 0 {
+		t.runDestroyHooks()
+	}
+}
+
+func (t *Table) in(r *Result, p *packet.Packet, zone uint16, now time.Time, checksum bool) {
 	r.Reset()
 	ns := now.UnixNano()
 	if p.Family != packet.IPv4 && p.Family != packet.IPv6 {
@@ -148,7 +155,7 @@ func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		t.related(r, p, zone, ns)
 		return
 	}
-	tp, ok := TupleOf(p, zone)
+	tp, ok := t.TupleOf(p, zone)
 	if !ok {
 		r.Reason = "no tuple"
 		t.stats.invalid.Add(1)
@@ -317,7 +324,7 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 		t.stats.invalid.Add(1)
 		return
 	}
-	it, ok := TupleOf(&inner, zone)
+	it, ok := t.TupleOf(&inner, zone)
 	if !ok {
 		r.Reason = "embedded packet has no tuple"
 		t.stats.invalid.Add(1)

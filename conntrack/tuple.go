@@ -119,9 +119,14 @@ func icmpInverse(proto, typ uint8) (uint8, bool) {
 	return 0, false
 }
 
+// greProtoPPP is the protocol type of PPTP's GRE packets.
+const greProtoPPP = 0x880b
+
 // TupleOf returns the tuple of a packet in its own direction
 // (nf_ct_get_tuple), in zone. ok is false when the packet has no complete
-// transport header, or carries ICMP other than a query or reply.
+// transport header, or carries ICMP other than a query or reply, or is
+// PPTP's GRE without PPP in it. A PPTP packet's source key is left 0:
+// [Table.TupleOf] looks it up.
 func TupleOf(p *packet.Packet, zone uint16) (Tuple, bool) {
 	t := Tuple{Family: p.Family, Proto: p.Proto, Zone: zone}
 	b := p.Bytes()
@@ -153,10 +158,15 @@ func TupleOf(p *packet.Packet, zone uint16) (Tuple, bool) {
 		}
 		t.SrcPort, t.DstPort = p.ICMPID, uint16(p.ICMPType)<<8|uint16(p.ICMPCode)
 	case packet.ProtoGRE:
-		// Only version 1 (PPTP) carries a key the kernel tracks; other
-		// GRE is tracked with zero keys, like the generic protocols.
-		if p.L4Off != 0 && p.HasGREKey && p.GREVersion == 1 {
-			t.SrcPort = 0
+		// Only version 1 (PPTP) carries a key the kernel tracks, the
+		// call ID of the destination; other GRE is tracked with zero
+		// keys, like the generic protocols. A version 1 packet that
+		// does not carry PPP has no tuple (gre_pkt_to_tuple).
+		// One cut off before the call ID gets zero keys too.
+		if p.L4Off != 0 && p.GREVersion == 1 && p.HasGREKey {
+			if p.GREProto != greProtoPPP {
+				return Tuple{}, false
+			}
 			t.DstPort = uint16(p.GREKey)
 		}
 	}

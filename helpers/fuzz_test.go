@@ -172,3 +172,55 @@ func FuzzSIP(f *testing.F) {
 		checkAfter(t, c, v, p, c.client, c.public, c.server)
 	})
 }
+
+// FuzzPPTP hands a control connection a sequence of messages: records
+// of a direction byte (odd: the server's), a 16-bit length and the
+// bytes. The seeds are a session with an outgoing and an incoming call.
+func FuzzPPTP(f *testing.F) {
+	rec := func(reply bool, m []byte) []byte {
+		d := byte(0)
+		if reply {
+			d = 1
+		}
+		return append([]byte{d, byte(len(m) >> 8), byte(len(m))}, m...)
+	}
+	var session []byte
+	for _, r := range [][]byte{
+		rec(false, startRequest()), rec(true, startReply(true)),
+		rec(false, outCallRequest(0x1111)), rec(true, outCallReply(0x2222, 0x1111, true)),
+		rec(false, pptpMsg(pptpSetLinkInfo, 0x2222)), rec(true, pptpMsg(pptpWANErrorNotify, 0x1111)),
+		rec(false, clearRequest(0x1111)), rec(true, disconnectNotify(0x2222)),
+		rec(true, inCallRequest(0x3333)), rec(false, inCallReply(0x4444, 0x3333, true)), rec(true, inCallConnect(0x4444)),
+		rec(false, pptpMsg(pptpStopSessionRequest)), rec(true, pptpMsg(pptpStopSessionReply, pptpResultOK<<8)),
+	} {
+		session = append(session, r...)
+	}
+	f.Add(session, false)
+	f.Add(session, true)
+	f.Add(rec(true, outCallReply(1, 2, true)[:20]), true)
+	set := New(Config{})
+	f.Fuzz(func(t *testing.T, msgs []byte, natted bool) {
+		c := fuzzConn(t, set.Lookup("pptp", packet.IPv4, packet.ProtoTCP), "tcp", false, natted, 1723)
+		for n := 0; len(msgs) >= 3 && n < 32; n++ {
+			d := conntrack.Dir(msgs[0] & 1)
+			l := min(int(msgs[1])<<8|int(msgs[2]), len(msgs)-3, 1400)
+			m := msgs[3 : 3+l]
+			msgs = msgs[3+l:]
+			if l == 0 {
+				continue
+			}
+			v, p := c.send(d, string(m))
+			checkAfter(t, c, v, p, c.client, c.public, c.server)
+			for _, e := range c.tb.Expectations(t0) {
+				if e.Tuple.Proto != packet.ProtoGRE || e.Fn != ExpectPPTP {
+					t.Fatalf("not a PPTP call's expectation: %v", e)
+				}
+			}
+		}
+		// The control connection's end takes every expectation with it.
+		c.tb.Flush(t0)
+		if n := len(c.tb.Expectations(t0)); n != 0 {
+			t.Fatalf("%d expectations outlived their control connection", n)
+		}
+	})
+}

@@ -94,8 +94,11 @@ type Helper struct {
 	families families
 	policy   []conntrack.ExpectPolicy
 	help     func(h *Helper, c *Call) Verdict
-	cfg      *Config
-	rand     func() uint32
+	// destroy, if set, runs when a connection the helper is attached
+	// to is destroyed (helper->destroy).
+	destroy conntrack.DestroyHook
+	cfg     *Config
+	rand    func() uint32
 }
 
 // families is a set of IP families a helper works for.
@@ -127,6 +130,11 @@ func (h *Helper) Policy(class uint8) conntrack.ExpectPolicy {
 	}
 	return conntrack.ExpectPolicy{}
 }
+
+// DestroyHook returns what the helper does when a connection it is
+// attached to is destroyed, nil if nothing: it implements
+// conntrack.Destroyer.
+func (h *Helper) DestroyHook() conntrack.DestroyHook { return h.destroy }
 
 // Help hands the helper one packet of a connection it is attached to,
 // as nf_confirm calls helper->help: not for an ICMP error in the reply
@@ -208,7 +216,7 @@ var known = []struct {
 	{"tftp", both, []uint8{packet.ProtoUDP}, ""},
 	{"irc", v4, []uint8{packet.ProtoTCP}, ""},
 	{"sip", both, []uint8{packet.ProtoUDP, packet.ProtoTCP}, ""},
-	{"pptp", v4, []uint8{packet.ProtoTCP}, "PPTP comes with the next part of the helpers work"},
+	{"pptp", v4, []uint8{packet.ProtoTCP}, ""},
 	{"amanda", both, []uint8{packet.ProtoUDP}, ""},
 	{"sane", both, []uint8{packet.ProtoTCP}, ""},
 	{"netbios-ns", v4, []uint8{packet.ProtoUDP}, ""},
@@ -259,7 +267,7 @@ func New(cfg Config) *Set {
 		rnd = rand.Uint32
 	}
 	s := &Set{byName: map[string]*Helper{}}
-	for _, h := range []*Helper{newFTP(&c), newTFTP(&c), newIRC(&c), newSIP(&c), newAmanda(&c), newSANE(&c), newNetBIOSNS(&c), newSNMP(&c), newSNMPTrap(&c)} {
+	for _, h := range []*Helper{newFTP(&c), newTFTP(&c), newIRC(&c), newSIP(&c), newPPTP(&c), newAmanda(&c), newSANE(&c), newNetBIOSNS(&c), newSNMP(&c), newSNMPTrap(&c)} {
 		h.cfg, h.rand = &c, rnd
 		s.byName[h.name] = h
 		s.all = append(s.all, h)

@@ -79,6 +79,8 @@ func RunExpectFn(exp *conntrack.Expectation, ct *conntrack.Result, tb *conntrack
 		return followMaster(exp, n)
 	case ExpectSIP:
 		return sipExpected(exp, ct, tb, n, now)
+	case ExpectPPTP:
+		return pptpExpected(exp, tb, n, now)
 	}
 	return false
 }

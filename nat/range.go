@@ -153,8 +153,8 @@ func addrInRange(t *conntrack.Tuple, r *Range) bool {
 
 // hasPorts reports whether the kernel's NAT changes proto's ports (or
 // ICMP ids): TCP, UDP, UDP-Lite, SCTP and DCCP by port, ICMP and ICMPv6
-// by id. GRE's keys change only for PPTP (a related connection), which
-// Select does not handle.
+// by id. GRE's keys (PPTP's call IDs) change only for a related
+// connection (see portRange).
 func hasPorts(proto uint8) bool {
 	switch proto {
 	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoDCCP:
@@ -201,19 +201,34 @@ func inRange(t *conntrack.Tuple, r *Range) bool {
 // portRange returns the ports (or ids) the port search may use for t under
 // r and m, as first value and count, as nf_nat_l4proto_unique_tuple sets
 // them up. ok is false when the kernel leaves the port alone: a protocol
-// without ports, or DNAT without a port range.
+// without ports, DNAT without a port range, or GRE unless related (the
+// connection has a master, as PPTP's data connections do).
 //
 // Without a port range, SNAT keeps the port's class, a loose convention
 // from BSD: below 512 stays in [1, 511] (">> 512 is credential passing"),
 // 512 to 1023 goes to [600, 1023], and the rest to [1024, 65535]. ICMP ids
 // use all 65536 values.
-func portRange(t *conntrack.Tuple, r *Range, m Manip) (first, size uint32, ok bool) {
+func portRange(t *conntrack.Tuple, r *Range, m Manip, related bool) (first, size uint32, ok bool) {
 	switch {
 	case isICMP(t.Proto):
 		if r.Flags&ProtoSpecified == 0 {
 			return 0, 65536, true
 		}
 		return uint32(r.MinPort), uint32(r.MaxPort) - uint32(r.MinPort) + 1, true
+	case t.Proto == packet.ProtoGRE:
+		// PPTP's call IDs, for a connection with a master only: a
+		// plain GRE tunnel's keys are never changed.
+		if !related {
+			return 0, 0, false
+		}
+		if r.Flags&ProtoSpecified == 0 {
+			return 1, 65535, true
+		}
+		lo, hi := uint32(r.MinPort), uint32(r.MaxPort)
+		if hi < lo {
+			lo, hi = hi, lo
+		}
+		return lo, hi - lo + 1, true
 	case hasPorts(t.Proto):
 	default:
 		return 0, 0, false

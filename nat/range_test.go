@@ -37,25 +37,28 @@ func TestPortRange(t *testing.T) {
 		t           conntrack.Tuple
 		r           Range
 		m           Manip
+		related     bool
 		first, size uint32
 		ok          bool
 	}{
-		{"SNAT privileged below 512", tuple(tcp, "10.0.0.1", 22, "10.0.0.2", 80), Range{}, ManipSrc, 1, 511, true},
-		{"SNAT 511 still below 512", tuple(tcp, "10.0.0.1", 511, "10.0.0.2", 80), Range{}, ManipSrc, 1, 511, true},
-		{"SNAT 512-1023", tuple(udp, "10.0.0.1", 512, "10.0.0.2", 80), Range{}, ManipSrc, 600, 424, true},
-		{"SNAT unprivileged", tuple(udp, "10.0.0.1", 1024, "10.0.0.2", 80), Range{}, ManipSrc, 1024, 64512, true},
-		{"SNAT class follows the source port", tuple(udp, "10.0.0.1", 40000, "10.0.0.2", 80), Range{}, ManipSrc, 1024, 64512, true},
-		{"DNAT without ports keeps the port", tuple(tcp, "10.0.0.1", 40000, "10.0.0.2", 80), Range{}, ManipDst, 0, 0, false},
-		{"explicit range", tuple(tcp, "10.0.0.1", 40000, "10.0.0.2", 80), ports(100, 199), ManipDst, 100, 100, true},
-		{"reversed range swapped", tuple(tcp, "10.0.0.1", 40000, "10.0.0.2", 80), ports(199, 100), ManipSrc, 100, 100, true},
-		{"ICMP ids: all 16 bits", echo("10.0.0.1", "10.0.0.2", 5), Range{}, ManipDst, 0, 65536, true},
-		{"ICMP with range", echo("10.0.0.1", "10.0.0.2", 5), ports(10, 19), ManipSrc, 10, 10, true},
-		{"no ports: GRE", tuple(packet.ProtoGRE, "10.0.0.1", 0, "10.0.0.2", 0), Range{}, ManipSrc, 0, 0, false},
-		{"no ports: ESP", tuple(packet.ProtoESP, "10.0.0.1", 0, "10.0.0.2", 0), ports(1, 2), ManipSrc, 0, 0, false},
+		{"SNAT privileged below 512", tuple(tcp, "10.0.0.1", 22, "10.0.0.2", 80), Range{}, ManipSrc, false, 1, 511, true},
+		{"SNAT 511 still below 512", tuple(tcp, "10.0.0.1", 511, "10.0.0.2", 80), Range{}, ManipSrc, false, 1, 511, true},
+		{"SNAT 512-1023", tuple(udp, "10.0.0.1", 512, "10.0.0.2", 80), Range{}, ManipSrc, false, 600, 424, true},
+		{"SNAT unprivileged", tuple(udp, "10.0.0.1", 1024, "10.0.0.2", 80), Range{}, ManipSrc, false, 1024, 64512, true},
+		{"SNAT class follows the source port", tuple(udp, "10.0.0.1", 40000, "10.0.0.2", 80), Range{}, ManipSrc, false, 1024, 64512, true},
+		{"DNAT without ports keeps the port", tuple(tcp, "10.0.0.1", 40000, "10.0.0.2", 80), Range{}, ManipDst, false, 0, 0, false},
+		{"explicit range", tuple(tcp, "10.0.0.1", 40000, "10.0.0.2", 80), ports(100, 199), ManipDst, false, 100, 100, true},
+		{"reversed range swapped", tuple(tcp, "10.0.0.1", 40000, "10.0.0.2", 80), ports(199, 100), ManipSrc, false, 100, 100, true},
+		{"ICMP ids: all 16 bits", echo("10.0.0.1", "10.0.0.2", 5), Range{}, ManipDst, false, 0, 65536, true},
+		{"ICMP with range", echo("10.0.0.1", "10.0.0.2", 5), ports(10, 19), ManipSrc, false, 10, 10, true},
+		{"no ports: GRE", tuple(packet.ProtoGRE, "10.0.0.1", 0, "10.0.0.2", 0), Range{}, ManipSrc, false, 0, 0, false},
+		{"PPTP call IDs: 1 to 65535", tuple(packet.ProtoGRE, "10.0.0.1", 7, "10.0.0.2", 9), Range{}, ManipSrc, true, 1, 65535, true},
+		{"PPTP call ID given", tuple(packet.ProtoGRE, "10.0.0.1", 7, "10.0.0.2", 9), ports(40000, 40000), ManipDst, true, 40000, 1, true},
+		{"no ports: ESP", tuple(packet.ProtoESP, "10.0.0.1", 0, "10.0.0.2", 0), ports(1, 2), ManipSrc, false, 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			first, size, ok := portRange(&tt.t, &tt.r, tt.m)
+			first, size, ok := portRange(&tt.t, &tt.r, tt.m, tt.related)
 			if first != tt.first || size != tt.size || ok != tt.ok {
 				t.Errorf("portRange = %d, %d, %v; want %d, %d, %v", first, size, ok, tt.first, tt.size, tt.ok)
 			}

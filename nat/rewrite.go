@@ -20,8 +20,9 @@ import (
 // The address is rewritten, and the port (TCP, UDP, UDP-Lite, SCTP, DCCP)
 // or the ICMP query's id, with the checksums updated incrementally by
 // packet's Set methods: a UDP checksum of 0 stays 0. A non-first fragment
-// has only its address rewritten; GRE is left alone (PPTP's call id needs
-// the helper). Only a hook whose manipulation the status bits
+// has only its address rewritten. Of GRE only PPTP's (version 1) call ID
+// changes, at a destination manipulation: it is the destination's key,
+// which a PPTP data connection's NAT sets (see package helpers). Only a hook whose manipulation the status bits
 // (StatusSrcNAT, StatusDstNAT) say was made acts, so a packet changes at
 // the same hook as in the kernel: an ICMP id changed by SNAT changes at
 // POSTROUTING, not before the filter table sees it.
@@ -76,6 +77,16 @@ func manip(p *packet.Packet, other *conntrack.Tuple, m Manip, inner bool) bool {
 			// either tuple.
 			if id := other.SrcPort; p.ICMPID != id && icmpIDRewritten(p.Proto, p.ICMPType) {
 				p.SetICMPID(id)
+			}
+		case p.Proto == packet.ProtoGRE && p.GREVersion == 1 && m == ManipDst:
+			// PPTP (gre_manip_pkt): the call ID is the destination's
+			// key; the source key is not in the packet, so only a
+			// destination manipulation writes.
+			if !p.HasGREKey {
+				return false
+			}
+			if uint16(p.GREKey) != port && !p.SetGRECallID(port) {
+				return false
 			}
 		}
 	}

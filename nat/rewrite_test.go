@@ -153,6 +153,41 @@ func TestApplyRewritesBothDirections(t *testing.T) {
 	}
 }
 
+func TestApplyRewritesPPTPCallIDOnDestinationSide(t *testing.T) {
+	// A PPTP call between client (call ID 0x100) and server (0x200),
+	// source-NATed to public with the client's call ID changed to 0x300,
+	// as the PPTP helper sets it up. Only the destination's key is in a
+	// packet, so the original direction keeps its call ID and the reply
+	// gets the client's back.
+	gre := func(src, dst netip.Addr, call uint16) spec {
+		return spec{Proto: "pptp", Src: src, Dst: dst, DstPort: call, Seq: 1, Payload: []byte("ppp frame")}
+	}
+	orig := tuple(packet.ProtoGRE, client.String(), 0x100, server.String(), 0x200)
+	reply := tuple(packet.ProtoGRE, server.String(), 0x200, public.String(), 0x300)
+	tests := []struct {
+		name     string
+		dir      conntrack.Dir
+		m        Manip
+		in, want spec
+	}{
+		{"original at POSTROUTING", conntrack.Original, ManipSrc, gre(client, server, 0x200), gre(public, server, 0x200)},
+		{"reply at PREROUTING", conntrack.Reply, ManipDst, gre(server, public, 0x300), gre(server, client, 0x100)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := testpkt.Build(tt.in)
+			var p packet.Packet
+			p.Decode(b)
+			if !Apply(&p, tt.dir, &orig, &reply, conntrack.StatusSrcNAT, tt.m) {
+				t.Fatal("Apply failed")
+			}
+			if want := testpkt.Build(tt.want); !bytes.Equal(b, want) {
+				t.Errorf("\n got %x\nwant %x", b, want)
+			}
+		})
+	}
+}
+
 func TestApplyRefusesUndecodablePacket(t *testing.T) {
 	b := testpkt.Truncate(testpkt.Build(spec{Proto: "tcp", Src: client, Dst: server, SrcPort: 1, DstPort: 2}), 30)
 	var p packet.Packet

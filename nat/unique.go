@@ -30,6 +30,10 @@ type Conns interface {
 type Selector struct {
 	// Conns answers which tuples are in use.
 	Conns Conns
+	// Related says the connection was created by an expectation (it
+	// has a master): only then are a GRE connection's keys, PPTP's call
+	// IDs, changed to make its tuple unique.
+	Related bool
 	// Rand returns random bits; the port search uses the low 16 of each
 	// call, as the kernel's get_random_u16. Nil means math/rand/v2's
 	// Uint32. Tests inject a fixed sequence.
@@ -68,8 +72,7 @@ const minAttempts = 16
 //
 // Not ported: the newest kernels' eviction of a source-NATed TCP
 // connection in TIME_WAIT during the last 32 tries
-// (nf_nat_used_tuple_harder), and PPTP's GRE key search, which needs the
-// master connection; both leave the tuple as chosen so far.
+// (nf_nat_used_tuple_harder), which leaves the tuple as chosen so far.
 func (s *Selector) Select(curr conntrack.Tuple, r *Range, m Manip) (conntrack.Tuple, bool) {
 	if m == ManipSrc && r.Flags&ProtoRandomAll == 0 {
 		if inRange(&curr, r) {
@@ -207,20 +210,26 @@ func bestAddr(t *conntrack.Tuple, r *Range, m Manip) {
 // and starts again at a new random offset, giving up after a round of
 // fewer than 16 or once a round has covered the whole range.
 //
-// The kernel picks a random start for DNAT too, not a rover; older
-// kernels (before 5.x) kept a per-protocol rover for it. Without a port
-// range DNAT keeps the port (portRange), and the clash is reported.
+// DNAT without --random starts at the first port of the range, so that
+// it fills the range in order (the kernel's "restore default DNAT
+// behavior", Linux 6.0); SNAT and any --random start at a random offset.
+// Without a port range DNAT keeps the port (portRange), and the clash is
+// reported.
+//
+// PPTP's GRE call IDs are searched like ports for a related connection
+// (Selector.Related): any of 1 to 65535 without a range.
 func (s *Selector) uniquePort(t conntrack.Tuple, r *Range, m Manip) (conntrack.Tuple, bool) {
-	lo, size, ok := portRange(&t, r, m)
+	lo, size, ok := portRange(&t, r, m, s.Related)
 	if !ok {
 		return t, !s.used(&t)
 	}
 	k := key(&t, m)
 	// off is 16 bits wide and wraps, as the kernel's u16 does.
 	var off uint16
-	if r.Flags&ProtoOffset != 0 {
+	switch {
+	case r.Flags&ProtoOffset != 0:
 		off = *k - r.BasePort
-	} else {
+	case r.Flags&ProtoRandomAll != 0 || m != ManipDst:
 		off = s.rand16()
 	}
 	attempts := min(size, maxAttempts)

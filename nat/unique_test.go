@@ -157,7 +157,8 @@ func TestSelectDNATPortRangeAndOffset(t *testing.T) {
 		want uint16
 	}{
 		{"port in range kept", NewRange(lo, lo, 8000, 8100, 0, MapIPs|ProtoSpecified), tuple(tcp, "198.51.100.1", 5000, "203.0.113.5", 8050), 8050},
-		{"port out of range searched", NewRange(lo, lo, 8000, 8100, 0, MapIPs|ProtoSpecified), tuple(tcp, "198.51.100.1", 5000, "203.0.113.5", 80), 8000 + 7},
+		{"port out of range: the first of the range", NewRange(lo, lo, 8000, 8100, 0, MapIPs|ProtoSpecified), tuple(tcp, "198.51.100.1", 5000, "203.0.113.5", 80), 8000},
+		{"--random: a random start", NewRange(lo, lo, 8000, 8100, 0, MapIPs|ProtoSpecified|ProtoRandom), tuple(tcp, "198.51.100.1", 5000, "203.0.113.5", 80), 8000 + 7},
 		{"single port", NewRange(lo, lo, 8080, 8080, 0, MapIPs|ProtoSpecified), tuple(tcp, "198.51.100.1", 5000, "203.0.113.5", 80), 8080},
 		{"offset maps port-base", NewRange(lo, lo, 8000, 8100, 1000, MapIPs|ProtoSpecified|ProtoOffset), tuple(tcp, "198.51.100.1", 5000, "203.0.113.5", 1005), 8005},
 	}
@@ -188,6 +189,28 @@ func TestSelectICMPIDSearchesAll16Bits(t *testing.T) {
 	got, ok = s.Select(echo("198.51.100.7", "203.0.113.6", 5), &r, ManipDst)
 	if !ok || got.SrcPort == 5 {
 		t.Errorf("DNAT Select = %v, %v; want a new id", got, ok)
+	}
+}
+
+func TestSelectSearchesPPTPCallIDOnlyForRelatedConnection(t *testing.T) {
+	// Two PPTP clients behind one address whose calls to one server
+	// have the same call ID: the second's call ID is changed only when
+	// its GRE connection is related (a PPTP helper expected it).
+	c := newFakeConns()
+	first := tuple(packet.ProtoGRE, "192.168.1.10", 0x100, "198.51.100.1", 0x200)
+	c.add(first, tuple(packet.ProtoGRE, "203.0.113.5", 0x100, "198.51.100.1", 0x200))
+	second := tuple(packet.ProtoGRE, "192.168.1.11", 0x100, "198.51.100.1", 0x200)
+	r := addrRange("203.0.113.5", "203.0.113.5")
+
+	s := Selector{Conns: c, Rand: seq(0x4321)}
+	if got, ok := s.Select(second, &r, ManipSrc); ok || got.SrcPort != 0x100 {
+		t.Errorf("unrelated: Select = %v, %v; want the clash reported, key kept", got, ok)
+	}
+	s = Selector{Conns: c, Rand: seq(0x4321), Related: true}
+	got, ok := s.Select(second, &r, ManipSrc)
+	// 1 + 0x4321 % 65535: the search starts at a random offset.
+	if !ok || got.SrcPort != 1+0x4321 || got.DstPort != 0x200 {
+		t.Errorf("related: Select = %v, %v; want source key %#x", got, ok, 1+0x4321)
 	}
 }
 

@@ -207,9 +207,12 @@ func buildGRE(tb testing.TB) []byte {
 }
 
 // buildPPTPGRE is PPTP's enhanced GRE (version 1) with sequence and ack.
-func buildPPTPGRE(tb testing.TB) []byte {
+func buildPPTPGRE(tb testing.TB) []byte { return buildPPTPGRECall(tb, 0x0102) }
+
+// buildPPTPGRECall is a PPTP data packet (enhanced GRE) of call callID.
+func buildPPTPGRECall(tb testing.TB, callID uint16) []byte {
 	gre := &layers.GRE{
-		Version: 1, KeyPresent: true, Key: 4<<16 | 0x0102, SeqPresent: true, Seq: 3,
+		Version: 1, KeyPresent: true, Key: 4<<16 | uint32(callID), SeqPresent: true, Seq: 3,
 		AckPresent: true, Ack: 2, Protocol: 0x880b,
 	}
 	return build(tb, newIPv4(layers.IPProtocolGRE, addrA4, addrB4), gre, gopacket.Payload("ppp!"))

@@ -138,6 +138,21 @@ func (p *Packet) SetICMPID(id uint16) bool {
 	return true
 }
 
+// SetGRECallID rewrites the call ID of a PPTP packet (GRE version 1,
+// RFC 2637 4.1: the low half of the key field), as the kernel's GRE NAT
+// does for the destination of a PPTP call (gre_manip_pkt). Enhanced GRE
+// has no checksum, so nothing else changes. It reports false for any
+// other packet, or one whose key is cut off.
+func (p *Packet) SetGRECallID(id uint16) bool {
+	if p.Invalid != OK || p.L4Off == 0 || p.Proto != ProtoGRE || p.GREVersion != 1 || !p.HasGREKey {
+		return false
+	}
+	binary.BigEndian.PutUint16(p.b[p.L4Off+6:p.L4Off+8], id)
+	p.Modified = true
+	p.GREKey = p.GREKey&^0xffff | uint32(id)
+	return true
+}
+
 // SetTTL rewrites the IPv4 TTL, updating the header checksum, or the IPv6
 // hop limit. It does nothing unless the IP header decoded (Length != 0), so
 // that it works on packets whose L4 header is invalid, which the kernel

@@ -211,6 +211,15 @@ func TestSetICMPIDMatchesFreshPacket(t *testing.T) {
 	}
 }
 
+func TestSetGRECallIDMatchesFreshPacket(t *testing.T) {
+	var p Packet
+	p.Decode(buildPPTPGRECall(t, 0x0102))
+	if !p.SetGRECallID(0xbeef) || p.GREKey != 4<<16|0xbeef {
+		t.Fatalf("SetGRECallID = false or GREKey = %#x", p.GREKey)
+	}
+	checkRewrite(t, &p, buildPPTPGRECall(t, 0xbeef))
+}
+
 func TestSetTTLAndTOSMatchFreshPacket(t *testing.T) {
 	for _, f := range []flow{flow4, flow6} {
 		var p Packet
@@ -294,6 +303,8 @@ func TestSetRefusesWhatIsNotThere(t *testing.T) {
 		{"ICMP id on TCP", buildTCPData(t, flow4), func() bool { return p.SetICMPID(1) }},
 		{"ICMP id on an ICMP error", buildICMPError(t, addrR4, buildTCPData(t, flow4)), func() bool { return p.SetICMPID(1) }},
 		{"MSS on UDP", buildUDP(t, flow4, nil), func() bool { return p.SetTCPMSS(1) }},
+		{"call ID on GRE version 0", buildGRE(t), func() bool { return p.SetGRECallID(1) }},
+		{"call ID on UDP", buildUDP(t, flow4, nil), func() bool { return p.SetGRECallID(1) }},
 		{"address on an invalid packet", buildTCPData(t, flow4)[:100], func() bool { return p.SetSrc(addrN4) }},
 		{"port on an invalid packet", buildTCPData(t, flow4)[:100], func() bool { return p.SetSrcPort(1) }},
 	}

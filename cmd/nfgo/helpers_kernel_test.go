@@ -23,6 +23,10 @@ type helperRun struct {
 	fates []kernel.Fate
 	names []string // what each packet is, for messages
 	label string
+	// fromHost marks the packets the router sent itself (by their index
+	// in sent): they are replayed as the kernel emitted them, and start
+	// at OUTPUT in nfgo as in the kernel.
+	fromHost map[int]bool
 }
 
 func (h *helperRun) via(b []byte) []byte {
@@ -237,27 +241,53 @@ func TestHelpersMatchKernel(t *testing.T) {
 	rules, rules6 := "testdata/helpers/helpers.rules", "testdata/helpers/helpers.rules6"
 	r := kernel.NewRouter(t, kernel.RouterOptions{Conntrack: true, Outside: true})
 	restoreFiles(t, r, rules, rules6)
-	h := &helperRun{t: t, r: r}
+	h := newHelperRun(t, r)
 	helperScenarios(h)
 	sipScenarios(h)
+	h.compare(rules, rules6)
+}
 
+// newHelperRun starts a run through router r.
+func newHelperRun(t *testing.T, r *kernel.Router) *helperRun {
+	return &helperRun{t: t, r: r, fromHost: map[int]bool{}}
+}
+
+// compare replays what was sent through nfgo with the rules the kernel
+// router has and checks that nfgo agrees with the kernel: every
+// packet's verdict and ctstate, every packet that leaves, byte for
+// byte, and the final tables of connections and expectations, which it
+// returns as conntrack -L lines.
+func (h *helperRun) compare(rules, rules6 string) (kernelCT, nfgoCT []string) {
+	t, r := h.t, h.r
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
 	writePcap(t, in, h.sent)
 	local := kernel.RouterAddr4 + "/24," + kernel.RouterAddr6 + "/64," + kernel.OutsideAddr4 + "/32@eth1," + kernel.OutsideAddr6 + "/128@eth1"
-	recs := replayJSON(t, "--rules", rules, "--rules6", rules6, "--local", local, "--write", out, in)
+	args := []string{"--rules", rules, "--local", local}
+	if rules6 != "" {
+		args = append(args, "--rules6", rules6)
+	}
+	recs := replayJSON(t, append(args, "--write", out, in)...)
 	written := readPcap(t, out)
 	if len(recs) != len(h.sent) {
 		t.Fatalf("nfgo judged %d packets, %d were sent", len(recs), len(h.sent))
 	}
-	agree, w := 0, 0
+	agree, w, compared, delivered := 0, 0, 0, 0
 	for i, f := range h.fates {
-		// Every packet here is forwarded; the kernel's verdict is
-		// whether it left: a helper drops at confirmation, after the
-		// router's counting chains have seen it.
+		// The kernel's verdict is whether the packet left (forwarded
+		// out of eth1, or the router's own out of eth0) or was
+		// delivered to the router: a helper drops at confirmation,
+		// after the router's counting chains have seen it.
 		kv, kstate := "DROP", strings.ToUpper(f.CTState)
-		if len(f.Emitted) == 1 {
+		var left []byte
+		switch {
+		case h.fromHost[i]:
+			kv, left = "ACCEPT", f.Replies[0]
+		case len(f.Emitted) == 1:
+			kv, left = "ACCEPT", f.Emitted[0]
+		case f.Input:
 			kv = "ACCEPT"
+			delivered++
 		}
 		got := recs[i]
 		var ours []byte
@@ -269,8 +299,11 @@ func TestHelpersMatchKernel(t *testing.T) {
 		if got.Verdict != kv || got.CTState != kstate {
 			problems = append(problems, fmt.Sprintf("kernel %s %s, nfgo %s %s (%s %s)", kv, kstate, got.Verdict, got.CTState, got.Reason, got.CTReason))
 		}
-		if len(f.Emitted) == 1 && ours != nil && !bytes.Equal(f.Emitted[0], ours) {
-			problems = append(problems, fmt.Sprintf("leaves differently:\n   kernel %x\n   nfgo   %x", f.Emitted[0], ours))
+		if left != nil && ours != nil {
+			compared++
+			if !bytes.Equal(left, ours) {
+				problems = append(problems, fmt.Sprintf("leaves differently:\n   kernel %x\n   nfgo   %x", left, ours))
+			}
 		}
 		if len(problems) > 0 {
 			t.Errorf("packet %d (%s): %s", i, h.names[i], strings.Join(problems, "; "))
@@ -278,7 +311,7 @@ func TestHelpersMatchKernel(t *testing.T) {
 		}
 		agree++
 	}
-	t.Logf("%d/%d packets agree with the kernel on verdict and ctstate, and leave byte for byte as the kernel's", agree, len(h.sent))
+	t.Logf("%d/%d packets agree with the kernel on verdict and ctstate, and leave byte for byte as the kernel's (%d compared byte for byte; %d delivered to the router)", agree, len(h.sent), compared, delivered)
 
 	klines, err := r.Conntrack()
 	if err != nil {
@@ -288,7 +321,7 @@ func TestHelpersMatchKernel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("conntrack -L expect: %v %s", err, kexp)
 	}
-	_, text, _ := runCLI(t, "replay", "--conntrack", "--expectations", "--rules", rules, "--rules6", rules6, "--local", local, in)
+	_, text, _ := runCLI(t, append([]string{"replay", "--conntrack", "--expectations"}, append(args, in)...)...)
 	var nlines, nexp []string
 	for _, l := range strings.Split(text, "\n") {
 		switch {
@@ -314,6 +347,7 @@ func TestHelpersMatchKernel(t *testing.T) {
 	} else {
 		t.Logf("final expectation tables identical: %d expectations", len(k))
 	}
+	return klines, nlines
 }
 
 // expLineRE matches a conntrack -L expect line.

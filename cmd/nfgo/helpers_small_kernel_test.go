@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,19 +13,9 @@ import (
 	"github.com/nfgo/nfgo/internal/testpkt"
 )
 
-// smallRun is a helperRun that also sends datagrams from the router's own
-// stack, for the broadcast helpers.
-type smallRun struct {
-	*helperRun
-	// fromHost marks the packets the router sent itself (by their index
-	// in sent): they are replayed as the kernel emitted them, and start
-	// at OUTPUT in nfgo as in the kernel.
-	fromHost map[int]bool
-}
-
 // hostUDP sends a datagram from the router's socket bound to src, and
 // keeps the packet it emitted by eth0 to replay.
-func (h *smallRun) hostUDP(src, dst netip.AddrPort, payload []byte) {
+func (h *helperRun) hostUDP(src, dst netip.AddrPort, payload []byte) {
 	f, err := h.r.SendUDPFromHost(src, dst, payload)
 	if err != nil {
 		h.t.Fatal(err)
@@ -43,7 +32,7 @@ func (h *smallRun) hostUDP(src, dst netip.AddrPort, payload []byte) {
 // want checks that the kernel did what a scenario was written to
 // exercise (a rewrite, say): otherwise the comparison would only show
 // that nfgo does nothing either.
-func (h *smallRun) want(ok bool, what string) {
+func (h *helperRun) want(ok bool, what string) {
 	h.t.Helper()
 	if !ok {
 		h.t.Errorf("%s: the kernel did not %s", h.label, what)
@@ -55,7 +44,7 @@ func names(msg string, a string) int { return len(ipOffsets([]byte(msg), a)) }
 
 // udpFrom sends one datagram that is no flow's, for hosts answering a
 // broadcast.
-func (h *smallRun) udpFrom(src string, sport uint16, dst string, dport uint16, payload []byte) {
+func (h *helperRun) udpFrom(src string, sport uint16, dst string, dport uint16, payload []byte) {
 	h.via(testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), Proto: "udp", SrcPort: sport, DstPort: dport, Payload: payload}))
 }
 
@@ -247,7 +236,7 @@ func amandaReply(seq int, ports string) string {
 // UDP flow are sent close together: the kernel marks a UDP flow that is
 // still active 2 s after it began ASSURED, by its clock, where nfgo's
 // is the capture's, a millisecond a packet.
-func smallScenarios(h *smallRun) {
+func smallScenarios(h *helperRun) {
 	a := netip.MustParseAddr
 
 	h.label = "Amanda"
@@ -463,91 +452,7 @@ func TestSmallHelpersMatchKernel(t *testing.T) {
 	rules, rules6 := "testdata/helpers/small.rules", "testdata/helpers/small.rules6"
 	r := kernel.NewRouter(t, kernel.RouterOptions{Conntrack: true, Outside: true, LocalReplies: true, Broadcast: true})
 	restoreFiles(t, r, rules, rules6)
-	h := &smallRun{helperRun: &helperRun{t: t, r: r}, fromHost: map[int]bool{}}
+	h := newHelperRun(t, r)
 	smallScenarios(h)
-
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in.pcap"), filepath.Join(dir, "out.pcap")
-	writePcap(t, in, h.sent)
-	local := kernel.RouterAddr4 + "/24," + kernel.RouterAddr6 + "/64," + kernel.OutsideAddr4 + "/32@eth1," + kernel.OutsideAddr6 + "/128@eth1"
-	recs := replayJSON(t, "--rules", rules, "--rules6", rules6, "--local", local, "--write", out, in)
-	written := readPcap(t, out)
-	if len(recs) != len(h.sent) {
-		t.Fatalf("nfgo judged %d packets, %d were sent", len(recs), len(h.sent))
-	}
-	agree, w, compared, delivered := 0, 0, 0, 0
-	for i, f := range h.fates {
-		// The kernel's verdict is whether the packet left (forwarded
-		// out of eth1, or the router's own out of eth0) or was
-		// delivered to the router: a helper drops at confirmation,
-		// after the router's counting chains have seen it.
-		kv, kstate := "DROP", strings.ToUpper(f.CTState)
-		var left []byte
-		switch {
-		case h.fromHost[i]:
-			kv, left = "ACCEPT", f.Replies[0]
-		case len(f.Emitted) == 1:
-			kv, left = "ACCEPT", f.Emitted[0]
-		case f.Input:
-			kv = "ACCEPT"
-			delivered++
-		}
-		got := recs[i]
-		var ours []byte
-		if got.Verdict == "ACCEPT" && w < len(written) {
-			ours = written[w]
-			w++
-		}
-		var problems []string
-		if got.Verdict != kv || got.CTState != kstate {
-			problems = append(problems, fmt.Sprintf("kernel %s %s, nfgo %s %s (%s %s)", kv, kstate, got.Verdict, got.CTState, got.Reason, got.CTReason))
-		}
-		if left != nil && ours != nil {
-			compared++
-			if !bytes.Equal(left, ours) {
-				problems = append(problems, fmt.Sprintf("leaves differently:\n   kernel %x\n   nfgo   %x", left, ours))
-			}
-		}
-		if len(problems) > 0 {
-			t.Errorf("packet %d (%s): %s", i, h.names[i], strings.Join(problems, "; "))
-			continue
-		}
-		agree++
-	}
-	t.Logf("%d/%d packets agree with the kernel on verdict and ctstate, and leave byte for byte as the kernel's (%d compared byte for byte; %d delivered to the router)", agree, len(h.sent), compared, delivered)
-
-	klines, err := r.Conntrack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kexp, err := r.Exec("conntrack -L expect 2>/dev/null; conntrack -L expect -f ipv6 2>/dev/null", nil)
-	if err != nil {
-		t.Fatalf("conntrack -L expect: %v %s", err, kexp)
-	}
-	_, text, _ := runCLI(t, "replay", "--conntrack", "--expectations", "--rules", rules, "--rules6", rules6, "--local", local, in)
-	var nlines, nexp []string
-	for _, l := range strings.Split(text, "\n") {
-		switch {
-		case ctLineRE.MatchString(l):
-			nlines = append(nlines, l)
-		case expLineRE.MatchString(l):
-			nexp = append(nexp, l)
-		}
-	}
-	if k, n := normalizeCT(klines), normalizeCT(nlines); strings.Join(k, "\n") != strings.Join(n, "\n") {
-		t.Errorf("final tables differ:\n kernel:\n  %s\n nfgo:\n  %s", strings.Join(k, "\n  "), strings.Join(n, "\n  "))
-	} else {
-		t.Logf("final conntrack tables identical: %d connections", len(k))
-	}
-	var kx []string
-	for _, l := range strings.Split(string(kexp), "\n") {
-		if expLineRE.MatchString(l) {
-			kx = append(kx, l)
-		}
-	}
-	if k, n := normalizeExp(kx), normalizeExp(nexp); strings.Join(k, "\n") != strings.Join(n, "\n") || len(k) == 0 {
-		t.Errorf("final expectations differ:\n kernel:\n  %s\n nfgo:\n  %s", strings.Join(k, "\n  "), strings.Join(n, "\n  "))
-	} else {
-		t.Logf("final expectation tables identical: %d expectations", len(k))
-	}
+	h.compare(rules, rules6)
 }

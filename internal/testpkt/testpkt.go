@@ -15,8 +15,9 @@ import (
 // Spec describes a packet to build. Zero fields take sensible defaults.
 type Spec struct {
 	Src, Dst netip.Addr
-	// Proto is "tcp", "udp", "icmp" (ICMP or ICMPv6 by family), or "raw"
-	// with RawProto.
+	// Proto is "tcp", "udp", "icmp" (ICMP or ICMPv6 by family), "pptp"
+	// (PPTP's enhanced GRE, version 1, carrying PPP: DstPort is the call
+	// ID, Seq the sequence number), or "raw" with RawProto.
 	Proto    string
 	RawProto uint8
 	SrcPort  uint16
@@ -73,6 +74,8 @@ func Build(s Spec) []byte {
 		if v6 {
 			proto = layers.IPProtocolICMPv6
 		}
+	case "pptp":
+		proto = layers.IPProtocolGRE
 	}
 	if v6 {
 		ipv6 = &layers.IPv6{Version: 6, HopLimit: s.TTL, TrafficClass: s.TOS, NextHeader: proto,
@@ -139,6 +142,11 @@ func Build(s Spec) []byte {
 		u := &layers.UDP{SrcPort: layers.UDPPort(s.SrcPort), DstPort: layers.UDPPort(s.DstPort)}
 		setNet(u, ipv4, ipv6)
 		ls = append(ls, u)
+	case "pptp":
+		// RFC 2637 4.1: the key field holds the payload length and
+		// the call ID.
+		ls = append(ls, &layers.GRE{Version: 1, KeyPresent: true, Key: uint32(len(s.Payload))<<16 | uint32(s.DstPort),
+			SeqPresent: true, Seq: s.Seq, Protocol: 0x880b})
 	case "icmp":
 		if v6 {
 			ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(s.ICMPType, s.ICMPCode)}
