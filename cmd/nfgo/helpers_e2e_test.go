@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo/internal/kernel"
+	"github.com/nfgo/nfgo/internal/testpkt"
 )
 
-// The helpers end to end: real FTP and TFTP servers and clients, and a
-// scripted IRC DCC exchange, through nfgo run --mode path doing
+// The helpers end to end: real FTP and TFTP servers and clients, sipp,
+// and scripted IRC DCC and PPTP exchanges, through nfgo run --mode path doing
 // MASQUERADE, with a stateful ruleset that admits data connections only
 // as RELATED by a helper. Each passes with its CT --helper rule and
 // fails without it.
@@ -31,6 +32,7 @@ func helperRulesE2E(helped bool) string {
 -A PREROUTING -p udp -m udp --dport 69 -j CT --helper tftp
 -A PREROUTING -p tcp -m tcp --dport 6667 -j CT --helper irc
 -A PREROUTING -p udp -m udp --dport 5060 -j CT --helper sip
+-A PREROUTING -p tcp -m tcp --dport 1723 -j CT --helper pptp
 `
 	}
 	return "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n" + raw + `COMMIT
@@ -50,6 +52,8 @@ COMMIT
 -A FORWARD -m conntrack --ctstate RELATED -m helper --helper tftp -j ACCEPT
 -A FORWARD -m conntrack --ctstate RELATED -m helper --helper irc -j ACCEPT
 -A FORWARD -m conntrack --ctstate RELATED -m helper --helper sip -j ACCEPT
+-A FORWARD -m conntrack --ctstate RELATED -m helper --helper pptp -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 1723 -m conntrack --ctstate NEW -j ACCEPT
 -A FORWARD -p udp -m udp --dport 5060 -m conntrack --ctstate NEW -j ACCEPT
 -A FORWARD -p tcp -m tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT
 -A FORWARD -p udp -m udp --dport 69 -m conntrack --ctstate NEW -j ACCEPT
@@ -58,11 +62,14 @@ COMMIT
 `
 }
 
-// helperRulesE2E6 is the IPv6 ruleset: FTP through MASQUERADE.
+// helperRulesE2E6 is the IPv6 ruleset: FTP through MASQUERADE. IRC and
+// PPTP have no IPv6 helper in the kernel.
 func helperRulesE2E6(helped bool) string {
 	s := helperRulesE2E(helped)
-	s = strings.ReplaceAll(s, "-A PREROUTING -p tcp -m tcp --dport 6667 -j CT --helper irc\n", "")
-	s = strings.ReplaceAll(s, "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper irc -j ACCEPT\n", "")
+	for _, h := range []struct{ port, name string }{{"6667", "irc"}, {"1723", "pptp"}} {
+		s = strings.ReplaceAll(s, "-A PREROUTING -p tcp -m tcp --dport "+h.port+" -j CT --helper "+h.name+"\n", "")
+		s = strings.ReplaceAll(s, "-A FORWARD -m conntrack --ctstate RELATED -m helper --helper "+h.name+" -j ACCEPT\n", "")
+	}
 	return s
 }
 
@@ -311,6 +318,145 @@ func TestIRCDCCThroughNfgoRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPPTPCallThroughNfgoRun scripts both ends of a PPTP call: the
+// client (PNS) opens a session over TCP and an outgoing call, and both
+// ends then exchange GRE over raw sockets. pptpd and pppd would need the
+// kernel's PPP support, which the test machines lack; the control
+// messages and GRE framing are RFC 2637's. Through MASQUERADE the
+// server sees the client's call ID changed to the control connection's
+// port and the client gets its own back; with the helper the GRE is
+// RELATED and flows both ways, without it the forward chain drops it.
+func TestPPTPCallThroughNfgoRun(t *testing.T) {
+	for _, helped := range []bool{true, false} {
+		t.Run(fmt.Sprintf("helped=%v", helped), func(t *testing.T) {
+			tp, _ := helperTopo(t, helped)
+			var ln net.Listener
+			if err := tp.server.Do(func() (err error) {
+				ln, err = net.Listen("tcp", "10.2.0.2:1723")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			// The server's side: a GRE socket, and the control
+			// connection answered message by message. It reports the
+			// call ID the client's Outgoing-Call-Request carried.
+			var serverGRE, clientGRE net.PacketConn
+			if err := tp.server.Do(func() (err error) { serverGRE, err = net.ListenPacket("ip4:gre", "10.2.0.2"); return err }); err != nil {
+				t.Fatal(err)
+			}
+			defer serverGRE.Close()
+			if err := tp.client.Do(func() (err error) { clientGRE, err = net.ListenPacket("ip4:gre", "10.1.0.2"); return err }); err != nil {
+				t.Fatal(err)
+			}
+			defer clientGRE.Close()
+			const clientCall, serverCall = 0x1111, 0x2222
+			seen := make(chan uint16, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := readPPTP(c); err != nil { // Start-Control-Connection-Request
+					return
+				}
+				c.Write(testpkt.PPTPControl(2, 0x0100, 1<<8))
+				req, err := readPPTP(c) // Outgoing-Call-Request
+				if err != nil {
+					return
+				}
+				id := testpkt.PPTPCallID(req, 0)
+				seen <- id
+				c.Write(testpkt.PPTPControl(8, serverCall, id, 1<<8))
+				io.Copy(io.Discard, c)
+			}()
+			var c net.Conn
+			if err := tp.client.Do(func() (err error) {
+				c, err = net.DialTimeout("tcp", "10.2.0.2:1723", 3*time.Second)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c.Write(testpkt.PPTPControl(1, 0x0100))
+			if _, err := readPPTP(c); err != nil {
+				t.Fatalf("Start-Control-Connection-Reply: %v", err)
+			}
+			c.Write(testpkt.PPTPControl(7, clientCall, 1))
+			rep, err := readPPTP(c)
+			if err != nil {
+				t.Fatalf("Outgoing-Call-Reply: %v", err)
+			}
+			natted := <-seen
+			_, port, _ := net.SplitHostPort(c.LocalAddr().String())
+			if helped && fmt.Sprint(natted) != port || !helped && natted != clientCall {
+				t.Errorf("the server saw call ID %#x (client port %s)", natted, port)
+			}
+			if got := testpkt.PPTPCallID(rep, 2); got != clientCall {
+				t.Errorf("the client's call ID came back as %#x, want %#x", got, clientCall)
+			}
+
+			// Each end sends GRE to the other's call ID, up to three
+			// times, until one arrives.
+			pass := func(from, to net.PacketConn, dst string, call uint16) (net.Addr, uint16, bool) {
+				frame := greFrame(call)
+				for range 3 {
+					if _, err := from.WriteTo(frame, &net.IPAddr{IP: net.ParseIP(dst)}); err != nil {
+						t.Fatal(err)
+					}
+					to.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+					buf := make([]byte, 1500)
+					n, src, err := to.ReadFrom(buf)
+					if err == nil && n >= 8 {
+						return src, uint16(buf[6])<<8 | uint16(buf[7]), true
+					}
+				}
+				return nil, 0, false
+			}
+			src, call, ok := pass(clientGRE, serverGRE, "10.2.0.2", serverCall)
+			if ok != helped {
+				t.Fatalf("the client's GRE reached the server: %v, want %v", ok, helped)
+			}
+			if !helped {
+				return
+			}
+			if src.String() != "10.2.0.1" || call != serverCall {
+				t.Errorf("the server got GRE from %v for call %#x, want the router's 10.2.0.1, call %#x", src, call, serverCall)
+			}
+			src, call, ok = pass(serverGRE, clientGRE, "10.2.0.1", natted)
+			if !ok || src.String() != "10.2.0.2" || call != clientCall {
+				t.Errorf("the client got GRE %v from %v for call %#x, want from 10.2.0.2 for call %#x", ok, src, call, clientCall)
+			}
+		})
+	}
+}
+
+// readPPTP reads one PPTP control message (its length comes first).
+func readPPTP(c net.Conn) ([]byte, error) {
+	var hdr [2]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := int(hdr[0])<<8 | int(hdr[1])
+	if n < 12 {
+		return nil, fmt.Errorf("PPTP message of %d bytes", n)
+	}
+	msg := make([]byte, n)
+	copy(msg, hdr[:])
+	_, err := io.ReadFull(c, msg[2:])
+	return msg, err
+}
+
+// greFrame is a PPTP data packet's GRE header and a PPP frame, for call.
+func greFrame(call uint16) []byte {
+	ppp := []byte("\xff\x03\x00\x21a PPP frame")
+	b := []byte{0x30, 0x01, 0x88, 0x0b, byte(len(ppp) >> 8), byte(len(ppp)), byte(call >> 8), byte(call), 0, 0, 0, 1}
+	return append(b, ppp...)
 }
 
 // TestSIPCallThroughNfgoRun places a call with sipp: the UAC (playing
