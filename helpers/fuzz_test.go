@@ -2,6 +2,7 @@ package helpers
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/nfgo/nfgo/conntrack"
@@ -79,21 +80,28 @@ func FuzzFTP(f *testing.F) {
 	})
 }
 
+// FuzzIRC hands the client's message, then the server's (where DCC
+// RESUME comes from), and then the client's again (DCC ACCEPT) to the
+// helper.
 func FuzzIRC(f *testing.F) {
 	for _, s := range []string{
 		"PRIVMSG bob :\x01DCC SEND file 167772165 5000 1024\x01\r\n", "PRIVMSG bob :\x01DCC CHAT chat 167772165 5001\x01\r\n",
 		"PRIVMSG bob :\x01DCC SEND f 99999999999999999999999 65536 1\x01\n", " \r\n PRIVMSG x :\x01DCC SEND ",
 	} {
-		f.Add([]byte(s), false)
-		f.Add([]byte(s), true)
+		f.Add([]byte(s), []byte(":bob PRIVMSG alice :\x01DCC RESUME file 5000 512\x01\r\n"), false)
+		f.Add([]byte(s), []byte(":bob PRIVMSG alice :\x01DCC RESUME \"a file\" 5000 512\x01\r\n"), true)
 	}
 	set := New(Config{})
-	f.Fuzz(func(t *testing.T, payload []byte, natted bool) {
-		if len(payload) == 0 || len(payload) > 5000 {
+	f.Fuzz(func(t *testing.T, payload, reply []byte, natted bool) {
+		if len(payload) == 0 || len(payload) > 5000 || len(reply) == 0 || len(reply) > 5000 {
 			return
 		}
 		c := fuzzConn(t, set.Lookup("irc", packet.IPv4, packet.ProtoTCP), "tcp", false, natted, 6667)
 		v, p := c.send(conntrack.Original, string(payload))
+		checkAfter(t, c, v, p, c.public)
+		v, p = c.send(conntrack.Reply, string(reply))
+		checkAfter(t, c, v, p, c.public)
+		v, p = c.send(conntrack.Original, strings.ReplaceAll(string(reply), "RESUME", "ACCEPT"))
 		checkAfter(t, c, v, p, c.public)
 	})
 }

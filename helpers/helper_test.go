@@ -1,6 +1,7 @@
 package helpers
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -27,7 +28,10 @@ type conn struct {
 	cport  uint16
 	sport  uint16
 	seq    [2]uint32 // each direction's next sequence number, as sent
-	data   [conntrack.HelpDataSize]byte
+	// shift is how much a helper's rewrites have grown each direction's
+	// stream as its receiver gets it, which the receiver acknowledges.
+	shift [2]int32
+	data  [conntrack.HelpDataSize]byte
 }
 
 func a(s string) netip.Addr { return netip.MustParseAddr(s) }
@@ -40,7 +44,12 @@ func newConn(t testing.TB, h *Helper, proto string, client, public, server netip
 
 // newConnPorts is newConn with the client's port too.
 func newConnPorts(t testing.TB, h *Helper, proto string, client, public, server netip.Addr, cport, sport uint16) *conn {
-	c := &conn{t: t, tb: conntrack.NewTable(conntrack.Config{}), h: h, proto: proto, client: client, public: public, server: server, cport: cport, sport: sport, seq: [2]uint32{1000, 5000}}
+	return newConnIn(t, conntrack.NewTable(conntrack.Config{}), h, proto, client, public, server, cport, sport)
+}
+
+// newConnIn is newConnPorts in table tb, beside other connections.
+func newConnIn(t testing.TB, tb *conntrack.Table, h *Helper, proto string, client, public, server netip.Addr, cport, sport uint16) *conn {
+	c := &conn{t: t, tb: tb, h: h, proto: proto, client: client, public: public, server: server, cport: cport, sport: sport, seq: [2]uint32{1000, 5000}}
 	var r conntrack.Result
 	c.tb.In(&r, c.pkt(conntrack.Original, "S", ""), 0, t0, false)
 	if public != client {
@@ -80,7 +89,7 @@ func (c *conn) pkt(d conntrack.Dir, flags, payload string) *packet.Packet {
 	if c.proto == "tcp" {
 		s.Flags, s.Seq = flags, c.seq[d]
 		if strings.Contains(flags, "A") {
-			s.Ack = c.seq[1-d]
+			s.Ack = c.seq[1-d] + uint32(c.shift[1-d])
 		}
 	}
 	b := testpkt.Build(s)
@@ -103,6 +112,7 @@ func (c *conn) send(d conntrack.Dir, payload string) (Verdict, *packet.Packet) {
 	c.tb.SetHelpData(&r, &c.data)
 	if !v.Drop {
 		c.seq[d] += uint32(len(payload))
+		c.shift[d] += int32(len(p.Payload()) - len(payload))
 	}
 	return v, p
 }
@@ -364,6 +374,60 @@ func TestIRCDCCOffers(t *testing.T) {
 	c.send(conntrack.Reply, ":bob PRIVMSG alice :\x01DCC SEND file 3405803781 5000 1\x01\r\n")
 	if got := c.expected(); len(got) != 0 {
 		t.Errorf("an offer from the server: %q", got)
+	}
+}
+
+// Beyond the kernel: through NAT that gave an offer another port, the
+// peer's DCC RESUME reaches the client with the client's own port, and
+// the client's DCC ACCEPT the peer with the one it was given.
+func TestIRCDCCResumeThroughNAT(t *testing.T) {
+	irc := New(Config{Rand: func() uint32 { return 1 << 31 }}).Lookup("irc", packet.IPv4, packet.ProtoTCP)
+	tb := conntrack.NewTable(conntrack.Config{})
+	// Two clients behind 198.51.100.7 offer port 5000: the second
+	// offer's port must change.
+	first := newConnIn(t, tb, irc, "tcp", a("10.0.0.5"), a("198.51.100.7"), a("203.0.113.5"), 40000, 6667)
+	first.send(conntrack.Original, "PRIVMSG bob :\x01DCC SEND a 167772165 5000 1024\x01\r\n")
+	c := newConnIn(t, tb, irc, "tcp", a("10.0.0.6"), a("198.51.100.7"), a("203.0.113.5"), 40001, 6667)
+	_, p := c.send(conntrack.Original, "PRIVMSG bob :\x01DCC SEND b 167772166 5000 1024\x01\r\n")
+	var peerPort int
+	if _, err := fmt.Sscanf(string(p.Payload()), "PRIVMSG bob :\x01DCC SEND b 3325256711 %d 1024", &peerPort); err != nil || peerPort == 5000 {
+		t.Fatalf("the second offer: %q (%v), want another port than 5000", p.Payload(), err)
+	}
+	tests := []struct {
+		name string
+		dir  conntrack.Dir
+		msg  string
+		want string
+	}{
+		{"RESUME to the client names its own port", conntrack.Reply,
+			":bob!b@h PRIVMSG alice :\x01DCC RESUME b " + itoa(peerPort) + " 512\x01\r\n",
+			":bob!b@h PRIVMSG alice :\x01DCC RESUME b 5000 512\x01\r\n"},
+		{"ACCEPT to the peer names its port", conntrack.Original,
+			"PRIVMSG bob :\x01DCC ACCEPT b 5000 512\x01\r\n",
+			"PRIVMSG bob :\x01DCC ACCEPT b " + itoa(peerPort) + " 512\x01\r\n"},
+		{"a quoted file name", conntrack.Reply,
+			":bob!b@h PRIVMSG alice :\x01DCC RESUME \"my file\" " + itoa(peerPort) + " 512\x01\r\n",
+			":bob!b@h PRIVMSG alice :\x01DCC RESUME \"my file\" 5000 512\x01\r\n"},
+		{"another offer's port is left alone", conntrack.Reply,
+			":bob!b@h PRIVMSG alice :\x01DCC RESUME b 5001 512\x01\r\n",
+			":bob!b@h PRIVMSG alice :\x01DCC RESUME b 5001 512\x01\r\n"},
+		{"no position: left alone", conntrack.Reply,
+			":bob!b@h PRIVMSG alice :\x01DCC RESUME b " + itoa(peerPort) + "\x01\r\n",
+			":bob!b@h PRIVMSG alice :\x01DCC RESUME b " + itoa(peerPort) + "\x01\r\n"},
+	}
+	for _, tt := range tests {
+		v, p := c.send(tt.dir, tt.msg)
+		if v.Drop || string(p.Payload()) != tt.want {
+			t.Errorf("%s: %+v %q, want %q", tt.name, v, p.Payload(), tt.want)
+		}
+		if !p.L4ChecksumOK() {
+			t.Errorf("%s: checksum wrong", tt.name)
+		}
+	}
+	// Where NAT kept the port, nothing changes (the first client's).
+	msg := ":bob!b@h PRIVMSG alice :\x01DCC RESUME a 5000 512\x01\r\n"
+	if _, p := first.send(conntrack.Reply, msg); string(p.Payload()) != msg {
+		t.Errorf("a RESUME of an offer NAT kept: %q", p.Payload())
 	}
 }
 

@@ -1,8 +1,10 @@
 package helpers
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strconv"
 
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/packet"
@@ -19,6 +21,21 @@ import (
 // host or port 0 ("Forged DCC command"), and expects a connection from
 // anywhere to the address and port; under NAT it rewrites both to the
 // translated address and a port it can expect there.
+//
+// Beyond the kernel: under NAT, DCC RESUME and ACCEPT work too. A peer
+// that wants the rest of a file sends, through the server,
+//
+//	PRIVMSG client :\1DCC RESUME file 5000 1024\1
+//
+// naming the port of the offer as it got it, and the client answers
+// DCC ACCEPT with the same port and position. When NAT had to give the
+// offer another port (the client's was taken by another offer), the
+// kernel passes both on unchanged, and the client, which never offered
+// the peer's port, ignores the RESUME (the netfilter FAQ: the kernel's
+// NAT cannot handle DCC RESUME). nfgo translates the port in each, from
+// the offer's expectation: the peer's port to the client's in a RESUME
+// coming in, the client's to the peer's in an ACCEPT going out. Where
+// NAT kept the port, nothing changes, as in the kernel.
 
 // ircMaxSearch is how much of a packet the helper reads (MAX_SEARCH_SIZE).
 const ircMaxSearch = 4095
@@ -93,8 +110,7 @@ func parseDCC(data []byte, d int) (ip uint32, port uint16, beg, end int, ok bool
 
 func ircHelp(h *Helper, c *Call) Verdict {
 	dir := c.dir()
-	// Only the client's own messages are read.
-	if dir == conntrack.Reply || !c.established() {
+	if !c.established() {
 		return accept
 	}
 	p := c.Packet
@@ -104,6 +120,15 @@ func ircHelp(h *Helper, c *Call) Verdict {
 	data := p.Payload()
 	if len(data) > ircMaxSearch {
 		data = data[:ircMaxSearch]
+	}
+	if c.natted() {
+		if v, done := ircResume(c, data); done {
+			return v
+		}
+	}
+	// Only the client's own messages are read for offers.
+	if dir == conntrack.Reply {
+		return accept
 	}
 	limit := len(data)
 	d := 0
@@ -176,4 +201,74 @@ func ircOffer(h *Helper, c *Call, ip uint32, port uint16, beg, end int) Verdict 
 		return drop("cannot mangle packet")
 	}
 	return accept
+}
+
+// ircResume translates the port of a DCC RESUME coming to the client or
+// a DCC ACCEPT going from it, under NAT (see above), and reports whether
+// it changed (or dropped) the packet; if not, the packet is read as the
+// kernel reads it.
+func ircResume(c *Call, data []byte) (Verdict, bool) {
+	cmd := "\x01DCC RESUME "
+	if c.dir() == conntrack.Original {
+		cmd = "\x01DCC ACCEPT "
+	}
+	i := bytes.Index(data, []byte(cmd))
+	if i < 0 {
+		return accept, false
+	}
+	beg, end, port, ok := parseResume(data, i+len(cmd))
+	if !ok {
+		return accept, false
+	}
+	// The offers' expectations, newest first: each holds the port the
+	// peer was given (Tuple.DstPort) and the client's (SavedPort).
+	exps := c.Table.MasterExpectations(c.tuple(conntrack.Original), c.Now)
+	for j := len(exps) - 1; j >= 0; j-- {
+		e := &exps[j]
+		if e.Fn != conntrack.ExpectFollowMaster || e.Tuple.Proto != packet.ProtoTCP || e.Tuple.DstPort == e.SavedPort {
+			continue
+		}
+		from, to := e.Tuple.DstPort, e.SavedPort
+		if c.dir() == conntrack.Original {
+			from, to = to, from
+		}
+		if from != port {
+			continue
+		}
+		if !c.mangleTCP(beg, end-beg, strconv.AppendUint(nil, uint64(to), 10)) {
+			return drop("cannot mangle packet"), true
+		}
+		return accept, true
+	}
+	return accept, false
+}
+
+// parseResume reads the file name and port of a DCC RESUME or ACCEPT
+// from data[d:] (the file name, quoted if it has spaces, the port, the
+// position, and the closing \1) and returns where the port is and its
+// value.
+func parseResume(data []byte, d int) (beg, end int, port uint16, ok bool) {
+	if d < len(data) && data[d] == '"' {
+		q := bytes.IndexByte(data[d+1:], '"')
+		if q < 0 {
+			return 0, 0, 0, false
+		}
+		d += q + 2
+	} else {
+		for d < len(data) && data[d] != ' ' && data[d] != '\x01' {
+			d++
+		}
+	}
+	if d >= len(data) || data[d] != ' ' {
+		return 0, 0, 0, false
+	}
+	beg = d + 1
+	v, end := strtoul(data, beg)
+	if end == beg || end-beg > 5 || v == 0 || v > 0xffff || end >= len(data) || data[end] != ' ' {
+		return 0, 0, 0, false
+	}
+	if _, e := strtoul(data, end+1); e == end+1 || e >= len(data) || data[e] != '\x01' {
+		return 0, 0, 0, false
+	}
+	return beg, end, uint16(v), true
 }

@@ -320,6 +320,124 @@ func TestIRCDCCThroughNfgoRun(t *testing.T) {
 	}
 }
 
+// TestIRCDCCResumeThroughNfgoRun resumes a DCC transfer through
+// MASQUERADE whose offer had to change port, which the kernel's NAT
+// cannot do: two IRC connections from the client offer the same port, so
+// the second offer reaches the peer with another one. The peer's DCC
+// RESUME must reach the client naming the client's own port, and the
+// client's DCC ACCEPT the peer naming the peer's; the peer then fetches
+// the rest of the file.
+func TestIRCDCCResumeThroughNfgoRun(t *testing.T) {
+	tp, _ := helperTopo(t, true)
+	var irc, dcc net.Listener
+	if err := tp.server.Do(func() (err error) {
+		irc, err = net.Listen("tcp", "10.2.0.2:6667")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer irc.Close()
+	if err := tp.client.Do(func() (err error) {
+		dcc, err = net.Listen("tcp", "10.1.0.2:0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer dcc.Close()
+	const offset = 1000
+	go func() {
+		c, err := dcc.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte(fileBody[offset:]))
+	}()
+	// The server end of each IRC connection, in accept order.
+	servers := make(chan net.Conn, 2)
+	go func() {
+		for range 2 {
+			c, err := irc.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(8 * time.Second))
+			servers <- c
+		}
+	}()
+	port := dcc.Addr().(*net.TCPAddr).Port
+	var clients [2]net.Conn
+	var peers [2]*bufio.Reader
+	var peerConns [2]net.Conn
+	for i := range clients {
+		if err := tp.client.Do(func() (err error) {
+			clients[i], err = net.DialTimeout("tcp", "10.2.0.2:6667", 3*time.Second)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		defer clients[i].Close()
+		clients[i].SetDeadline(time.Now().Add(8 * time.Second))
+		select {
+		case peerConns[i] = <-servers:
+			defer peerConns[i].Close()
+			peers[i] = bufio.NewReader(peerConns[i])
+		case <-time.After(5 * time.Second):
+			t.Fatal("the IRC server accepted no connection")
+		}
+		// 10.1.0.2 as IRC writes it: 167837698.
+		fmt.Fprintf(clients[i], "PRIVMSG bob :\x01DCC SEND file 167837698 %d %d\x01\r\n", port, len(fileBody))
+	}
+	var offers [2]string
+	for i := range peers {
+		l, err := peers[i].ReadString('\n')
+		if err != nil {
+			t.Fatalf("offer %d: %v", i, err)
+		}
+		offers[i] = strings.TrimSpace(l)
+	}
+	var ip, given uint64
+	var size int
+	if _, err := fmt.Sscanf(offers[1], "PRIVMSG bob :\x01DCC SEND file %d %d %d\x01", &ip, &given, &size); err != nil {
+		t.Fatalf("offer %q: %v", offers[1], err)
+	}
+	if int(given) == port {
+		t.Fatalf("the second offer kept port %d: %q, %q", port, offers[0], offers[1])
+	}
+	// The peer asks to resume at offset; the client must see its port.
+	fmt.Fprintf(peerConns[1], ":bob!b@h PRIVMSG alice :\x01DCC RESUME file %d %d\x01\r\n", given, offset)
+	r := bufio.NewReader(clients[1])
+	resume, err := r.ReadString('\n')
+	if want := fmt.Sprintf(":bob!b@h PRIVMSG alice :\x01DCC RESUME file %d %d\x01\r\n", port, offset); err != nil || resume != want {
+		t.Fatalf("the client got %q (%v), want %q", resume, err, want)
+	}
+	fmt.Fprintf(clients[1], "PRIVMSG bob :\x01DCC ACCEPT file %d %d\x01\r\n", port, offset)
+	accept, err := peers[1].ReadString('\n')
+	if want := fmt.Sprintf("PRIVMSG bob :\x01DCC ACCEPT file %d %d\x01\r\n", given, offset); err != nil || accept != want {
+		t.Fatalf("the peer got %q (%v), want %q", accept, err, want)
+	}
+	// The control connection goes on after the rewrites changed lengths.
+	fmt.Fprintf(clients[1], "PING :still here\r\n")
+	if l, err := peers[1].ReadString('\n'); err != nil || l != "PING :still here\r\n" {
+		t.Errorf("after the rewrites the server got %q, %v", l, err)
+	}
+	addr := net.JoinHostPort(net.IPv4(byte(ip>>24), byte(ip>>16), byte(ip>>8), byte(ip)).String(), fmt.Sprint(given))
+	var got []byte
+	err = tp.server.Do(func() error {
+		dc, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err != nil {
+			return err
+		}
+		defer dc.Close()
+		dc.SetDeadline(time.Now().Add(5 * time.Second))
+		got, err = io.ReadAll(dc)
+		return err
+	})
+	if err != nil || string(got) != fileBody[offset:] {
+		t.Errorf("the resumed transfer from %s: %d bytes (%v), want the %d after offset %d", addr, len(got), err, len(fileBody)-offset, offset)
+	}
+}
+
 // TestPPTPCallThroughNfgoRun scripts both ends of a PPTP call: the
 // client (PNS) opens a session over TCP and an outgoing call, and both
 // ends then exchange GRE over raw sockets. pptpd and pppd would need the
