@@ -59,7 +59,7 @@ func greCall(b []byte) (src, dst netip.Addr, call uint16) {
 
 // pptpScenarios drive PPTP calls through the router: outgoing calls
 // without NAT, through SNAT (two clients with the same call ID to one
-// server) and through MASQUERADE, an incoming call, the messages the
+// server), through MASQUERADE and to a server behind a port forward, an incoming call, the messages the
 // helper must ignore, a call ended by Call-Disconnect-Notify whose GRE
 // then stops, and a call left waiting for its GRE so that the final
 // listings compare the expectations.
@@ -162,6 +162,21 @@ func pptpScenarios(h *helperRun) {
 	pptpMsg(m2, false, pptpInConnected, 0x1234)
 	h.gre(a("10.9.0.6"), a("203.0.113.32"), 0x8001, 0)
 	h.gre(a("203.0.113.32"), a(kernel.OutsideAddr4), 0x1234, 0)
+	// A server behind a port forward: the client dials the router.
+	h.label = "PPTP through DNAT"
+	fw := h.tcp("10.1.0.9", 40011, kernel.RouterAddr4, 1723, "203.0.113.33")
+	fw.Handshake()
+	pptpMsg(fw, true, pptpStartRequest, 0x0100)
+	pptpMsg(fw, false, pptpStartReply, 0x0100, pptpOK)
+	req := pptpMsg(fw, true, pptpOutRequest, 0x1111, 1)
+	h.want(testpkt.PPTPCallID(req, 0) == 40011, "give the call its control connection's port as call ID")
+	pptpMsg(fw, false, pptpOutReply, 0x9000, 40011, pptpOK)
+	out := h.gre(a("10.1.0.9"), a(kernel.RouterAddr4), 0x9000, 0)
+	_, dst, _ := greCall(out)
+	h.want(dst == a("203.0.113.33"), "forward the client's GRE to the server")
+	back := h.gre(a("203.0.113.33"), a("10.1.0.9"), 40011, 0)
+	src, _, call := greCall(back)
+	h.want(src == a(kernel.RouterAddr4) && call == 0x1111, "deliver the server's GRE from the router, with the client's call ID")
 	h.label = "PPTP call left waiting through SNAT"
 	w := h.pptpSession("10.8.0.8", 40010, "203.0.113.31")
 	pptpMsg(w, true, pptpOutRequest, 0x1113, 1)
