@@ -109,6 +109,10 @@ func (e Event) String() string {
 	if c.Orig.Zone != 0 {
 		fmt.Fprintf(&b, "zone=%d ", c.Orig.Zone)
 	}
+	// ctnetlink sends the helper with every event but DESTROY.
+	if c.Helper != nil && !destroy {
+		fmt.Fprintf(&b, "helper=%s ", c.Helper.Name())
+	}
 	return strings.TrimSuffix(b.String(), " ")
 }
 

@@ -223,3 +223,27 @@ func TestSubscriptionsAreSafeForConcurrentUse(t *testing.T) {
 	wg.Wait()
 	tb.Flush(t0)
 }
+
+// A helped connection's events name its helper, as ctnetlink's do,
+// except DESTROY, which carries no helper.
+func TestEventsNameTheHelper(t *testing.T) {
+	tb := NewTable(Config{})
+	sub := tb.Subscribe(16)
+	defer sub.Close()
+	var r Result
+	tb.In(&r, toPPTPPort(handshake[0]).packet(t), 0, t0, true)
+	tb.SetHelper(&r, testFTP)
+	tb.Confirm(&r)
+	tb.Delete(r.Tuple(Original), t0)
+	want := []string{
+		"    [NEW] tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=1723 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=1723 dport=40000 helper=ftp",
+		"[DESTROY] tcp      6 120 SYN_SENT src=10.0.0.1 dst=10.0.0.2 sport=40000 dport=1723 packets=1 bytes=40 [UNREPLIED] src=10.0.0.2 dst=10.0.0.1 sport=1723 dport=40000",
+	}
+	var got []string
+	for _, ev := range drain(sub) {
+		got = append(got, ev.String())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\ngot  %q\nwant %q", got, want)
+	}
+}
