@@ -40,24 +40,88 @@ type Host struct {
 // hostEnv answers filter.Env from a Host. It is immutable after creation.
 type hostEnv struct {
 	host  Host
-	local map[netip.Addr]string // address → interface
+	local addrIndex // address → interface
 	// bcast holds the subnet broadcast address of each IPv4 address,
 	// with its interface: the kernel's broadcast routes.
-	bcast  map[netip.Addr]string
+	bcast  addrIndex
 	routes []Route // sorted longest prefix first
 	// ifaddrs are each interface's IPv4 addresses as the kernel keeps
 	// them, for the broadcast helpers.
 	ifaddrs map[string][]helpers.InterfaceAddr
 }
 
+// addrIndex maps some of the host's addresses to their interfaces. A
+// host has few, and every forwarded packet's destination is looked up:
+// up to addrScanMax they are scanned, which costs less than hashing a
+// netip.Addr; beyond, a map holds them.
+type addrIndex struct {
+	list []addrEntry
+	m    map[netip.Addr]string
+}
+
+type addrEntry struct {
+	addr  netip.Addr
+	iface string
+}
+
+const addrScanMax = 16
+
+// get returns a's interface.
+func (x *addrIndex) get(a netip.Addr) (string, bool) {
+	if x.m != nil {
+		ifc, ok := x.m[a]
+		return ifc, ok
+	}
+	for i := range x.list {
+		if x.list[i].addr == a {
+			return x.list[i].iface, true
+		}
+	}
+	return "", false
+}
+
+func (x *addrIndex) has(a netip.Addr) bool {
+	_, ok := x.get(a)
+	return ok
+}
+
+// add records a on iface unless a is recorded already.
+func (x *addrIndex) add(a netip.Addr, iface string) {
+	if !x.has(a) {
+		x.set(a, iface)
+	}
+}
+
+// set records a on iface; a later set of the same address wins.
+func (x *addrIndex) set(a netip.Addr, iface string) {
+	if x.m != nil {
+		x.m[a] = iface
+		return
+	}
+	for i := range x.list {
+		if x.list[i].addr == a {
+			x.list[i].iface = iface
+			return
+		}
+	}
+	x.list = append(x.list, addrEntry{a, iface})
+	if len(x.list) > addrScanMax {
+		x.m = make(map[netip.Addr]string, len(x.list))
+		for _, e := range x.list {
+			x.m[e.addr] = e.iface
+		}
+		x.list = nil
+	}
+}
+
 func newHostEnv(h Host) *hostEnv {
-	e := &hostEnv{host: h, local: map[netip.Addr]string{}, bcast: map[netip.Addr]string{}, ifaddrs: map[string][]helpers.InterfaceAddr{}}
+	e := &hostEnv{host: h, ifaddrs: map[string][]helpers.InterfaceAddr{}}
 	for _, ifc := range h.Interfaces {
 		e.ifaddrs[ifc.Name] = helpers.InterfaceAddrs(ifc.Addrs)
 		for _, p := range ifc.Addrs {
-			e.local[p.Addr()] = ifc.Name
-			if p.Addr().Is4() && p.Bits() < 31 && e.bcast[lastAddr(p)] == "" {
-				e.bcast[lastAddr(p)] = ifc.Name
+			e.local.set(p.Addr(), ifc.Name)
+			if p.Addr().Is4() && p.Bits() < 31 {
+				e.bcast.add(lastAddr(p), ifc.Name)
 			}
 		}
 	}
@@ -84,7 +148,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 
 // IsLocal reports whether a is one of the host's addresses (or loopback).
 func (e *hostEnv) IsLocal(a netip.Addr) bool {
-	_, ok := e.local[a]
+	_, ok := e.local.get(a)
 	return ok || a.IsLoopback()
 }
 
@@ -92,7 +156,8 @@ func (e *hostEnv) IsLocal(a netip.Addr) bool {
 // locally (RTN_LOCAL, RTN_BROADCAST, or multicast, which nfgo always
 // delivers: it has no multicast routing).
 func (e *hostEnv) ForHost(dst netip.Addr) bool {
-	return e.IsLocal(dst) || e.bcast[dst] != "" || dst.IsMulticast() ||
+	_, bcast := e.bcast.get(dst)
+	return e.IsLocal(dst) || bcast || dst.IsMulticast() ||
 		dst == netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
@@ -102,7 +167,7 @@ func (e *hostEnv) ForHost(dst netip.Addr) bool {
 // table, looked up first, routes it (the broadcast route it adds with
 // the address): the host's own broadcasts leave there.
 func (e *hostEnv) Route(dst netip.Addr) string {
-	if ifc := e.bcast[dst]; ifc != "" {
+	if ifc, ok := e.bcast.get(dst); ok {
 		return ifc
 	}
 	for _, r := range e.routes {
@@ -122,7 +187,7 @@ func (e *hostEnv) AddrType(a netip.Addr, _ string) filter.AddrType {
 		return filter.AddrLocal
 	case a.IsMulticast():
 		return filter.AddrMulticast
-	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || e.bcast[a] != "":
+	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || e.bcast.has(a):
 		return filter.AddrBroadcast
 	}
 	return filter.AddrUnicast

@@ -155,7 +155,10 @@ func (t *Table) in(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		t.related(r, p, zone, ns)
 		return
 	}
-	tp, ok := t.TupleOf(p, zone)
+	tp, ok := TupleOf(p, zone)
+	if ok && tp.Proto == packet.ProtoGRE && p.GREVersion == 1 {
+		tp.SrcPort = t.gre.srcKey(&tp) // as Table.TupleOf
+	}
 	if !ok {
 		r.Reason = "no tuple"
 		t.stats.invalid.Add(1)
