@@ -85,9 +85,11 @@ func TestStatisticNthMatchesEveryNth(t *testing.T) {
 		invert        bool
 		want          string
 	}{
-		{"every 3 packet 0", 3, 0, false, "..x..x..x"},
-		{"every 3 packet 2", 3, 2, false, "x..x..x.."},
-		{"every 2 packet 1, inverted", 2, 1, true, ".x.x.x.x."},
+		// The kernel matches the (p+1)th packet, then every nth.
+		{"every 3 packet 0", 3, 0, false, "x..x..x.."},
+		{"every 3 packet 2", 3, 2, false, "..x..x..x"},
+		{"every 2 packet 0", 2, 0, false, "x.x.x.x.x"},
+		{"every 2 packet 1, inverted", 2, 1, true, "x.x.x.x.x"},
 		{"every 1", 1, 0, false, "xxxxxxxxx"},
 	}
 	for _, tt := range tests {

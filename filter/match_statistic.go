@@ -24,7 +24,7 @@ type StatisticMatch struct {
 	// the kernel stores it.
 	Probability uint32
 	// Every and Packet are --every n and --packet p: the match fires for
-	// every nth packet, starting with the (n-p)th.
+	// every nth packet, starting with the (p+1)th.
 	Every, Packet uint32
 
 	count atomic.Uint64
@@ -34,9 +34,10 @@ type StatisticMatch struct {
 func (*StatisticMatch) Name() string { return "statistic" }
 
 // Match draws a random number (random mode) or counts packets (nth mode).
-// The kernel keeps a counter that starts at --packet and wraps after n-1,
-// matching when it wraps to 0; for the kth packet that is (p+k) mod n ==
-// 0, which one atomic add computes without a lock.
+// The kernel keeps a counter that iptables starts at n-1-p and that wraps
+// after n-1, and matches when it wraps to 0: the kth packet (from 1)
+// matches when k-1-p is a multiple of n, which one atomic add computes
+// without a lock.
 func (m *StatisticMatch) Match(*Context) bool {
 	var hit bool
 	switch m.Mode {
@@ -44,7 +45,8 @@ func (m *StatisticMatch) Match(*Context) bool {
 		hit = rand.Uint32()&0x7FFFFFFF < m.Probability
 	default:
 		k := m.count.Add(1)
-		hit = m.Every != 0 && (uint64(m.Packet)+k)%uint64(m.Every) == 0
+		n := uint64(m.Every)
+		hit = n != 0 && (k-1+n-uint64(m.Packet)%n)%n == 0
 	}
 	return hit != m.Invert
 }

@@ -48,6 +48,10 @@ func statelessPackets() []testpkt.Spec {
 	}
 	add(testpkt.Spec{Src: ext, Dst: local, Proto: "udp", SrcPort: 5005, DstPort: 7000})
 	add(testpkt.Spec{Src: ext, Dst: local, Proto: "udp", SrcPort: 5005, DstPort: 7000, Payload: make([]byte, 1200)})
+	// statistic's nth mode: of six packets, the 1st and the 4th.
+	for i := range uint16(6) {
+		add(testpkt.Spec{Src: ext, Dst: local, Proto: "udp", SrcPort: 41000 + i, DstPort: 7100})
+	}
 	add(testpkt.Spec{Src: ext, Dst: local, Proto: "raw", RawProto: 47, Payload: []byte{0, 0, 8, 0}})
 	add(testpkt.Spec{Src: ext, Dst: local, Proto: "raw", RawProto: 50, Payload: make([]byte, 16)})
 	// Broadcast to the router's subnet: INPUT, addrtype BROADCAST.

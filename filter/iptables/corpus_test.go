@@ -262,3 +262,73 @@ func TestCorpusAgainstKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeSaveMatchesIptablesSave restores a ruleset of every table,
+// user chains and policies included, into the real iptables and checks
+// that nfgo prints the whole of it as iptables-save does: tables in its
+// order, chains, policies, rules.
+func TestWholeSaveMatchesIptablesSave(t *testing.T) {
+	doc := `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -o eth1 -j MASQUERADE
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:zeta - [0:0]
+:alpha - [0:0]
+-A INPUT -p udp -m udp --sport 67 -m udp --dport 68 -j ACCEPT
+-A INPUT -j zeta
+-A zeta -j alpha
+COMMIT
+*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp
+COMMIT
+*security
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+COMMIT
+*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu
+COMMIT
+`
+	ours, err := nfgoSave([]byte(doc), packet.IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for _, l := range strings.Split(ours, "\n") {
+		if strings.HasPrefix(l, "*") {
+			tables = append(tables, l)
+		}
+	}
+	if want := "*mangle *security *raw *filter *nat"; strings.Join(tables, " ") != want {
+		t.Errorf("tables saved in the order %q, want iptables-nft-save's %q", tables, want)
+	}
+	kernel.Require(t, "iptables-restore")
+	out, err := kernel.Save([]byte(doc), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kernelLines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			kernelLines = append(kernelLines, l)
+		}
+	}
+	if got, want := strings.TrimSpace(ours), strings.Join(kernelLines, "\n"); got != want {
+		t.Errorf("nfgo save:\n%s\niptables-save:\n%s", got, want)
+	}
+}

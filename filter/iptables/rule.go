@@ -552,7 +552,7 @@ func FormatRule(r *filter.Rule, f packet.Family) string {
 	if h.Fragment != filter.Unset {
 		flag(h.Fragment == filter.No, "-f", "")
 	}
-	for _, m := range r.Matches {
+	for _, m := range mergeNativeTransport(r.Matches) {
 		e := extFor(m, false, f)
 		if e == nil {
 			fmt.Fprintf(w, " -m %s", extName(m))
@@ -585,6 +585,84 @@ func FormatRule(r *filter.Rule, f packet.Family) string {
 		e.save(w, t)
 	}
 	return strings.TrimPrefix(w.String(), " ")
+}
+
+// mergeNativeTransport returns a rule's matches as iptables-nft saves
+// them. It turns the tcp and udp matches it can into nft payload
+// expressions (ports and flags: not one with --tcp-option, nor one
+// without options) and reads them back as one match per protocol, at
+// the first one's place, with each option as the last match that set
+// it: "-m udp --sport 67 -m udp --dport 68" is saved as
+// "-m udp --sport 67 --dport 68". The rule is evaluated as written;
+// only its saved form changes.
+func mergeNativeTransport(ms []filter.Match) []filter.Match {
+	native := 0
+	for _, m := range ms {
+		if nativeTCP(m) || nativeUDP(m) {
+			native++
+		}
+	}
+	if native < 2 {
+		return ms
+	}
+	out := make([]filter.Match, 0, len(ms))
+	var tcp *filter.TCPMatch
+	var udp *filter.UDPMatch
+	for _, m := range ms {
+		switch {
+		case nativeTCP(m) && tcp != nil:
+			mergeTCP(tcp, m.(*filter.TCPMatch))
+		case nativeTCP(m):
+			c := *m.(*filter.TCPMatch)
+			tcp = &c
+			out = append(out, tcp)
+		case nativeUDP(m) && udp != nil:
+			mergeUDP(udp, m.(*filter.UDPMatch))
+		case nativeUDP(m):
+			c := *m.(*filter.UDPMatch)
+			udp = &c
+			out = append(out, udp)
+		default:
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// nativeTCP reports whether iptables-nft turns m, a tcp match, into
+// payload expressions: it has ports or flags, and no --tcp-option.
+func nativeTCP(m filter.Match) bool {
+	t, ok := m.(*filter.TCPMatch)
+	return ok && t.Option == 0 && (!t.SrcPorts.IsAll() || !t.DstPorts.IsAll() || t.FlagMask != 0)
+}
+
+// nativeUDP reports whether m is a udp match with ports.
+func nativeUDP(m filter.Match) bool {
+	u, ok := m.(*filter.UDPMatch)
+	return ok && (!u.SrcPorts.IsAll() || !u.DstPorts.IsAll())
+}
+
+// mergeTCP sets in into the options later sets.
+func mergeTCP(into, later *filter.TCPMatch) {
+	if !later.SrcPorts.IsAll() {
+		into.SrcPorts, into.SrcInvert = later.SrcPorts, later.SrcInvert
+	}
+	if !later.DstPorts.IsAll() {
+		into.DstPorts, into.DstInvert = later.DstPorts, later.DstInvert
+	}
+	if later.FlagMask != 0 {
+		into.FlagMask, into.FlagComp, into.FlagInvert = later.FlagMask, later.FlagComp, later.FlagInvert
+	}
+}
+
+// mergeUDP sets in into the ports later sets.
+func mergeUDP(into, later *filter.UDPMatch) {
+	if !later.SrcPorts.IsAll() {
+		into.SrcPorts, into.SrcInvert = later.SrcPorts, later.SrcInvert
+	}
+	if !later.DstPorts.IsAll() {
+		into.DstPorts, into.DstInvert = later.DstPorts, later.DstInvert
+	}
 }
 
 func ifaceString(i filter.Iface) string {

@@ -21,8 +21,9 @@ type WriteOptions struct {
 	Header string
 }
 
-// saveOrder is the order in which iptables-save prints tables.
-var saveOrder = []filter.TableID{filter.Raw, filter.Mangle, filter.NAT, filter.Filter, filter.Security}
+// saveOrder is the order in which iptables-nft-save prints tables,
+// whatever order they were created in (iptables 1.8.9).
+var saveOrder = []filter.TableID{filter.Mangle, filter.Security, filter.Raw, filter.Filter, filter.NAT}
 
 // Write prints rs in iptables-save's canonical form: for each table, the
 // built-in chains with their policies and counters, then the user chains

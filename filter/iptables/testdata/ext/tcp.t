@@ -101,3 +101,14 @@
 *raw
 :PREROUTING,OUTPUT
 -p tcp -m tcp --tcp-flags SYN,RST SYN,RST -j DROP;=;OK
+# iptables-nft merges the tcp matches it turns into payload expressions
+# (ports, flags), not one with --tcp-option.
+-p tcp -m tcp --sport 1 -m tcp --dport 2;-p tcp -m tcp --sport 1 --dport 2;OK
+-p tcp -m tcp --sport 1 -m mark --mark 1 -m tcp --dport 2;-p tcp -m tcp --sport 1 --dport 2 -m mark --mark 0x1;OK
+-p tcp -m tcp --syn -m tcp --dport 2;-p tcp -m tcp --dport 2 --tcp-flags FIN,SYN,RST,ACK SYN;OK
+-p tcp -m tcp --dport 2 -m tcp --sport 1;-p tcp -m tcp --sport 1 --dport 2;OK
+-p tcp -m tcp --sport 1 -m tcp ! --sport 2;-p tcp -m tcp ! --sport 2;OK
+-p tcp -m tcp --syn -m tcp ! --syn;-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN;OK
+-p tcp -m tcp --sport 5 -m tcp --tcp-option 2;=;OK
+-p tcp -m tcp --tcp-option 2 -m tcp --dport 2;=;OK
+-p tcp -m tcp --dport 1 -m multiport --dports 5,6 -m tcp --sport 7;-p tcp -m tcp --sport 7 --dport 1 -m multiport --dports 5,6;OK

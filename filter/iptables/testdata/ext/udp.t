@@ -61,3 +61,10 @@
 *raw
 :PREROUTING,OUTPUT
 -p udp -m udp --dport 53 -j ACCEPT;=;OK
+# iptables-nft reads its payload expressions back as one udp match, at the
+# first one's place, each port as the last match set it.
+-p udp -m udp --sport 67 -m udp --dport 68;-p udp -m udp --sport 67 --dport 68;OK
+-p udp -m udp ! --sport 67 -m udp --dport 68;-p udp -m udp ! --sport 67 --dport 68;OK
+-p udp -m udp --sport 1 -m udp --sport 2;-p udp -m udp --sport 2;OK
+-p udp -m mark --mark 1 -m udp --dport 5 -m udp --sport 6;-p udp -m mark --mark 0x1 -m udp --sport 6 --dport 5;OK
+-p udp -m udp -m udp --dport 4;=;OK
