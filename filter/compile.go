@@ -239,6 +239,9 @@ func compileTable(t *Table, family packet.Family) (*progTable, int, []error) {
 				if err := checkAllowed(x, t.ID, hooks[i]); err != nil {
 					fail(pc.chain, j+1, err)
 				}
+				if err := checkProto(x, r.rule); err != nil {
+					fail(pc.chain, j+1, err)
+				}
 				if rc, ok := x.(RuleChecker); ok {
 					if err := rc.CheckRule(r.rule, Site{Family: family, Table: t.ID, Hooks: hooks[i]}); err != nil {
 						fail(pc.chain, j+1, fmt.Errorf("%s: %w", extName(x), err))
@@ -251,6 +254,52 @@ func compileTable(t *Table, family packet.Family) (*progTable, int, []error) {
 		return nil, 0, errs
 	}
 	return pt, maxDepth, nil
+}
+
+// ProtoBound is implemented by a match or target that works for one
+// transport protocol only (the kernel's xt_match.proto and
+// xt_target.proto): a rule that uses it must say -p with that protocol.
+// Compile checks it for every extension, in one place.
+type ProtoBound interface {
+	// RequiredProto returns the protocol, and whether "! -p" is let
+	// through all the same: xt_check_match refuses it, but iptables-nft
+	// turns its native tcp and udp matches into payload expressions and
+	// never asks the kernel.
+	RequiredProto() (proto uint8, invertOK bool)
+}
+
+// ErrProtocol is the error for a rule whose -p does not give the
+// protocol one of its extensions needs.
+var ErrProtocol = errors.New("protocol mismatch")
+
+// protoNames are the names -p gives the protocols extensions are bound
+// to, for messages.
+var protoNames = map[uint8]string{
+	packet.ProtoICMP: "icmp", packet.ProtoTCP: "tcp", packet.ProtoUDP: "udp", packet.ProtoICMPv6: "ipv6-icmp",
+	packet.ProtoSCTP: "sctp", packet.ProtoDCCP: "dccp", packet.ProtoUDPLite: "udplite", packet.ProtoGRE: "gre",
+	packet.ProtoESP: "esp", packet.ProtoAH: "ah",
+}
+
+// checkProto refuses x in rule r if x is bound to a protocol r's -p does
+// not give.
+func checkProto(x any, r *Rule) error {
+	pb, ok := x.(ProtoBound)
+	if !ok {
+		return nil
+	}
+	proto, invertOK := pb.RequiredProto()
+	if r.Proto == proto && (!r.ProtoInvert || invertOK) {
+		return nil
+	}
+	kind := "match"
+	if _, isTarget := x.(Target); isTarget {
+		kind = "target"
+	}
+	name, ok := protoNames[proto]
+	if !ok {
+		name = fmt.Sprint(proto)
+	}
+	return fmt.Errorf("%w: %s %s requires '-p %s'", ErrProtocol, extName(x), kind, name)
 }
 
 // Namer is implemented by extensions to name themselves in messages.

@@ -1,5 +1,7 @@
 package filter
 
+import "github.com/nfgo/nfgo/packet"
+
 // ICMPAnyType is the ICMP type value that -m icmp --icmp-type any stores;
 // it matches every ICMP message (ipt_icmp's test_type 0xFF).
 const ICMPAnyType = 0xFF
@@ -35,15 +37,10 @@ func (m *ICMPMatch) Match(c *Context) bool {
 	return ok != m.Invert
 }
 
-// CheckRule requires -p icmp: the kernel's xt_check_match refuses the
-// match for any other protocol (the nft backend passes it to the kernel
-// as an xt match, so "RULE_APPEND failed (Invalid argument)").
-func (*ICMPMatch) CheckRule(r *Rule, _ Site) error {
-	if r.Proto != 1 || r.ProtoInvert {
-		return errProtoRequired("ICMP", "icmp")
-	}
-	return nil
-}
+// RequiredProto binds the match to -p icmp: the kernel's xt_check_match
+// refuses it for any other protocol (the nft backend passes it to the
+// kernel as an xt match, so "RULE_APPEND failed (Invalid argument)").
+func (*ICMPMatch) RequiredProto() (uint8, bool) { return packet.ProtoICMP, false }
 
 // ICMPv6Match is -m icmp6 --icmpv6-type (ip6_tables.c, icmp6_match).
 // Unlike ICMPMatch there is no "any" type: type 255 is just type 255.
@@ -75,10 +72,5 @@ func (m *ICMPv6Match) Match(c *Context) bool {
 	return ok != m.Invert
 }
 
-// CheckRule requires -p ipv6-icmp.
-func (*ICMPv6Match) CheckRule(r *Rule, _ Site) error {
-	if r.Proto != 58 || r.ProtoInvert {
-		return errProtoRequired("ICMPv6", "ipv6-icmp")
-	}
-	return nil
-}
+// RequiredProto binds the match to -p ipv6-icmp.
+func (*ICMPv6Match) RequiredProto() (uint8, bool) { return packet.ProtoICMPv6, false }

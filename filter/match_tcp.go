@@ -1,8 +1,9 @@
 package filter
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/nfgo/nfgo/packet"
 )
 
 // PortRange is an inclusive range of ports, as the port options of tcp,
@@ -109,19 +110,10 @@ func (m *TCPMatch) matchMalformed(c *Context) bool {
 	return true
 }
 
-// CheckRule requires -p tcp. The kernel's xt_check_match also refuses
-// "! -p tcp"; iptables-nft accepts it (it turns the match into payload
-// expressions), and nfgo follows the nft binary.
-func (*TCPMatch) CheckRule(r *Rule, _ Site) error {
-	if r.Proto != 6 {
-		return errProtoRequired("TCP", "tcp")
-	}
-	return nil
-}
-
-// ErrProtocol is returned by CheckRule when a match needs a protocol the
-// rule's -p does not give.
-var ErrProtocol = errors.New("protocol mismatch")
+// RequiredProto binds the match to -p tcp. The kernel's xt_check_match
+// also refuses "! -p tcp"; iptables-nft accepts it (it turns the match
+// into payload expressions), and nfgo follows the nft binary.
+func (*TCPMatch) RequiredProto() (uint8, bool) { return packet.ProtoTCP, true }
 
 func errProtoRequired(what, proto string) error {
 	return fmt.Errorf("%w: %s match requires '-p %s'", ErrProtocol, what, proto)

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/nfgo/nfgo/packet"
@@ -65,30 +66,48 @@ func TestUDPMatchPorts(t *testing.T) {
 	}
 }
 
-func TestTCPAndUDPCheckRuleRequireTheirProtocol(t *testing.T) {
+// Compile checks, for every extension, the protocol it is bound to
+// (ProtoBound) and any rule check of its own (RuleChecker).
+func TestCompileChecksTheProtocolsExtensionsNeed(t *testing.T) {
 	tests := []struct {
 		name string
-		m    RuleChecker
+		m    Match
+		t    Target
 		h    Header
 		ok   bool
 	}{
-		{"tcp with -p tcp", &TCPMatch{}, Header{Proto: 6}, true},
-		{"tcp with ! -p tcp, as iptables-nft allows", &TCPMatch{}, Header{Proto: 6, ProtoInvert: true}, true},
-		{"tcp with -p udp", &TCPMatch{}, Header{Proto: 17}, false},
-		{"tcp without -p", &TCPMatch{}, Header{}, false},
-		{"udp with -p udp", &UDPMatch{}, Header{Proto: 17}, true},
-		{"udp with -p udplite", &UDPMatch{}, Header{Proto: 136}, false},
-		{"icmp with ! -p icmp", &ICMPMatch{}, Header{Proto: 1, ProtoInvert: true}, false},
-		{"multiport with -p sctp", &MultiportMatch{}, Header{Proto: 132}, true},
-		{"multiport with ! -p tcp", &MultiportMatch{}, Header{Proto: 6, ProtoInvert: true}, false},
-		{"ecn tcp bits with -p udp", &ECNMatch{MatchECE: true}, Header{Proto: 17}, false},
-		{"ecn ip bits without -p", &ECNMatch{MatchIP: true}, Header{}, true},
+		{"tcp with -p tcp", &TCPMatch{}, nil, Header{Proto: 6}, true},
+		{"tcp with ! -p tcp, as iptables-nft allows", &TCPMatch{}, nil, Header{Proto: 6, ProtoInvert: true}, true},
+		{"tcp with -p udp", &TCPMatch{}, nil, Header{Proto: 17}, false},
+		{"tcp without -p", &TCPMatch{}, nil, Header{}, false},
+		{"udp with -p udp", &UDPMatch{}, nil, Header{Proto: 17}, true},
+		{"udp with -p udplite", &UDPMatch{}, nil, Header{Proto: 136}, false},
+		{"icmp with -p icmp", &ICMPMatch{}, nil, Header{Proto: 1}, true},
+		{"icmp with ! -p icmp", &ICMPMatch{}, nil, Header{Proto: 1, ProtoInvert: true}, false},
+		{"TCPMSS with -p tcp", nil, &TCPMSSTarget{MSS: 1400}, Header{Proto: 6}, true},
+		{"TCPMSS with ! -p tcp", nil, &TCPMSSTarget{MSS: 1400}, Header{Proto: 6, ProtoInvert: true}, false},
+		{"multiport with -p sctp", &MultiportMatch{}, nil, Header{Proto: 132}, true},
+		{"multiport with ! -p tcp", &MultiportMatch{}, nil, Header{Proto: 6, ProtoInvert: true}, false},
+		{"ecn tcp bits with -p udp", &ECNMatch{MatchECE: true}, nil, Header{Proto: 17}, false},
+		{"ecn ip bits without -p", &ECNMatch{MatchIP: true}, nil, Header{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.m.CheckRule(&Rule{Header: tt.h}, Site{Family: packet.IPv4, Table: Filter, Hooks: Hooks(Input)})
+			r := &Rule{Header: tt.h, Target: tt.t}
+			if tt.m != nil {
+				r.Matches = []Match{tt.m}
+			}
+			rs := NewRuleset(packet.IPv4)
+			rs.EnsureTable(Mangle)
+			if err := rs.Append(Mangle, "FORWARD", r); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Compile(rs)
 			if (err == nil) != tt.ok {
-				t.Errorf("CheckRule = %v, want ok=%v", err, tt.ok)
+				t.Errorf("Compile = %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && tt.m != nil && !errors.Is(err, ErrProtocol) {
+				t.Errorf("Compile = %v, want ErrProtocol", err)
 			}
 		})
 	}

@@ -1,5 +1,7 @@
 package filter
 
+import "github.com/nfgo/nfgo/packet"
+
 // UDPMatch is -m udp (xt_tcpudp.c, udp_mt). Set SrcPorts and DstPorts to
 // AllPorts to leave them unconstrained.
 type UDPMatch struct {
@@ -34,10 +36,6 @@ func (m *UDPMatch) Match(c *Context) bool {
 		m.DstPorts.Contains(dport) != m.DstInvert
 }
 
-// CheckRule requires -p udp, as iptables-nft does.
-func (*UDPMatch) CheckRule(r *Rule, _ Site) error {
-	if r.Proto != 17 {
-		return errProtoRequired("UDP", "udp")
-	}
-	return nil
-}
+// RequiredProto binds the match to -p udp, "! -p udp" included, as
+// iptables-nft does.
+func (*UDPMatch) RequiredProto() (uint8, bool) { return packet.ProtoUDP, true }

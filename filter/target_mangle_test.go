@@ -76,6 +76,7 @@ func TestTCPMSSClampToPMTU(t *testing.T) {
 	}
 }
 
+// TestTCPMSSCheckRule: the hooks; -p tcp is TestCompileChecksTheProtocolsExtensionsNeed's.
 func TestTCPMSSCheckRule(t *testing.T) {
 	tcp := &Rule{Header: Header{Proto: packet.ProtoTCP}}
 	for _, tc := range []struct {
@@ -88,7 +89,6 @@ func TestTCPMSSCheckRule(t *testing.T) {
 		{"set-mss anywhere", TCPMSSTarget{MSS: 1}, tcp, Hooks(Prerouting), true},
 		{"clamp in FORWARD", TCPMSSTarget{ClampPMTU: true}, tcp, Hooks(Forward, Postrouting), true},
 		{"clamp in INPUT", TCPMSSTarget{ClampPMTU: true}, tcp, Hooks(Input), false},
-		{"no -p tcp", TCPMSSTarget{MSS: 1}, &Rule{}, Hooks(Forward), false},
 	} {
 		if err := tc.tg.CheckRule(tc.r, Site{Table: Mangle, Hooks: tc.hooks}); (err == nil) != tc.ok {
 			t.Errorf("%s: err %v, want ok=%v", tc.name, err, tc.ok)

@@ -23,22 +23,19 @@ func (*TCPMSSTarget) Name() string { return "TCPMSS" }
 // where there is no output route yet.
 var ErrTCPMSSClampHook = errors.New("path-MTU clamping only supported in FORWARD, OUTPUT and POSTROUTING hooks")
 
-// ErrTCPMSSNeedsTCP is CheckRule's error for a rule without -p tcp.
-var ErrTCPMSSNeedsTCP = errors.New("TCPMSS target only works with -p tcp")
+// RequiredProto binds the target to -p tcp (the target's .proto).
+func (*TCPMSSTarget) RequiredProto() (uint8, bool) { return packet.ProtoTCP, false }
 
-// CheckRule applies tcpmss_tg4_check / tcpmss_tg6_check: the rule must say
-// -p tcp (the target's .proto), and clamping needs the path MTU, known
-// only once the packet is routed: FORWARD, OUTPUT or POSTROUTING.
+// CheckRule applies the rest of tcpmss_tg4_check / tcpmss_tg6_check:
+// clamping needs the path MTU, known only once the packet is routed:
+// FORWARD, OUTPUT or POSTROUTING.
 //
 // The kernel also demands a tcp match that matches SYN ("Only works on TCP
 // SYN packets") — but skips that check for nft_compat, and iptables-nft,
 // the ground truth nfgo is tested against, accepts such rules. nfgo follows
 // it; on a non-SYN segment the MSS option, if any, is rewritten all the
 // same, as the kernel would.
-func (t *TCPMSSTarget) CheckRule(r *Rule, at Site) error {
-	if r.Proto != packet.ProtoTCP || r.ProtoInvert {
-		return ErrTCPMSSNeedsTCP
-	}
+func (t *TCPMSSTarget) CheckRule(_ *Rule, at Site) error {
 	if t.ClampPMTU && at.Hooks&^Hooks(Forward, Output, Postrouting) != 0 {
 		return ErrTCPMSSClampHook
 	}

@@ -8,57 +8,18 @@ import (
 // value[/mask] (libxt_connmark.c). Both print the mark in hex, with the
 // mask only when it is not 0xffffffff.
 func init() {
-	register(&extension{
-		name:   "mark",
-		parser: func(*ruleContext) extParser { return &markMatchParser{ext: "mark"} },
-		save: func(w *saver, x any) {
-			m := x.(*filter.MarkMatch)
-			w.opt(m.Invert, "mark", formatMarkMask(m.Mark, m.Mask))
-		},
-		owns: ownedBy[filter.MarkMatch](),
+	declareMark[filter.MarkMatch]("mark", func(x *filter.MarkMatch) (*uint32, *uint32, *bool) { return &x.Mark, &x.Mask, &x.Invert })
+	declareMark[filter.ConnmarkMatch]("connmark", func(x *filter.ConnmarkMatch) (*uint32, *uint32, *bool) { return &x.Mark, &x.Mask, &x.Invert })
+}
+
+// declareMark declares a match of one option, --mark value[/mask].
+func declareMark[T any](name string, fields func(*T) (mark, mask *uint32, invert *bool)) {
+	mark := func(x *T) *uint32 { m, _, _ := fields(x); return m }
+	mask := func(x *T) *uint32 { _, m, _ := fields(x); return m }
+	inv := func(x *T) *bool { _, _, i := fields(x); return i }
+	declare(&declared[T]{
+		name: name,
+		opts: []declOpt[T]{{name: "mark", invert: true, must: true, set: setMarkMask(mark, mask, inv)}},
+		save: func(w *saver, x *T) { w.opt(*inv(x), "mark", formatMarkMask(*mark(x), *mask(x))) },
 	})
-	register(&extension{
-		name:   "connmark",
-		parser: func(*ruleContext) extParser { return &markMatchParser{ext: "connmark"} },
-		save: func(w *saver, x any) {
-			m := x.(*filter.ConnmarkMatch)
-			w.opt(m.Invert, "mark", formatMarkMask(m.Mark, m.Mask))
-		},
-		owns: ownedBy[filter.ConnmarkMatch](),
-	})
-}
-
-type markMatchParser struct {
-	ext        string
-	seen       bool
-	mark, mask uint32
-	invert     bool
-}
-
-func (p *markMatchParser) option(name string, invert bool, a *args) error {
-	if name != "mark" {
-		return errNotMine
-	}
-	if p.seen {
-		return onceErr(p.ext, name)
-	}
-	v, err := a.value(name)
-	if err != nil {
-		return err
-	}
-	if p.mark, p.mask, err = parseMarkMask(p.ext, name, v); err != nil {
-		return err
-	}
-	p.seen, p.invert = true, invert
-	return nil
-}
-
-func (p *markMatchParser) done() (any, error) {
-	if !p.seen {
-		return nil, mustErr(p.ext, "mark")
-	}
-	if p.ext == "connmark" {
-		return &filter.ConnmarkMatch{Mark: p.mark, Mask: p.mask, Invert: p.invert}, nil
-	}
-	return &filter.MarkMatch{Mark: p.mark, Mask: p.mask, Invert: p.invert}, nil
 }

@@ -1,7 +1,6 @@
 package iptables
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/nfgo/nfgo/filter"
@@ -13,78 +12,37 @@ import (
 // --hl-eq take '!' (which makes the "ne" mode), and exactly one option is
 // allowed.
 func init() {
+	declareTTL[filter.TTLMatch]("ttl", packet.IPv4, func(x *filter.TTLMatch) (*filter.TTLCompare, *uint8) { return &x.Mode, &x.Value })
+	declareTTL[filter.HLMatch]("hl", packet.IPv6, func(x *filter.HLMatch) (*filter.TTLCompare, *uint8) { return &x.Mode, &x.Value })
+}
+
+func declareTTL[T any](ext string, f packet.Family, fields func(*T) (*filter.TTLCompare, *uint8)) {
 	modes := [...]string{filter.TTLCompareEq: "eq", filter.TTLCompareNe: "eq", filter.TTLCompareLt: "lt", filter.TTLCompareGt: "gt"}
-	register(&extension{
-		name:   "ttl",
-		family: packet.IPv4,
-		parser: func(*ruleContext) extParser { return &ttlMatchParser{ext: "ttl"} },
-		save: func(w *saver, x any) {
-			m := x.(*filter.TTLMatch)
-			w.opt(m.Mode == filter.TTLCompareNe, "ttl-"+modes[m.Mode], strconv.Itoa(int(m.Value)))
+	opt := func(suffix string, mode filter.TTLCompare, others ...string) declOpt[T] {
+		return declOpt[T]{name: ext + "-" + suffix, invert: mode == filter.TTLCompareEq, excl: others,
+			set: func(x *T, c *optCall) error {
+				v, err := optUint(c.ext, c.name, c.value, 0, 255)
+				if err != nil {
+					return err
+				}
+				m, val := fields(x)
+				*m, *val = mode, uint8(v)
+				if c.invert {
+					*m = filter.TTLCompareNe
+				}
+				return nil
+			}}
+	}
+	declare(&declared[T]{
+		name: ext, family: f, needOne: true,
+		opts: []declOpt[T]{
+			opt("eq", filter.TTLCompareEq, ext+"-lt", ext+"-gt"),
+			opt("lt", filter.TTLCompareLt, ext+"-gt"),
+			opt("gt", filter.TTLCompareGt),
 		},
-		owns: ownedBy[filter.TTLMatch](),
-	})
-	register(&extension{
-		name:   "hl",
-		family: packet.IPv6,
-		parser: func(*ruleContext) extParser { return &ttlMatchParser{ext: "hl"} },
-		save: func(w *saver, x any) {
-			m := x.(*filter.HLMatch)
-			w.opt(m.Mode == filter.TTLCompareNe, "hl-"+modes[m.Mode], strconv.Itoa(int(m.Value)))
+		save: func(w *saver, x *T) {
+			m, v := fields(x)
+			w.opt(*m == filter.TTLCompareNe, ext+"-"+modes[*m], strconv.Itoa(int(*v)))
 		},
-		owns: ownedBy[filter.HLMatch](),
 	})
-}
-
-type ttlMatchParser struct {
-	ext   string
-	seen  string
-	mode  filter.TTLCompare
-	value uint8
-}
-
-func (p *ttlMatchParser) option(name string, invert bool, a *args) error {
-	var mode filter.TTLCompare
-	switch name {
-	case p.ext + "-eq":
-		mode = filter.TTLCompareEq
-		if invert {
-			mode = filter.TTLCompareNe
-		}
-	case p.ext + "-lt":
-		mode = filter.TTLCompareLt
-	case p.ext + "-gt":
-		mode = filter.TTLCompareGt
-	default:
-		return errNotMine
-	}
-	if p.seen != "" {
-		if p.seen == name {
-			return onceErr(p.ext, name)
-		}
-		return fmt.Errorf("%w: %s: option \"--%s\" cannot be used together with \"--%s\"", ErrSyntax, p.ext, name, p.seen)
-	}
-	if invert && mode != filter.TTLCompareNe {
-		return noInvertErr(p.ext, name)
-	}
-	v, err := a.value(name)
-	if err != nil {
-		return err
-	}
-	n, err := optUint(p.ext, name, v, 0, 255)
-	if err != nil {
-		return err
-	}
-	p.seen, p.mode, p.value = name, mode, uint8(n)
-	return nil
-}
-
-func (p *ttlMatchParser) done() (any, error) {
-	if p.seen == "" {
-		return nil, fmt.Errorf("%w: %s: At least one option is required", ErrSyntax, p.ext)
-	}
-	if p.ext == "hl" {
-		return &filter.HLMatch{Mode: p.mode, Value: p.value}, nil
-	}
-	return &filter.TTLMatch{Mode: p.mode, Value: p.value}, nil
 }
