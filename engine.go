@@ -50,12 +50,17 @@ type Config struct {
 // Engine runs packets through netfilter's hooks. It is safe for
 // concurrent use; rulesets are swapped atomically.
 type Engine struct {
-	cfg  Config
-	env  atomic.Pointer[hostEnv] // swapped whole by SetHost
-	v4   atomic.Pointer[filter.Program]
-	v6   atomic.Pointer[filter.Program]
-	ct   *conntrack.Table // nil without conntrack
-	pool sync.Pool        // *pktState
+	cfg Config
+	env atomic.Pointer[hostEnv] // swapped whole by SetHost
+	v4  atomic.Pointer[filter.Program]
+	v6  atomic.Pointer[filter.Program]
+	// objects are the named state the rules share across rulesets
+	// (hashlimit tables by name); setMu serialises SetRuleset, so that
+	// each replaced program releases its objects once.
+	objects filter.Objects
+	setMu   sync.Mutex
+	ct      *conntrack.Table // nil without conntrack
+	pool    sync.Pool        // *pktState
 	// helpers are the protocol helpers CT --helper rules attach.
 	helpers *helpers.Set
 	// gcEpoch is the clock epoch (gcShift) of the last garbage-collector
@@ -146,19 +151,30 @@ var ErrFamily = errors.New("ruleset family must be IPv4 or IPv6")
 // SetRuleset validates and compiles rs and makes it the ruleset for its
 // family, atomically: a packet being evaluated finishes with the old
 // rules, every later packet sees the new ones. On error the old ruleset
-// stays. rs must not be edited afterwards.
+// stays. rs must not be edited afterwards. Named state the rules share
+// (a hashlimit table by --hashlimit-name) is kept for the rules of the
+// new ruleset that name it, as a kernel table replacement keeps it.
 func (e *Engine) SetRuleset(rs *filter.Ruleset) error {
-	p, err := filter.Compile(rs)
+	var slot *atomic.Pointer[filter.Program]
+	switch rs.Family {
+	case packet.IPv4:
+		slot = &e.v4
+	case packet.IPv6:
+		slot = &e.v6
+	default:
+		return ErrFamily
+	}
+	e.setMu.Lock()
+	defer e.setMu.Unlock()
+	p, err := filter.CompileWith(rs, &e.objects)
 	if err != nil {
 		return err
 	}
-	switch rs.Family {
-	case packet.IPv4:
-		e.v4.Store(p)
-	case packet.IPv6:
-		e.v6.Store(p)
-	default:
-		return ErrFamily
+	// The new program holds its objects before the old one lets go, so
+	// that what both name (a hashlimit table) keeps its state.
+	p.Retain()
+	if old := slot.Swap(p); old != nil {
+		old.Release()
 	}
 	return nil
 }
@@ -187,6 +203,9 @@ type Meta struct {
 	PktType filter.PktType
 	// LinkHeader is the link-layer header, if known (LOG's MAC=).
 	LinkHeader []byte
+	// Origin is what else is known of the packet (its socket's owner,
+	// its CPU, its bridge ports), handed to the rules as it is.
+	Origin filter.Origin
 	// Trace, when non-nil, is called for every rule evaluated.
 	Trace func(filter.TraceEvent)
 }
@@ -263,10 +282,10 @@ type Verdict struct {
 	RuleRef *filter.Rule
 	// Malformed is the parse problem for ReasonMalformed.
 	Malformed packet.Invalid
-	// Response is the packet to send back (REJECT), or nil.
-	Response []byte
-	// Logs are the LOG lines the packet produced.
-	Logs []string
+	// Effects are what the packet caused beyond its verdict, in order:
+	// packets to send (REJECT's answer, the host's ICMP errors), LOG
+	// lines. Effects.Response and Effects.Logs pick them out.
+	Effects filter.Effects
 	// Out is the output interface Path routed the packet to.
 	Out string
 	// CT is the packet's conntrack state (UNTRACKED without conntrack),
@@ -451,7 +470,8 @@ func (e *Engine) icmpError(c *filter.Context, typ4, typ6, code uint8, mtu uint32
 		}
 		q.ComputeChecksums()
 	}
-	c.Response = resp
+	c.ResponseBuf = resp
+	c.Emit(filter.Effect{Kind: filter.EffectSend, Packet: resp})
 }
 
 // icmpFragNeeded is ICMP_FRAG_NEEDED, the code of destination
@@ -475,7 +495,7 @@ func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 		c.Conns = ps
 	}
 	c.In, c.Out, c.Mark, c.Now = m.In, m.Out, m.Mark, m.Time
-	c.PktType, c.LinkHeader, c.Trace = m.PktType, m.LinkHeader, m.Trace
+	c.PktType, c.LinkHeader, c.Origin, c.Trace = m.PktType, m.LinkHeader, m.Origin, m.Trace
 	return ps
 }
 
@@ -503,12 +523,7 @@ func (e *Engine) finishInto(ps *pktState, v Verdict, tr *Transit) Verdict {
 		// reservation now rather than when the context is reused.
 		e.ct.Abandon(&ps.ct)
 	}
-	if c.Response != nil {
-		v.Response = append([]byte(nil), c.Response...)
-	}
-	if len(c.Logs) > 0 {
-		v.Logs = append([]string(nil), c.Logs...)
-	}
+	v.Effects = c.Effects.Clone()
 	c.Packet, c.LinkHeader, c.Trace = nil, nil, nil
 	e.pool.Put(ps)
 	return v

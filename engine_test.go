@@ -2,6 +2,7 @@ package nfgo_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -263,7 +264,7 @@ COMMIT
 	p := decode(t, testpkt.Spec{Src: a("198.18.0.1"), Dst: a("192.0.2.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
 	v := e.Path(p, nfgo.Meta{In: "eth0"})
 	var kinds []string
-	for _, l := range v.Logs {
+	for _, l := range v.Effects.Logs() {
 		kind, _, _ := strings.Cut(l, " IN=")
 		kinds = append(kinds, kind)
 	}
@@ -349,5 +350,40 @@ func TestEngineReapsExpiredConnections(t *testing.T) {
 	}
 	if n := e.Conntrack().Len(); n != 1 {
 		t.Errorf("%d connections after the sweep, want 1 (the ping)", n)
+	}
+}
+
+// A hashlimit table is found by its name when a ruleset is loaded, as
+// in the kernel: a replacement that keeps a rule naming it keeps its
+// flows, and a new name starts afresh.
+func TestHashlimitTableSurvivesARulesetReplacement(t *testing.T) {
+	rules := func(name string) string {
+		return "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+			"-A INPUT -p udp -m hashlimit --hashlimit-upto 1/min --hashlimit-burst 1 --hashlimit-mode srcip --hashlimit-name " + name + " -j ACCEPT\nCOMMIT\n"
+	}
+	e := engine(t, rules("flows"))
+	now := time.Unix(1_700_000_000, 0)
+	send := func() filter.Action {
+		p := decode(t, testpkt.Spec{Src: a("198.51.100.9"), Dst: a("192.0.2.1"), Proto: "udp", SrcPort: 1, DstPort: 2})
+		return e.Path(p, nfgo.Meta{In: "eth1", Time: now}).Action
+	}
+	load := func(name string) {
+		t.Helper()
+		rs, err := iptables.Parse(strings.NewReader(rules(name)), packet.IPv4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.SetRuleset(rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := []filter.Action{send(), send()}
+	load("flows")
+	got = append(got, send())
+	load("fresh")
+	got = append(got, send())
+	want := []filter.Action{filter.Accept, filter.Drop, filter.Drop, filter.Accept}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v: the reload keeps the spent bucket, a new name has a full one", got, want)
 	}
 }

@@ -403,8 +403,11 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 		out.Payload = p.Bytes()
 		w.stats.rewritten.Add(1)
 	}
-	if v.Response != nil {
-		if err := s.inject.send(v.Response); err != nil {
+	for _, e := range v.Effects {
+		if e.Kind != filter.EffectSend {
+			continue
+		}
+		if err := s.inject.send(e.Packet); err != nil {
 			w.stats.injectErrors.Add(1)
 		} else {
 			w.stats.injected.Add(1)

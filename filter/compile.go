@@ -43,6 +43,10 @@ type Program struct {
 	family packet.Family
 	source *Ruleset
 	tables [NumTables]*progTable
+	// objs are the objects the program's extensions are bound to, and
+	// held the ones it holds (see Objects).
+	objs *Objects
+	held []ObjectKey
 	// depth is the deepest jump nesting in any table, so a Context's
 	// stack can be sized once.
 	depth int
@@ -62,6 +66,10 @@ type progChain struct {
 type progRule struct {
 	rule *Rule
 	hdr  compiledHeader
+	// matches and target are the rule's, bound to the program's objects
+	// where an extension is a Binder.
+	matches []Match
+	target  Target
 	// action is Jump, Goto, Accept, Drop, Return for the standard
 	// targets, so the traversal needs no call; Continue means call Do
 	// (or nothing, when the rule has no target).
@@ -83,25 +91,35 @@ func (p *Program) HasTable(t TableID) bool { return p.tables[t] != nil }
 // returns the program to run. Every problem found is reported, each as a
 // *RuleError, joined with errors.Join. rs must not be edited afterwards;
 // edit a Clone instead.
-func Compile(rs *Ruleset) (*Program, error) {
-	p := &Program{family: rs.Family, source: rs}
+//
+// The program's extensions get objects of their own (see Objects); an
+// engine compiles with CompileWith, so that its rulesets share theirs.
+func Compile(rs *Ruleset) (*Program, error) { return CompileWith(rs, &Objects{}) }
+
+// CompileWith is Compile binding the program's extensions to objs: rules
+// of this and later programs that name the same object share it.
+func CompileWith(rs *Ruleset, objs *Objects) (*Program, error) {
+	p := &Program{family: rs.Family, source: rs, objs: objs}
+	b := &Binding{objs: objs, family: rs.Family}
 	var errs []error
 	for _, t := range rs.tables {
 		if t == nil {
 			continue
 		}
-		pt, depth, terrs := compileTable(t, rs.Family)
+		pt, depth, terrs := compileTable(t, rs.Family, b)
 		errs = append(errs, terrs...)
 		p.tables[t.ID] = pt
 		p.depth = max(p.depth, depth)
 	}
 	if len(errs) > 0 {
+		objs.dropUnheld(b.held)
 		return nil, errors.Join(errs...)
 	}
+	p.held = b.held
 	return p, nil
 }
 
-func compileTable(t *Table, family packet.Family) (*progTable, int, []error) {
+func compileTable(t *Table, family packet.Family, b *Binding) (*progTable, int, []error) {
 	var errs []error
 	fail := func(c *Chain, i int, err error) {
 		line := c.Line
@@ -133,7 +151,7 @@ func compileTable(t *Table, family packet.Family) (*progTable, int, []error) {
 		pc.chain = c
 		pc.rules = make([]progRule, len(c.Rules))
 		for j, r := range c.Rules {
-			pr := progRule{rule: r, hdr: compileHeader(&r.Header), jump: -1}
+			pr := progRule{rule: r, hdr: compileHeader(&r.Header), jump: -1, matches: r.Matches, target: r.Target}
 			switch tg := r.Target.(type) {
 			case nil:
 			case *StandardTarget:
@@ -253,7 +271,46 @@ func compileTable(t *Table, family packet.Family) (*progTable, int, []error) {
 	if len(errs) > 0 {
 		return nil, 0, errs
 	}
+	for i := range pt.chains {
+		for j := range pt.chains[i].rules {
+			if err := bindRule(&pt.chains[i].rules[j], b); err != nil {
+				fail(pt.chains[i].chain, j+1, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, 0, errs
+	}
 	return pt, maxDepth, nil
+}
+
+// bindRule replaces the rule's extensions that are Binders by the bound
+// ones Bind returns, in the program's copies of its matches and target.
+func bindRule(pr *progRule, b *Binding) error {
+	copied := false
+	for k, m := range pr.matches {
+		bm, ok := m.(Binder)
+		if !ok {
+			continue
+		}
+		x, err := bm.Bind(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", extName(m), err)
+		}
+		if !copied {
+			pr.matches = append([]Match(nil), pr.matches...)
+			copied = true
+		}
+		pr.matches[k] = x.(Match)
+	}
+	if bt, ok := pr.target.(Binder); ok {
+		x, err := bt.Bind(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", extName(pr.target), err)
+		}
+		pr.target = x.(Target)
+	}
+	return nil
 }
 
 // ProtoBound is implemented by a match or target that works for one

@@ -29,6 +29,9 @@ type Context struct {
 	// LinkHeader is the link-layer header the packet arrived with, if
 	// known (LOG prints it as MAC=).
 	LinkHeader []byte
+	// Origin is what else the caller knows of the packet: its sending
+	// socket's owner, its CPU, its bridge ports.
+	Origin Origin
 	// Priority is the packet's priority (skb->priority); CLASSIFY sets it.
 	Priority uint32
 	// Mark is the packet's mark (skb->mark); MARK changes it.
@@ -64,13 +67,12 @@ type Context struct {
 	// replay --trace, and the TRACE target).
 	Trace func(TraceEvent)
 
-	// Response is the packet a REJECT target asks to send back, built in
-	// ResponseBuf. Nil if none.
-	Response []byte
-	// ResponseBuf is reused storage for Response.
+	// Effects are what the packet asks for beyond its verdict: packets
+	// to send, lines to log (see Emit).
+	Effects Effects
+	// ResponseBuf is reused storage for a packet an effect sends
+	// (REJECT's answer).
 	ResponseBuf []byte
-	// Logs holds the LOG lines this packet produced.
-	Logs []string
 	// HotDrop is set by a match that finds the packet malformed, as the
 	// kernel's matches set par->hotdrop (a tcp match on a TCP header with
 	// a bad data offset): the packet is dropped at once.
@@ -80,6 +82,28 @@ type Context struct {
 	Traced bool
 
 	stack []frame
+}
+
+// Origin is what the caller knows of a packet beyond its bytes and its
+// interfaces, for the matches that test it (owner, cpu, physdev): the
+// socket that sent it, for a packet the host sent; the CPU that handles
+// it; the bridge ports it crossed. A fact the caller does not know stays
+// unset, and those matches treat it as the kernel treats a packet
+// without a socket or not bridged. A new fact is a new field here: the
+// engine passes the whole of it on, so neither it nor its callers change.
+type Origin struct {
+	// HasOwner says UID and GID are the sending socket's owner
+	// (NFQUEUE's NFQA_UID and NFQA_GID).
+	HasOwner bool
+	UID, GID uint32
+	// HasCPU says CPU is the CPU the packet is handled on.
+	HasCPU bool
+	CPU    uint32
+	// Bridged says the packet crossed a bridge, PhysIn and PhysOut
+	// being the bridge ports it came in and goes out by ("" if none):
+	// NFQUEUE's NFQA_PHYSINDEV and NFQA_PHYSOUTDEV, br_netfilter's view.
+	Bridged         bool
+	PhysIn, PhysOut string
 }
 
 // ConnID names a connection by its original tuple, opaquely: the
@@ -106,7 +130,7 @@ func (c *Context) Reset() {
 		Logger:      c.Logger,
 		Trace:       c.Trace,
 		ResponseBuf: c.ResponseBuf[:0],
-		Logs:        c.Logs[:0],
+		Effects:     c.Effects[:0],
 		stack:       c.stack[:0],
 	}
 }

@@ -44,12 +44,18 @@ const hashlimitDefaultSize = 8192
 // mode): a token bucket per flow, where a flow is the packet's addresses
 // (masked) and ports as Mode selects.
 //
-// Each rule has its own table. In the kernel, rules naming the same
-// --hashlimit-name share one table; nfgo does not share them. Entries
-// idle for longer than Expire milliseconds are dropped when next looked
-// at, rather than by a garbage collector every GCInterval milliseconds, so
-// an entry may be forgotten up to GCInterval earlier than in the kernel.
-// A new flow allocates its entry; packets of known flows do not allocate.
+// Rules naming the same --hashlimit-name share one table, for their
+// family, as in the kernel: the first rule to name it creates it with
+// its parameters, which then hold for every rule sharing it (the key
+// fields and masks, the rate and burst of a new flow, the size and the
+// expiry); each rule keeps its own --hashlimit-above. The table is a
+// named object (Objects), bound when the ruleset is compiled, so it
+// keeps its flows across a ruleset replacement that keeps a rule naming
+// it. Entries idle for longer than Expire milliseconds are dropped when
+// next looked at, rather than by a garbage collector every GCInterval
+// milliseconds, so an entry may be forgotten up to GCInterval earlier
+// than in the kernel. A new flow allocates its entry; packets of known
+// flows do not allocate.
 type HashlimitMatch struct {
 	// TableName is --hashlimit-name.
 	TableName string
@@ -67,8 +73,32 @@ type HashlimitMatch struct {
 	// addresses before they are used as keys.
 	SrcMask, DstMask uint8
 
+	// table is the table Bind found or made; nil until the match is
+	// bound, when it never matches.
+	table *hashlimitTable
+}
+
+// hashlimitTable is one named table of flows (struct
+// xt_hashlimit_htable): cfg is the parameters of the rule that created
+// it. mu guards entries.
+type hashlimitTable struct {
+	cfg     HashlimitMatch
 	mu      sync.Mutex
 	entries map[hashlimitKey]*hashlimitEntry
+}
+
+// Bind finds the table the match names for the ruleset's family, or
+// creates it with the match's parameters (htable_find_get,
+// htable_create), and returns the match bound to it.
+func (m *HashlimitMatch) Bind(b *Binding) (any, error) {
+	t := BindObject(b, "hashlimit", m.TableName, func() *hashlimitTable {
+		cfg := *m
+		cfg.table = nil
+		return &hashlimitTable{cfg: cfg}
+	})
+	bound := *m
+	bound.table = t
+	return &bound, nil
 }
 
 type hashlimitKey struct {
@@ -90,36 +120,44 @@ func (*HashlimitMatch) Name() string { return "hashlimit" }
 // Match finds or creates the flow's bucket, refills it for the time since
 // its last packet, and takes the packet's cost if it can
 // (hashlimit_mt_common). It reports "under the limit", or "over the
-// limit" for --hashlimit-above. A new flow when the table is full never
-// matches (the kernel drops the packet).
+// limit" for --hashlimit-above. Like the kernel it drops the packet
+// (HotDrop) when it cannot key it (a later fragment, for a table keyed
+// on ports) or a new flow finds the table full.
 func (m *HashlimitMatch) Match(c *Context) bool {
-	key, ok := m.key(c)
+	t := m.table
+	if t == nil {
+		return false
+	}
+	cfg := &t.cfg
+	key, ok := cfg.key(c)
 	if !ok {
+		c.HotDrop = true
 		return false
 	}
 	now := jiffies(c.Now)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.entries[key]
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.entries[key]
 	if e != nil && now > e.expires {
-		delete(m.entries, key)
+		delete(t.entries, key)
 		e = nil
 	}
 	if e == nil {
-		if m.entries == nil {
-			m.entries = make(map[hashlimitKey]*hashlimitEntry)
+		if t.entries == nil {
+			t.entries = make(map[hashlimitKey]*hashlimitEntry)
 		}
-		if len(m.entries) >= m.maxEntries() {
-			m.expire(now)
-			if len(m.entries) >= m.maxEntries() {
+		if len(t.entries) >= cfg.maxEntries() {
+			t.expire(now)
+			if len(t.entries) >= cfg.maxEntries() {
+				c.HotDrop = true
 				return false
 			}
 		}
 		e = &hashlimitEntry{prev: now}
-		e.cap = m.Avg * m.Burst * hashlimitCredit
+		e.cap = cfg.Avg * cfg.Burst * hashlimitCredit
 		e.credit = e.cap
-		e.cost = m.Avg * hashlimitCredit
-		m.entries[key] = e
+		e.cost = cfg.Avg * hashlimitCredit
+		t.entries[key] = e
 	} else if d := now - e.prev; d > 0 {
 		e.prev = now
 		add := uint64(d) * hashlimitCPJ
@@ -132,7 +170,7 @@ func (m *HashlimitMatch) Match(c *Context) bool {
 			e.credit = e.cap
 		}
 	}
-	e.expires = now + int64(m.Expire)*limitHZ/1000
+	e.expires = now + int64(cfg.Expire)*limitHZ/1000
 	above := m.Mode&HashlimitAbove != 0
 	if e.credit >= e.cost {
 		e.credit -= e.cost
@@ -158,10 +196,11 @@ func (m *HashlimitMatch) maxEntries() int {
 }
 
 // expire drops the entries that have timed out, as htable_gc does.
-func (m *HashlimitMatch) expire(now int64) {
-	for k, e := range m.entries {
+// t.mu must be held.
+func (t *hashlimitTable) expire(now int64) {
+	for k, e := range t.entries {
 		if now > e.expires {
-			delete(m.entries, k)
+			delete(t.entries, k)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -19,13 +20,28 @@ func hashlimitRun(t *testing.T, m *HashlimitMatch, srcs []string, offsets []time
 	return got
 }
 
+// newHashlimit returns an unbound match; bound binds it to its own table.
 func newHashlimit(mode HashlimitMode, perSec, burst uint64) *HashlimitMatch {
-	return &HashlimitMatch{Mode: mode, Avg: HashlimitScale / perSec, Burst: burst,
+	return &HashlimitMatch{TableName: "test", Mode: mode, Avg: HashlimitScale / perSec, Burst: burst,
 		GCInterval: 1000, Expire: 1000, SrcMask: 32, DstMask: 32}
 }
 
+// bound binds m to its table in objs (a fresh Objects if nil), as
+// Compile does.
+func bound(t *testing.T, m *HashlimitMatch, objs *Objects) *HashlimitMatch {
+	t.Helper()
+	if objs == nil {
+		objs = &Objects{}
+	}
+	x, err := m.Bind(&Binding{objs: objs, family: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x.(*HashlimitMatch)
+}
+
 func TestHashlimitKeepsOneBucketPerFlow(t *testing.T) {
-	m := newHashlimit(HashSrcIP, 1, 2)
+	m := bound(t, newHashlimit(HashSrcIP, 1, 2), nil)
 	srcs := []string{"10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.3", "10.0.0.3", "10.0.0.3"}
 	got := hashlimitRun(t, m, srcs, make([]time.Duration, len(srcs)))
 	want := []bool{true, true, false, true, true, false}
@@ -39,6 +55,7 @@ func TestHashlimitKeepsOneBucketPerFlow(t *testing.T) {
 func TestHashlimitSourceMaskGroupsAddresses(t *testing.T) {
 	m := newHashlimit(HashSrcIP, 1, 1)
 	m.SrcMask = 24
+	m = bound(t, m, nil)
 	got := hashlimitRun(t, m, []string{"10.0.0.1", "10.0.0.200"}, []time.Duration{0, 0})
 	if !got[0] || got[1] {
 		t.Errorf("got %v, want the /24 to share one bucket", got)
@@ -46,7 +63,7 @@ func TestHashlimitSourceMaskGroupsAddresses(t *testing.T) {
 }
 
 func TestHashlimitAboveMatchesOverTheLimit(t *testing.T) {
-	m := newHashlimit(HashSrcIP|HashlimitAbove, 1, 1)
+	m := bound(t, newHashlimit(HashSrcIP|HashlimitAbove, 1, 1), nil)
 	got := hashlimitRun(t, m, []string{"10.0.0.1", "10.0.0.1", "10.0.0.1"}, []time.Duration{0, 0, time.Second})
 	want := []bool{false, true, false}
 	for i := range want {
@@ -59,6 +76,7 @@ func TestHashlimitAboveMatchesOverTheLimit(t *testing.T) {
 func TestHashlimitRefillsAndExpires(t *testing.T) {
 	m := newHashlimit(HashSrcIP, 2, 1) // 2/sec, burst 1
 	m.Expire = 10000
+	m = bound(t, m, nil)
 	offsets := []time.Duration{0, 100 * time.Millisecond, 500 * time.Millisecond, 600 * time.Millisecond, time.Minute}
 	got := hashlimitRun(t, m, []string{"10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.1"}, offsets)
 	want := []bool{true, false, true, false, true}
@@ -67,21 +85,45 @@ func TestHashlimitRefillsAndExpires(t *testing.T) {
 			t.Errorf("packet at %v: got %v, want %v", offsets[i], got[i], want[i])
 		}
 	}
-	if n := len(m.entries); n != 1 {
+	if n := len(m.table.entries); n != 1 {
 		t.Errorf("%d entries, want 1", n)
 	}
 }
 
-func TestHashlimitFullTableRefusesNewFlows(t *testing.T) {
+func TestHashlimitFullTableDropsNewFlows(t *testing.T) {
 	m := newHashlimit(HashSrcIP, 1, 5)
 	m.Size, m.Max = 2, 2
 	m.Expire = 60000
-	got := hashlimitRun(t, m, []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1"}, make([]time.Duration, 4))
-	want := []bool{true, true, false, true}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("packet %d: got %v, want %v", i, got[i], want[i])
+	m = bound(t, m, nil)
+	start := time.Date(2024, 5, 6, 12, 0, 0, 0, time.UTC)
+	for i, tc := range []struct {
+		src            string
+		match, hotdrop bool
+	}{{"10.0.0.1", true, false}, {"10.0.0.2", true, false}, {"10.0.0.3", false, true}, {"10.0.0.1", true, false}} {
+		c := matchCtx(matchPkt{src: tc.src, dst: "10.0.0.2", proto: 17, sport: 1000, dport: 53}.decode(t))
+		c.Now = start
+		if got := m.Match(c); got != tc.match || c.HotDrop != tc.hotdrop {
+			t.Errorf("packet %d from %s: match %v hotdrop %v, want %v %v (dsthash_alloc_init: max count reached)", i, tc.src, got, c.HotDrop, tc.match, tc.hotdrop)
 		}
+	}
+}
+
+// Rules naming the same table share its flows, with the first rule's
+// rate; another name is another table.
+func TestHashlimitRulesShareATableByName(t *testing.T) {
+	objs := &Objects{}
+	first := bound(t, newHashlimit(HashSrcIP, 1, 2), objs)
+	second := bound(t, newHashlimit(HashSrcIP, 1, 100), objs) // same name: the first's burst holds
+	other := newHashlimit(HashSrcIP, 1, 2)
+	other.TableName = "other"
+	other = bound(t, other, objs)
+	if objs.Len() != 2 {
+		t.Fatalf("%d tables, want 2", objs.Len())
+	}
+	run := func(m *HashlimitMatch) bool { return hashlimitRun(t, m, []string{"10.0.0.1"}, []time.Duration{0})[0] }
+	got := []bool{run(first), run(second), run(second), run(other)}
+	if want := []bool{true, true, false, true}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v: the second rule shares the first's bucket of 2", got, want)
 	}
 }
 
@@ -109,7 +151,7 @@ func TestHashlimitCheckRuleRefusesOverflowingBursts(t *testing.T) {
 }
 
 func TestHashlimitKnownFlowDoesNotAllocate(t *testing.T) {
-	m := newHashlimit(HashSrcIP|HashDstPort, 1000, 1000)
+	m := bound(t, newHashlimit(HashSrcIP|HashDstPort, 1000, 1000), nil)
 	c := matchCtx(mUDP4.decode(t))
 	m.Match(c)
 	if n := testing.AllocsPerRun(100, func() { m.Match(c) }); n != 0 {

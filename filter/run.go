@@ -55,7 +55,7 @@ func (p *Program) Run(table TableID, c *Context) Result {
 		}
 		pr := &pc.rules[ri]
 		r := pr.rule
-		matched := pr.hdr.matches(c, &addrs) && matchAll(r.Matches, c)
+		matched := pr.hdr.matches(c, &addrs) && matchAll(pr.matches, c)
 		if c.HotDrop {
 			return Result{Verdict: Verdict{Action: Drop}, Chain: pc.chain, Rule: int(ri) + 1, HotDrop: true}
 		}
@@ -72,8 +72,8 @@ func (p *Program) Run(table TableID, c *Context) Result {
 		}
 		action := pr.action
 		var v Verdict
-		if action == Continue && r.Target != nil {
-			v = r.Target.Do(c)
+		if action == Continue && pr.target != nil {
+			v = pr.target.Do(c)
 			action = v.Action
 		}
 		switch action {
@@ -128,5 +128,5 @@ func matchAll(ms []Match, c *Context) bool {
 // pay for it.
 func (c *Context) traceLine(chain, kind string, rule int) {
 	prefix := "TRACE: " + c.Table.String() + ":" + chain + ":" + kind + ":" + strconv.Itoa(rule) + " "
-	c.Logs = append(c.Logs, LogLine(c, prefix, 0))
+	c.Emit(Effect{Kind: EffectLog, Text: LogLine(c, prefix, 0)})
 }

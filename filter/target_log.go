@@ -61,12 +61,12 @@ type LogTarget struct {
 // Name returns "LOG".
 func (*LogTarget) Name() string { return "LOG" }
 
-// Do appends the packet's log line to c.Logs and logs it through c.Logger
+// Do emits the packet's log line (EffectLog) and logs it through c.Logger
 // (slog.Default() when nil). Logging allocates: it is the slow path, as in
 // the kernel, where it takes a global lock and writes to the console.
 func (t *LogTarget) Do(c *Context) Verdict {
 	line := LogLine(c, t.Prefix, t.Flags)
-	c.Logs = append(c.Logs, line)
+	c.Emit(Effect{Kind: EffectLog, Text: line})
 	l := c.Logger
 	if l == nil {
 		l = slog.Default()

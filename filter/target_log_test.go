@@ -84,8 +84,8 @@ func TestLogTargetLogsAtMappedLevel(t *testing.T) {
 	l := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := &Context{Packet: udp4(t, "10.0.0.1", "10.0.0.2", 1, 2, nil), Logger: l}
 	v := (&LogTarget{Prefix: "x ", Level: LogDebug}).Do(c)
-	if v.Action != Continue || len(c.Logs) != 1 || !strings.HasPrefix(c.Logs[0], "x IN=") {
-		t.Fatalf("verdict %v, logs %q", v.Action, c.Logs)
+	if v.Action != Continue || len(c.Logs()) != 1 || !strings.HasPrefix(c.Logs()[0], "x IN=") {
+		t.Fatalf("verdict %v, logs %q", v.Action, c.Logs())
 	}
 	if out := buf.String(); !strings.Contains(out, "level=DEBUG") || !strings.Contains(out, "syslog_level=7") {
 		t.Errorf("slog output %q lacks the level", out)

@@ -135,15 +135,14 @@ func (t *RejectTarget) CheckRule(r *Rule, _ Site) error {
 	return nil
 }
 
-// Do builds the response in c.ResponseBuf, sets c.Response when the kernel
-// would send one, and drops the packet. The kernel sends nothing for a
+// Do builds the response in c.ResponseBuf, emits it (EffectSend) when
+// the kernel would send one, and drops the packet. The kernel sends nothing for a
 // non-first fragment, a packet to a broadcast or multicast address, an
 // ICMP error (RFC 1122 3.2.2: never answer an error with an error), a RST
 // (tcp-reset), or a segment whose checksum is wrong (nf_reject_verify_csum
 // and nf_ip_checksum: the sender of a corrupted packet must not be told
 // anything about it).
 func (t *RejectTarget) Do(c *Context) Verdict {
-	c.Response = nil
 	p := c.Packet
 	if p == nil || p.Length == 0 {
 		return Verdict{Action: Drop}
@@ -174,7 +173,8 @@ func (t *RejectTarget) sendReset(c *Context, p *packet.Packet) {
 	if !ok {
 		return
 	}
-	c.ResponseBuf, c.Response = b, b
+	c.ResponseBuf = b
+	c.Emit(Effect{Kind: EffectSend, Packet: b})
 }
 
 // sendUnreach follows nf_send_unreach / nf_send_unreach6 and the checks
@@ -201,7 +201,8 @@ func (t *RejectTarget) sendUnreach(c *Context, p *packet.Packet) {
 	if !ok {
 		return
 	}
-	c.ResponseBuf, c.Response = b, b
+	c.ResponseBuf = b
+	c.Emit(Effect{Kind: EffectSend, Packet: b})
 }
 
 // rejectNoReply reports whether the packet went to (or came from) an

@@ -14,11 +14,11 @@ func TestRejectTCPResetAcksSynPlusPayload(t *testing.T) {
 	if v.Action != Drop {
 		t.Fatalf("verdict = %v, want DROP", v.Action)
 	}
-	if c.Response == nil {
+	if c.Response() == nil {
 		t.Fatal("no RST built")
 	}
 	var r packet.Packet
-	r.Decode(c.Response)
+	r.Decode(c.Response())
 	if r.Invalid != packet.OK || !r.IPv4HeaderChecksumOK() || !r.L4ChecksumOK() {
 		t.Fatalf("response invalid or bad checksums: %v", r.Invalid)
 	}
@@ -35,7 +35,7 @@ func TestRejectTCPResetUsesAckAsSeq(t *testing.T) {
 	c := &Context{Packet: orig}
 	(&RejectTarget{With: RejectTCPReset}).Do(c)
 	var r packet.Packet
-	r.Decode(c.Response)
+	r.Decode(c.Response())
 	if r.TCPFlags != packet.TCPRst || r.Seq != 777 {
 		t.Errorf("flags %#x seq %d, want RST only with seq 777", r.TCPFlags, r.Seq)
 	}
@@ -58,8 +58,8 @@ func TestRejectSendsNothing(t *testing.T) {
 		{"unreachable to a bad checksum", RejectICMPPortUnreachable, bad},
 	} {
 		c := &Context{Packet: tc.p}
-		if v := (&RejectTarget{With: tc.with}).Do(c); v.Action != Drop || c.Response != nil {
-			t.Errorf("%s: verdict %v, response %d bytes; want DROP and nothing", tc.name, v.Action, len(c.Response))
+		if v := (&RejectTarget{With: tc.with}).Do(c); v.Action != Drop || c.Response() != nil {
+			t.Errorf("%s: verdict %v, response %d bytes; want DROP and nothing", tc.name, v.Action, len(c.Response()))
 		}
 	}
 }
@@ -77,7 +77,7 @@ func TestRejectPortUnreachableQuotesOriginal(t *testing.T) {
 		c := &Context{Packet: orig, In: "eth0", Env: tc.env}
 		(&RejectTarget{}).Do(c)
 		var r packet.Packet
-		r.Decode(c.Response)
+		r.Decode(c.Response())
 		if r.Invalid != packet.OK || !r.L4ChecksumOK() {
 			t.Fatalf("%s: bad response", tc.name)
 		}

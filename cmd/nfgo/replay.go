@@ -367,10 +367,10 @@ func (r *packetRecord) fill(p *packet.Packet, v nfgo.Verdict, trace []filter.Tra
 		r.Rule = "-A " + v.Chain.Name + " " + iptables.FormatRule(v.RuleRef, p.Family)
 		r.Target = targetName(v.RuleRef.Target)
 	}
-	if v.Response != nil {
-		r.Response = hex.EncodeToString(v.Response)
+	if resp := v.Effects.Response(); resp != nil {
+		r.Response = hex.EncodeToString(resp)
 	}
-	r.Logs = v.Logs
+	r.Logs = v.Effects.Logs()
 	for _, ev := range trace {
 		r.Trace = append(r.Trace, traceJSON{Table: ev.Table.String(), Chain: ev.Chain, Rule: ev.Rule, Matched: ev.Matched})
 	}

@@ -123,7 +123,7 @@ func (t *tracer) packet(eng *nfgo.Engine, n int, line string, b []byte, in strin
 		ct += " (" + v.CTReason + ")"
 	}
 	fmt.Fprintf(t.w, "  conntrack: %s\n", ct)
-	for _, l := range v.Logs {
+	for _, l := range v.Effects.Logs() {
 		fmt.Fprintf(t.w, "  log: %s\n", l)
 	}
 	fmt.Fprintf(t.w, "  verdict: %s\n", v)
@@ -139,9 +139,9 @@ func (t *tracer) packet(eng *nfgo.Engine, n int, line string, b []byte, in strin
 			fmt.Fprintf(t.w, "  leaves to %s as %s\n", out, leave)
 		}
 	}
-	if v.Response != nil {
+	if resp := v.Effects.Response(); resp != nil {
 		var r packet.Packet
-		r.Decode(v.Response)
+		r.Decode(resp)
 		fmt.Fprintf(t.w, "  answered with %s > %s %s\n", endpoint(&r, true), endpoint(&r, false), protoSummary(&r))
 	}
 	fmt.Fprintln(t.w)

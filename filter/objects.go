@@ -1,0 +1,149 @@
+package filter
+
+import (
+	"sync"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// Objects holds the named state that rules share and that outlives a
+// ruleset: hashlimit tables, and the recent lists, ipsets, nfacct
+// counters and rate estimators to come. In the kernel such an object is
+// found by its name when a rule is loaded, so that every rule naming it
+// shares it, and a table replacement that keeps a rule naming it keeps
+// its state. nfgo does the same: Compile binds each rule's extensions to
+// their objects once (Binder), and the packet path uses the object it
+// was given and never looks a name up.
+//
+// An object lives while a program that binds it lives in an engine:
+// Retain and Release count the programs, and the last Release forgets
+// it, as the kernel frees a hashlimit table with its last rule. A
+// program compiled with its own Objects (Compile) owns them alone.
+//
+// Objects is safe for concurrent use; mu is a leaf lock, taken by
+// compilation and release only.
+type Objects struct {
+	mu sync.Mutex
+	m  map[ObjectKey]*object
+}
+
+// ObjectKey names an object: its kind ("hashlimit"), its family (0 for
+// objects shared by IPv4 and IPv6) and its name.
+type ObjectKey struct {
+	Kind   string
+	Family packet.Family
+	Name   string
+}
+
+type object struct {
+	v    any
+	refs int // programs that hold it
+}
+
+// Object returns the object k names, creating it with create if there
+// is none. A program binding it must hold it (Binding.Object does).
+func Object[T any](o *Objects, k ObjectKey, create func() T) T {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if e, ok := o.m[k]; ok {
+		if v, ok := e.v.(T); ok {
+			return v
+		}
+	}
+	v := create()
+	if o.m == nil {
+		o.m = map[ObjectKey]*object{}
+	}
+	o.m[k] = &object{v: v}
+	return v
+}
+
+// retain counts one more holder of each object named.
+func (o *Objects) retain(keys []ObjectKey) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, k := range keys {
+		if e, ok := o.m[k]; ok {
+			e.refs++
+		}
+	}
+}
+
+// release counts one holder fewer of each object named, and forgets
+// those nobody holds any more.
+func (o *Objects) release(keys []ObjectKey) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, k := range keys {
+		if e, ok := o.m[k]; ok {
+			if e.refs--; e.refs <= 0 {
+				delete(o.m, k)
+			}
+		}
+	}
+}
+
+// dropUnheld forgets the objects named that no program holds: those a
+// compilation that failed created.
+func (o *Objects) dropUnheld(keys []ObjectKey) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, k := range keys {
+		if e, ok := o.m[k]; ok && e.refs <= 0 {
+			delete(o.m, k)
+		}
+	}
+}
+
+// Len returns how many objects are held.
+func (o *Objects) Len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.m)
+}
+
+// Binding is one compilation's access to the objects: what Binder.Bind
+// gets.
+type Binding struct {
+	objs   *Objects
+	family packet.Family
+	held   []ObjectKey
+}
+
+// Family returns the family of the ruleset being compiled.
+func (b *Binding) Family() packet.Family { return b.family }
+
+// BindObject returns the object of kind and name for the ruleset's
+// family, creating it with create if there is none, and records that the
+// program holds it.
+func BindObject[T any](b *Binding, kind, name string, create func() T) T {
+	k := ObjectKey{Kind: kind, Family: b.family, Name: name}
+	v := Object(b.objs, k, create)
+	b.held = append(b.held, k)
+	return v
+}
+
+// Binder is implemented by a match or target that uses named state
+// (Objects). Compile calls Bind once per rule and runs the extension it
+// returns, bound to its objects; the ruleset keeps the unbound one, so
+// one ruleset can be compiled again, for another engine or after an
+// edit, and each program gets the objects of its own Objects.
+type Binder interface {
+	Bind(b *Binding) (any, error)
+}
+
+// Retain makes p's objects live as long as p: an engine calls it when it
+// starts running p.
+func (p *Program) Retain() {
+	if p.objs != nil {
+		p.objs.retain(p.held)
+	}
+}
+
+// Release gives up p's hold on its objects: an engine calls it once it
+// has replaced p. Packets still running through p keep what they use.
+func (p *Program) Release() {
+	if p.objs != nil {
+		p.objs.release(p.held)
+	}
+}
