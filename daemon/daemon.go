@@ -201,6 +201,8 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, n := range s.cfg.Queues {
 		qc := s.cfg.Queue
 		qc.Num = n
+		// The owner match needs the sending socket's owner.
+		qc.UIDGID = true
 		q, err := nfq.Open(qc)
 		if err != nil {
 			for _, q := range s.queues {
@@ -382,6 +384,7 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 		w.stats.gso.Add(1)
 	}
 	m := nfgo.Meta{Hook: filter.Hook(np.Hook), In: s.ifname(np.InDev), Out: s.ifname(np.OutDev), Mark: np.Mark, Time: now}
+	m.Origin = origin(np, s.ifname)
 	var v nfgo.Verdict
 	switch {
 	case s.cfg.Mode == ModePath && (m.Hook == filter.Prerouting || m.Hook == filter.Output):
@@ -458,4 +461,22 @@ func (w *worker) watchdog(now time.Time) {
 		w.s.log.Warn("verdict deadline passed: default verdict for the queue", "queue", w.q.Num(), "verdict", w.s.cfg.DefaultVerdict)
 		w.q.VerdictAll(w.s.cfg.DefaultVerdict)
 	}
+}
+
+// origin is what NFQUEUE says of a packet beyond its bytes: the owner of
+// the socket that sent it (NFQA_UID and NFQA_GID, which the kernel sends
+// only for a socket with a file), its source link-layer address and its
+// bridge ports.
+func origin(np *nfq.Packet, ifname func(uint32) string) filter.Origin {
+	o := filter.Origin{HasSocket: np.HasUID, HasOwner: np.HasUID, UID: np.UID, GID: np.GID, HWAddr: np.HWAddr}
+	if np.PhysInDev != 0 || np.PhysOutDev != 0 {
+		o.Bridged = true
+		if np.PhysInDev != 0 {
+			o.PhysIn = ifname(np.PhysInDev)
+		}
+		if np.PhysOutDev != 0 {
+			o.PhysOut = ifname(np.PhysOutDev)
+		}
+	}
+	return o
 }

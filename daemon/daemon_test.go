@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/nfgo/nfgo/nfq"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,20 @@ func TestControlExpectations(t *testing.T) {
 	}
 	if out, _ = command(t, s, "conntrack -L expect"); !strings.Contains(out, "0 expectations") {
 		t.Errorf("after the flush: %s", out)
+	}
+}
+
+// NFQUEUE's socket owner, hardware address and bridge ports reach the
+// rules as the packet's Origin.
+func TestOriginFromNFQUEUEAttributes(t *testing.T) {
+	names := map[uint32]string{3: "veth1", 4: "veth2"}
+	ifname := func(i uint32) string { return names[i] }
+	hw := []byte{0, 1, 2, 3, 4, 5}
+	o := origin(&nfq.Packet{HasUID: true, UID: 1000, GID: 100, HWAddr: hw, PhysInDev: 3, PhysOutDev: 4}, ifname)
+	if !o.HasSocket || !o.HasOwner || o.UID != 1000 || o.GID != 100 || !o.Bridged || o.PhysIn != "veth1" || o.PhysOut != "veth2" || string(o.HWAddr) != string(hw) {
+		t.Errorf("origin = %+v", o)
+	}
+	if o := origin(&nfq.Packet{}, ifname); o.HasSocket || o.Bridged {
+		t.Errorf("origin of a forwarded, unbridged packet = %+v, want nothing known", o)
 	}
 }

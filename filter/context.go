@@ -92,10 +92,18 @@ type Context struct {
 // without a socket or not bridged. A new fact is a new field here: the
 // engine passes the whole of it on, so neither it nor its callers change.
 type Origin struct {
-	// HasOwner says UID and GID are the sending socket's owner
-	// (NFQUEUE's NFQA_UID and NFQA_GID).
+	// HasSocket says the host sent the packet from a socket (the
+	// kernel's skb->sk, a full socket of this network namespace).
+	HasSocket bool
+	// HasOwner says the socket has a file, whose owner UID and GID
+	// are (NFQUEUE's NFQA_UID and NFQA_GID; the kernel's fsuid and
+	// fsgid), with Groups its supplementary groups if known.
 	HasOwner bool
 	UID, GID uint32
+	Groups   []uint32
+	// HWAddr is the source link-layer address, when the caller knows it
+	// without the link header (NFQUEUE's NFQA_HWADDR).
+	HWAddr []byte
 	// HasCPU says CPU is the CPU the packet is handled on.
 	HasCPU bool
 	CPU    uint32

@@ -33,10 +33,15 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		&LimitMatch{Avg: LimitScale, Burst: 5},
 		&StatisticMatch{Mode: StatisticRandom, Probability: 1 << 30},
 		&StatisticMatch{Mode: StatisticNth, Every: 3},
+		&MACMatch{},
+		&OwnerMatch{MatchUID: true, MatchGID: true, SupplGroups: true},
+		&PhysdevMatch{In: Iface{Name: "veth", Wildcard: true}, MatchIn: true, IsBridged: true},
 		&tm,
 	}
 	c := matchCtx(mTCP4.decode(t))
 	c.CT = CTInfo{Tracked: true, State: StateNew}
+	c.LinkHeader = make([]byte, 14)
+	c.Origin = Origin{HasSocket: true, HasOwner: true, Groups: []uint32{5}, Bridged: true, PhysIn: "veth1"}
 	for _, m := range matches {
 		if n := testing.AllocsPerRun(100, func() { m.Match(c) }); n != 0 {
 			t.Errorf("%T.Match allocates %v times", m, n)

@@ -486,12 +486,9 @@ func parseIfaceOpt(a *args, opt string, h *filter.Header, invert bool) error {
 	if err != nil {
 		return err
 	}
-	if len(v) > maxIfaceLen {
-		return fmt.Errorf("%w: interface name `%s' must be shorter than IFNAMSIZ (%d)", ErrBadArgument, v, maxIfaceLen+1)
-	}
-	i := filter.Iface{Name: v, Invert: invert}
-	if strings.HasSuffix(v, "+") {
-		i.Name, i.Wildcard = strings.TrimSuffix(v, "+"), true
+	i, err := parseIface(v, invert)
+	if err != nil {
+		return err
 	}
 	if opt == "-i" {
 		h.In = i
@@ -687,4 +684,23 @@ func strictUint(s string) (uint64, bool) {
 	}
 	n, rest, ok := cStrtoul(s, 0)
 	return n, ok && rest == ""
+}
+
+// ifaceLenErr is iptables' error for an interface name too long (its
+// message gives IFNAMSIZ as 15).
+func ifaceLenErr(name string) error {
+	return fmt.Errorf("%w: interface name `%s' must be shorter than IFNAMSIZ (%d)", ErrBadArgument, name, maxIfaceLen)
+}
+
+// parseIface reads an interface name as -i, -o and physdev take it, a
+// trailing '+' making it a prefix.
+func parseIface(v string, invert bool) (filter.Iface, error) {
+	if len(v) > maxIfaceLen {
+		return filter.Iface{}, ifaceLenErr(v)
+	}
+	i := filter.Iface{Name: v, Invert: invert}
+	if strings.HasSuffix(v, "+") {
+		i.Name, i.Wildcard = strings.TrimSuffix(v, "+"), true
+	}
+	return i, nil
 }
