@@ -47,6 +47,7 @@ type Program struct {
 	// held the ones it holds (see Objects).
 	objs *Objects
 	held []ObjectKey
+	sets []IPSet
 	// depth is the deepest jump nesting in any table, so a Context's
 	// stack can be sized once.
 	depth int
@@ -113,9 +114,12 @@ func CompileWith(rs *Ruleset, objs *Objects) (*Program, error) {
 	}
 	if len(errs) > 0 {
 		objs.dropUnheld(b.held)
+		for _, s := range b.sets {
+			s.Release()
+		}
 		return nil, errors.Join(errs...)
 	}
-	p.held = b.held
+	p.held, p.sets = b.held, b.sets
 	return p, nil
 }
 

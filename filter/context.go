@@ -36,6 +36,11 @@ type Context struct {
 	Priority uint32
 	// Mark is the packet's mark (skb->mark); MARK changes it.
 	Mark uint32
+	// QueueMapping is the transmit queue -j SET --map-queue chose
+	// (skb->queue_mapping), HasQueueMapping whether it chose one; nfgo
+	// only reports it.
+	QueueMapping    uint16
+	HasQueueMapping bool
 	// Now is the time the packet is evaluated at. The caller sets it from
 	// a cached clock, not per packet.
 	Now time.Time

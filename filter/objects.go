@@ -23,6 +23,10 @@ import (
 // Objects is safe for concurrent use; mu is a leaf lock, taken by
 // compilation and release only.
 type Objects struct {
+	// Sets finds the ipsets that -m set and -j SET name; nil means
+	// there are none, and a rule naming a set is refused.
+	Sets SetResolver
+
 	mu sync.Mutex
 	m  map[ObjectKey]*object
 }
@@ -108,6 +112,8 @@ type Binding struct {
 	objs   *Objects
 	family packet.Family
 	held   []ObjectKey
+	// sets are the sets the program's rules hold, released with it.
+	sets []IPSet
 }
 
 // Family returns the family of the ruleset being compiled.
@@ -146,4 +152,8 @@ func (p *Program) Release() {
 	if p.objs != nil {
 		p.objs.release(p.held)
 	}
+	for _, s := range p.sets {
+		s.Release()
+	}
+	p.sets = nil
 }

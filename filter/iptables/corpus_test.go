@@ -10,6 +10,7 @@ import (
 
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/internal/kernel"
+	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/packet"
 )
 
@@ -25,9 +26,14 @@ type corpusCase struct {
 	ok     bool
 }
 
+// corpusSets are the ipsets the corpus's rules name, from its
+// "@ipset COMMAND" lines (ipset restore's syntax): both nfgo and the
+// kernel get them before the rules.
+var corpusSets strings.Builder
+
 // loadCorpus reads the extension test files, modelled on iptables'
-// extensions/*.t: "@family 4|6|46", "*table", ":CHAIN[,CHAIN]" and
-// "RULE;SAVED|=;OK|FAIL" lines.
+// extensions/*.t: "@family 4|6|46", "@ipset COMMAND", "*table",
+// ":CHAIN[,CHAIN]" and "RULE;SAVED|=;OK|FAIL" lines.
 func loadCorpus(t *testing.T) []corpusCase {
 	t.Helper()
 	files, err := filepath.Glob("testdata/ext/*.t")
@@ -35,6 +41,7 @@ func loadCorpus(t *testing.T) []corpusCase {
 		t.Fatal(err)
 	}
 	var cases []corpusCase
+	corpusSets.Reset()
 	for _, file := range files {
 		fh, err := os.Open(file)
 		if err != nil {
@@ -49,6 +56,8 @@ func loadCorpus(t *testing.T) []corpusCase {
 			pos := fmt.Sprintf("%s:%d", file, n)
 			switch {
 			case line == "" || line[0] == '#':
+			case strings.HasPrefix(line, "@ipset "):
+				corpusSets.WriteString(strings.TrimPrefix(line, "@ipset ") + "\n")
 			case strings.HasPrefix(line, "@family"):
 				switch strings.TrimSpace(strings.TrimPrefix(line, "@family")) {
 				case "4":
@@ -152,7 +161,11 @@ func nfgoSave(doc []byte, f packet.Family) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := filter.Compile(rs); err != nil {
+	sets, err := ipset.ParseSets(strings.NewReader(corpusSets.String()))
+	if err != nil {
+		return "", fmt.Errorf("corpus ipsets: %w", err)
+	}
+	if _, err := filter.CompileWith(rs, &filter.Objects{Sets: sets}); err != nil {
 		return "", err
 	}
 	return String(rs), nil
@@ -211,11 +224,11 @@ func TestCorpusAgainstKernel(t *testing.T) {
 	}
 	for g, cs := range groups {
 		doc := corpusDoc(g.t, cs)
-		out, err := kernel.Save(doc, g.f == packet.IPv6)
+		out, err := kernel.SaveWithSets(doc, g.f == packet.IPv6, []byte(corpusSets.String()))
 		if err != nil {
 			// Find the culprits one by one.
 			for _, c := range cs {
-				if _, err := kernel.Save(corpusDoc(g.t, []corpusCase{c}), g.f == packet.IPv6); err != nil {
+				if _, err := kernel.SaveWithSets(corpusDoc(g.t, []corpusCase{c}), g.f == packet.IPv6, []byte(corpusSets.String())); err != nil {
 					t.Errorf("%s: the kernel rejects %q (marked OK): %v", c.pos, c.rule, err)
 				}
 			}
@@ -257,7 +270,7 @@ func TestCorpusAgainstKernel(t *testing.T) {
 		}
 	}
 	for _, c := range fails {
-		if _, err := kernel.Save(corpusDoc(c.table, []corpusCase{c}), c.family == packet.IPv6); err == nil {
+		if _, err := kernel.SaveWithSets(corpusDoc(c.table, []corpusCase{c}), c.family == packet.IPv6, []byte(corpusSets.String())); err == nil {
 			t.Errorf("%s: the kernel accepts %q (marked FAIL)", c.pos, c.rule)
 		}
 	}

@@ -127,7 +127,8 @@ func TestMatchParsersRejectWithIptablesReasons(t *testing.T) {
 		{"hashlimit", packet.IPv4, "--hashlimit-upto 1kb/s --hashlimit-name foo", ErrUnsupported, "byte rates (b/s) are not supported yet"},
 		{"hashlimit", packet.IPv4, "--hashlimit-upto 1/sec", ErrSyntax, `option "--hashlimit-name" must be specified`},
 		{"hashlimit", packet.IPv4, "--hashlimit-above 1000001/sec --hashlimit-name foo", ErrBadArgument, "Rate too fast"},
-		{"set", packet.IPv4, "--match-set foo src", ErrUnsupported, "set match is not supported yet"},
+		{"set", packet.IPv4, "--match-set foo sr", ErrBadArgument, "You must spefify (the comma separated list of) 'src' or 'dst'."},
+		{"set", packet.IPv4, "--match-set foo src --packets-eq 1 --packets-gt 2", ErrBadArgument, "only one of the --packets-[eq|lt|gt] is allowed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ext+" "+tt.in, func(t *testing.T) {

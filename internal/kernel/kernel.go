@@ -49,3 +49,16 @@ func Save(rules []byte, v6 bool) ([]byte, error) {
 	}
 	return Shell(pre+"tables-restore && "+pre+"tables-save", rules)
 }
+
+// SaveWithSets is Save with the ipsets of an ipset save file restored
+// first, for rules that name them.
+func SaveWithSets(rules []byte, v6 bool, sets []byte) ([]byte, error) {
+	if len(sets) == 0 {
+		return Save(rules, v6)
+	}
+	pre := "ip"
+	if v6 {
+		pre = "ip6"
+	}
+	return Shell("ipset restore <<'NFGO_SETS_EOF'\n"+string(sets)+"NFGO_SETS_EOF\n"+pre+"tables-restore && "+pre+"tables-save", rules)
+}
