@@ -406,4 +406,3 @@ func (s *Set) skbInfo(c *filter.Context, q *filter.SetQuery) (filter.SkbInfo, bo
 	}
 	return e.skb, true
 }
-
