@@ -12,6 +12,7 @@ import (
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/helpers"
+	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/packet"
 )
 
@@ -59,8 +60,10 @@ type Engine struct {
 	// each replaced program releases its objects once.
 	objects filter.Objects
 	setMu   sync.Mutex
-	ct      *conntrack.Table // nil without conntrack
-	pool    sync.Pool        // *pktState
+	// sets are the ipsets of UseSets, guarded by setMu.
+	sets *ipset.Sets
+	ct   *conntrack.Table // nil without conntrack
+	pool sync.Pool        // *pktState
 	// helpers are the protocol helpers CT --helper rules attach.
 	helpers *helpers.Set
 	// gcEpoch is the clock epoch (gcShift) of the last garbage-collector
@@ -177,6 +180,28 @@ func (e *Engine) SetRuleset(rs *filter.Ruleset) error {
 		old.Release()
 	}
 	return nil
+}
+
+// UseSets makes sets the ipsets that rules compiled from now on find by
+// name (-m set, -j SET); the programs already running keep the sets
+// they were compiled with. Nil means no sets: a rule naming one is
+// refused.
+func (e *Engine) UseSets(sets *ipset.Sets) {
+	e.setMu.Lock()
+	defer e.setMu.Unlock()
+	e.sets = sets
+	if sets == nil {
+		e.objects.Sets = nil
+	} else {
+		e.objects.Sets = sets
+	}
+}
+
+// Sets returns the ipsets rules are compiled against, nil if none.
+func (e *Engine) Sets() *ipset.Sets {
+	e.setMu.Lock()
+	defer e.setMu.Unlock()
+	return e.sets
 }
 
 // Program returns the compiled ruleset in use for a family, or nil.

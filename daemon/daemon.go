@@ -36,6 +36,7 @@ import (
 
 	"github.com/nfgo/nfgo"
 	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/nfq"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -62,6 +63,10 @@ type Config struct {
 	// LoadRules reads the rulesets (either may be nil); Reload calls it
 	// again.
 	LoadRules func() (v4, v6 *filter.Ruleset, err error)
+	// LoadSets reads the ipsets the rules name (nil: none). Reload
+	// calls it before LoadRules' rules are checked, and the new sets
+	// replace the old ones with the rules.
+	LoadSets func() (*ipset.Sets, error)
 	// Snapshot is a conntrack snapshot file: restored at start if it
 	// exists, written at shutdown. Empty: none.
 	Snapshot string
@@ -148,6 +153,13 @@ func (s *Server) Engine() *nfgo.Engine { return s.eng }
 // Reload reads the rules again and swaps them in atomically; on any error
 // the rules in force stay.
 func (s *Server) Reload() error {
+	var sets *ipset.Sets
+	if s.cfg.LoadSets != nil {
+		var err error
+		if sets, err = s.cfg.LoadSets(); err != nil {
+			return err
+		}
+	}
 	v4, v6, err := s.cfg.LoadRules()
 	if err != nil {
 		return err
@@ -155,13 +167,22 @@ func (s *Server) Reload() error {
 	// Validate both before swapping either.
 	for _, rs := range []*filter.Ruleset{v4, v6} {
 		if rs != nil {
-			if _, err := filter.Compile(rs); err != nil {
+			objs := &filter.Objects{}
+			if sets != nil {
+				objs.Sets = sets
+			}
+			p, err := filter.CompileWith(rs, objs)
+			if err != nil {
 				return err
 			}
+			p.Release()
 		}
 	}
 	s.rules.mu.Lock()
 	defer s.rules.mu.Unlock()
+	if s.cfg.LoadSets != nil {
+		s.eng.UseSets(sets)
+	}
 	for _, rs := range []*filter.Ruleset{v4, v6} {
 		if rs != nil {
 			if err := s.eng.SetRuleset(rs); err != nil {

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the messages are the original tool's, word for word
+
 package ipset
 
 import (
@@ -43,7 +45,7 @@ func hasPorts(proto uint8) bool {
 const maxExpansion = 1 << 20
 
 // errRange is the kernel's answer to a range that is too large.
-var errRange = errors.New("The range you specified exceeds the size limit of the set type") //lint:ignore ST1005 ipset's message
+var errRange = errors.New("The range you specified exceeds the size limit of the set type")
 
 // extra is what an element carries beside its key: bitmap:ip,mac keeps
 // its MAC address outside the key, one per address.
@@ -331,7 +333,7 @@ func parseCIDR(text string, maxBits int) (uint8, error) {
 }
 
 // errCIDR is the kernel's answer to a network of prefix length 0.
-var errCIDR = errors.New("The value of the CIDR parameter of the IP address is invalid") //lint:ignore ST1005 ipset's message
+var errCIDR = errors.New("The value of the CIDR parameter of the IP address is invalid")
 
 // parseNetDim parses a network dimension: an address with an optional
 // prefix length, or an IPv4 range, which becomes the networks that
@@ -410,10 +412,11 @@ func (s *Set) parsePortDim(text string, v *dimValues) error {
 		return fmt.Errorf("%w: cannot parse '%s' as a protocol", ErrSyntax, protoText)
 	}
 	if proto == 0 {
-		return errors.New("Invalid protocol specified") //lint:ignore ST1005 ipset's message
+		return errors.New("Invalid protocol specified")
 	}
 	if s.typ.storage == bitmapStorage {
-		proto = protoTCP
+		// bitmap:port keeps ports only.
+		proto = 0
 	}
 	switch proto {
 	case protoICMP, protoICMPv6:
@@ -434,7 +437,7 @@ func (s *Set) parsePortDim(text string, v *dimValues) error {
 				if v6 {
 					what = "ICMPv6"
 				}
-				return fmt.Errorf("Cannot parse %s as an %s type/code.", portText, what) //lint:ignore ST1005 ipset's message
+				return fmt.Errorf("Cannot parse %s as an %s type/code.", portText, what)
 			}
 			typ, code = uint8(tn), uint8(cn)
 		}
@@ -444,7 +447,10 @@ func (s *Set) parsePortDim(text string, v *dimValues) error {
 		return nil
 	}
 	v.proto = proto
-	pname := protocolName(proto)
+	pname := "tcp"
+	if proto != 0 {
+		pname = protocolName(proto)
+	}
 	a, b, isRange := strings.Cut(portText, "-")
 	from, err := parsePort(a, pname)
 	if err != nil {
@@ -521,9 +527,6 @@ func parseIface(text string) (ifaceName, error) {
 	}
 	if text == "" {
 		return n, fmt.Errorf("%w: interface name must be supplied", ErrSyntax)
-	}
-	if strings.HasSuffix(text, "+") {
-		n.wildcard = true
 	}
 	n.n = uint8(copy(n.name[:], text))
 	return n, nil

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the messages are the original tool's, word for word
+
 package ipset
 
 import (
@@ -24,6 +26,9 @@ type Ext struct {
 	// Nomatch adds the element as an exception: a lookup that finds it
 	// does not match (types with networks only).
 	Nomatch bool
+	// Wildcard makes a hash:net,iface element's interface a prefix:
+	// "eth" with Wildcard matches eth0, eth1 (ipset's wildcard flag).
+	Wildcard bool
 	// Before and After place a list:set member before or after another.
 	Before, After string
 }
@@ -31,15 +36,15 @@ type Ext struct {
 // Errors for extensions a set was created without; the messages are
 // ipset's.
 var (
-	errNoTimeout  = errors.New("Timeout cannot be used: set was created without timeout support")                      //lint:ignore ST1005 ipset's message
-	errNoCounters = errors.New("Packet/byte counters cannot be used: set was created without counter support")         //lint:ignore ST1005 ipset's message
-	errNoComment  = errors.New("Comment cannot be used: set was created without comment support")                      //lint:ignore ST1005 ipset's message
-	errNoSkbInfo  = errors.New("Skbinfo mapping cannot be used: set was created without skbinfo support")              //lint:ignore ST1005 ipset's message
-	errNoNomatch  = fmt.Errorf("Unknown argument: `nomatch'")                                                          //lint:ignore ST1005 ipset's message
-	errNoMember   = errors.New("Set to be added/deleted/tested as element does not exist.")                            //lint:ignore ST1005 ipset's message
-	errNoRefSet   = errors.New("The set to which you referred with 'before' or 'after' does not exist.")               //lint:ignore ST1005 ipset's message
-	errLoop       = errors.New("Sets with list:set type cannot be added to the set.")                                  //lint:ignore ST1005 ipset's message
-	errRefMissing = errors.New("Element cannot be added to the set: the set to which you referred is not in the list") //lint:ignore ST1005 ipset's message
+	errNoTimeout  = errors.New("Timeout cannot be used: set was created without timeout support")
+	errNoCounters = errors.New("Packet/byte counters cannot be used: set was created without counter support")
+	errNoComment  = errors.New("Comment cannot be used: set was created without comment support")
+	errNoSkbInfo  = errors.New("Skbinfo mapping cannot be used: set was created without skbinfo support")
+	errNoNomatch  = fmt.Errorf("Unknown argument: `nomatch'")
+	errNoMember   = errors.New("Set to be added/deleted/tested as element does not exist.")
+	errNoRefSet   = errors.New("The set to which you referred with 'before' or 'after' does not exist.")
+	errLoop       = errors.New("Sets with list:set type cannot be added to the set.")
+	errRefMissing = errors.New("Element cannot be added to the set: the set to which you referred is not in the list")
 )
 
 // maxComment is how much of a comment the kernel keeps
@@ -144,6 +149,7 @@ func (ss *Sets) Add(name, elem string, ext Ext, exist bool) error {
 		if err := s.inRange(&k); err != nil {
 			return err
 		}
+		k.iface.wildcard = ext.Wildcard
 		e := s.newEntry(k, x, &ext, now)
 		if exist && !ext.HasCounters {
 			if old := s.lookup(&k, now); old != nil {

@@ -149,7 +149,8 @@ func (s *Set) packetPort(p *packet.Packet, src bool, k *key) bool {
 }
 
 // findIface looks k up with interface wildcards: the exact name first,
-// then each prefix a wildcard element ("eth+") may stand for.
+// then each prefix of it that a wildcard element ("et" added with
+// wildcard matches eth0) may be.
 func (s *Set) findIface(k key, now int64) *entry {
 	if e := s.find(k, now); e != nil {
 		return e
@@ -158,14 +159,9 @@ func (s *Set) findIface(k key, now int64) *entry {
 		return nil
 	}
 	full := k.iface
-	for n := int(full.n); n >= 0; n-- {
-		var w ifaceName
-		if n+1 > len(w.name) {
-			continue
-		}
+	for n := int(full.n); n >= 1; n-- {
+		w := ifaceName{n: uint8(n), wildcard: true}
 		copy(w.name[:], full.name[:n])
-		w.name[n] = '+'
-		w.n, w.wildcard = uint8(n+1), true
 		k.iface = w
 		if e := s.find(k, now); e != nil {
 			return e

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the messages are the original tool's, word for word
+
 package ipset
 
 import (
@@ -138,6 +140,9 @@ func (s *Set) formatExt(b *strings.Builder, e *entry, now int64) {
 	if e.nomatch {
 		b.WriteString(" nomatch")
 	}
+	if e.k.iface.wildcard {
+		b.WriteString(" wildcard")
+	}
 	if s.opts.Counters {
 		fmt.Fprintf(b, " packets %d bytes %d", e.packets.Load(), e.bytes.Load())
 	}
@@ -225,7 +230,7 @@ func (ss *Sets) Exec(line string, exist bool) error {
 	cmd, args := args[0], args[1:]
 	need := func(n int, what string) error {
 		if len(args) < n {
-			return fmt.Errorf("Invalid %s command: missing %s", what, []string{"setname", "setname", "element"}[min(len(args), 2)]) //lint:ignore ST1005 ipset's message
+			return fmt.Errorf("Invalid %s command: missing %s", what, []string{"setname", "setname", "element"}[min(len(args), 2)])
 		}
 		return nil
 	}
@@ -263,7 +268,7 @@ func (ss *Sets) Exec(line string, exist bool) error {
 		}
 		ok, err := ss.Test(args[0], args[1])
 		if err == nil && !ok {
-			err = fmt.Errorf("%s is NOT in set %s.", args[1], args[0]) //lint:ignore ST1005 ipset's message
+			err = fmt.Errorf("%s is NOT in set %s.", args[1], args[0])
 		}
 		return err
 	case "flush", "f", "-F":
@@ -310,7 +315,7 @@ func splitArgs(line string) ([]string, error) {
 				if len(out) > 0 {
 					opt = out[len(out)-1]
 				}
-				return nil, fmt.Errorf("Missing mandatory argument of option `%s'", opt) //lint:ignore ST1005 ipset's message
+				return nil, fmt.Errorf("Missing mandatory argument of option `%s'", opt)
 			}
 			out = append(out, line[1:1+end])
 			line = line[2+end:]
@@ -326,7 +331,7 @@ func splitArgs(line string) ([]string, error) {
 }
 
 func unknownArg(a string) error {
-	return fmt.Errorf("Unknown argument: `%s'", a) //lint:ignore ST1005 ipset's message
+	return fmt.Errorf("Unknown argument: `%s'", a)
 }
 
 // maxTimeout is the largest timeout in seconds (UINT_MAX/1000/2).
@@ -526,6 +531,10 @@ func parseExt(s *Set, args []string) (Ext, error) {
 				return e, errNoNomatch
 			}
 			e.Nomatch = true
+			continue
+		}
+		if a == "wildcard" && s.typ.has(dimIface) {
+			e.Wildcard = true
 			continue
 		}
 		if i+1 >= len(args) {

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the messages are the original tool's, word for word
+
 package ipset
 
 import (
@@ -14,17 +16,16 @@ import (
 
 // Errors callers branch on; the messages are ipset's.
 var (
-	ErrUnknownType   = errors.New("Syntax error: unknown settype")                                          //lint:ignore ST1005 ipset's message
-	ErrNoSet         = errors.New("The set with the given name does not exist")                             //lint:ignore ST1005 ipset's message
-	ErrSetExists     = errors.New("Set cannot be created: set with the same name already exists")           //lint:ignore ST1005 ipset's message
-	ErrExists        = errors.New("Element cannot be added to the set: it's already added")                 //lint:ignore ST1005 ipset's message
-	ErrNotFound      = errors.New("Element cannot be deleted from the set: it's not added")                 //lint:ignore ST1005 ipset's message
-	ErrFull          = errors.New("Hash is full, cannot add more elements")                                 //lint:ignore ST1005 ipset's message
-	ErrInUse         = errors.New("Set cannot be destroyed: it is in use by a kernel component")            //lint:ignore ST1005 ipset's message
-	ErrIncompatible  = errors.New("The sets cannot be swapped: their type does not match")                  //lint:ignore ST1005 ipset's message
-	ErrOutOfRange    = errors.New("Element is out of the range of the set")                                 //lint:ignore ST1005 ipset's message
-	ErrSyntax        = errors.New("Syntax error")                                                           //lint:ignore ST1005 ipset's message
-	errMemberMissing = errors.New("Element cannot be added to the set: the set to be added does not exist") //lint:ignore ST1005 ipset's message
+	ErrUnknownType  = errors.New("Syntax error: unknown settype")
+	ErrNoSet        = errors.New("The set with the given name does not exist")
+	ErrSetExists    = errors.New("Set cannot be created: set with the same name already exists")
+	ErrExists       = errors.New("Element cannot be added to the set: it's already added")
+	ErrNotFound     = errors.New("Element cannot be deleted from the set: it's not added")
+	ErrFull         = errors.New("Hash is full, cannot add more elements")
+	ErrInUse        = errors.New("Set cannot be destroyed: it is in use by a kernel component")
+	ErrIncompatible = errors.New("The sets cannot be swapped: their type does not match")
+	ErrOutOfRange   = errors.New("Element is out of the range of the set")
+	ErrSyntax       = errors.New("Syntax error")
 )
 
 // key is one element, as every type keeps it: the fields a type has no

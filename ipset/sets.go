@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the messages are the original tool's, word for word
+
 package ipset
 
 import (
@@ -170,6 +172,10 @@ func (t *setType) resolve(o Options) (Options, error) {
 		}
 		if o.InitVal != 0 {
 			o.hasInitVal = true
+		}
+		if o.HashSize > 1<<31 {
+			// The kernel cannot allocate such a table.
+			return o, fmt.Errorf("Kernel error received: Cannot allocate memory (hashsize %d)", o.HashSize)
 		}
 		resolveHash(&o)
 	case bitmapStorage:

@@ -14,11 +14,16 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	rules := fs.String("rules", "", "IPv4 iptables-save `FILE` to check")
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE` to check")
+	ipsets := ipsetsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *rules == "" && *rules6 == "" {
 		return fmt.Errorf("%w: --rules FILE or --rules6 FILE is required", errUsage)
+	}
+	sets, err := loadSets(*ipsets)
+	if err != nil {
+		return err
 	}
 	failed := false
 	for _, in := range []struct {
@@ -28,7 +33,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 		if in.path == "" {
 			continue
 		}
-		rs, err := loadRules(in.path, in.f)
+		rs, err := loadRules(in.path, in.f, sets)
 		if err != nil {
 			if !printRulesErrors(stdout, err) {
 				return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -10,28 +11,61 @@ import (
 
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/filter/iptables"
+	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/packet"
 )
 
 // loadRules reads and validates an iptables-save file. On failure it
 // returns a *rulesErrors listing every problem with its line.
-func loadRules(path string, f packet.Family) (*filter.Ruleset, error) {
+// Rules naming ipsets are checked against sets (nil: none, and such a
+// rule is refused, as iptables refuses it).
+func loadRules(path string, f packet.Family, sets *ipset.Sets) (*filter.Ruleset, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return parseRules(path, data, f)
+	return parseRules(path, data, f, sets)
 }
 
-func parseRules(name string, data []byte, f packet.Family) (*filter.Ruleset, error) {
+func parseRules(name string, data []byte, f packet.Family, sets *ipset.Sets) (*filter.Ruleset, error) {
 	rs, err := iptables.Parse(bytes.NewReader(data), f)
 	if err != nil {
 		return nil, newRulesErrors(name, err)
 	}
-	if _, err := filter.Compile(rs); err != nil {
+	objs := &filter.Objects{}
+	if sets != nil {
+		objs.Sets = sets
+	}
+	p, err := filter.CompileWith(rs, objs)
+	if err != nil {
 		return nil, newRulesErrors(name, err)
 	}
+	p.Release()
 	return rs, nil
+}
+
+// ipsetsFlag declares --ipsets.
+func ipsetsFlag(fs *flag.FlagSet) *string {
+	return fs.String("ipsets", "", "ipset save `FILE` with the sets the rules name (-m set, -j SET)")
+}
+
+// loadSets reads an ipset save file; "" gives no sets. A bad file's
+// error names its line, as FILE:LINE: reason.
+func loadSets(path string) (*ipset.Sets, error) {
+	if path == "" {
+		return nil, nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	sets, err := ipset.ParseSets(fh)
+	var re *ipset.RestoreError
+	if errors.As(err, &re) {
+		return nil, fmt.Errorf("%s:%d: %v", path, re.Line, re.Err)
+	}
+	return sets, err
 }
 
 // rulesErrors is every problem in one ruleset file, each printed as

@@ -19,6 +19,7 @@ import (
 	"github.com/nfgo/nfgo"
 	"github.com/nfgo/nfgo/daemon"
 	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/nfq"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -33,6 +34,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	rules := fs.String("rules", "", "IPv4 iptables-save `FILE`")
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE`")
+	ipsets := ipsetsFlag(fs)
 	queues := fs.String("queue", "0", "queue number `N`, or N:M for queues N to M (one goroutine each)")
 	mode := fs.String("mode", "hook", "`hook`: judge each packet at the hook it was queued at (filtering);\npath: run its whole path at PREROUTING/OUTPUT, with nfgo's own conntrack and NAT;\neach-hook: queues at every hook, nfgo's own conntrack and NAT carried from hook to hook")
 	failOpen := fs.Bool("fail-open", false, "accept packets the queue cannot take instead of dropping them")
@@ -59,6 +61,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: --queue: %v", errUsage, err)
 	}
+	var sets *ipset.Sets
 	cfg := daemon.Config{
 		Queues:   nums,
 		Queue:    nfq.Config{FailOpen: *failOpen, GSO: *gso, CopyRange: uint32(*copyRange), MaxLen: uint32(*maxLen)},
@@ -66,14 +69,21 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		Deadline: *deadline,
 		Engine:   nfgo.Config{Helpers: hp.cfg},
 		Logger:   slog.New(slog.NewTextHandler(stderr, nil)),
+		// Sets are read first and the rules checked against them; the
+		// daemon then installs both.
+		LoadSets: func() (*ipset.Sets, error) {
+			var err error
+			sets, err = loadSets(*ipsets)
+			return sets, err
+		},
 		LoadRules: func() (v4, v6 *filter.Ruleset, err error) {
 			if *rules != "" {
-				if v4, err = loadRules(*rules, packet.IPv4); err != nil {
+				if v4, err = loadRules(*rules, packet.IPv4, sets); err != nil {
 					return nil, nil, err
 				}
 			}
 			if *rules6 != "" {
-				if v6, err = loadRules(*rules6, packet.IPv6); err != nil {
+				if v6, err = loadRules(*rules6, packet.IPv6, sets); err != nil {
 					return nil, nil, err
 				}
 			}

@@ -14,6 +14,7 @@ func saveCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	rules := fs.String("rules", "", "IPv4 iptables-save `FILE` to print")
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE` to print")
+	ipsets := ipsetsFlag(fs)
 	counters := fs.Bool("counters", false, "print packet and byte counters (iptables-save -c)")
 	fs.BoolVar(counters, "c", false, "shorthand for --counters")
 	if err := parseFlags(fs, args); err != nil {
@@ -26,7 +27,11 @@ func saveCmd(args []string, stdout, stderr io.Writer) error {
 	if path == "" {
 		return fmt.Errorf("%w: --rules FILE or --rules6 FILE is required", errUsage)
 	}
-	rs, err := loadRules(path, f)
+	sets, err := loadSets(*ipsets)
+	if err != nil {
+		return err
+	}
+	rs, err := loadRules(path, f, sets)
 	if err != nil {
 		if printRulesErrors(stderr, err) {
 			return errFailed

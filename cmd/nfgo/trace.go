@@ -43,6 +43,10 @@ Keys: seq ack win len ttl mss wscale type code id icmpseq about=N trunc=N badsum
 	if o.rules == "" && o.rules6 == "" {
 		return fmt.Errorf("%w: --rules FILE or --rules6 FILE is required", errUsage)
 	}
+	sets, err := loadSets(o.ipsets)
+	if err != nil {
+		return err
+	}
 	var rulesets []*filter.Ruleset
 	for _, in := range []struct {
 		path string
@@ -51,7 +55,7 @@ Keys: seq ack win len ttl mss wscale type code id icmpseq about=N trunc=N badsum
 		if in.path == "" {
 			continue
 		}
-		rs, err := loadRules(in.path, in.f)
+		rs, err := loadRules(in.path, in.f, sets)
 		if err != nil {
 			if printRulesErrors(stderr, err) {
 				return errFailed
@@ -65,6 +69,7 @@ Keys: seq ack win len ttl mss wscale type code id icmpseq about=N trunc=N badsum
 		return err
 	}
 	eng := nfgo.New(nfgo.Config{Host: host, Logger: slog.New(slog.DiscardHandler), Helpers: o.helpers.cfg})
+	eng.UseSets(sets)
 	for _, rs := range rulesets {
 		if err := eng.SetRuleset(rs); err != nil {
 			return err

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the messages are the original tool's, word for word
+
 package iptables
 
 import (
@@ -172,7 +174,7 @@ func parseSetArgs(c *optCall) (string, filter.SetQuery, error) {
 	var q filter.SetQuery
 	name := c.value
 	if len(name) > maxSetName {
-		return "", q, fmt.Errorf("%w: setname `%s' too long, max %d characters.", ErrBadArgument, name, maxSetName) //lint:ignore ST1005 iptables' message
+		return "", q, fmt.Errorf("%w: setname `%s' too long, max %d characters.", ErrBadArgument, name, maxSetName)
 	}
 	flags, err := c.args.value(c.name)
 	if err != nil {
@@ -180,14 +182,15 @@ func parseSetArgs(c *optCall) (string, filter.SetQuery, error) {
 	}
 	for _, f := range strings.Split(flags, ",") {
 		if q.Dim == filter.SetDims {
-			return "", q, fmt.Errorf("%w: Can't be more src/dst options than %d.", ErrBadArgument, filter.SetDims) //lint:ignore ST1005 iptables' message
+			return "", q, fmt.Errorf("%w: Can't be more src/dst options than %d.", ErrBadArgument, filter.SetDims)
 		}
 		switch f {
 		case "src":
 			q.Src[q.Dim] = true
 		case "dst":
 		default:
-			return "", q, fmt.Errorf("%w: You must spefify (the comma separated list of) 'src' or 'dst'.", ErrBadArgument) //lint:ignore ST1005 iptables' message, typo included
+			// iptables' message, its typo included.
+			return "", q, fmt.Errorf("%w: You must spefify (the comma separated list of) 'src' or 'dst'.", ErrBadArgument)
 		}
 		q.Dim++
 	}

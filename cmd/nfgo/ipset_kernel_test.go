@@ -1,0 +1,141 @@
+package main
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nfgo/nfgo/internal/kernel"
+	"github.com/nfgo/nfgo/internal/testpkt"
+)
+
+// ipsetPackets aim at each rule of testdata/kernel/ipset.rules: each set
+// type, both directions, nomatch with and without --return-nomatch,
+// inversion, counters and their tests, and SET adding and deleting
+// elements that later packets match.
+func ipsetPackets() []testpkt.Spec {
+	a := netip.MustParseAddr
+	local, local6 := a(kernel.RouterAddr4), a(kernel.RouterAddr6)
+	var ps []testpkt.Spec
+	udp := func(src string, sport, dport uint16) {
+		ps = append(ps, testpkt.Spec{Src: a(src), Dst: local, Proto: "udp", SrcPort: sport, DstPort: dport})
+	}
+	// hash:ip, an address and a CIDR expanded.
+	for _, src := range []string{"198.18.0.7", "198.18.0.6", "198.18.1.3", "198.18.1.4"} {
+		udp(src, 40000, 1001)
+		udp(src, 40000, 1004)
+		udp(src, 40000, 1017)
+	}
+	// hash:net with a nomatch hole and a more specific net inside it.
+	for _, src := range []string{"198.18.9.9", "198.18.5.1", "198.18.5.200", "198.19.0.1"} {
+		udp(src, 40000, 1002)
+		udp(src, 40000, 1003)
+	}
+	// hash:ip,port: UDP, TCP, ICMP type/code, a protocol without ports.
+	udp("198.18.0.7", 40000, 1005)
+	udp("198.18.0.7", 40000, 1006)
+	ps = append(ps,
+		testpkt.Spec{Src: a("198.18.0.8"), Dst: local, Proto: "tcp", SrcPort: 40000, DstPort: 22, Flags: "S"},
+		testpkt.Spec{Src: a("198.18.0.8"), Dst: local, Proto: "tcp", SrcPort: 40000, DstPort: 23, Flags: "S"},
+		testpkt.Spec{Src: a("198.18.0.9"), Dst: local, Proto: "icmp", ICMPType: 8, ICMPID: 1, ICMPSeq: 1},
+		testpkt.Spec{Src: a("198.18.0.9"), Dst: local, Proto: "icmp", ICMPType: 13, ICMPID: 1, ICMPSeq: 1},
+		testpkt.Spec{Src: a("198.18.0.10"), Dst: local, Proto: "raw", RawProto: 47, Payload: []byte{0, 0, 8, 0}},
+	)
+	// hash:net,port with the source port, and a nomatch inside.
+	for _, sp := range []uint16{40000, 40001, 40003} {
+		udp("198.18.2.5", sp, 1006)
+		udp("198.18.2.70", sp, 1006)
+	}
+	// hash:ip,port,ip and hash:ip,port,net.
+	udp("198.18.0.7", 40000, 1007)
+	udp("198.18.0.6", 40000, 1007)
+	udp("198.18.3.77", 40000, 1008)
+	udp("198.18.4.77", 40000, 1008)
+	// hash:net,iface: the input interface, a wildcard, another one.
+	for _, src := range []string{"198.18.4.1", "198.18.6.1", "198.18.7.1", "198.18.10.1", "198.18.11.1", "198.18.12.1"} {
+		udp(src, 40000, 1009)
+	}
+	// bitmap:ip and bitmap:port.
+	for _, src := range []string{"198.18.8.5", "198.18.8.6", "198.18.8.18", "198.18.9.5"} {
+		udp(src, 40000, 1010)
+	}
+	for _, dp := range []uint16{1011, 1012, 2500} {
+		udp("198.18.100.1", 40000, dp)
+	}
+	// list:set: a member that is a hash:ip, one that is a hash:net,port.
+	udp("198.18.0.7", 40000, 1013)
+	udp("198.18.2.5", 40002, 1013)
+	udp("198.18.200.1", 40000, 1013)
+	// Counters: the third packet on is accepted; ! --update-counters
+	// looks without counting.
+	for range 2 {
+		udp("198.18.0.7", 40000, 1020)
+	}
+	for range 4 {
+		udp("198.18.0.7", 40000, 1014)
+	}
+	// SET: an address is added, then matches; deleted, then does not.
+	udp("198.18.50.1", 40000, 1016)
+	udp("198.18.50.1", 40000, 1015)
+	udp("198.18.50.1", 40000, 1016)
+	udp("198.18.50.1", 40000, 1019)
+	udp("198.18.50.1", 40000, 1016)
+	// Fewer dimensions than the set has: never a match.
+	udp("198.18.0.7", 1005, 1018)
+	// IPv6 hash:net with nomatch.
+	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
+		for _, dp := range []uint16{1002, 1003} {
+			ps = append(ps, testpkt.Spec{Src: a(src), Dst: local6, Proto: "udp", SrcPort: 40000, DstPort: dp})
+		}
+	}
+	return ps
+}
+
+// TestIpsetVerdictsMatchKernel loads the same sets (ipset restore) and
+// rules into a kernel router and into nfgo replay --ipsets, sends the
+// same packets through both, and compares every verdict.
+func TestIpsetVerdictsMatchKernel(t *testing.T) {
+	kernel.Require(t, "ip", "ipset", "iptables-restore", "ip6tables-restore")
+	specs := ipsetPackets()
+	pkts := make([][]byte, len(specs))
+	for i, s := range specs {
+		pkts[i] = testpkt.Build(s)
+	}
+	capPath := filepath.Join(t.TempDir(), "ipset.pcap")
+	writePcap(t, capPath, pkts)
+	sets, rules, rules6 := "testdata/kernel/ipset.sets", "testdata/kernel/ipset.rules", "testdata/kernel/ipset.rules6"
+	recs := replayJSON(t, "--ipsets", sets, "--rules", rules, "--rules6", rules6,
+		"--local", kernel.RouterAddr4+"/24,"+kernel.RouterAddr6+"/64", capPath)
+	if len(recs) != len(pkts) {
+		t.Fatalf("replay printed %d records for %d packets", len(recs), len(pkts))
+	}
+
+	r := kernel.NewRouter(t, kernel.RouterOptions{LocalReplies: true})
+	data, err := os.ReadFile(sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := r.Exec("ipset restore", data); err != nil {
+		t.Fatalf("ipset restore: %v: %s", err, out)
+	}
+	restoreFiles(t, r, rules, rules6)
+	agree, accepted := 0, 0
+	for i, p := range pkts {
+		fate, err := r.Send(p)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		kv := "DROP"
+		if fate.Accepted() {
+			kv = "ACCEPT"
+			accepted++
+		}
+		if recs[i].Verdict != kv {
+			t.Errorf("packet %d (%s → %s %s): kernel %s, nfgo %s (%s)", i, recs[i].Src, recs[i].Dst, recs[i].Proto, kv, recs[i].Verdict, recs[i].Reason)
+			continue
+		}
+		agree++
+	}
+	t.Logf("%d/%d packets: same verdict as the kernel (%d accepted)", agree, len(pkts), accepted)
+}
