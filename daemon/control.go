@@ -31,6 +31,10 @@ import (
 //	                           (of the original direction)
 //	conntrack -E               stream events until the client hangs up
 //	conntrack -L|-F|-E expect  the same for the expectations
+//	ipset COMMAND ...          an ipset command on the daemon's sets
+//	                           (create, add, del, test, list, save,
+//	                           restore with the file after the line,
+//	                           flush, rename, swap, destroy)
 //
 // A failed command's answer starts with "error: ".
 
@@ -66,16 +70,79 @@ func (s *Server) ServeControl(ctx context.Context, path string) error {
 func (s *Server) control(ctx context.Context, c net.Conn) {
 	defer c.Close()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return
 	}
 	c.SetReadDeadline(time.Time{})
 	w := bufio.NewWriter(c)
 	defer w.Flush()
-	if err := s.Command(ctx, strings.Fields(line), w, c); err != nil {
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "ipset "); ok {
+		// ipset's lines keep their quoting (comments), so they are
+		// not split here; restore's file follows the line.
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		err = s.IpsetCommand(rest, w, r)
+	} else {
+		err = s.Command(ctx, strings.Fields(line), w, r)
+	}
+	if err != nil {
 		fmt.Fprintf(w, "error: %v\n", err)
 	}
+}
+
+// IpsetCommand runs one ipset command on the daemon's sets, as the
+// ipset tool takes it: create, add, del, test, flush, rename, swap,
+// destroy (with -exist or -!), list [NAME], save [NAME], and restore,
+// which reads an ipset save file from body. Changes apply to packets at
+// once; rules naming a set that is created here find it at the next
+// reload, which also replaces the sets with those of --ipsets.
+func (s *Server) IpsetCommand(line string, w *bufio.Writer, body io.Reader) error {
+	sets := s.eng.Sets()
+	if sets == nil {
+		return errors.New("the daemon has no sets (start it with --ipsets)")
+	}
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return errors.New("ipset needs a command")
+	}
+	exist := false
+	for len(f) > 0 && (f[0] == "-exist" || f[0] == "-!") {
+		exist = true
+		f = f[1:]
+	}
+	if len(f) == 0 {
+		return errors.New("ipset needs a command")
+	}
+	name := ""
+	if len(f) > 1 {
+		name = f[1]
+	}
+	switch f[0] {
+	case "save":
+		if name != "" {
+			return sets.SaveSet(w, name)
+		}
+		return sets.Save(w)
+	case "list":
+		return sets.List(w, name)
+	case "restore":
+		return sets.Restore(body, exist)
+	case "test":
+		if len(f) < 3 {
+			return errors.New("Invalid test command: missing element") //lint:ignore ST1005 ipset's message
+		}
+		ok, err := sets.Test(f[1], f[2])
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s is NOT in set %s.", f[2], f[1]) //lint:ignore ST1005 ipset's message
+		}
+		fmt.Fprintf(w, "%s is in set %s.\n", f[2], f[1])
+		return nil
+	}
+	return sets.Exec(line, false)
 }
 
 // Command runs one control command, writing its answer to w. For

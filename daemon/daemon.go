@@ -68,7 +68,12 @@ type Config struct {
 	// replace the old ones with the rules.
 	LoadSets func() (*ipset.Sets, error)
 	// Snapshot is a conntrack snapshot file: restored at start if it
-	// exists, written at shutdown. Empty: none.
+	// exists, written at shutdown. Empty: none. With LoadSets, the sets
+	// are saved beside it (SetsSnapshotFile, ipset save format) and,
+	// at the next start, used instead of LoadSets' so that elements
+	// added at run time (fail2ban's bans, SET's entries) and their
+	// remaining timeouts survive the restart; a reload reads LoadSets'
+	// again.
 	Snapshot string
 	// Engine configures the engine (its Host is learnt from the kernel).
 	Engine nfgo.Config
@@ -96,7 +101,10 @@ type Server struct {
 	workers atomic.Pointer[[]*worker]
 	// transits are the packets between hooks, in ModeEachHook.
 	transits transits
-	rules    struct {
+	// startSets are the sets of the ipset snapshot, which the first
+	// Reload (in New) uses instead of LoadSets'.
+	startSets *ipset.Sets
+	rules     struct {
 		mu     sync.Mutex
 		v4, v6 *filter.Ruleset
 	}
@@ -129,7 +137,23 @@ func New(cfg Config) (*Server, error) {
 	ecfg.KernelForwards = cfg.Mode != ModeHook
 	s.eng = nfgo.New(ecfg)
 	s.ifs.Store(&names)
-	if err := s.Reload(); err != nil {
+	if cfg.Snapshot != "" && cfg.LoadSets != nil {
+		path := SetsSnapshotFile(cfg.Snapshot)
+		if f, err := os.Open(path); err == nil {
+			sets, err := ipset.ParseSets(f)
+			f.Close()
+			if err != nil {
+				return nil, fmt.Errorf("restoring %s: %w", path, err)
+			}
+			s.startSets = sets
+			s.log.Info("ipset snapshot restored", "file", path, "sets", len(sets.Names()))
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("restoring %s: %w", path, err)
+		}
+	}
+	err = s.Reload()
+	s.startSets = nil
+	if err != nil {
 		return nil, err
 	}
 	if cfg.Snapshot != "" && s.eng.Conntrack() != nil {
@@ -154,7 +178,10 @@ func (s *Server) Engine() *nfgo.Engine { return s.eng }
 // the rules in force stay.
 func (s *Server) Reload() error {
 	var sets *ipset.Sets
-	if s.cfg.LoadSets != nil {
+	switch {
+	case s.startSets != nil:
+		sets = s.startSets
+	case s.cfg.LoadSets != nil:
 		var err error
 		if sets, err = s.cfg.LoadSets(); err != nil {
 			return err
@@ -307,7 +334,40 @@ func (s *Server) refreshHost() {
 	}
 }
 
+// SetsSnapshotFile is where the sets are saved beside a conntrack
+// snapshot.
+func SetsSnapshotFile(snapshot string) string { return snapshot + ".ipsets" }
+
+// saveSets writes the sets beside the snapshot, renamed into place.
+func (s *Server) saveSets() error {
+	sets := s.eng.Sets()
+	if s.cfg.Snapshot == "" || sets == nil {
+		return nil
+	}
+	path := SetsSnapshotFile(s.cfg.Snapshot)
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err == nil {
+		err = sets.Save(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("saving the sets: %w", err)
+	}
+	s.log.Info("ipset snapshot saved", "file", path, "sets", len(sets.Names()))
+	return nil
+}
+
 func (s *Server) saveSnapshot() error {
+	if err := s.saveSets(); err != nil {
+		return err
+	}
 	if s.cfg.Snapshot == "" || s.eng.Conntrack() == nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"github.com/nfgo/nfgo/nfq"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/filter/iptables"
 	"github.com/nfgo/nfgo/internal/testpkt"
+	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/packet"
 
 	"net/netip"
@@ -168,5 +170,122 @@ func TestOriginFromNFQUEUEAttributes(t *testing.T) {
 	}
 	if o := origin(&nfq.Packet{}, ifname); o.HasSocket || o.Bridged {
 		t.Errorf("origin of a forwarded, unbridged packet = %+v, want nothing known", o)
+	}
+}
+
+// TestIpsetCommandsDriveTheRules is what fail2ban does to a running
+// daemon: it adds an address to a set a rule names, the next packet from
+// it is dropped, and deleting it lets packets through again; list, save,
+// test and restore answer as ipset does.
+func TestIpsetCommandsDriveTheRules(t *testing.T) {
+	rules := `*filter
+:INPUT ACCEPT [0:0]
+-A INPUT -m set --match-set f2b-sshd src -j DROP
+COMMIT
+`
+	s, err := New(Config{
+		LoadSets: func() (*ipset.Sets, error) {
+			return ipset.ParseSets(strings.NewReader("create f2b-sshd hash:ip timeout 600 comment\n"))
+		},
+		LoadRules: func() (*filter.Ruleset, *filter.Ruleset, error) {
+			rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
+			return rs, nil, err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipsetCmd := func(line, body string) (string, error) {
+		var b bytes.Buffer
+		w := bufio.NewWriter(&b)
+		err := s.IpsetCommand(line, w, strings.NewReader(body))
+		w.Flush()
+		return b.String(), err
+	}
+	verdict := func() filter.Action {
+		var p packet.Packet
+		p.Decode(testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("198.51.100.9"), Dst: netip.MustParseAddr("192.0.2.1"), Proto: "tcp", SrcPort: 40000, DstPort: 22, Flags: "S", Seq: 1}))
+		return s.Engine().Hook(&p, nfgo.Meta{Hook: filter.Input, In: "eth0", Time: time.Now()}).Action
+	}
+	if v := verdict(); v != filter.Accept {
+		t.Fatalf("before the ban: %v", v)
+	}
+	if _, err := ipsetCmd(`add f2b-sshd 198.51.100.9 timeout 300 comment "banned by fail2ban"`, ""); err != nil {
+		t.Fatal(err)
+	}
+	if v := verdict(); v != filter.Drop {
+		t.Errorf("after the ban: %v, want DROP", v)
+	}
+	if out, err := ipsetCmd("test f2b-sshd 198.51.100.9", ""); err != nil || out != "198.51.100.9 is in set f2b-sshd.\n" {
+		t.Errorf("test: %q, %v", out, err)
+	}
+	out, err := ipsetCmd("list f2b-sshd", "")
+	for _, want := range []string{"Name: f2b-sshd\nType: hash:ip\nRevision: 6\nHeader: family inet hashsize 1024 maxelem 65536 timeout 600 comment bucketsize 12 initval 0x",
+		"References: 1\nNumber of entries: 1\nMembers:\n198.51.100.9 timeout 29", ` comment "banned by fail2ban"`} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("list lacks %q (%v):\n%s", want, err, out)
+		}
+	}
+	if _, err := ipsetCmd("destroy f2b-sshd", ""); !errors.Is(err, ipset.ErrInUse) {
+		t.Errorf("destroying a set a rule holds: %v", err)
+	}
+	if _, err := ipsetCmd("del f2b-sshd 198.51.100.9", ""); err != nil {
+		t.Fatal(err)
+	}
+	if v := verdict(); v != filter.Accept {
+		t.Errorf("after the unban: %v, want ACCEPT", v)
+	}
+	if _, err := ipsetCmd("-exist restore", "add f2b-sshd 198.51.100.9\nadd f2b-sshd 198.51.100.9\n"); err != nil {
+		t.Errorf("restore -exist: %v", err)
+	}
+	if v := verdict(); v != filter.Drop {
+		t.Errorf("after the restore: %v, want DROP", v)
+	}
+	if _, err := ipsetCmd("restore", "add f2b-sshd 198.51.100.9\n"); err == nil || err.Error() != "Error in line 1: Element cannot be added to the set: it's already added" {
+		t.Errorf("restore without -exist: %v", err)
+	}
+}
+
+// TestSetsSurviveARestart: elements added at run time are saved beside
+// the conntrack snapshot at shutdown and are there, with what remains of
+// their timeouts, after the next start; a reload then reads the file.
+func TestSetsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{
+		Snapshot: filepath.Join(dir, "ct.snap"),
+		LoadSets: func() (*ipset.Sets, error) {
+			return ipset.ParseSets(strings.NewReader("create bans hash:ip timeout 600\n"))
+		},
+		LoadRules: func() (*filter.Ruleset, *filter.Ruleset, error) {
+			rs, err := iptables.Parse(strings.NewReader("*filter\n-A INPUT -m set --match-set bans src -j DROP\nCOMMIT\n"), packet.IPv4)
+			return rs, nil, err
+		},
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Engine().Sets().Exec("add bans 203.0.113.5 timeout 120", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.saveSnapshot(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := s2.Engine().Sets().SaveSet(&b, "bans"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "add bans 203.0.113.5 timeout 11") {
+		t.Errorf("after the restart:\n%s", b.String())
+	}
+	if err := s2.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s2.Engine().Sets().Test("bans", "203.0.113.5"); ok {
+		t.Error("a reload kept the snapshot's sets instead of reading LoadSets'")
 	}
 }

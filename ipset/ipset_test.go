@@ -226,3 +226,46 @@ func BenchmarkHashNetLookup(b *testing.B) {
 		})
 	}
 }
+
+// TestSwapWhilePacketsFlow looks packets up from several goroutines
+// while the sets are swapped, added to and deleted from: every lookup
+// sees one set or the other, whole (run with -race).
+func TestSwapWhilePacketsFlow(t *testing.T) {
+	ss := &Sets{}
+	mustExec(t, ss, "create live hash:net", "add live 10.0.0.0/8", "create next hash:net", "add next 10.0.0.0/8",
+		"create l list:set", "add l live")
+	held, err := ss.LookupSet("live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := ss.LookupSet("l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &filter.SetQuery{Dim: 1, Src: [filter.SetDims]bool{true}}
+	done := make(chan bool)
+	for range 4 {
+		go func() {
+			c := ipContext("10.1.2.3", "192.0.2.1")
+			missed := false
+			for range 2000 {
+				// 10.0.0.0/8 is in both sets at every moment.
+				if !held.Test(c, q) || !list.Test(c, q) {
+					missed = true
+				}
+			}
+			done <- missed
+		}()
+	}
+	for i := range 200 {
+		mustExec(t, ss, "swap live next", fmt.Sprintf("add next 11.0.%d.0/24", i), fmt.Sprintf("del next 11.0.%d.0/24", i))
+		if i%50 == 0 {
+			mustExec(t, ss, "add l next", "del l next")
+		}
+	}
+	for range 4 {
+		if <-done {
+			t.Error("a lookup missed an element both sets hold")
+		}
+	}
+}

@@ -5,6 +5,7 @@ package ipset
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -240,7 +241,9 @@ func (ss *Sets) addMember(s *Set, name string, ext *Ext, exist bool, now int64) 
 			}
 			e := s.newEntry(key{}, extra{}, ext, now)
 			e.member = r
-			s.members[i] = e
+			nm := slices.Clone(s.members)
+			nm[i] = e
+			s.members = nm
 			return nil
 		}
 	}
@@ -263,9 +266,11 @@ func (ss *Sets) addMember(s *Set, name string, ext *Ext, exist bool, now int64) 
 	e.member = r
 	e.seq = s.seq.Add(1)
 	r.Hold()
-	s.members = append(s.members, nil)
-	copy(s.members[at+1:], s.members[at:])
-	s.members[at] = e
+	// The slice is replaced, never changed in place: packets iterate
+	// over the one they loaded without the lock.
+	nm := make([]*entry, 0, len(s.members)+1)
+	nm = append(append(append(nm, s.members[:at]...), e), s.members[at:]...)
+	s.members = nm
 	return nil
 }
 
@@ -305,7 +310,7 @@ func (ss *Sets) testMember(s *Set, name string, now int64) (bool, error) {
 
 // dropExpiredMembers forgets a list:set's expired members. s.mu is held.
 func (s *Set) dropExpiredMembers(now int64) {
-	kept := s.members[:0]
+	var kept []*entry
 	for _, m := range s.members {
 		if m.live(now) {
 			kept = append(kept, m)
@@ -313,6 +318,5 @@ func (s *Set) dropExpiredMembers(now int64) {
 			m.member.Release()
 		}
 	}
-	clear(s.members[len(kept):])
 	s.members = kept
 }

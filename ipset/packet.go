@@ -190,14 +190,8 @@ func (s *Set) match(c *filter.Context, q *filter.SetQuery, noCount bool) (*entry
 	if e == nil {
 		return nil, false
 	}
-	if x.hasMAC {
-		// bitmap:ip,mac: an element without a MAC takes the first
-		// packet's; one with a MAC matches only it.
-		if !e.hasMAC {
-			s.fillMAC(e, x.mac)
-		} else if e.mac != x.mac {
-			return nil, false
-		}
+	if x.hasMAC && !s.macMatches(e, x.mac) {
+		return nil, false
 	}
 	if s.opts.Counters {
 		if !noCount {
@@ -211,15 +205,18 @@ func (s *Set) match(c *filter.Context, q *filter.SetQuery, noCount bool) (*entry
 	return e, e.nomatch == q.ReturnNomatch
 }
 
-// fillMAC gives a bitmap:ip,mac element the MAC of the first packet
-// from its address.
-func (s *Set) fillMAC(e *entry, mac [6]byte) {
+// macMatches is bitmap:ip,mac's MAC check: an element without a MAC
+// takes the first packet's; one with a MAC matches only it. The entry's
+// MAC changes under its shard's lock.
+func (s *Set) macMatches(e *entry, mac [6]byte) bool {
 	sh := s.shardOf(&e.k)
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	if !e.hasMAC {
 		e.mac, e.hasMAC = mac, true
+		return true
 	}
-	sh.mu.Unlock()
+	return e.mac == mac
 }
 
 // Test looks the packet up (ip_set_test).

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/nfgo/nfgo/packet"
 )
@@ -80,6 +81,54 @@ func (s *Set) liveEntries(now int64) []*entry {
 		return out
 	}
 	return s.entries(now)
+}
+
+// List writes the set called name, or every set with name "", as ipset
+// list prints them. "Size in memory" is nfgo's estimate of what the set
+// takes, not the kernel's figure.
+func (ss *Sets) List(w io.Writer, name string) error {
+	var refs []*Ref
+	if name != "" {
+		r := ss.Ref(name)
+		if r == nil {
+			return ErrNoSet
+		}
+		refs = []*Ref{r}
+	} else {
+		ss.mu.Lock()
+		refs = append(refs, ss.order...)
+		ss.mu.Unlock()
+	}
+	bw := bufio.NewWriter(w)
+	now := ss.now()
+	for i, r := range refs {
+		if i > 0 {
+			bw.WriteString("\n")
+		}
+		s := r.Set()
+		entries := s.liveEntries(now)
+		fmt.Fprintf(bw, "Name: %s\nType: %s\nRevision: %d\nHeader:%s\nSize in memory: %d\nReferences: %d\nNumber of entries: %d\nMembers:\n",
+			r.Name(), s.typ.name, s.typ.revision, s.header(), s.memory(), r.refs.Load(), len(entries))
+		var b strings.Builder
+		for _, e := range entries {
+			b.Reset()
+			s.formatElement(&b, e)
+			s.formatExt(&b, e, now)
+			bw.WriteString(b.String() + "\n")
+		}
+	}
+	return bw.Flush()
+}
+
+// memory estimates the bytes the set takes: its header and, per
+// element, the entry, its map slot and its comment.
+func (s *Set) memory() int {
+	const perElement = int(unsafe.Sizeof(entry{})) + 2*int(unsafe.Sizeof(key{})) + 16
+	n := 0
+	for _, e := range s.liveEntries(0) {
+		n += perElement + len(e.comment)
+	}
+	return int(unsafe.Sizeof(Set{})) + n
 }
 
 // header is the create line's options, in the order ipset prints them.

@@ -64,8 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCmd(args[1:], stdout, stderr)
 	case "trace":
 		err = traceCmd(args[1:], os.Stdin, stdout, stderr)
-	case "reload", "counters", "stats", "conntrack":
-		err = controlCmd(args[0], args[1:], stdout, stderr)
+	case "reload", "counters", "stats", "conntrack", "ipset":
+		err = controlCmd(args[0], args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -108,6 +108,9 @@ Commands:
   counters                  print a running daemon's rules with counters
   stats                     print a running daemon's metrics
   conntrack -L|-E|-F|-D     list, watch, flush or delete its connections
+  ipset COMMAND ...         add, del, test, list, save, restore (file on
+                            stdin), create, flush, rename, swap, destroy
+                            its sets, as the ipset tool does
 
 Run "nfgo COMMAND -h" for a command's flags.
 `)

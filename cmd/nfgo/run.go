@@ -73,7 +73,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		// daemon then installs both.
 		LoadSets: func() (*ipset.Sets, error) {
 			var err error
-			sets, err = loadSets(*ipsets)
+			if sets, err = loadSets(*ipsets); sets == nil && err == nil {
+				// No file: an empty collection that nfgo ipset fills.
+				sets = &ipset.Sets{}
+			}
 			return sets, err
 		},
 		LoadRules: func() (v4, v6 *filter.Ruleset, err error) {
@@ -181,7 +184,7 @@ func parseQueues(s string) ([]uint16, error) {
 
 // controlCmd sends one command to a running nfgo run: nfgo reload, nfgo
 // counters, nfgo conntrack -L|-E|-F|-D.
-func controlCmd(name string, args []string, stdout, stderr io.Writer) error {
+func controlCmd(name string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	path := defaultControl
 	var rest []string
 	for i := 0; i < len(args); i++ {
@@ -203,8 +206,23 @@ func controlCmd(name string, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("is nfgo run serving %s? %w", path, err)
 	}
 	defer c.Close()
-	if _, err := fmt.Fprintln(c, strings.Join(append([]string{name}, rest...), " ")); err != nil {
+	words := append([]string{name}, rest...)
+	if name == "ipset" {
+		// ipset's comments are one word in double quotes.
+		for i, w := range words {
+			if strings.ContainsAny(w, " \t") {
+				words[i] = `"` + w + `"`
+			}
+		}
+	}
+	if _, err := fmt.Fprintln(c, strings.Join(words, " ")); err != nil {
 		return err
+	}
+	if name == "ipset" && len(rest) > 0 && rest[len(rest)-1] == "restore" {
+		// ipset restore: the file comes on standard input.
+		if _, err := io.Copy(c, stdin); err != nil {
+			return err
+		}
 	}
 	if name != "conntrack" || len(rest) == 0 || rest[0] != "-E" {
 		c.(*net.UnixConn).CloseWrite()
