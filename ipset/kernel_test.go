@@ -3,7 +3,9 @@ package ipset
 import (
 	"bytes"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -280,4 +282,39 @@ func ipsetVersion(t *testing.T) string {
 		t.Fatalf("ipset version printed %q", out)
 	}
 	return "ipset " + strings.TrimSuffix(f[1], ",")
+}
+
+var initvalRe = regexp.MustCompile(` initval 0x[0-9a-f]+`)
+
+// TestRestoreFilesOfOtherToolsLoad restores what fail2ban, Calico,
+// firewalld and kube-proxy feed ipset (testdata/restore) into nfgo and
+// into the kernel, and compares the saves; a set whose seed the file
+// does not give gets a random one in each, so seeds are not compared.
+func TestRestoreFilesOfOtherToolsLoad(t *testing.T) {
+	kernel.Require(t, "ipset")
+	files, err := filepath.Glob("testdata/restore/*.restore")
+	if err != nil || len(files) < 4 {
+		t.Fatalf("restore files: %v, %v", files, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := kernel.Shell("ipset restore && ipset save", data)
+			if err != nil {
+				t.Fatalf("ipset: %v", err)
+			}
+			ss, err := ParseSets(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("nfgo: %v", err)
+			}
+			var got bytes.Buffer
+			if err := ss.Save(&got); err != nil {
+				t.Fatal(err)
+			}
+			compareSaves(t, initvalRe.ReplaceAllString(got.String(), " initval"), initvalRe.ReplaceAllString(string(want), " initval"))
+		})
+	}
 }

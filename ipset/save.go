@@ -269,11 +269,20 @@ func (ss *Sets) Exec(line string, exist bool) error {
 	if err != nil {
 		return err
 	}
-	for len(args) > 0 && (args[0] == "-exist" || args[0] == "-!") {
-		exist = true
-		args = args[1:]
+	// -exist (or -!) may come anywhere: fail2ban and firewalld put it
+	// last.
+	kept := args[:0]
+	for _, a := range args {
+		if a == "-exist" || a == "-!" {
+			exist = true
+		} else {
+			kept = append(kept, a)
+		}
 	}
-	if len(args) == 0 {
+	args = kept
+	if len(args) == 0 || len(args) == 1 && args[0] == "COMMIT" {
+		// COMMIT ends a restore transaction (Calico writes one); lines
+		// take effect as they are read, as in ipset.
 		return nil
 	}
 	cmd, args := args[0], args[1:]
@@ -416,7 +425,7 @@ func parseCreateOptions(typ string, args []string) (Options, error) {
 		takesValue := true
 		var v string
 		switch a {
-		case "counters", "comment", "skbinfo", "forceadd", "-exist":
+		case "counters", "comment", "skbinfo", "forceadd":
 			takesValue = false
 		}
 		if takesValue {
@@ -495,7 +504,6 @@ func parseCreateOptions(typ string, args []string) (Options, error) {
 			o.SkbInfo = true
 		case a == "forceadd" && t.storage == hashStorage:
 			o.ForceAdd = true
-		case a == "-exist":
 		default:
 			return o, unknownArg(a)
 		}
