@@ -83,6 +83,28 @@ func ipsetPackets() []testpkt.Spec {
 	udp("198.18.50.1", 40000, 1016)
 	// Fewer dimensions than the set has: never a match.
 	udp("198.18.0.7", 1005, 1018)
+	// esp, ah and tcpmss, in the same ruleset: SPIs in and out of range,
+	// a header too short for its SPI, MSS options in and out of range
+	// and none.
+	esp := func(spi uint32, n int) {
+		b := make([]byte, n)
+		if n >= 4 {
+			b[0], b[1], b[2], b[3] = byte(spi>>24), byte(spi>>16), byte(spi>>8), byte(spi)
+		}
+		ps = append(ps, testpkt.Spec{Src: a("198.18.0.7"), Dst: local, Proto: "raw", RawProto: 50, Payload: b})
+	}
+	esp(300, 16)
+	esp(600, 16)
+	esp(300, 4)
+	for _, spi := range []byte{5, 6} {
+		ps = append(ps, testpkt.Spec{Src: a("198.18.0.7"), Dst: local, Proto: "raw", RawProto: 51,
+			Payload: []byte{59, 2, 0, 0, 0, 0, 0, spi, 0, 0, 0, 1, 0, 0, 0, 0}})
+	}
+	for _, dp := range []uint16{1030, 1031} {
+		for _, mss := range []uint16{1200, 1500, 0} {
+			ps = append(ps, testpkt.Spec{Src: a("198.18.0.7"), Dst: local, Proto: "tcp", SrcPort: 40000, DstPort: dp, Flags: "S", MSS: mss})
+		}
+	}
 	// IPv6 hash:net with nomatch.
 	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
 		for _, dp := range []uint16{1002, 1003} {
@@ -94,7 +116,8 @@ func ipsetPackets() []testpkt.Spec {
 
 // TestIpsetVerdictsMatchKernel loads the same sets (ipset restore) and
 // rules into a kernel router and into nfgo replay --ipsets, sends the
-// same packets through both, and compares every verdict.
+// same packets through both, and compares every verdict. The ruleset
+// also holds the esp, ah and tcpmss matches.
 func TestIpsetVerdictsMatchKernel(t *testing.T) {
 	kernel.Require(t, "ip", "ipset", "iptables-restore", "ip6tables-restore")
 	specs := ipsetPackets()
