@@ -37,6 +37,7 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		&ESPMatch{Max: 10},
 		&AHMatch{Max: 10},
 		&TCPMSSMatch{Min: 1000, Max: 1460},
+		&QuotaMatch{Quota: 1 << 40},
 		&OwnerMatch{MatchUID: true, MatchGID: true, SupplGroups: true},
 		&PhysdevMatch{In: Iface{Name: "veth", Wildcard: true}, MatchIn: true, IsBridged: true},
 		&tm,

@@ -105,6 +105,15 @@ func ipsetPackets() []testpkt.Spec {
 			ps = append(ps, testpkt.Spec{Src: a("198.18.0.7"), Dst: local, Proto: "tcp", SrcPort: 40000, DstPort: dp, Flags: "S", MSS: mss})
 		}
 	}
+	// quota: three 300-byte packets fit in 1000 bytes, the fourth does
+	// not and exhausts it, so a 50-byte one after it does not match
+	// either; inverted, the quota's packets are dropped, the rest not.
+	for _, n := range []int{272, 272, 272, 272, 22} {
+		ps = append(ps, testpkt.Spec{Src: a("198.18.0.7"), Dst: local, Proto: "udp", SrcPort: 40000, DstPort: 1040, Payload: make([]byte, n)})
+	}
+	for _, n := range []int{22, 22, 22} {
+		ps = append(ps, testpkt.Spec{Src: a("198.18.0.7"), Dst: local, Proto: "udp", SrcPort: 40000, DstPort: 1041, Payload: make([]byte, n)})
+	}
 	// IPv6 hash:net with nomatch.
 	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
 		for _, dp := range []uint16{1002, 1003} {
