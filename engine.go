@@ -699,6 +699,14 @@ func (ps *pktState) FillCT(ct *filter.CTInfo) {
 	o, rp := ps.ct.Tuple(conntrack.Original), ps.ct.Tuple(conntrack.Reply)
 	ct.OrigSrc, ct.OrigDst, ct.ReplSrc, ct.ReplDst = o.SrcAddr(), o.DstAddr(), rp.SrcAddr(), rp.DstAddr()
 	ct.OrigSrcPort, ct.OrigDstPort, ct.ReplSrcPort, ct.ReplDstPort = o.SrcPort, o.DstPort, rp.SrcPort, rp.DstPort
+	if ps.table != nil {
+		if c, ok := ps.table.Counters(&ps.ct); ok {
+			for d := range c {
+				ct.Counters[d] = filter.CTCounter{Packets: c[d].Packets, Bytes: c[d].Bytes}
+			}
+			ct.HasCounters = true
+		}
+	}
 }
 
 // confirm stores what the rules changed in the connection (its mark),

@@ -427,6 +427,26 @@ func (r *Result) Untrack() {
 	r.State = Untracked
 }
 
+// Counters returns the packets and bytes r's connection has seen in
+// each direction, the current packet included (nf_conn_acct, which
+// nfgo always keeps); ok is false without a connection.
+func (t *Table) Counters(r *Result) (c [2]Counter, ok bool) {
+	if !r.Tracked() {
+		return c, false
+	}
+	if r.isNew {
+		return [2]Counter{r.pending.counters[0].get(), r.pending.counters[1].get()}, true
+	}
+	if s := r.ref.shard; s != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if e, ok := s.stillThere(&r.ref, &r.natOther); ok {
+			return [2]Counter{e.counters[0].get(), e.counters[1].get()}, true
+		}
+	}
+	return c, false
+}
+
 // SetMark sets the connection's mark (CONNMARK), for a tracked packet.
 func (t *Table) SetMark(r *Result, mark uint32, now time.Time) {
 	if !r.Tracked() {

@@ -222,10 +222,18 @@ type CTInfo struct {
 	// that test them (see Tuples).
 	OrigSrc, OrigDst, ReplSrc, ReplDst                 netip.Addr
 	OrigSrcPort, OrigDstPort, ReplSrcPort, ReplDstPort uint16
+	// Counters are the connection's packets and bytes in the original
+	// and reply directions, this packet included (for connbytes);
+	// filled on demand with the tuples, HasCounters saying they were.
+	Counters    [2]CTCounter
+	HasCounters bool
 	// Source fills the tuple fields when a match first needs them; nil
 	// when they are filled already or there is no connection.
 	Source CTSource
 }
+
+// CTCounter is a connection's packets and bytes in one direction.
+type CTCounter struct{ Packets, Bytes uint64 }
 
 // CTSource fills a CTInfo's tuple fields. The engine's per-packet state
 // implements it, so that a packet whose rules never test the tuples does

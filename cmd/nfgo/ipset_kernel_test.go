@@ -114,6 +114,18 @@ func ipsetPackets() []testpkt.Spec {
 	for _, n := range []int{22, 22, 22} {
 		ps = append(ps, testpkt.Spec{Src: a("198.18.0.7"), Dst: local, Proto: "udp", SrcPort: 40000, DstPort: 1041, Payload: make([]byte, n)})
 	}
+	// connbytes: a connection's packets (counted before the rules, a
+	// dropped one included), its bytes in both directions, its average
+	// packet size.
+	for range 5 {
+		udp("198.18.60.1", 41000, 1050)
+	}
+	for range 4 {
+		ps = append(ps, testpkt.Spec{Src: a("198.18.60.1"), Dst: local, Proto: "udp", SrcPort: 41001, DstPort: 1051, Payload: make([]byte, 12)})
+	}
+	for _, n := range []int{12, 12, 172, 12} {
+		ps = append(ps, testpkt.Spec{Src: a("198.18.60.1"), Dst: local, Proto: "udp", SrcPort: 41002, DstPort: 1052, Payload: make([]byte, n)})
+	}
 	// IPv6 hash:net with nomatch.
 	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
 		for _, dp := range []uint16{1002, 1003} {

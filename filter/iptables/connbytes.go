@@ -1,0 +1,66 @@
+package iptables
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nfgo/nfgo/filter"
+)
+
+// -m connbytes [!] --connbytes FROM[:TO] --connbytes-dir
+// original|reply|both --connbytes-mode packets|bytes|avgpkt
+// (libxt_connbytes.c). A missing TO is unbounded, a reversed range
+// refused; iptables-save prints the mode before the direction.
+func init() {
+	type m = filter.ConnbytesMatch
+	modes := []string{"packets", "bytes", "avgpkt"}
+	dirs := []string{"original", "reply", "both"}
+	declare(&declared[m]{
+		name: "connbytes",
+		opts: []declOpt[m]{
+			{name: "connbytes", invert: true, must: true, set: func(x *m, c *optCall) error {
+				lo, hi, err := optUintRange(c.ext, c.name, c.value, 1<<64-1)
+				if err != nil {
+					return err
+				}
+				if !strings.Contains(c.value, ":") {
+					// One number is a lower bound.
+					hi = 1<<64 - 1
+				}
+				if lo > hi {
+					return fmt.Errorf("%w: %d should be less than %d", ErrBadArgument, lo, hi)
+				}
+				x.From, x.To, x.Invert = lo, hi, c.invert
+				return nil
+			}},
+			{name: "connbytes-dir", must: true, set: func(x *m, c *optCall) error {
+				for i, d := range dirs {
+					if c.value == d {
+						x.Dir = filter.ConnbytesDir(i)
+						return nil
+					}
+				}
+				return fmt.Errorf("%w: Unknown --connbytes-dir `%s'", ErrBadArgument, c.value)
+			}},
+			{name: "connbytes-mode", must: true, set: func(x *m, c *optCall) error {
+				for i, d := range modes {
+					if c.value == d {
+						x.Mode = filter.ConnbytesMode(i)
+						return nil
+					}
+				}
+				return fmt.Errorf("%w: Unknown --connbytes-mode `%s'", ErrBadArgument, c.value)
+			}},
+		},
+		save: func(w *saver, x *m) {
+			v := strconv.FormatUint(x.From, 10)
+			if x.To != 1<<64-1 {
+				v += ":" + strconv.FormatUint(x.To, 10)
+			}
+			w.opt(x.Invert, "connbytes", v)
+			w.opt(false, "connbytes-mode", modes[x.Mode])
+			w.opt(false, "connbytes-dir", dirs[x.Dir])
+		},
+	})
+}
