@@ -39,6 +39,7 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		&TCPMSSMatch{Min: 1000, Max: 1460},
 		&QuotaMatch{Quota: 1 << 40},
 		&ConnbytesMatch{To: 10, Mode: ConnbytesAvgPkt, Dir: ConnbytesBoth},
+		&CPUMatch{CPU: 1},
 		&OwnerMatch{MatchUID: true, MatchGID: true, SupplGroups: true},
 		&PhysdevMatch{In: Iface{Name: "veth", Wildcard: true}, MatchIn: true, IsBridged: true},
 		&tm,

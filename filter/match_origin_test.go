@@ -146,3 +146,27 @@ func TestChecksumTargetCompletesAPartialChecksum(t *testing.T) {
 		t.Error("CHECKSUM changed a packet whose checksum was complete")
 	}
 }
+
+func TestCPUMatchesTheCallersCPU(t *testing.T) {
+	tests := []struct {
+		name   string
+		origin Origin
+		invert bool
+		want   bool
+	}{
+		{"the CPU", Origin{HasCPU: true, CPU: 1}, false, true},
+		{"another CPU", Origin{HasCPU: true, CPU: 0}, false, false},
+		{"another CPU, inverted", Origin{HasCPU: true, CPU: 0}, true, true},
+		{"CPU unknown", Origin{}, false, false},
+		{"CPU unknown, inverted", Origin{}, true, false},
+	}
+	p := matchPkt{src: "10.0.0.1", dst: "10.0.0.2", proto: 17, sport: 1, dport: 2}.decode(t)
+	for _, tt := range tests {
+		c := matchCtx(p)
+		c.Origin = tt.origin
+		m := &CPUMatch{CPU: 1, Invert: tt.invert}
+		if got := m.Match(c); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
