@@ -40,6 +40,7 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		&QuotaMatch{Quota: 1 << 40},
 		&ConnbytesMatch{To: 10, Mode: ConnbytesAvgPkt, Dir: ConnbytesBoth},
 		&CPUMatch{CPU: 1},
+		&ClusterMatch{TotalNodes: 2, NodeMask: 1},
 		&OwnerMatch{MatchUID: true, MatchGID: true, SupplGroups: true},
 		&PhysdevMatch{In: Iface{Name: "veth", Wildcard: true}, MatchIn: true, IsBridged: true},
 		&tm,
