@@ -51,4 +51,3 @@ func (m *ClusterMatch) Match(c *Context) bool {
 	node := uint32((uint64(h) * uint64(m.TotalNodes)) >> 32)
 	return (m.NodeMask&(1<<node) != 0) != m.Invert
 }
-
