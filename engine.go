@@ -673,7 +673,7 @@ func (e *Engine) setCTInfo(ps *pktState) {
 	r := &ps.ct
 	c.CT = filter.CTInfo{Tracked: true, Status: uint32(r.Status), Mark: r.Mark, Reply: r.Dir == conntrack.Reply}
 	if r.Tracked() {
-		c.CT.Proto, c.CT.Expire, c.CT.Source = r.Proto(), r.Expire, ps
+		c.CT.Proto, c.CT.Expire, c.CT.Source, c.CT.Acct = r.Proto(), r.Expire, ps, ps
 	}
 	switch ps.ct.State {
 	case conntrack.New:
@@ -699,13 +699,19 @@ func (ps *pktState) FillCT(ct *filter.CTInfo) {
 	o, rp := ps.ct.Tuple(conntrack.Original), ps.ct.Tuple(conntrack.Reply)
 	ct.OrigSrc, ct.OrigDst, ct.ReplSrc, ct.ReplDst = o.SrcAddr(), o.DstAddr(), rp.SrcAddr(), rp.DstAddr()
 	ct.OrigSrcPort, ct.OrigDstPort, ct.ReplSrcPort, ct.ReplDstPort = o.SrcPort, o.DstPort, rp.SrcPort, rp.DstPort
-	if ps.table != nil {
-		if c, ok := ps.table.Counters(&ps.ct); ok {
-			for d := range c {
-				ct.Counters[d] = filter.CTCounter{Packets: c[d].Packets, Bytes: c[d].Bytes}
-			}
-			ct.HasCounters = true
+}
+
+// FillCTCounters implements filter.CTCounterSource: the connection's
+// packet and byte counters, for connbytes.
+func (ps *pktState) FillCTCounters(ct *filter.CTInfo) {
+	if ps.table == nil {
+		return
+	}
+	if c, ok := ps.table.Counters(&ps.ct); ok {
+		for d := range c {
+			ct.Counters[d] = filter.CTCounter{Packets: c[d].Packets, Bytes: c[d].Bytes}
 		}
+		ct.HasCounters = true
 	}
 }
 

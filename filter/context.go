@@ -224,9 +224,13 @@ type CTInfo struct {
 	OrigSrcPort, OrigDstPort, ReplSrcPort, ReplDstPort uint16
 	// Counters are the connection's packets and bytes in the original
 	// and reply directions, this packet included (for connbytes);
-	// filled on demand with the tuples, HasCounters saying they were.
+	// filled on demand by LoadCounters, through Acct, HasCounters saying
+	// they were.
 	Counters    [2]CTCounter
 	HasCounters bool
+	// Acct fills Counters when connbytes first needs them; nil when they
+	// are filled already or there is no connection.
+	Acct CTCounterSource
 	// Source fills the tuple fields when a match first needs them; nil
 	// when they are filled already or there is no connection.
 	Source CTSource
@@ -240,6 +244,21 @@ type CTCounter struct{ Packets, Bytes uint64 }
 // not pay for them.
 type CTSource interface {
 	FillCT(ct *CTInfo)
+}
+
+// CTCounterSource fills a CTInfo's counters. Reading them takes the
+// connection's lock, so only the matches that test them ask.
+type CTCounterSource interface {
+	FillCTCounters(ct *CTInfo)
+}
+
+// LoadCounters makes sure the counters are filled.
+func (ct *CTInfo) LoadCounters() {
+	if ct.Acct != nil {
+		src := ct.Acct
+		ct.Acct = nil
+		src.FillCTCounters(ct)
+	}
 }
 
 // Tuples makes sure the tuple fields are filled.

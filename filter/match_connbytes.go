@@ -39,7 +39,7 @@ func (m *ConnbytesMatch) Match(c *Context) bool {
 	if !c.CT.Tracked || c.CT.State&(StateInvalid|StateUntracked) != 0 {
 		return false
 	}
-	c.CT.Tuples()
+	c.CT.LoadCounters()
 	if !c.CT.HasCounters {
 		return false
 	}

@@ -164,7 +164,7 @@ func (s *Set) expand(vals []dimValues, i, addr int, k key, fn func(key, extra) e
 	switch s.typ.dims[i] {
 	case dimIP:
 		if s.opts.Family == packet.IPv6 {
-			s.setAddr(&k, addr, maskIP(v.v6, s.ipPrefix()), 0)
+			s.setAddr(&k, addr, mask(v.v6, s.ipPrefix()), 0)
 			return s.expand(vals, i+1, addr+1, k, fn)
 		}
 		step := uint64(1) << (32 - s.ipPrefix())
@@ -227,8 +227,6 @@ func (s *Set) ipPrefix() uint8 {
 	}
 	return 32
 }
-
-func maskIP(a [16]byte, bits uint8) [16]byte { return mask(a, bits) }
 
 // parseAddr parses one address of the set's family.
 func (s *Set) parseAddr(text string) ([16]byte, error) {

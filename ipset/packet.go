@@ -1,6 +1,8 @@
 package ipset
 
 import (
+	"slices"
+
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -232,17 +234,32 @@ func (s *Set) testPacket(c *filter.Context, q *filter.SetQuery, noCount bool) bo
 	return ok
 }
 
-// testMembers tries a list:set's members in order: the first that
-// matches decides, and the list's own entry is counted.
-func (s *Set) testMembers(c *filter.Context, q *filter.SetQuery, noCount bool) bool {
-	now := c.Now.UnixNano()
+// liveMembers returns a list:set's members that have not expired at
+// now, in order. The slice is never changed in place (see addMember),
+// so it is read without the lock once loaded.
+func (s *Set) liveMembers(now int64) []*entry {
 	s.mu.Lock()
 	members := s.members
 	s.mu.Unlock()
-	for _, m := range members {
+	for i, m := range members {
 		if !m.live(now) {
-			continue
+			// Rare: a copy only once an expired member is met.
+			live := slices.Clone(members[:i])
+			for _, m := range members[i+1:] {
+				if m.live(now) {
+					live = append(live, m)
+				}
+			}
+			return live
 		}
+	}
+	return members
+}
+
+// testMembers tries a list:set's members in order: the first that
+// matches decides, and the list's own entry is counted.
+func (s *Set) testMembers(c *filter.Context, q *filter.SetQuery, noCount bool) bool {
+	for _, m := range s.liveMembers(c.Now.UnixNano()) {
 		if !m.member.Set().testPacket(c, q, q.NoSubcounters) {
 			continue
 		}
@@ -272,11 +289,8 @@ func (rs *ruleSet) Add(c *filter.Context, q *filter.SetQuery, timeout uint32, us
 func (s *Set) addPacket(c *filter.Context, q *filter.SetQuery, timeout uint32, useDefault, exist bool) bool {
 	now := c.Now.UnixNano()
 	if s.typ.storage == listStorage {
-		s.mu.Lock()
-		members := s.members
-		s.mu.Unlock()
-		for _, m := range members {
-			if m.live(now) && m.member.Set().addPacket(c, q, timeout, useDefault, exist) {
+		for _, m := range s.liveMembers(now) {
+			if m.member.Set().addPacket(c, q, timeout, useDefault, exist) {
 				return true
 			}
 		}
@@ -310,13 +324,7 @@ func (s *Set) addPacket(c *filter.Context, q *filter.SetQuery, timeout uint32, u
 // from a packet uses: the set's most specific one in use, else the
 // whole address (INIT_CIDR).
 func (s *Set) packetPrefixes(k *key) {
-	nets := 0
-	for _, d := range s.typ.dims {
-		if d == dimNet {
-			nets++
-		}
-	}
-	if nets == 0 {
+	if s.typ.nets() == 0 {
 		return
 	}
 	pick := func(d int) uint8 {
@@ -354,11 +362,8 @@ func (rs *ruleSet) Del(c *filter.Context, q *filter.SetQuery) {
 func (s *Set) delPacket(c *filter.Context, q *filter.SetQuery) bool {
 	now := c.Now.UnixNano()
 	if s.typ.storage == listStorage {
-		s.mu.Lock()
-		members := s.members
-		s.mu.Unlock()
-		for _, m := range members {
-			if m.live(now) && m.member.Set().delPacket(c, q) {
+		for _, m := range s.liveMembers(now) {
+			if m.member.Set().delPacket(c, q) {
 				return true
 			}
 		}
@@ -380,15 +385,9 @@ func (rs *ruleSet) SkbInfo(c *filter.Context, q *filter.SetQuery) (filter.SkbInf
 
 func (s *Set) skbInfo(c *filter.Context, q *filter.SetQuery) (filter.SkbInfo, bool) {
 	if s.typ.storage == listStorage {
-		now := c.Now.UnixNano()
-		s.mu.Lock()
-		members := s.members
-		s.mu.Unlock()
-		for _, m := range members {
-			if m.live(now) {
-				if info, ok := m.member.Set().skbInfo(c, q); ok {
-					return info, true
-				}
+		for _, m := range s.liveMembers(c.Now.UnixNano()) {
+			if info, ok := m.member.Set().skbInfo(c, q); ok {
+				return info, true
 			}
 		}
 		return filter.SkbInfo{}, false

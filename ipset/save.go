@@ -70,15 +70,7 @@ func (s *Set) save(w *bufio.Writer, name string, now int64) {
 // liveEntries returns the set's elements in the order save prints them.
 func (s *Set) liveEntries(now int64) []*entry {
 	if s.typ.storage == listStorage {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		var out []*entry
-		for _, m := range s.members {
-			if m.live(now) {
-				out = append(out, m)
-			}
-		}
-		return out
+		return s.liveMembers(now)
 	}
 	return s.entries(now)
 }

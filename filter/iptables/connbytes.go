@@ -35,22 +35,14 @@ func init() {
 				return nil
 			}},
 			{name: "connbytes-dir", must: true, set: func(x *m, c *optCall) error {
-				for i, d := range dirs {
-					if c.value == d {
-						x.Dir = filter.ConnbytesDir(i)
-						return nil
-					}
-				}
-				return fmt.Errorf("%w: Unknown --connbytes-dir `%s'", ErrBadArgument, c.value)
+				i, err := oneOf(c, dirs)
+				x.Dir = filter.ConnbytesDir(i)
+				return err
 			}},
 			{name: "connbytes-mode", must: true, set: func(x *m, c *optCall) error {
-				for i, d := range modes {
-					if c.value == d {
-						x.Mode = filter.ConnbytesMode(i)
-						return nil
-					}
-				}
-				return fmt.Errorf("%w: Unknown --connbytes-mode `%s'", ErrBadArgument, c.value)
+				i, err := oneOf(c, modes)
+				x.Mode = filter.ConnbytesMode(i)
+				return err
 			}},
 		},
 		save: func(w *saver, x *m) {
@@ -63,4 +55,15 @@ func init() {
 			w.opt(false, "connbytes-dir", dirs[x.Dir])
 		},
 	})
+}
+
+// oneOf returns the index of the option's value among names, or
+// libxt_connbytes' error for a value that is none of them.
+func oneOf(c *optCall, names []string) (int, error) {
+	for i, n := range names {
+		if c.value == n {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: Unknown --%s `%s'", ErrBadArgument, c.name, c.value)
 }
