@@ -204,6 +204,16 @@ func (e *Engine) Sets() *ipset.Sets {
 	return e.sets
 }
 
+// RecentList returns the -m recent list of that name that the running
+// rules hold: what /proc/net/xt_recent/NAME shows and takes.
+func (e *Engine) RecentList(name string) (*filter.RecentList, bool) {
+	return filter.RecentListNamed(&e.objects, name)
+}
+
+// RecentLists returns the -m recent lists the running rules hold, by
+// name.
+func (e *Engine) RecentLists() []*filter.RecentList { return filter.RecentLists(&e.objects) }
+
 // Program returns the compiled ruleset in use for a family, or nil.
 func (e *Engine) Program(f packet.Family) *filter.Program {
 	if f == packet.IPv6 {

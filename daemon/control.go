@@ -162,6 +162,8 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 	case "stats":
 		s.WriteMetrics(w)
 		return nil
+	case "recent":
+		return s.recent(args[1:], w)
 	case "counters":
 		v4, v6 := s.Rulesets()
 		for _, rs := range []*filter.Ruleset{v4, v6} {
@@ -343,4 +345,28 @@ func references(t *filter.Table, name string) int {
 		}
 	}
 	return n
+}
+
+// recent is /proc/net/xt_recent: with no argument the lists' names, with
+// a name the list's entries, and with a name and "+ADDR", "-ADDR" or "/"
+// that change to the list.
+func (s *Server) recent(args []string, w *bufio.Writer) error {
+	if len(args) == 0 {
+		for _, l := range s.eng.RecentLists() {
+			fmt.Fprintln(w, l.Name())
+		}
+		return nil
+	}
+	l, ok := s.eng.RecentList(args[0])
+	if !ok {
+		return fmt.Errorf("no recent list %q: no rule names it", args[0])
+	}
+	switch len(args) {
+	case 1:
+		_, err := l.WriteTo(w)
+		return err
+	case 2:
+		return l.Control(args[1], time.Now())
+	}
+	return errors.New("usage: recent [NAME [+ADDR|-ADDR|/]]")
 }

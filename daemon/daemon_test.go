@@ -289,3 +289,61 @@ func TestSetsSurviveARestart(t *testing.T) {
 		t.Error("a reload kept the snapshot's sets instead of reading LoadSets'")
 	}
 }
+
+// TestRecentListThroughTheControlSocket is /proc/net/xt_recent on a
+// running daemon: an address written to a list a rule checks is dropped,
+// the list reads back in the kernel's format, it keeps its entries across
+// a reload that keeps the rule, and removing the address lets it in.
+func TestRecentListThroughTheControlSocket(t *testing.T) {
+	rules := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m recent --rcheck --name blocked -j DROP\nCOMMIT\n"
+	s, err := New(Config{LoadRules: func() (*filter.Ruleset, *filter.Ruleset, error) {
+		rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
+		return rs, nil, err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := func(args ...string) (string, error) {
+		var b bytes.Buffer
+		w := bufio.NewWriter(&b)
+		err := s.Command(context.Background(), append([]string{"recent"}, args...), w, nil)
+		w.Flush()
+		return b.String(), err
+	}
+	verdict := func() filter.Action {
+		var p packet.Packet
+		p.Decode(testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("198.51.100.9"), Dst: netip.MustParseAddr("192.0.2.1"), Proto: "udp", SrcPort: 40000, DstPort: 53}))
+		return s.Engine().Hook(&p, nfgo.Meta{Hook: filter.Input, In: "eth0", Time: time.Now()}).Action
+	}
+	if out, err := cmd(); err != nil || out != "blocked\n" {
+		t.Fatalf("recent: %q, %v", out, err)
+	}
+	if v := verdict(); v != filter.Accept {
+		t.Fatalf("before: %v", v)
+	}
+	if _, err := cmd("blocked", "+198.51.100.9"); err != nil {
+		t.Fatal(err)
+	}
+	if v := verdict(); v != filter.Drop {
+		t.Errorf("after +198.51.100.9: %v, want DROP", v)
+	}
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd("blocked")
+	if err != nil || !strings.HasPrefix(out, "src=198.51.100.9 ttl: 0 last_seen: ") || !strings.Contains(out, " oldest_pkt: 1 ") {
+		t.Errorf("after a reload the list reads %q, %v", out, err)
+	}
+	if _, err := cmd("blocked", "-198.51.100.9"); err != nil {
+		t.Fatal(err)
+	}
+	if v := verdict(); v != filter.Accept {
+		t.Errorf("after -198.51.100.9: %v, want ACCEPT", v)
+	}
+	if _, err := cmd("nosuch"); err == nil {
+		t.Error("a list no rule names was found")
+	}
+	if _, err := cmd("blocked", "198.51.100.9"); err == nil {
+		t.Error("a line without + or - was taken")
+	}
+}

@@ -26,6 +26,10 @@ type Objects struct {
 	// Sets finds the ipsets that -m set and -j SET name; nil means
 	// there are none, and a rule naming a set is refused.
 	Sets SetResolver
+	// RecentListSize is how many addresses a recent list remembers (the
+	// kernel's ip_list_tot module parameter); 0 means its default, 100.
+	// It holds for lists created after it is set.
+	RecentListSize int
 
 	mu sync.Mutex
 	m  map[ObjectKey]*object
@@ -156,4 +160,41 @@ func (p *Program) Release() {
 		s.Release()
 	}
 	p.sets = nil
+}
+
+// BindSharedObject is BindObject for an object both families share (a
+// recent list): its key has no family.
+func BindSharedObject[T any](b *Binding, kind, name string, create func() T) T {
+	k := ObjectKey{Kind: kind, Name: name}
+	v := Object(b.objs, k, create)
+	b.held = append(b.held, k)
+	return v
+}
+
+// Lookup returns the object k names, if there is one of type T.
+func Lookup[T any](o *Objects, k ObjectKey) (T, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if e, ok := o.m[k]; ok {
+		v, ok := e.v.(T)
+		return v, ok
+	}
+	var zero T
+	return zero, false
+}
+
+// Each calls fn for every object of the kind, in no particular order.
+func Each[T any](o *Objects, kind string, fn func(k ObjectKey, v T)) {
+	o.mu.Lock()
+	var keys []ObjectKey
+	var vals []T
+	for k, e := range o.m {
+		if v, ok := e.v.(T); ok && k.Kind == kind {
+			keys, vals = append(keys, k), append(vals, v)
+		}
+	}
+	o.mu.Unlock()
+	for i := range keys {
+		fn(keys[i], vals[i])
+	}
 }

@@ -135,6 +135,36 @@ func ipsetPackets() []testpkt.Spec {
 			udp(fmt.Sprintf("198.18.70.%d", i+1), 42000, dp)
 		}
 	}
+	// recent: the fourth packet of a source within a minute is
+	// dropped (--update --hitcount 3), another source is not; a /24
+	// mask; --remove; an inverted --rcheck; --rttl against the TTL the
+	// entry was set with; the list forgetting its least recently seen
+	// address at 100 (ip_list_tot); --rdest counting destinations.
+	for range 5 {
+		udp("198.18.80.1", 40000, 1070)
+	}
+	for range 2 {
+		udp("198.18.80.2", 40000, 1070)
+	}
+	udp("198.18.81.5", 40000, 1071)
+	udp("198.18.81.99", 40000, 1072)
+	udp("198.18.82.1", 40000, 1072)
+	udp("198.18.81.7", 40000, 1073)
+	udp("198.18.81.5", 40000, 1072)
+	udp("198.18.80.1", 40000, 1074)
+	udp("198.18.80.9", 40000, 1074)
+	udp("198.18.80.2", 40000, 1075)
+	ps = append(ps, testpkt.Spec{Src: a("198.18.80.2"), Dst: local, Proto: "udp", SrcPort: 40000, DstPort: 1075, TTL: 9})
+	for i := range 101 {
+		udp(fmt.Sprintf("198.18.90.%d", i), 40000, 1076)
+	}
+	udp("198.18.90.0", 40000, 1077)
+	udp("198.18.90.1", 40000, 1077)
+	udp("198.18.90.100", 40000, 1077)
+	udp("198.18.91.1", 40000, 1078)
+	udp("198.18.91.2", 40000, 1079)
+	udp("198.18.91.3", 40000, 1078)
+	udp("198.18.91.4", 40000, 1079)
 	// IPv6 hash:net with nomatch.
 	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
 		for _, dp := range []uint16{1002, 1003} {

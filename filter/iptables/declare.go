@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the messages are xtables' own, punctuation included
+
 package iptables
 
 import (
@@ -140,11 +142,6 @@ func (p *declParser[T]) option(name string, invert bool, a *args) error {
 	if invert && !o.invert {
 		return noInvertErr(p.d.name, o.name)
 	}
-	for j := range p.d.opts {
-		if p.seen.has(j) && (p.excl[i].has(j) || p.excl[j].has(i)) {
-			return fmt.Errorf("%w: %s: option \"--%s\" cannot be used together with \"--%s\"", ErrSyntax, p.d.name, o.name, p.d.opts[j].name)
-		}
-	}
 	c := &optCall{ext: p.d.name, name: o.name, invert: invert, rc: p.rc, args: a}
 	if !o.flag {
 		v, err := a.value(name)
@@ -171,9 +168,15 @@ func (p *declParser[T]) done() (any, error) {
 		if !p.seen.has(i) {
 			continue
 		}
+		// xtables_options_fcheck: each option given, in table order,
+		// against the others.
 		for j := range p.d.opts {
-			if p.also[i].has(j) && !p.seen.has(j) {
-				return nil, fmt.Errorf("%w: %s: option \"--%s\" also requires \"--%s\"", ErrSyntax, p.d.name, o.name, p.d.opts[j].name)
+			switch {
+			case j == i:
+			case p.excl[i].has(j) && p.seen.has(j):
+				return nil, fmt.Errorf("%w: %s: option \"--%s\" cannot be used together with \"--%s\".", ErrSyntax, p.d.name, o.name, p.d.opts[j].name)
+			case p.also[i].has(j) && !p.seen.has(j):
+				return nil, fmt.Errorf("%w: %s: option \"--%s\" also requires \"--%s\".", ErrSyntax, p.d.name, o.name, p.d.opts[j].name)
 			}
 		}
 	}
