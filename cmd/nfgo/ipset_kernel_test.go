@@ -165,6 +165,21 @@ func ipsetPackets() []testpkt.Spec {
 	udp("198.18.91.2", 40000, 1079)
 	udp("198.18.91.3", 40000, 1078)
 	udp("198.18.91.4", 40000, 1079)
+	// string: "nfgo" at offsets 38-41 of the packet (10 bytes into the
+	// UDP payload), against --from and --to at and beyond its bounds;
+	// --icase with a Latin-1 letter; a pattern in the IP header; a
+	// --from past the packet's end.
+	withText := func(dport uint16, text string) {
+		ps = append(ps, testpkt.Spec{Src: a("198.18.0.7"), Dst: local, Proto: "udp", SrcPort: 40000, DstPort: dport, Payload: []byte(text)})
+	}
+	for _, dp := range []uint16{1080, 1081, 1082, 1083, 1084, 1086, 1087} {
+		withText(dp, "0123456789nfgo-and-more")
+		withText(dp, "0123456789NfGo-and-more")
+		withText(dp, "no pattern here")
+	}
+	withText(1085, "caf\xc9")
+	withText(1085, "caf\xe9")
+	withText(1085, "cafe")
 	// IPv6 hash:net with nomatch.
 	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
 		for _, dp := range []uint16{1002, 1003} {

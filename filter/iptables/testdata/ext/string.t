@@ -1,0 +1,33 @@
+# string match: checked with iptables 1.8.9 (nf_tables) on kernel 6.18, iptables-restore + iptables-save in a netns.
+:INPUT,FORWARD,OUTPUT
+@family 46
+-m string --string "foo" --algo bm;=;OK
+-m string --string foo --algo kmp;-m string --string "foo" --algo kmp;OK
+-m string --string foo;;FAIL
+-m string ! --string "a b" --algo kmp --from 10 --to 100 --icase;=;OK
+-m string --string "a b\"c" --algo bm;=;OK
+-m string --hex-string "|41 42|" --algo bm;-m string --string "AB" --algo bm;OK
+-m string --hex-string "|0d0a|" --algo bm;=;OK
+-m string ! --hex-string "|0D 0A|" --algo bm --icase;-m string ! --hex-string "|0d0a|" --algo bm --icase;OK
+-m string --hex-string "GET |20|/" --algo bm;-m string --string "GET  /" --algo bm;OK
+-m string --hex-string "|41 |" --algo bm;-m string --string "A" --algo bm;OK
+-m string --hex-string "|41|42" --algo bm;-m string --string "A42" --algo bm;OK
+-m string --hex-string "|00ff|" --algo kmp --from 40;-m string --hex-string "|00ff|" --algo kmp --from 40;OK
+-m string --hex-string "|4|" --algo bm;;FAIL
+-m string --hex-string "|41" --algo bm;;FAIL
+-m string --hex-string "|zz|" --algo bm;;FAIL
+-m string --hex-string "" --algo bm;;FAIL
+-m string --string "" --algo bm;;FAIL
+-m string --string foo --algo fsm;;FAIL
+-m string --string foo --algo xyz;;FAIL
+-m string --string foo --algo bm --from 100 --to 10;;FAIL
+-m string --string foo --algo bm --from 10 --to 10;-m string --string "foo" --algo bm --from 10 --to 10;OK
+-m string --string foo --algo bm --to 65535;-m string --string "foo" --algo bm;OK
+-m string --string foo --algo bm --to 65536;;FAIL
+-m string --string aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --algo bm;-m string --string "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" --algo bm;OK
+-m string --string aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --algo bm;;FAIL
+-m string --string "x\\" --algo bm;-m string --hex-string "|785c|" --algo bm;OK
+-m string --string foo --hex-string "|41|" --algo bm;;FAIL
+-m string --algo bm;;FAIL
+-m string --string foo --string bar --algo bm;;FAIL
+-m string --string foo --algo bm --algo kmp;;FAIL
