@@ -43,6 +43,9 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		&ClusterMatch{TotalNodes: 2, NodeMask: 1},
 		&OwnerMatch{MatchUID: true, MatchGID: true, SupplGroups: true},
 		&PhysdevMatch{In: Iface{Name: "veth", Wildcard: true}, MatchIn: true, IsBridged: true},
+		&StringMatch{Algo: "bm", Pattern: []byte("x"), To: 65535},
+		&StringMatch{Algo: "bm", Pattern: []byte("x"), To: 65535, ICase: true},
+		&U32Match{Tests: []U32Test{{Start: 0, Steps: []U32Step{{U32ShiftRight, 22}, {U32And, 0x3c}, {U32At, 0}}, Values: []U32Range{{0, 5}}}}},
 		&tm,
 	}
 	c := matchCtx(mTCP4.decode(t))

@@ -180,6 +180,15 @@ func ipsetPackets() []testpkt.Spec {
 	withText(1085, "caf\xc9")
 	withText(1085, "caf\xe9")
 	withText(1085, "cafe")
+	// u32: the UDP payload's first word through the header length,
+	// ranges on part of it, a read past the end (inverted), two tests,
+	// an offset that overflows, a shift.
+	for _, dp := range []uint16{1090, 1091, 1092, 1093, 1094, 1095} {
+		withText(dp, "nfgo")
+		withText(dp, "nfgz")
+		withText(dp, "A")
+		withText(dp, string(make([]byte, 120)))
+	}
 	// IPv6 hash:net with nomatch.
 	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
 		for _, dp := range []uint16{1002, 1003} {
