@@ -189,6 +189,15 @@ func ipsetPackets() []testpkt.Spec {
 		withText(dp, "A")
 		withText(dp, string(make([]byte, 120)))
 	}
+	// bpf: the protocol byte, the first payload byte through
+	// 4*([0]&0xf), a load past the end, the protocol ancillary load, a
+	// division by a zero X, SKF_NET_OFF, the payload offset, scratch
+	// memory.
+	for dp := uint16(1100); dp <= 1107; dp++ {
+		withText(dp, "nfgo")
+		withText(dp, "xfgo")
+		withText(dp, "")
+	}
 	// IPv6 hash:net with nomatch.
 	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
 		for _, dp := range []uint16{1002, 1003} {
