@@ -94,7 +94,7 @@ func (m *StringMatch) Match(c *Context) bool {
 			// the same answer, without the shift table.
 			found = indexFoldedSlow(b[from:end], m.Pattern)
 		default:
-			found = bytes.Index(b[from:end], m.Pattern) >= 0
+			found = bytes.Contains(b[from:end], m.Pattern)
 		}
 	}
 	return found != m.Invert
