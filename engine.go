@@ -46,6 +46,9 @@ type Config struct {
 	// the kernel, which does them after the verdict. A packet whose TTL
 	// runs out is accepted after PREROUTING for the kernel to drop.
 	KernelForwards bool
+	// NFAcct holds the nfacct objects -m nfacct rules name (nfacct add);
+	// nil means an empty table of the engine's own (Engine.NFAcct).
+	NFAcct *filter.NFAcctTable
 }
 
 // Engine runs packets through netfilter's hooks. It is safe for
@@ -133,6 +136,10 @@ func New(cfg Config) *Engine {
 		e.cfg.Logger = slog.Default()
 	}
 	e.helpers = helpers.New(cfg.Helpers)
+	e.objects.NFAcct = cfg.NFAcct
+	if e.objects.NFAcct == nil {
+		e.objects.NFAcct = &filter.NFAcctTable{}
+	}
 	if !cfg.NoConntrack {
 		ctc := cfg.Conntrack
 		if ctc.Helpers == nil {
@@ -203,6 +210,10 @@ func (e *Engine) Sets() *ipset.Sets {
 	defer e.setMu.Unlock()
 	return e.sets
 }
+
+// NFAcct returns the nfacct objects the rules count in: add objects
+// before loading rules that name them, as with the nfacct tool.
+func (e *Engine) NFAcct() *filter.NFAcctTable { return e.objects.NFAcct }
 
 // RecentList returns the -m recent list of that name that the running
 // rules hold: what /proc/net/xt_recent/NAME shows and takes.

@@ -164,6 +164,8 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 		return nil
 	case "recent":
 		return s.recent(args[1:], w)
+	case "nfacct":
+		return s.nfacct(args[1:], w)
 	case "counters":
 		v4, v6 := s.Rulesets()
 		for _, rs := range []*filter.Ruleset{v4, v6} {
@@ -369,4 +371,41 @@ func (s *Server) recent(args []string, w *bufio.Writer) error {
 		return l.Control(args[1], time.Now())
 	}
 	return errors.New("usage: recent [NAME [+ADDR|-ADDR|/]]")
+}
+
+// nfacct is the nfacct tool on the daemon's objects: list, add NAME,
+// delete NAME, get NAME [reset], flush, with its output.
+func (s *Server) nfacct(args []string, w *bufio.Writer) error {
+	t := s.eng.NFAcct()
+	if len(args) == 0 {
+		return errors.New("usage: nfacct list|add NAME|delete NAME|get NAME [reset]|flush")
+	}
+	name := ""
+	if len(args) > 1 {
+		name = args[1]
+	}
+	switch args[0] {
+	case "list":
+		_, err := t.WriteTo(w)
+		return err
+	case "add":
+		return t.Add(name)
+	case "delete", "del":
+		return t.Delete(name)
+	case "flush":
+		return t.Flush()
+	case "get":
+		a, ok := t.Get(name)
+		if !ok {
+			return filter.ErrNFAcctNotFound
+		}
+		var b strings.Builder
+		filter.FormatNFAcct(&b, a)
+		w.WriteString(b.String())
+		if len(args) > 2 && args[2] == "reset" {
+			a.Reset()
+		}
+		return nil
+	}
+	return fmt.Errorf("nfacct: unknown command %q", args[0])
 }

@@ -347,3 +347,63 @@ func TestRecentListThroughTheControlSocket(t *testing.T) {
 		t.Error("a line without + or - was taken")
 	}
 }
+
+// TestNFAcctThroughTheControlSocket is kube-proxy's use of nfacct: the
+// objects are added, rules that name them count into them, and they
+// print as nfacct list prints them; an object a rule holds cannot be
+// deleted.
+func TestNFAcctThroughTheControlSocket(t *testing.T) {
+	rules := "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m nfacct --nfacct-name localhost_nps_accepted_pkts\nCOMMIT\n"
+	s, err := New(Config{LoadRules: func() (*filter.Ruleset, *filter.Ruleset, error) {
+		rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
+		return rs, nil, err
+	}, Engine: nfgo.Config{NFAcct: func() *filter.NFAcctTable {
+		t := &filter.NFAcctTable{}
+		t.Add("localhost_nps_accepted_pkts")
+		return t
+	}()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := func(args ...string) (string, error) {
+		var b bytes.Buffer
+		w := bufio.NewWriter(&b)
+		err := s.Command(context.Background(), append([]string{"nfacct"}, args...), w, nil)
+		w.Flush()
+		return b.String(), err
+	}
+	for range 3 {
+		var p packet.Packet
+		p.Decode(testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("198.51.100.9"), Dst: netip.MustParseAddr("192.0.2.1"), Proto: "udp", SrcPort: 40000, DstPort: 53, Payload: make([]byte, 12)}))
+		s.Engine().Hook(&p, nfgo.Meta{Hook: filter.Input, In: "eth0", Time: time.Now()})
+	}
+	if _, err := cmd("add", "other"); err != nil {
+		t.Fatal(err)
+	}
+	want := "{ pkts = 00000000000000000003, bytes = 00000000000000000120 } = localhost_nps_accepted_pkts;\n" +
+		"{ pkts = 00000000000000000000, bytes = 00000000000000000000 } = other;\n"
+	if out, err := cmd("list"); err != nil || out != want {
+		t.Errorf("list:\n%s(%v)\nwant\n%s", out, err, want)
+	}
+	if _, err := cmd("delete", "localhost_nps_accepted_pkts"); !errors.Is(err, filter.ErrNFAcctBusy) {
+		t.Errorf("deleting an object a rule holds: %v", err)
+	}
+	if _, err := cmd("add", "other"); !errors.Is(err, filter.ErrNFAcctExists) {
+		t.Errorf("adding an object twice: %v", err)
+	}
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := cmd("get", "localhost_nps_accepted_pkts", "reset"); !strings.Contains(out, "pkts = 00000000000000000003") {
+		t.Errorf("after a reload the counters read %q", out)
+	}
+	if out, _ := cmd("get", "localhost_nps_accepted_pkts"); !strings.Contains(out, "pkts = 00000000000000000000") {
+		t.Errorf("after reset the counters read %q", out)
+	}
+	if _, err := cmd("flush"); !errors.Is(err, filter.ErrNFAcctBusy) {
+		t.Errorf("flush with a held object: %v", err)
+	}
+	if out, _ := cmd("list"); strings.Contains(out, "other") {
+		t.Errorf("flush left the unused object:\n%s", out)
+	}
+}

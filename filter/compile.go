@@ -47,7 +47,9 @@ type Program struct {
 	// held the ones it holds (see Objects).
 	objs *Objects
 	held []ObjectKey
-	sets []IPSet
+	// releases give up what the program holds outside Objects (ipsets,
+	// nfacct objects), when it is released.
+	releases []func()
 	// depth is the deepest jump nesting in any table, so a Context's
 	// stack can be sized once.
 	depth int
@@ -114,12 +116,12 @@ func CompileWith(rs *Ruleset, objs *Objects) (*Program, error) {
 	}
 	if len(errs) > 0 {
 		objs.dropUnheld(b.held)
-		for _, s := range b.sets {
-			s.Release()
+		for _, release := range b.releases {
+			release()
 		}
 		return nil, errors.Join(errs...)
 	}
-	p.held, p.sets = b.held, b.sets
+	p.held, p.releases = b.held, b.releases
 	return p, nil
 }
 

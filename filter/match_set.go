@@ -142,7 +142,7 @@ func lookupSet(b *Binding, name string) (IPSet, error) {
 	if err != nil {
 		return nil, &NoSetError{Name: name}
 	}
-	b.sets = append(b.sets, s)
+	b.Hold(s.Release)
 	if f := s.Family(); f != 0 && f != b.family {
 		return nil, &SetFamilyError{Name: name, Family: f}
 	}

@@ -26,6 +26,9 @@ type Objects struct {
 	// Sets finds the ipsets that -m set and -j SET name; nil means
 	// there are none, and a rule naming a set is refused.
 	Sets SetResolver
+	// NFAcct holds the nfacct objects -m nfacct names; nil means there
+	// are none, and a rule naming one is refused.
+	NFAcct *NFAcctTable
 	// RecentListSize is how many addresses a recent list remembers (the
 	// kernel's ip_list_tot module parameter); 0 means its default, 100.
 	// It holds for lists created after it is set.
@@ -116,9 +119,15 @@ type Binding struct {
 	objs   *Objects
 	family packet.Family
 	held   []ObjectKey
-	// sets are the sets the program's rules hold, released with it.
-	sets []IPSet
+	// releases give up what the program's rules hold beyond Objects
+	// (ipsets, nfacct objects), run when the program is released.
+	releases []func()
 }
+
+// Hold records that the program being compiled holds something outside
+// Objects, which release gives up when the program is released (or its
+// compilation fails).
+func (b *Binding) Hold(release func()) { b.releases = append(b.releases, release) }
 
 // Family returns the family of the ruleset being compiled.
 func (b *Binding) Family() packet.Family { return b.family }
@@ -156,10 +165,10 @@ func (p *Program) Release() {
 	if p.objs != nil {
 		p.objs.release(p.held)
 	}
-	for _, s := range p.sets {
-		s.Release()
+	for _, release := range p.releases {
+		release()
 	}
-	p.sets = nil
+	p.releases = nil
 }
 
 // BindSharedObject is BindObject for an object both families share (a

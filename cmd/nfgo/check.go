@@ -15,6 +15,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	rules := fs.String("rules", "", "IPv4 iptables-save `FILE` to check")
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE` to check")
 	ipsets := ipsetsFlag(fs)
+	nfacct := nfacctFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -25,6 +26,11 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	acct, err := nfacctTable(*nfacct)
+	if err != nil {
+		return err
+	}
+	ro := ruleObjects{sets: sets, nfacct: acct}
 	failed := false
 	for _, in := range []struct {
 		path string
@@ -33,7 +39,7 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 		if in.path == "" {
 			continue
 		}
-		rs, err := loadRules(in.path, in.f, sets)
+		rs, err := loadRules(in.path, in.f, ro)
 		if err != nil {
 			if !printRulesErrors(stdout, err) {
 				return err

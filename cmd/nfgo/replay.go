@@ -77,6 +77,7 @@ type replayOptions struct {
 	helpers       helperParams
 	rules, rules6 string
 	ipsets        string
+	nfacct        string
 	local         string
 	in            string
 	routes        routeFlag
@@ -95,10 +96,21 @@ func (o *replayOptions) hostFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.rules, "rules", "", "IPv4 iptables-save `FILE`")
 	fs.StringVar(&o.rules6, "rules6", "", "IPv6 ip6tables-save `FILE`")
 	fs.StringVar(&o.ipsets, "ipsets", "", "ipset save `FILE` with the sets the rules name (-m set, -j SET)")
+	fs.StringVar(&o.nfacct, "nfacct", "", "`NAME[,NAME...]`: nfacct objects the rules name (-m nfacct), as nfacct add makes them")
 	fs.StringVar(&o.local, "local", "", "the simulated host's own addresses, `ADDR[,ADDR...]` (ADDR or ADDR/LEN, on the input interface, or ADDR@IFACE on another)")
 	fs.StringVar(&o.in, "in", "eth0", "input interface `NAME`")
 	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
 	helperParamFlag(fs, &o.helpers)
+}
+
+// objects reads --ipsets and makes the --nfacct objects.
+func (o *replayOptions) objects() (ruleObjects, error) {
+	sets, err := loadSets(o.ipsets)
+	if err != nil {
+		return ruleObjects{}, err
+	}
+	acct, err := nfacctTable(o.nfacct)
+	return ruleObjects{sets: sets, nfacct: acct}, err
 }
 
 func replayCmd(args []string, stdout, stderr io.Writer) error {
@@ -126,7 +138,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		rs4, rs6 *filter.Ruleset
 		err      error
 	)
-	sets, err := loadSets(o.ipsets)
+	ro, err := o.objects()
 	if err != nil {
 		return err
 	}
@@ -139,10 +151,10 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 		if o.local == "" {
 			o.local = exampleLocal
 		}
-		if rs4, err = parseRules("example.rules", exampleRules, packet.IPv4, nil); err != nil {
+		if rs4, err = parseRules("example.rules", exampleRules, packet.IPv4, ruleObjects{}); err != nil {
 			return err
 		}
-		if rs6, err = parseRules("example.rules6", exampleRules6, packet.IPv6, nil); err != nil {
+		if rs6, err = parseRules("example.rules6", exampleRules6, packet.IPv6, ruleObjects{}); err != nil {
 			return err
 		}
 	} else {
@@ -163,7 +175,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 			if in.path == "" {
 				continue
 			}
-			if *in.dst, err = loadRules(in.path, in.f, sets); err != nil {
+			if *in.dst, err = loadRules(in.path, in.f, ro); err != nil {
 				if printRulesErrors(stderr, err) {
 					return errFailed
 				}
@@ -178,8 +190,8 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	// LOG lines are shown with each packet, so they are not logged again.
 	quiet := slog.New(slog.DiscardHandler)
-	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet, NoConntrack: o.noConntrack, Helpers: o.helpers.cfg})
-	eng.UseSets(sets)
+	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet, NoConntrack: o.noConntrack, Helpers: o.helpers.cfg, NFAcct: ro.nfacct})
+	eng.UseSets(ro.sets)
 	for _, rs := range []*filter.Ruleset{rs4, rs6} {
 		if rs != nil {
 			if err := eng.SetRuleset(rs); err != nil {

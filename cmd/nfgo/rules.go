@@ -15,26 +15,32 @@ import (
 	"github.com/nfgo/nfgo/packet"
 )
 
+// ruleObjects are what rules may name that lives outside them: the
+// ipsets (nil: none) and the nfacct objects (nil: none). A rule naming
+// one that does not exist is refused, as iptables refuses it.
+type ruleObjects struct {
+	sets   *ipset.Sets
+	nfacct *filter.NFAcctTable
+}
+
 // loadRules reads and validates an iptables-save file. On failure it
 // returns a *rulesErrors listing every problem with its line.
-// Rules naming ipsets are checked against sets (nil: none, and such a
-// rule is refused, as iptables refuses it).
-func loadRules(path string, f packet.Family, sets *ipset.Sets) (*filter.Ruleset, error) {
+func loadRules(path string, f packet.Family, objs ruleObjects) (*filter.Ruleset, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return parseRules(path, data, f, sets)
+	return parseRules(path, data, f, objs)
 }
 
-func parseRules(name string, data []byte, f packet.Family, sets *ipset.Sets) (*filter.Ruleset, error) {
+func parseRules(name string, data []byte, f packet.Family, ro ruleObjects) (*filter.Ruleset, error) {
 	rs, err := iptables.Parse(bytes.NewReader(data), f)
 	if err != nil {
 		return nil, newRulesErrors(name, err)
 	}
-	objs := &filter.Objects{}
-	if sets != nil {
-		objs.Sets = sets
+	objs := &filter.Objects{NFAcct: ro.nfacct}
+	if ro.sets != nil {
+		objs.Sets = ro.sets
 	}
 	p, err := filter.CompileWith(rs, objs)
 	if err != nil {
@@ -42,6 +48,25 @@ func parseRules(name string, data []byte, f packet.Family, sets *ipset.Sets) (*f
 	}
 	p.Release()
 	return rs, nil
+}
+
+// nfacctFlag declares --nfacct.
+func nfacctFlag(fs *flag.FlagSet) *string {
+	return fs.String("nfacct", "", "`NAME[,NAME...]`: nfacct objects the rules name (-m nfacct), as nfacct add makes them")
+}
+
+// nfacctTable makes the objects --nfacct names.
+func nfacctTable(names string) (*filter.NFAcctTable, error) {
+	t := &filter.NFAcctTable{}
+	if names == "" {
+		return t, nil
+	}
+	for _, n := range strings.Split(names, ",") {
+		if err := t.Add(n); err != nil {
+			return nil, fmt.Errorf("--nfacct %s: %w", n, err)
+		}
+	}
+	return t, nil
 }
 
 // ipsetsFlag declares --ipsets.

@@ -35,6 +35,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	rules := fs.String("rules", "", "IPv4 iptables-save `FILE`")
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE`")
 	ipsets := ipsetsFlag(fs)
+	nfacct := nfacctFlag(fs)
 	queues := fs.String("queue", "0", "queue number `N`, or N:M for queues N to M (one goroutine each)")
 	mode := fs.String("mode", "hook", "`hook`: judge each packet at the hook it was queued at (filtering);\npath: run its whole path at PREROUTING/OUTPUT, with nfgo's own conntrack and NAT;\neach-hook: queues at every hook, nfgo's own conntrack and NAT carried from hook to hook")
 	failOpen := fs.Bool("fail-open", false, "accept packets the queue cannot take instead of dropping them")
@@ -61,13 +62,17 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: --queue: %v", errUsage, err)
 	}
+	acct, err := nfacctTable(*nfacct)
+	if err != nil {
+		return err
+	}
 	var sets *ipset.Sets
 	cfg := daemon.Config{
 		Queues:   nums,
 		Queue:    nfq.Config{FailOpen: *failOpen, GSO: *gso, CopyRange: uint32(*copyRange), MaxLen: uint32(*maxLen)},
 		Snapshot: *snapshot,
 		Deadline: *deadline,
-		Engine:   nfgo.Config{Helpers: hp.cfg},
+		Engine:   nfgo.Config{Helpers: hp.cfg, NFAcct: acct},
 		Logger:   slog.New(slog.NewTextHandler(stderr, nil)),
 		// Sets are read first and the rules checked against them; the
 		// daemon then installs both.
@@ -81,12 +86,12 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		},
 		LoadRules: func() (v4, v6 *filter.Ruleset, err error) {
 			if *rules != "" {
-				if v4, err = loadRules(*rules, packet.IPv4, sets); err != nil {
+				if v4, err = loadRules(*rules, packet.IPv4, ruleObjects{sets: sets, nfacct: acct}); err != nil {
 					return nil, nil, err
 				}
 			}
 			if *rules6 != "" {
-				if v6, err = loadRules(*rules6, packet.IPv6, sets); err != nil {
+				if v6, err = loadRules(*rules6, packet.IPv6, ruleObjects{sets: sets, nfacct: acct}); err != nil {
 					return nil, nil, err
 				}
 			}

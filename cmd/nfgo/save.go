@@ -15,6 +15,7 @@ func saveCmd(args []string, stdout, stderr io.Writer) error {
 	rules := fs.String("rules", "", "IPv4 iptables-save `FILE` to print")
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE` to print")
 	ipsets := ipsetsFlag(fs)
+	nfacct := nfacctFlag(fs)
 	counters := fs.Bool("counters", false, "print packet and byte counters (iptables-save -c)")
 	fs.BoolVar(counters, "c", false, "shorthand for --counters")
 	if err := parseFlags(fs, args); err != nil {
@@ -31,7 +32,12 @@ func saveCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rs, err := loadRules(path, f, sets)
+	acct, err := nfacctTable(*nfacct)
+	if err != nil {
+		return err
+	}
+	ro := ruleObjects{sets: sets, nfacct: acct}
+	rs, err := loadRules(path, f, ro)
 	if err != nil {
 		if printRulesErrors(stderr, err) {
 			return errFailed

@@ -43,7 +43,7 @@ Keys: seq ack win len ttl mss wscale type code id icmpseq about=N trunc=N badsum
 	if o.rules == "" && o.rules6 == "" {
 		return fmt.Errorf("%w: --rules FILE or --rules6 FILE is required", errUsage)
 	}
-	sets, err := loadSets(o.ipsets)
+	ro, err := o.objects()
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ Keys: seq ack win len ttl mss wscale type code id icmpseq about=N trunc=N badsum
 		if in.path == "" {
 			continue
 		}
-		rs, err := loadRules(in.path, in.f, sets)
+		rs, err := loadRules(in.path, in.f, ro)
 		if err != nil {
 			if printRulesErrors(stderr, err) {
 				return errFailed
@@ -68,8 +68,8 @@ Keys: seq ack win len ttl mss wscale type code id icmpseq about=N trunc=N badsum
 	if err != nil {
 		return err
 	}
-	eng := nfgo.New(nfgo.Config{Host: host, Logger: slog.New(slog.DiscardHandler), Helpers: o.helpers.cfg})
-	eng.UseSets(sets)
+	eng := nfgo.New(nfgo.Config{Host: host, Logger: slog.New(slog.DiscardHandler), Helpers: o.helpers.cfg, NFAcct: ro.nfacct})
+	eng.UseSets(ro.sets)
 	for _, rs := range rulesets {
 		if err := eng.SetRuleset(rs); err != nil {
 			return err

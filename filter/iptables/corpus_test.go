@@ -31,6 +31,10 @@ type corpusCase struct {
 // kernel get them before the rules.
 var corpusSets strings.Builder
 
+// corpusNFAcct are the nfacct objects the corpus's rules name, from its
+// "@nfacct NAME" lines: both nfgo and the kernel (nfacct add) get them.
+var corpusNFAcct []string
+
 // loadCorpus reads the extension test files, modelled on iptables'
 // extensions/*.t: "@family 4|6|46", "@ipset COMMAND", "*table",
 // ":CHAIN[,CHAIN]" and "RULE;SAVED|=;OK|FAIL" lines.
@@ -42,6 +46,7 @@ func loadCorpus(t *testing.T) []corpusCase {
 	}
 	var cases []corpusCase
 	corpusSets.Reset()
+	corpusNFAcct = nil
 	for _, file := range files {
 		fh, err := os.Open(file)
 		if err != nil {
@@ -56,6 +61,8 @@ func loadCorpus(t *testing.T) []corpusCase {
 			pos := fmt.Sprintf("%s:%d", file, n)
 			switch {
 			case line == "" || line[0] == '#':
+			case strings.HasPrefix(line, "@nfacct "):
+				corpusNFAcct = append(corpusNFAcct, strings.TrimSpace(strings.TrimPrefix(line, "@nfacct ")))
 			case strings.HasPrefix(line, "@ipset "):
 				corpusSets.WriteString(strings.TrimPrefix(line, "@ipset ") + "\n")
 			case strings.HasPrefix(line, "@family"):
@@ -165,7 +172,13 @@ func nfgoSave(doc []byte, f packet.Family) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("corpus ipsets: %w", err)
 	}
-	if _, err := filter.CompileWith(rs, &filter.Objects{Sets: sets}); err != nil {
+	acct := &filter.NFAcctTable{}
+	for _, name := range corpusNFAcct {
+		if err := acct.Add(name); err != nil {
+			return "", err
+		}
+	}
+	if _, err := filter.CompileWith(rs, &filter.Objects{Sets: sets, NFAcct: acct}); err != nil {
 		return "", err
 	}
 	return String(rs), nil
@@ -224,11 +237,11 @@ func TestCorpusAgainstKernel(t *testing.T) {
 	}
 	for g, cs := range groups {
 		doc := corpusDoc(g.t, cs)
-		out, err := kernel.SaveWithSets(doc, g.f == packet.IPv6, []byte(corpusSets.String()))
+		out, err := kernel.SaveWith(doc, g.f == packet.IPv6, []byte(corpusSets.String()), corpusNFAcct)
 		if err != nil {
 			// Find the culprits one by one.
 			for _, c := range cs {
-				if _, err := kernel.SaveWithSets(corpusDoc(g.t, []corpusCase{c}), g.f == packet.IPv6, []byte(corpusSets.String())); err != nil {
+				if _, err := kernel.SaveWith(corpusDoc(g.t, []corpusCase{c}), g.f == packet.IPv6, []byte(corpusSets.String()), corpusNFAcct); err != nil {
 					t.Errorf("%s: the kernel rejects %q (marked OK): %v", c.pos, c.rule, err)
 				}
 			}
@@ -270,7 +283,7 @@ func TestCorpusAgainstKernel(t *testing.T) {
 		}
 	}
 	for _, c := range fails {
-		if _, err := kernel.SaveWithSets(corpusDoc(c.table, []corpusCase{c}), c.family == packet.IPv6, []byte(corpusSets.String())); err == nil {
+		if _, err := kernel.SaveWith(corpusDoc(c.table, []corpusCase{c}), c.family == packet.IPv6, []byte(corpusSets.String()), corpusNFAcct); err == nil {
 			t.Errorf("%s: the kernel accepts %q (marked FAIL)", c.pos, c.rule)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -53,12 +54,22 @@ func Save(rules []byte, v6 bool) ([]byte, error) {
 // SaveWithSets is Save with the ipsets of an ipset save file restored
 // first, for rules that name them.
 func SaveWithSets(rules []byte, v6 bool, sets []byte) ([]byte, error) {
-	if len(sets) == 0 {
-		return Save(rules, v6)
-	}
+	return SaveWith(rules, v6, sets, nil)
+}
+
+// SaveWith is Save with the ipsets of an ipset save file restored and the
+// nfacct objects named created first, for rules that name them.
+func SaveWith(rules []byte, v6 bool, sets []byte, nfacct []string) ([]byte, error) {
 	pre := "ip"
 	if v6 {
 		pre = "ip6"
 	}
-	return Shell("ipset restore <<'NFGO_SETS_EOF'\n"+string(sets)+"NFGO_SETS_EOF\n"+pre+"tables-restore && "+pre+"tables-save", rules)
+	var prelude strings.Builder
+	if len(sets) > 0 {
+		prelude.WriteString("ipset restore <<'NFGO_SETS_EOF'\n" + string(sets) + "NFGO_SETS_EOF\n")
+	}
+	for _, name := range nfacct {
+		prelude.WriteString("nfacct add '" + name + "' >/dev/null &&\n")
+	}
+	return Shell(prelude.String()+pre+"tables-restore && "+pre+"tables-save", rules)
 }
