@@ -46,6 +46,9 @@ type Config struct {
 	// the kernel, which does them after the verdict. A packet whose TTL
 	// runs out is accepted after PREROUTING for the kernel to drop.
 	KernelForwards bool
+	// Sockets finds the host's sockets, for -m socket and -j TPROXY;
+	// nil when the embedding program does not know them.
+	Sockets filter.SocketLookup
 	// NFAcct holds the nfacct objects -m nfacct rules name (nfacct add);
 	// nil means an empty table of the engine's own (Engine.NFAcct).
 	NFAcct *filter.NFAcctTable
@@ -147,7 +150,9 @@ func New(cfg Config) *Engine {
 		}
 		e.ct = conntrack.NewTable(ctc)
 	}
-	e.pool.New = func() any { return &pktState{Context: filter.Context{Logger: e.cfg.Logger}, table: e.ct, eng: e} }
+	e.pool.New = func() any {
+		return &pktState{Context: filter.Context{Logger: e.cfg.Logger, Sockets: cfg.Sockets}, table: e.ct, eng: e}
+	}
 	return e
 }
 

@@ -63,6 +63,9 @@ type Context struct {
 	// meets: as in the kernel, where that target attaches a template
 	// (or the untracked mark) to the skb, later ones change nothing.
 	Templated bool
+	// Sockets finds the host's sockets for -m socket and -j TPROXY; nil
+	// when the caller cannot (see SocketMatch and TProxyTarget).
+	Sockets SocketLookup
 	// Conns answers connlimit's questions about connections; nil without
 	// conntrack (connlimit then never matches).
 	Conns ConnCounter
@@ -140,6 +143,7 @@ type ConnCounter interface {
 func (c *Context) Reset() {
 	*c = Context{
 		Env:         c.Env,
+		Sockets:     c.Sockets,
 		Logger:      c.Logger,
 		Trace:       c.Trace,
 		ResponseBuf: c.ResponseBuf[:0],

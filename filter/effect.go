@@ -1,5 +1,7 @@
 package filter
 
+import "net/netip"
+
 // EffectKind says what an Effect asks for.
 type EffectKind uint8
 
@@ -11,6 +13,9 @@ const (
 	// EffectLog is a log line (LOG, TRACE) in Text, as the kernel writes
 	// it to its log.
 	EffectLog
+	// EffectTProxy hands the packet to the transparent socket at To
+	// (TPROXY): the embedding program delivers it there.
+	EffectTProxy
 )
 
 // Effect is something a target or the engine asks to have done beyond
@@ -26,6 +31,8 @@ type Effect struct {
 	Packet []byte
 	// Text is the line to log (EffectLog).
 	Text string
+	// To is where the packet goes (EffectTProxy).
+	To netip.AddrPort
 }
 
 // Emit records an effect of the packet.

@@ -32,6 +32,8 @@ const (
 	StatusConfirmed uint32 = 1 << 3
 	StatusSrcNAT    uint32 = 1 << 4
 	StatusDstNAT    uint32 = 1 << 5
+	// StatusSrcNATDone is IPS_SRC_NAT_DONE: source NAT is set up.
+	StatusSrcNATDone uint32 = 1 << 7
 )
 
 // ConntrackMatch is -m conntrack (xt_conntrack.c, conntrack_mt, revision

@@ -1,0 +1,79 @@
+package filter
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// fakeSockets answers lookups from a table keyed by mode and local
+// address.
+type fakeSockets map[SocketQuery]Socket
+
+func (f fakeSockets) LookupSocket(q SocketQuery) (Socket, bool) {
+	s, ok := f[q]
+	return s, ok
+}
+
+func TestTProxy(t *testing.T) {
+	p := mTCP4.decode(t) // 10.0.0.1:40000 > 10.0.0.2:80
+	remote := netip.MustParseAddrPort("10.0.0.1:40000")
+	listener := SocketQuery{Mode: SocketListener, Proto: packet.ProtoTCP, Remote: remote, Local: netip.MustParseAddrPort("127.0.0.1:15001"), In: "eth0"}
+	established := SocketQuery{Mode: SocketEstablished, Proto: packet.ProtoTCP, Remote: remote, Local: netip.MustParseAddrPort("10.0.0.2:80"), In: "eth0"}
+	tg := &TProxyTarget{OnIP: netip.MustParseAddr("127.0.0.1"), OnPort: 15001, MarkValue: 1, MarkMask: 1}
+	for _, tt := range []struct {
+		name    string
+		sockets SocketLookup
+		want    Action
+	}{
+		{"no lookup: the program is the proxy", nil, Accept},
+		{"a transparent listener", fakeSockets{listener: {Transparent: true, Full: true}}, Accept},
+		{"a listener that is not transparent", fakeSockets{listener: {Full: true}}, Drop},
+		{"an established transparent socket", fakeSockets{established: {Transparent: true, Full: true}}, Accept},
+		{"nothing", fakeSockets{}, Drop},
+	} {
+		c := matchCtx(p)
+		c.Mark = 0x10
+		c.Sockets = tt.sockets
+		v := tg.Do(c)
+		if v.Action != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, v.Action, tt.want)
+			continue
+		}
+		if tt.want == Accept {
+			if c.Mark != 0x11 || len(c.Effects) != 1 || c.Effects[0].Kind != EffectTProxy || c.Effects[0].To != listener.Local {
+				t.Errorf("%s: mark %#x, effects %+v; want mark 0x11 and a TPROXY effect to %v", tt.name, c.Mark, c.Effects, listener.Local)
+			}
+		}
+	}
+}
+
+func TestSocketMatch(t *testing.T) {
+	p := mTCP4.decode(t)
+	q := SocketQuery{Mode: SocketAny, Proto: packet.ProtoTCP, Remote: netip.MustParseAddrPort("10.0.0.1:40000"), Local: netip.MustParseAddrPort("10.0.0.2:80"), In: "eth0"}
+	for _, tt := range []struct {
+		name string
+		m    SocketMatch
+		sk   *Socket
+		want bool
+		mark uint32
+	}{
+		{"none", SocketMatch{}, nil, false, 0},
+		{"bound", SocketMatch{}, &Socket{Full: true}, true, 0},
+		{"wildcard", SocketMatch{}, &Socket{Full: true, Wildcard: true}, false, 0},
+		{"wildcard, --nowildcard", SocketMatch{NoWildcard: true}, &Socket{Full: true, Wildcard: true}, true, 0},
+		{"--transparent, not transparent", SocketMatch{Transparent: true}, &Socket{Full: true}, false, 0},
+		{"--transparent --restore-skmark", SocketMatch{Transparent: true, RestoreMark: true}, &Socket{Full: true, Transparent: true, Mark: 9}, true, 9},
+	} {
+		c := matchCtx(p)
+		fs := fakeSockets{}
+		if tt.sk != nil {
+			fs[q] = *tt.sk
+		}
+		c.Sockets = fs
+		if got := tt.m.Match(c); got != tt.want || c.Mark != tt.mark {
+			t.Errorf("%s: %v with mark %d, want %v with %d", tt.name, got, c.Mark, tt.want, tt.mark)
+		}
+	}
+}
