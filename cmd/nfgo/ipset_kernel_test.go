@@ -198,6 +198,55 @@ func ipsetPackets() []testpkt.Spec {
 		withText(dp, "xfgo")
 		withText(dp, "")
 	}
+	// The IPv6 extension-header matches: chains built by hand, each
+	// ending in "no next header" (59).
+	ext6 := func(src string, first uint8, chain ...byte) {
+		ps = append(ps, testpkt.Spec{Src: a(src), Dst: local6, Proto: "raw", RawProto: first, Payload: chain})
+	}
+	padN := func(next byte, size int) []byte { // an options header of size bytes, PadN-filled
+		h := make([]byte, size)
+		h[0], h[1], h[2], h[3] = next, byte(size/8-1), 1, byte(size-4)
+		return h
+	}
+	pad1 := func(next byte) []byte { return []byte{next, 0, 0, 0, 0, 0, 0, 0} }
+	ext6("2001:db8:e1::1", 0, padN(59, 8)...)
+	ext6("2001:db8:e1::2", 0, padN(59, 16)...)
+	ext6("2001:db8:e2::1", 0, padN(59, 8)...)
+	ext6("2001:db8:e2::2", 0, pad1(59)...)
+	ext6("2001:db8:e3::1", 60, padN(59, 8)...)
+	ext6("2001:db8:e3::2", 60, padN(59, 16)...)
+	ext6("2001:db8:e3::3", 0, append(padN(60, 8), padN(59, 16)...)...)
+	rt0 := func(segs byte, addrs ...string) []byte {
+		h := []byte{59, byte(2*len(addrs)), 0, segs, 0, 0, 0, 0}
+		for _, s := range addrs {
+			b := a(s).As16()
+			h = append(h, b[:]...)
+		}
+		return h
+	}
+	ext6("2001:db8:e4::1", 43, rt0(1, "2001:db8::1")...)
+	ext6("2001:db8:e4::2", 43, rt0(2, "2001:db8::1", "2001:db8::2")...)
+	frag := func(off uint16, more bool) []byte {
+		fo := off << 3
+		if more {
+			fo |= 1
+		}
+		return []byte{59, 0, byte(fo >> 8), byte(fo), 0, 0, 0, 7}
+	}
+	ext6("2001:db8:e5::1", 44, frag(0, false)...)
+	ext6("2001:db8:e6::1", 0, pad1(59)...)
+	ext6("2001:db8:e6::2", 0, append(pad1(60), pad1(59)...)...)
+	ext6("2001:db8:e7::1", 0, append(pad1(60), pad1(59)...)...)
+	ext6("2001:db8:e7::2", 0, pad1(59)...)
+	ah := func(spi uint32) []byte {
+		return []byte{59, 2, 0, 0, byte(spi >> 24), byte(spi >> 16), byte(spi >> 8), byte(spi), 0, 0, 0, 1, 0, 0, 0, 0}
+	}
+	ext6("2001:db8:e8::1", 51, ah(150)...)
+	ext6("2001:db8:e8::2", 51, ah(250)...)
+	ext6("2001:db8:e9::1", 135, 59, 0, 5, 0, 0, 0, 0, 0)
+	ext6("2001:db8:e9::2", 135, 59, 0, 6, 0, 0, 0, 0, 0)
+	ext6("2001:db8:ea::1", 43, rt0(1, "2001:db8::1", "2001:db8::2", "2001:db8::3")...)
+	ext6("2001:db8:ea::2", 43, rt0(1, "2001:db8::3", "2001:db8::1")...)
 	// IPv6 hash:net with nomatch.
 	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
 		for _, dp := range []uint16{1002, 1003} {

@@ -1,0 +1,106 @@
+# ip6tables' extension-header matches (frag, hbh, dst, rt, ah, mh, ipv6header, eui64): checked with
+# ip6tables 1.8.9 (nf_tables) on kernel 6.18, ip6tables-restore + ip6tables-save in a netns. Version 1.8.9
+# saves a full range as nothing even when inverted, and keeps a reversed range (1.8.11 refuses it).
+:INPUT,FORWARD,OUTPUT
+@family 6
+-m frag --fragid :;-m frag;OK
+-m frag ! --fragid :;-m frag;OK
+-m frag --fragid :42;-m frag --fragid 0:42;OK
+-m frag --fragid 42:;-m frag --fragid 42:4294967295;OK
+-m frag --fragid 1:42;=;OK
+-m frag --fragid 3:3;-m frag --fragid 3;OK
+-m frag --fragid 4:3;=;OK
+-m frag --fraglen 42;=;OK
+-m frag --fragres;=;OK
+-m frag --fragfirst;=;OK
+-m frag --fragmore;=;OK
+-m frag --fraglast;=;OK
+-m frag ! --fragid 1 ! --fraglen 42 --fragres --fragfirst;=;OK
+-m frag --fragfirst --fragmore;=;OK
+-m frag --fragfirst --fraglast;=;OK
+-m frag --fraglast --fragmore;;FAIL
+-m frag --fragid -1;;FAIL
+-d ff02::fb/128 -p udp -m udp --dport 5353 -m frag --fragmore;=;OK
+-d fe80::/64 -p udp --dport 546 -m frag --fraglast;-d fe80::/64 -p udp -m udp --dport 546 -m frag --fraglast;OK
+-m hbh;=;OK
+-m hbh --hbh-len 42;=;OK
+-m hbh ! --hbh-len 42;=;OK
+-m hbh --hbh-len 42 --hbh-opts 1:2,23:42,4:6,8:10,42,23,4:5;=;OK
+-m hbh --hbh-opts 0:1;;FAIL
+-m hbh --hbh-opts 256;-m hbh --hbh-opts 0;OK
+-m hbh --hbh-opts 1,,2;;FAIL
+-m hbh --hbh-opts 0x10:-1;-m hbh --hbh-opts 16;OK
+-m hbh --hbh-opts 5:255;-m hbh --hbh-opts 5;OK
+-m hbh --hbh-opts 1x;;FAIL
+-m dst --dst-len 0;=;OK
+-m dst --dst-opts 149:92,12:12,123:12;=;OK
+-m dst ! --dst-len 42;=;OK
+-m dst --dst-len 42 --dst-opts 149:92,12:12,123:12;=;OK
+-m dst ! --dst-opts 1;;FAIL
+-m rt --rt-type 0 --rt-segsleft 1:23 --rt-len 42 --rt-0-res;=;OK
+-m rt --rt-type 0 ! --rt-segsleft 1:23 ! --rt-len 42 --rt-0-res;=;OK
+-m rt ! --rt-type 1 ! --rt-segsleft 12:23 ! --rt-len 42;=;OK
+-m rt;=;OK
+-m rt --rt-segsleft :;-m rt;OK
+-m rt ! --rt-segsleft :;-m rt;OK
+-m rt --rt-segsleft :3;-m rt --rt-segsleft 0:3;OK
+-m rt --rt-segsleft 3:;-m rt --rt-segsleft 3:4294967295;OK
+-m rt --rt-segsleft 3:3;-m rt --rt-segsleft 3;OK
+-m rt --rt-segsleft 4:3;=;OK
+-m rt --rt-type 0 --rt-0-addrs ::1,2001:db8::1 --rt-0-not-strict;=;OK
+-m rt --rt-type 0 --rt-0-addrs 2001:DB8:0::1;-m rt --rt-type 0 --rt-0-addrs 2001:db8::1;OK
+-m rt --rt-0-res;;FAIL
+-m rt --rt-type 1 --rt-0-res;;FAIL
+-m rt --rt-0-addrs ::1 --rt-type 0;;FAIL
+-m rt --rt-type 0 --rt-0-not-strict;;FAIL
+-m rt --rt-type 0 --rt-0-addrs 1.2.3.4;;FAIL
+-m ah --ahspi 0;=;OK
+-m ah --ahspi 4294967295;=;OK
+-m ah --ahspi 0:4294967295;-m ah;OK
+-m ah ! --ahspi 0;=;OK
+-m ah --ahspi -1;;FAIL
+-m ah --ahspi 4294967296;;FAIL
+-m ah --ahspi invalid;;FAIL
+-m ah --ahspi 0:invalid;;FAIL
+-m ah;=;OK
+-m ah --ahspi :;-m ah;OK
+-m ah ! --ahspi :;-m ah;OK
+-m ah --ahspi :3;-m ah --ahspi 0:3;OK
+-m ah --ahspi 3:;-m ah --ahspi 3:4294967295;OK
+-m ah --ahspi 3:3;-m ah --ahspi 3;OK
+-m ah --ahspi 4:3;=;OK
+-m ah --ahlen 32 --ahres;=;OK
+-m ah ! --ahlen 0;=;OK
+-m mh;;FAIL
+-p mobility-header -m mh;=;OK
+-p mobility-header -m mh --mh-type 1;=;OK
+-p mobility-header -m mh ! --mh-type 4;=;OK
+-p mobility-header -m mh --mh-type 4:123;=;OK
+-p mobility-header -m mh --mh-type :;-p mobility-header -m mh;OK
+-p mobility-header -m mh ! --mh-type :;-p mobility-header -m mh;OK
+-p mobility-header -m mh --mh-type :3;-p mobility-header -m mh --mh-type 0:3;OK
+-p mobility-header -m mh --mh-type 3:;-p mobility-header -m mh --mh-type 3:255;OK
+-p mobility-header -m mh --mh-type 3:3;-p mobility-header -m mh --mh-type 3;OK
+-p mobility-header -m mh --mh-type 4:3;;FAIL
+-p mh -m mh --mh-type bu:ba;-p mobility-header -m mh --mh-type 5:6;OK
+-p mh -m mh --mh-type b;-p mobility-header -m mh --mh-type 0;OK
+-p mh -m mh --mh-type HOME-TEST;-p mobility-header -m mh --mh-type 3;OK
+-p mh -m mh --mh-type nosuch;;FAIL
+-m ipv6header --header hop-by-hop;=;OK
+-m ipv6header --header hop-by-hop --soft;=;OK
+-m ipv6header --header ipv6-nonxt;=;OK
+-m ipv6header ! --header hop,dst,prot --soft;-m ipv6header ! --header hop-by-hop,ipv6-opts,protocol --soft;OK
+-m ipv6header --header route,frag,auth,esp,none;-m ipv6header --header ipv6-route,ipv6-frag,ah,esp,ipv6-nonxt;OK
+-m ipv6header --header IPv6-Opts,255;-m ipv6header --header ipv6-opts,protocol;OK
+-m ipv6header --header tcp;;FAIL
+-m ipv6header --header ,;;FAIL
+-m ipv6header --header 0x3c;;FAIL
+-m ipv6header;;FAIL
+*raw
+:PREROUTING
+-m eui64;=;OK
+*filter
+:INPUT,FORWARD
+-m eui64;=;OK
+:OUTPUT
+-m eui64;;FAIL
