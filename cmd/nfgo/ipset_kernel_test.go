@@ -217,7 +217,7 @@ func ipsetPackets() []testpkt.Spec {
 	ext6("2001:db8:e3::2", 60, padN(59, 16)...)
 	ext6("2001:db8:e3::3", 0, append(padN(60, 8), padN(59, 16)...)...)
 	rt0 := func(segs byte, addrs ...string) []byte {
-		h := []byte{59, byte(2*len(addrs)), 0, segs, 0, 0, 0, 0}
+		h := []byte{59, byte(2 * len(addrs)), 0, segs, 0, 0, 0, 0}
 		for _, s := range addrs {
 			b := a(s).As16()
 			h = append(h, b[:]...)
