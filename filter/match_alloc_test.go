@@ -47,6 +47,7 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		&StringMatch{Algo: "bm", Pattern: []byte("x"), To: 65535, ICase: true},
 		&U32Match{Tests: []U32Test{{Start: 0, Steps: []U32Step{{U32ShiftRight, 22}, {U32And, 0x3c}, {U32At, 0}}, Values: []U32Range{{0, 5}}}}},
 		&BPFMatch{Program: []BPFInstruction{{Code: 0xb1}, {Code: 0x50, K: 8}, {Code: 0x16}}},
+		&SCTPMatch{HasChunks: true, ChunkMatch: SCTPChunksAll, Chunks: [4]uint64{1}},
 		&tm,
 	}
 	c := matchCtx(mTCP4.decode(t))

@@ -198,6 +198,27 @@ func ipsetPackets() []testpkt.Spec {
 		withText(dp, "xfgo")
 		withText(dp, "")
 	}
+	// sctp: chunk lists (any, all, only with a flag test, inverted),
+	// and ports.
+	sctp := func(sport, dport uint16, chunks ...[]byte) {
+		b := []byte{byte(sport >> 8), byte(sport), byte(dport >> 8), byte(dport), 0, 0, 0, 1, 0, 0, 0, 0}
+		for _, c := range chunks {
+			b = append(b, c...)
+		}
+		ps = append(ps, testpkt.Spec{Src: a("198.18.0.7"), Dst: local, Proto: "raw", RawProto: 132, Payload: b})
+	}
+	chunk := func(typ, flags byte) []byte { return []byte{typ, flags, 0, 8, 0, 0, 0, 0} }
+	for dp := uint16(1110); dp <= 1113; dp++ {
+		sctp(40000, dp, chunk(1, 0))
+		sctp(40000, dp, chunk(0, 1), chunk(3, 0))
+		sctp(40000, dp, chunk(0, 0))
+		sctp(40000, dp, chunk(0, 1), chunk(0, 3))
+		sctp(40000, dp, chunk(6, 0), chunk(0, 1))
+		sctp(40000, dp, chunk(0, 1), []byte{3, 0, 0, 0})
+	}
+	sctp(5000, 2000, chunk(1, 0))
+	sctp(5000, 1111, chunk(1, 0))
+	sctp(5002, 2000, chunk(1, 0))
 	// The IPv6 extension-header matches: chains built by hand, each
 	// ending in "no next header" (59).
 	ext6 := func(src string, first uint8, chain ...byte) {
