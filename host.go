@@ -178,6 +178,37 @@ func (e *hostEnv) Route(dst netip.Addr) string {
 	return e.host.DefaultOut
 }
 
+// RouteTo implements filter.RouteEnv, as the kernel's FIB answers:
+// a local address is reached by the interface that has it; otherwise
+// the longest prefix among the routes and the interfaces' own subnets
+// (the kernel's connected routes), else DefaultOut.
+func (e *hostEnv) RouteTo(dst netip.Addr) (string, filter.AddrType, bool) {
+	typ := e.AddrType(dst, "")
+	if ifc, ok := e.local.get(dst); ok {
+		return ifc, typ, true
+	}
+	if ifc, ok := e.bcast.get(dst); ok {
+		return ifc, typ, true
+	}
+	best, out := -1, e.host.DefaultOut
+	for _, r := range e.routes {
+		if r.Dst.Contains(dst) && r.Dst.Bits() > best {
+			best, out = r.Dst.Bits(), r.Out
+		}
+	}
+	for _, ifc := range e.host.Interfaces {
+		for _, p := range ifc.Addrs {
+			if pm := p.Masked(); pm.Contains(dst) && p.Bits() > best {
+				best, out = p.Bits(), ifc.Name
+			}
+		}
+	}
+	if out == "" {
+		out = "eth1"
+	}
+	return out, typ, true
+}
+
 // AddrType implements filter.Env.
 func (e *hostEnv) AddrType(a netip.Addr, _ string) filter.AddrType {
 	switch {

@@ -219,6 +219,12 @@ func ipsetPackets() []testpkt.Spec {
 	sctp(5000, 2000, chunk(1, 0))
 	sctp(5000, 1111, chunk(1, 0))
 	sctp(5002, 2000, chunk(1, 0))
+	// rpfilter: a source routed back by eth0 (its /24) and one routed
+	// by eth1 (the default route), strict, loose and inverted.
+	for dp := uint16(1120); dp <= 1123; dp++ {
+		udp("192.0.2.50", 40000, dp)
+		udp("198.18.0.7", 40000, dp)
+	}
 	// The IPv6 extension-header matches: chains built by hand, each
 	// ending in "no next header" (59).
 	ext6 := func(src string, first uint8, chain ...byte) {
