@@ -85,6 +85,10 @@ type Config struct {
 	// DefaultVerdict is the watchdog's verdict (Accept with fail-open
 	// semantics, or Drop).
 	DefaultVerdict nfq.Action
+	// NFLogDir is where NFLOG's packets are written, a pcapng file per
+	// group (NFLogFile); empty: they are dropped from the log, counted
+	// in nfgo_nflog_dropped_total.
+	NFLogDir string
 	// Logger logs the daemon's life (nil: slog.Default()).
 	Logger *slog.Logger
 }
@@ -97,6 +101,7 @@ type Server struct {
 	queues []*nfq.Queue
 	ifs    atomic.Pointer[map[uint32]string]
 	inject injector
+	nflog  nflogFiles
 	// workers are the queues' workers, once Run has started them.
 	workers atomic.Pointer[[]*worker]
 	// transits are the packets between hooks, in ModeEachHook.
@@ -126,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Queues) == 0 {
 		cfg.Queues = []uint16{0}
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, nflog: nflogFiles{dir: cfg.NFLogDir}}
 	host, names, err := learnHost()
 	if err != nil {
 		return nil, fmt.Errorf("learning the host: %w", err)
@@ -365,6 +370,7 @@ func (s *Server) saveSets() error {
 }
 
 func (s *Server) saveSnapshot() error {
+	s.nflog.close()
 	if err := s.saveSets(); err != nil {
 		return err
 	}
@@ -488,13 +494,19 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 		w.stats.rewritten.Add(1)
 	}
 	for _, e := range v.Effects {
-		if e.Kind != filter.EffectSend {
-			continue
-		}
-		if err := s.inject.send(e.Packet); err != nil {
-			w.stats.injectErrors.Add(1)
-		} else {
-			w.stats.injected.Add(1)
+		switch e.Kind {
+		case filter.EffectSend:
+			if err := s.inject.send(e.Packet); err != nil {
+				w.stats.injectErrors.Add(1)
+			} else {
+				w.stats.injected.Add(1)
+			}
+		case filter.EffectNFLog:
+			if s.cfg.NFLogDir == "" || s.nflog.write(e.Group, e.Text, e.Packet, now) != nil {
+				w.stats.nflogDropped.Add(1)
+			} else {
+				w.stats.nflogged.Add(1)
+			}
 		}
 	}
 	w.stats.count(v)

@@ -16,6 +16,9 @@ const (
 	// EffectTProxy hands the packet to the transparent socket at To
 	// (TPROXY): the embedding program delivers it there.
 	EffectTProxy
+	// EffectNFLog is a copy of the packet (Packet) for logging group
+	// Group with prefix Text (NFLOG).
+	EffectNFLog
 )
 
 // Effect is something a target or the engine asks to have done beyond
@@ -29,10 +32,12 @@ type Effect struct {
 	// the Context's own storage, valid until Reset; a Verdict holds a
 	// copy.
 	Packet []byte
-	// Text is the line to log (EffectLog).
+	// Text is the line to log (EffectLog), or the prefix (EffectNFLog).
 	Text string
 	// To is where the packet goes (EffectTProxy).
 	To netip.AddrPort
+	// Group is the logging group (EffectNFLog).
+	Group uint16
 }
 
 // Emit records an effect of the packet.

@@ -43,6 +43,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	copyRange := fs.Uint("copy-range", 0, "bytes of each packet to copy (0: all, up to 65531)")
 	maxLen := fs.Uint("maxlen", 0, "queue length limit (0: the kernel's 1024)")
 	snapshot := fs.String("snapshot", "", "conntrack snapshot `FILE`: restored at start, saved at SIGTERM")
+	nflogDir := fs.String("nflog-dir", "", "write NFLOG's packets to `DIR`/nflog-GROUP.pcapng, the prefix as each packet's comment")
 	control := fs.String("control", defaultControl, "control socket `PATH` (empty: none)")
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on `ADDR` (host:port) at /metrics")
 	deadline := fs.Duration("deadline", time.Second, "watchdog: give a batch still undecided after this long the default verdict")
@@ -71,6 +72,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		Queues:   nums,
 		Queue:    nfq.Config{FailOpen: *failOpen, GSO: *gso, CopyRange: uint32(*copyRange), MaxLen: uint32(*maxLen)},
 		Snapshot: *snapshot,
+		NFLogDir: *nflogDir,
 		Deadline: *deadline,
 		Engine:   nfgo.Config{Helpers: hp.cfg, NFAcct: acct},
 		Logger:   slog.New(slog.NewTextHandler(stderr, nil)),
