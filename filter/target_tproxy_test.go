@@ -77,3 +77,18 @@ func TestSocketMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestECNAndTCPOptStripDoNotAllocate(t *testing.T) {
+	c := matchCtx(matchPkt{src: "10.0.0.1", dst: "10.0.0.2", proto: 6, sport: 1, dport: 2, flags: packet.TCPSyn | packet.TCPEce, tcpOpts: []byte{2, 4, 5, 180, 4, 2, 1, 1}}.decode(t))
+	ecn := &ECNTarget{SetECE: true, SetCWR: true, SetIP: true, IPECT: 1}
+	strip := &TCPOptStripTarget{}
+	strip.Strip[0] = 1<<2 | 1<<4
+	for _, tg := range []Target{ecn, strip} {
+		if n := testing.AllocsPerRun(100, func() { tg.Do(c) }); n != 0 {
+			t.Errorf("%T allocates %v times", tg, n)
+		}
+	}
+	if c.Packet.TCPFlags&packet.TCPEce != 0 {
+		t.Errorf("flags %#x after ECN --ecn-tcp-remove", c.Packet.TCPFlags)
+	}
+}

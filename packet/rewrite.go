@@ -361,3 +361,65 @@ func (p *Packet) MapSACK(fn func(edge uint32) uint32) bool {
 	}
 	return changed
 }
+
+// SetTCPFlags rewrites the TCP flags byte and updates the checksum, as
+// the ECN target does (the checksum word is the data offset and the
+// flags). It reports false if p has no whole TCP header.
+func (p *Packet) SetTCPFlags(flags uint8) bool {
+	if !p.tcpHeaderOK() {
+		return false
+	}
+	at := p.L4Off + 12
+	old := binary.BigEndian.Uint16(p.b[at:])
+	p.b[at+1] = flags
+	nw := binary.BigEndian.Uint16(p.b[at:])
+	if nw != old {
+		p.Modified = true
+		p.adjustL4Checksum(uint64(^old)+uint64(nw), false)
+	}
+	p.TCPFlags = flags
+	return true
+}
+
+// StripTCPOptions replaces each TCP option whose kind strip reports true
+// with NOPs, walking the options as the kernel's TCPOPTSTRIP does (kinds
+// 0 and 1 and a zero length take one byte; an option running past the
+// header ends the walk; the header's last byte is not looked at), and
+// updates the checksum. It reports whether anything changed.
+func (p *Packet) StripTCPOptions(strip func(kind uint8) bool) bool {
+	if !p.tcpHeaderOK() {
+		return false
+	}
+	start := p.L4Off
+	hl := int(p.b[start+12]>>4) * 4
+	if hl < 20 || start+hl > p.Length {
+		return false
+	}
+	h := p.b[start : start+hl]
+	changed := false
+	for i := 20; i < hl-1; {
+		n := 1
+		if h[i] > 1 && h[i+1] != 0 {
+			n = int(h[i+1])
+		}
+		if i+n > hl {
+			break
+		}
+		if strip(h[i]) {
+			for j := i; j < i+n; j++ {
+				w := start + j&^1
+				old := binary.BigEndian.Uint16(p.b[w:])
+				h[j] = 1
+				p.adjustL4Checksum(uint64(^old)+uint64(binary.BigEndian.Uint16(p.b[w:])), false)
+			}
+			changed = true
+		}
+		i += n
+	}
+	if changed {
+		p.Modified = true
+		p.TCPOptions = TCPOptions{}
+		p.TCPOptions.parse(h[20:])
+	}
+	return changed
+}
