@@ -48,6 +48,8 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		&U32Match{Tests: []U32Test{{Start: 0, Steps: []U32Step{{U32ShiftRight, 22}, {U32And, 0x3c}, {U32At, 0}}, Values: []U32Range{{0, 5}}}}},
 		&BPFMatch{Program: []BPFInstruction{{Code: 0xb1}, {Code: 0x50, K: 8}, {Code: 0x16}}},
 		&SCTPMatch{HasChunks: true, ChunkMatch: SCTPChunksAll, Chunks: [4]uint64{1}},
+		&IPCompMatch{Max: 10},
+		&DCCPMatch{HasOption: true, Option: 5, HasTypes: true, Types: 1},
 		&tm,
 	}
 	c := matchCtx(mTCP4.decode(t))
