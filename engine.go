@@ -226,6 +226,10 @@ func (e *Engine) RecentList(name string) (*filter.RecentList, bool) {
 	return filter.RecentListNamed(&e.objects, name)
 }
 
+// IdleTimers returns the IDLETIMER timers the running rules hold, by
+// label.
+func (e *Engine) IdleTimers() []*filter.IdleTimer { return filter.IdleTimers(&e.objects) }
+
 // RecentLists returns the -m recent lists the running rules hold, by
 // name.
 func (e *Engine) RecentLists() []*filter.RecentList { return filter.RecentLists(&e.objects) }

@@ -166,6 +166,14 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 		return s.recent(args[1:], w)
 	case "nfacct":
 		return s.nfacct(args[1:], w)
+	case "idletimer":
+		// /sys/class/xt_idletimer/timers: each label and the seconds
+		// it has left.
+		now := time.Now()
+		for _, tm := range s.eng.IdleTimers() {
+			fmt.Fprintf(w, "%s %d\n", tm.Label(), int64(tm.Left(now).Seconds()))
+		}
+		return nil
 	case "counters":
 		v4, v6 := s.Rulesets()
 		for _, rs := range []*filter.Ruleset{v4, v6} {

@@ -501,6 +501,8 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 			} else {
 				w.stats.injected.Add(1)
 			}
+		case filter.EffectTee:
+			w.stats.teeUnsent.Add(1)
 		case filter.EffectNFLog:
 			if s.cfg.NFLogDir == "" || s.nflog.write(e.Group, e.Text, e.Packet, now) != nil {
 				w.stats.nflogDropped.Add(1)

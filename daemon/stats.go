@@ -26,7 +26,7 @@ const numReasons = 16
 // counter's cache line, and Server.Stats sums them.
 type Stats struct {
 	packets, accepted, dropped, errors, watchdog, injected, injectErrors atomic.Uint64
-	gso, partialChecksum, rewritten, nflogged, nflogDropped              atomic.Uint64
+	gso, partialChecksum, rewritten, nflogged, nflogDropped, teeUnsent   atomic.Uint64
 	dropReasons                                                          [numReasons]atomic.Uint64
 	latency                                                              [len(latencyBuckets) + 1]atomic.Uint64
 	latencySum                                                           atomic.Int64
@@ -75,7 +75,7 @@ func (st *Stats) add(o *Stats) {
 		{&st.packets, &o.packets}, {&st.accepted, &o.accepted}, {&st.dropped, &o.dropped},
 		{&st.errors, &o.errors}, {&st.watchdog, &o.watchdog}, {&st.injected, &o.injected},
 		{&st.injectErrors, &o.injectErrors}, {&st.gso, &o.gso}, {&st.partialChecksum, &o.partialChecksum},
-		{&st.rewritten, &o.rewritten}, {&st.nflogged, &o.nflogged}, {&st.nflogDropped, &o.nflogDropped},
+		{&st.rewritten, &o.rewritten}, {&st.nflogged, &o.nflogged}, {&st.nflogDropped, &o.nflogDropped}, {&st.teeUnsent, &o.teeUnsent},
 	} {
 		p.to.Add(p.from.Load())
 	}
@@ -123,6 +123,8 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "nfgo_nflog_packets_total %d\n", st.nflogged.Load())
 	metric("nfgo_nflog_dropped_total", "Packets NFLOG rules logged that could not be written (no --nflog-dir, or an error).", "counter")
 	fmt.Fprintf(w, "nfgo_nflog_dropped_total %d\n", st.nflogDropped.Load())
+	metric("nfgo_tee_unsent_total", "Copies TEE rules asked for, which nfgo run does not send yet.", "counter")
+	fmt.Fprintf(w, "nfgo_tee_unsent_total %d\n", st.teeUnsent.Load())
 	metric("nfgo_verdict_latency_seconds", "Time from a batch's arrival to its verdicts.", "histogram")
 	var cum uint64
 	for i, b := range latencyBuckets {

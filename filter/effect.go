@@ -19,6 +19,9 @@ const (
 	// EffectNFLog is a copy of the packet (Packet) for logging group
 	// Group with prefix Text (NFLOG).
 	EffectNFLog
+	// EffectTee is a copy of the packet (Packet) to route to the gateway
+	// To, out of interface Text when it is set (TEE).
+	EffectTee
 )
 
 // Effect is something a target or the engine asks to have done beyond

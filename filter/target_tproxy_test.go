@@ -3,6 +3,7 @@ package filter
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/nfgo/nfgo/packet"
 )
@@ -90,5 +91,37 @@ func TestECNAndTCPOptStripDoNotAllocate(t *testing.T) {
 	}
 	if c.Packet.TCPFlags&packet.TCPEce != 0 {
 		t.Errorf("flags %#x after ECN --ecn-tcp-remove", c.Packet.TCPFlags)
+	}
+}
+
+func TestIdleTimerRestartsAndIsShared(t *testing.T) {
+	objs := &Objects{}
+	b := &Binding{objs: objs, family: packet.IPv4}
+	x, err := (&IdleTimerTarget{Timeout: 10, Label: "wifi"}).Bind(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := x.(*IdleTimerTarget)
+	c := matchCtx(mUDP4.decode(t))
+	tg.Do(c)
+	if left := IdleTimers(objs)[0].Left(c.Now.Add(4 * time.Second)); left != 6*time.Second {
+		t.Errorf("4 s after a packet: %v left, want 6s", left)
+	}
+	if left := IdleTimers(objs)[0].Left(c.Now.Add(11 * time.Second)); left != 0 {
+		t.Errorf("11 s after a packet: %v left, want 0", left)
+	}
+	if _, err := (&IdleTimerTarget{Timeout: 10, Label: "wifi", Alarm: true}).Bind(b); err == nil {
+		t.Error("an alarm timer bound to a label that is a plain timer")
+	}
+}
+
+func TestAuditAndTeeEmit(t *testing.T) {
+	c := matchCtx(mUDP4.decode(t))
+	c.Mark = 5
+	(&AuditTarget{Type: AuditDrop}).Do(c)
+	(&TEETarget{Gateway: mustAddr("10.9.9.9"), OIF: "eth2"}).Do(c)
+	if len(c.Effects) != 2 || c.Effects[0].Text != "NETFILTER_PKT mark=0x5 saddr=10.0.0.1 daddr=10.0.0.2 proto=17" ||
+		c.Effects[1].Kind != EffectTee || c.Effects[1].To.Addr() != mustAddr("10.9.9.9") || c.Effects[1].Text != "eth2" {
+		t.Errorf("effects %+v", c.Effects)
 	}
 }

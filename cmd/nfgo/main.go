@@ -64,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCmd(args[1:], stdout, stderr)
 	case "trace":
 		err = traceCmd(args[1:], os.Stdin, stdout, stderr)
-	case "reload", "counters", "stats", "conntrack", "ipset", "recent", "nfacct":
+	case "reload", "counters", "stats", "conntrack", "ipset", "recent", "nfacct", "idletimer":
 		err = controlCmd(args[0], args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
