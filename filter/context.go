@@ -120,6 +120,15 @@ type Origin struct {
 	// NFQUEUE's NFQA_PHYSINDEV and NFQA_PHYSOUTDEV, br_netfilter's view.
 	Bridged         bool
 	PhysIn, PhysOut string
+	// InGroup and OutGroup are the device groups of the input and
+	// output interfaces (ip link set dev X group N); 0, the kernel's
+	// "default" group, when not known.
+	InGroup, OutGroup uint32
+	// ClassID is the sending socket's net_cls class id and CgroupPath
+	// its cgroup v2 path ("/system.slice/ssh.service"), when the caller
+	// knows them, for -m cgroup.
+	ClassID    uint32
+	CgroupPath string
 }
 
 // ConnID names a connection by its original tuple, opaquely: the

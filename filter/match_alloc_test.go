@@ -50,6 +50,13 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		&SCTPMatch{HasChunks: true, ChunkMatch: SCTPChunksAll, Chunks: [4]uint64{1}},
 		&IPCompMatch{Max: 10},
 		&DCCPMatch{HasOption: true, Option: 5, HasTypes: true, Types: 1},
+		&DevGroupMatch{Src: true, SrcMask: 0xff},
+		&RealmMatch{Mask: 0xff},
+		&CgroupMatch{Path: "/system.slice"},
+		&PolicyMatch{None: true},
+		&RPFilterMatch{Loose: true},
+		&SocketMatch{Transparent: true},
+		&NFAcctMatch{},
 		&tm,
 	}
 	c := matchCtx(mTCP4.decode(t))
