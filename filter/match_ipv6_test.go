@@ -34,6 +34,7 @@ func ipv6Matches() []Match {
 		&IPv6HeaderMatch{Headers: IPv6HeaderHop | IPv6HeaderProto},
 		&IPv6HeaderMatch{Headers: IPv6HeaderDst, Soft: true, Invert: true},
 		&EUI64Match{},
+		&SRHMatch{Flags: SRHPSID | SRHNSID | SRHLSID | SRHTag | SRHLenGt},
 	}
 }
 

@@ -274,6 +274,26 @@ func ipsetPackets() []testpkt.Spec {
 	ext6("2001:db8:e9::2", 135, 59, 0, 6, 0, 0, 0, 0, 0)
 	ext6("2001:db8:ea::1", 43, rt0(1, "2001:db8::1", "2001:db8::2", "2001:db8::3")...)
 	ext6("2001:db8:ea::2", 43, rt0(1, "2001:db8::3", "2001:db8::1")...)
+	// srh: segments left and last entry, the last, previous and next
+	// SIDs, the tag (compared byte-swapped, as the kernel loads it), the
+	// header length, and a type 0 header, which is not a segment
+	// routing header.
+	srh := func(typ, segs, last byte, tag uint16, sids ...string) []byte {
+		h := []byte{59, byte(2 * len(sids)), typ, segs, last, 0, byte(tag >> 8), byte(tag)}
+		for _, s := range sids {
+			b := a(s).As16()
+			h = append(h, b[:]...)
+		}
+		return h
+	}
+	three := []string{"2001:db8:aa::1", "2001:db8:cc::1", "2001:db8:bb::1"}
+	for _, pre := range []string{"eb", "ec", "ed", "ee", "ef"} {
+		src := "2001:db8:" + pre + "::1"
+		ext6(src, 43, srh(4, 1, 2, 1, three...)...)
+		ext6(src, 43, srh(4, 2, 2, 256, three...)...)
+		ext6(src, 43, srh(4, 0, 1, 0, "2001:db8:aa::9", "2001:db8:cc::9")...)
+		ext6(src, 43, srh(0, 1, 2, 1, three...)...)
+	}
 	// IPv6 hash:net with nomatch.
 	for _, src := range []string{"2001:db8:100::1", "2001:db8:100:5::1", "2001:db8:200::1"} {
 		for _, dp := range []uint16{1002, 1003} {

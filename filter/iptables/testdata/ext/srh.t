@@ -1,0 +1,35 @@
+# srh match: checked with ip6tables 1.8.9 (nf_tables) on kernel 6.18, ip6tables-restore + ip6tables-save in a netns.
+:INPUT,FORWARD,OUTPUT
+@family 6
+-m srh --srh-next-hdr 17;=;OK
+-m srh --srh-hdr-len-eq 8;=;OK
+-m srh --srh-hdr-len-gt 8;=;OK
+-m srh --srh-hdr-len-lt 8;=;OK
+-m srh --srh-segs-left-eq 1;=;OK
+-m srh --srh-segs-left-gt 1;=;OK
+-m srh --srh-segs-left-lt 1;=;OK
+-m srh --srh-last-entry-eq 4;=;OK
+-m srh --srh-last-entry-gt 4;=;OK
+-m srh --srh-last-entry-lt 4;=;OK
+-m srh --srh-tag 0;=;OK
+-m srh ! --srh-next-hdr 17;=;OK
+-m srh ! --srh-hdr-len-eq 8;=;OK
+-m srh ! --srh-hdr-len-gt 8;=;OK
+-m srh ! --srh-hdr-len-lt 8;=;OK
+-m srh ! --srh-segs-left-eq 1;=;OK
+-m srh ! --srh-segs-left-gt 1;=;OK
+-m srh ! --srh-segs-left-lt 1;=;OK
+-m srh ! --srh-last-entry-eq 4;=;OK
+-m srh ! --srh-last-entry-gt 4;=;OK
+-m srh ! --srh-last-entry-lt 4;=;OK
+-m srh ! --srh-tag 0;=;OK
+-m srh --srh-next-hdr 17 --srh-segs-left-eq 1 --srh-last-entry-eq 4 --srh-tag 0;=;OK
+-m srh ! --srh-next-hdr 17 ! --srh-segs-left-eq 0 --srh-tag 0;=;OK
+-m srh --srh-psid a::/64 --srh-nsid b::/128 --srh-lsid c::/0;=;OK
+-m srh ! --srh-psid a::/64 ! --srh-nsid b::/128 ! --srh-lsid c::/0;=;OK
+-m srh ! --srh-psid a::/64 ! --srh-nsid b:: ! --srh-lsid c::/0;-m srh ! --srh-psid a::/64 ! --srh-nsid b::/128 ! --srh-lsid c::/0;OK
+-m srh;=;OK
+-m srh --srh-hdr-len-gt 2 --srh-hdr-len-lt 8;-m srh --srh-hdr-len-gt 8 --srh-hdr-len-lt 8;OK
+-m srh --srh-tag 65536;;FAIL
+-m srh --srh-psid a::1/64;=;OK
+-m srh --srh-hdr-len-eq 8 --srh-hdr-len-gt 3 --srh-hdr-len-lt 9 --srh-segs-left-gt 1 --srh-segs-left-lt 5 --srh-last-entry-gt 0 --srh-last-entry-lt 9;-m srh --srh-hdr-len-eq 9 --srh-hdr-len-gt 9 --srh-hdr-len-lt 9 --srh-segs-left-gt 5 --srh-segs-left-lt 5 --srh-last-entry-gt 9 --srh-last-entry-lt 9;OK
