@@ -19,7 +19,25 @@ const (
 	// HashlimitAbove is XT_HASHLIMIT_INVERT: --hashlimit-above, match
 	// the packets over the limit.
 	HashlimitAbove HashlimitMode = 1 << 4
+	// HashlimitBytes is XT_HASHLIMIT_BYTES: the rate is in bytes (a
+	// "512kb/s" rate), Avg the cost of 16 bytes and Burst how many times
+	// an empty bucket may be refilled at once.
+	HashlimitBytes HashlimitMode = 1 << 5
 )
+
+// hashlimitCPJBytes and hashlimitBytesCap are CREDITS_PER_JIFFY_BYTES
+// and the byte bucket's size, CREDITS_PER_JIFFY_BYTES*HZ: 2^22 credits a
+// jiffy at nfgo's HZ of 1000; the product is the same at the kernel's
+// other HZ values.
+const (
+	hashlimitCPJBytes = 1 << 22
+	hashlimitBytesCap = hashlimitCPJBytes * limitHZ
+)
+
+// hashlimitUserToBytesCredits is user2credits_byte.
+func hashlimitUserToBytesCredits(avg uint64) uint64 {
+	return uint64(uint32((uint64(uint32(avg)) * hashlimitBytesCap) >> 32))
+}
 
 // HashlimitScale is XT_HASHLIMIT_SCALE_v2: Avg counts in microseconds.
 const HashlimitScale = 1000000
@@ -41,7 +59,7 @@ const (
 const hashlimitDefaultSize = 8192
 
 // HashlimitMatch is -m hashlimit (xt_hashlimit.c, revision 3, packet
-// mode): a token bucket per flow, where a flow is the packet's addresses
+// and byte rates): a token bucket per flow, where a flow is the packet's addresses
 // (masked) and ports as Mode selects.
 //
 // Rules naming the same --hashlimit-name share one table, for their
@@ -154,11 +172,24 @@ func (m *HashlimitMatch) Match(c *Context) bool {
 			}
 		}
 		e = &hashlimitEntry{prev: now}
-		e.cap = cfg.Avg * cfg.Burst * hashlimitCredit
-		e.credit = e.cap
-		e.cost = cfg.Avg * hashlimitCredit
+		if cfg.Mode&HashlimitBytes != 0 {
+			e.credit = hashlimitBytesCap
+			e.cost = hashlimitUserToBytesCredits(cfg.Avg)
+			e.cap = cfg.Burst
+		} else {
+			e.cap = cfg.Avg * cfg.Burst * hashlimitCredit
+			e.credit = e.cap
+			e.cost = cfg.Avg * hashlimitCredit
+		}
 		t.entries[key] = e
-	} else if d := now - e.prev; d > 0 {
+	} else if d := now - e.prev; d > 0 && cfg.Mode&HashlimitBytes != 0 {
+		e.prev = now
+		old := e.credit
+		e.credit += uint64(d) * hashlimitCPJBytes
+		if old >= e.credit || e.credit > hashlimitBytesCap {
+			e.credit = hashlimitBytesCap
+		}
+	} else if d > 0 {
 		e.prev = now
 		add := uint64(d) * hashlimitCPJ
 		if add/hashlimitCPJ != uint64(d) || e.credit+add < e.credit {
@@ -172,8 +203,18 @@ func (m *HashlimitMatch) Match(c *Context) bool {
 	}
 	e.expires = now + int64(cfg.Expire)*limitHZ/1000
 	above := m.Mode&HashlimitAbove != 0
-	if e.credit >= e.cost {
-		e.credit -= e.cost
+	cost := e.cost
+	if cfg.Mode&HashlimitBytes != 0 {
+		// hashlimit_byte_cost: the packet's 16-byte chunks, at most a
+		// full bucket; an empty bucket is refilled while the burst lasts.
+		cost = min((uint64(c.Packet.WireLength)>>4+1)*e.cost, hashlimitBytesCap)
+		if e.credit < cost && e.cap > 0 {
+			e.cap--
+			e.credit = hashlimitBytesCap
+		}
+	}
+	if e.credit >= cost {
+		e.credit -= cost
 		return !above
 	}
 	return above
@@ -261,6 +302,12 @@ func maskedAddr(a netip.Addr, bits uint8) [16]byte {
 func (m *HashlimitMatch) CheckRule(_ *Rule, _ Site) error {
 	if m.GCInterval == 0 || m.Expire == 0 {
 		return errHashlimitZero
+	}
+	if m.Mode&HashlimitBytes != 0 {
+		if hashlimitUserToBytesCredits(m.Avg) == 0 {
+			return errHashlimitOverflow
+		}
+		return nil
 	}
 	if m.Burst == 0 || m.Avg*m.Burst*hashlimitCredit < m.Avg*hashlimitCredit {
 		return errHashlimitOverflow

@@ -158,3 +158,36 @@ func TestHashlimitKnownFlowDoesNotAllocate(t *testing.T) {
 		t.Errorf("Match allocates %v times for a known flow", n)
 	}
 }
+
+// TestHashlimitByteRate is --hashlimit-upto 1kb/s --hashlimit-burst 2kb
+// (Avg the cost of 16 bytes at 1024 B/s, Burst 2 refills, as iptables
+// stores them) on 300-byte packets: a full bucket takes 3 of them, and
+// the burst refills it twice at once, so 9 pass; a second later the
+// bucket is full again (it refills in a second whatever the rate), and 3
+// more pass.
+func TestHashlimitByteRate(t *testing.T) {
+	m := &HashlimitMatch{TableName: "bytes", Mode: HashlimitBytes, Avg: 0xFFFFFFFF / (1024/16 + 1), Burst: 2,
+		GCInterval: 1000, Expire: 60000, SrcMask: 32, DstMask: 32}
+	if err := m.CheckRule(nil, Site{}); err != nil {
+		t.Fatal(err)
+	}
+	m = bound(t, m, nil)
+	start := time.Date(2024, 5, 6, 12, 0, 0, 0, time.UTC)
+	run := func(at time.Duration, n int) int {
+		passed := 0
+		for range n {
+			c := matchCtx(matchPkt{src: "10.0.0.1", dst: "10.0.0.2", proto: 17, sport: 1, dport: 2, payload: 272}.decode(t))
+			c.Now = start.Add(at)
+			if m.Match(c) {
+				passed++
+			}
+		}
+		return passed
+	}
+	if got := run(0, 12); got != 9 {
+		t.Errorf("at 0 s: %d of 12 passed, want 9", got)
+	}
+	if got := run(time.Second, 6); got != 3 {
+		t.Errorf("at 1 s: %d of 6 passed, want 3", got)
+	}
+}

@@ -10,10 +10,10 @@ import (
 	"github.com/nfgo/nfgo/packet"
 )
 
-// -m hashlimit (libxt_hashlimit.c, revision 3). Packet rates are
-// implemented; byte rates ("512kb/s") are parsed, checked and then
-// refused as unsupported, as is --hashlimit-rate-match (revision 3's rate
-// measurement).
+// -m hashlimit (libxt_hashlimit.c, revision 3), with packet rates
+// ("10/sec") and byte rates ("512kb/s", the burst in bytes); only
+// --hashlimit-rate-match (revision 3's rate measurement) is refused as
+// unsupported.
 //
 // iptables-save prints the rate in the largest unit that keeps it whole,
 // always the burst, the mode, the name (unquoted: a name with a space
@@ -37,7 +37,15 @@ const (
 	hashlimitMaxSize      = 1 << 20 // HASHLIMIT_MAX_SIZE
 	hashlimitNameLen      = 255     // NAME_MAX, with the NUL
 	hashlimitByteExpire   = 15      // XT_HASHLIMIT_BYTE_EXPIRE, seconds
+	// hashlimitByteExpireBurst is XT_HASHLIMIT_BYTE_EXPIRE_BURST, seconds.
+	hashlimitByteExpireBurst = 60
 )
+
+// hashlimitByteUnits are print_bytes' units, largest first.
+var hashlimitByteUnits = []struct {
+	name   string
+	thresh uint64
+}{{"m", 1024 * 1024}, {"k", 1024}, {"", 1}}
 
 var hashlimitUnits = []struct {
 	name string
@@ -310,13 +318,24 @@ func (p *hashlimitMatchParser) done() (any, error) {
 		m.Burst = p.burst
 	}
 	if p.bytes {
+		// hashlimit_mt_check: the burst in bytes becomes a count of
+		// rates, rounded up, and the default expiry grows to 60 s.
+		m.Mode |= filter.HashlimitBytes
+		m.Burst = 0
 		if p.seen["hashlimit-burst"] {
 			unit := hashlimitCostToBytes(m.Avg)
 			if p.burst < unit {
 				return nil, fmt.Errorf("%w: burst cannot be smaller than %db", ErrBadArgument, unit)
 			}
+			m.Burst = (p.burst + unit - 1) / unit
+			if !p.seen["hashlimit-htable-expire"] {
+				m.Expire = hashlimitByteExpireBurst * 1000
+			}
 		}
-		return nil, fmt.Errorf("%w: hashlimit: byte rates (b/s) are not supported yet", ErrUnsupported)
+		if p.seen["hashlimit-rate-match"] {
+			return nil, fmt.Errorf("%w: hashlimit: --hashlimit-rate-match is not supported yet", ErrUnsupported)
+		}
+		return m, nil
 	}
 	if m.Burst > hashlimitBurstMax {
 		return nil, fmt.Errorf("%w: bad value for option \"--hashlimit-burst\", or out of range (1-%d)", ErrBadArgument, hashlimitBurstMax)
@@ -346,14 +365,42 @@ func formatHashlimitRate(period uint64) (string, uint64) {
 
 func saveHashlimit(w *saver, x any) {
 	m := x.(*filter.HashlimitMatch)
-	rate, quantum := formatHashlimitRate(m.Avg)
 	opt := "hashlimit-upto"
 	if m.Mode&filter.HashlimitAbove != 0 {
 		opt = "hashlimit-above"
 	}
-	w.opt(false, opt, rate)
-	w.opt(false, "hashlimit-burst", strconv.FormatUint(m.Burst, 10))
-	if mode := m.Mode &^ filter.HashlimitAbove; mode != 0 {
+	var quantum uint64
+	if m.Mode&filter.HashlimitBytes != 0 {
+		// print_bytes.
+		r := hashlimitCostToBytes(m.Avg)
+		u := hashlimitByteUnits[len(hashlimitByteUnits)-1]
+		for _, cand := range hashlimitByteUnits {
+			if r >= cand.thresh && hashlimitBytesToCost(r&^(cand.thresh-1)) == m.Avg {
+				u = cand
+				break
+			}
+		}
+		w.opt(false, opt, strconv.FormatUint(r/u.thresh, 10)+u.name+"b/s")
+		quantum = hashlimitByteExpire * 1000
+		if m.Burst != 0 {
+			r *= m.Burst
+			u = hashlimitByteUnits[len(hashlimitByteUnits)-1]
+			for _, cand := range hashlimitByteUnits {
+				if r >= cand.thresh {
+					u = cand
+					break
+				}
+			}
+			w.opt(false, "hashlimit-burst", strconv.FormatUint(r/u.thresh, 10)+u.name+"b")
+			quantum = hashlimitByteExpireBurst * 1000
+		}
+	} else {
+		var rate string
+		rate, quantum = formatHashlimitRate(m.Avg)
+		w.opt(false, opt, rate)
+		w.opt(false, "hashlimit-burst", strconv.FormatUint(m.Burst, 10))
+	}
+	if mode := m.Mode &^ (filter.HashlimitAbove | filter.HashlimitBytes); mode != 0 {
 		var parts []string
 		for _, f := range []struct {
 			bit  filter.HashlimitMode

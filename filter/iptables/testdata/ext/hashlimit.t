@@ -1,5 +1,4 @@
 # hashlimit match: generated with iptables 1.8.9 (nf_tables), iptables-restore + iptables-save in a netns.
-# Byte rates (b/s) are not supported by nfgo yet, so their accepted forms are left out.
 @family 4
 -m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
 -m hashlimit --hashlimit-above 1/sec --hashlimit-name foo;-m hashlimit --hashlimit-above 1/sec --hashlimit-burst 5 --hashlimit-name foo;OK
@@ -75,3 +74,12 @@
 -m hashlimit --hashlimit-upto 3/min --hashlimit-name foo --hashlimit-htable-expire 1000;-m hashlimit --hashlimit-upto 3/min --hashlimit-burst 5 --hashlimit-name foo --hashlimit-htable-expire 1000;OK
 -m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-rate-interval 0;;FAIL
 -m hashlimit --hashlimit-upto 1/sec --hashlimit-name foo --hashlimit-rate-interval x;;FAIL
+-m hashlimit --hashlimit-upto 1kb/s --hashlimit-name foo;=;OK
+-m hashlimit --hashlimit-upto 512kb/s --hashlimit-burst 1m --hashlimit-name foo;-m hashlimit --hashlimit-upto 512kb/s --hashlimit-burst 1mb --hashlimit-name foo;OK
+-m hashlimit --hashlimit-above 1mb/s --hashlimit-burst 2mb --hashlimit-name foo --hashlimit-mode srcip;-m hashlimit --hashlimit-above 1mb/s --hashlimit-burst 2mb --hashlimit-mode srcip --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 100b/s --hashlimit-name foo;-m hashlimit --hashlimit-upto 96b/s --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1000b/s --hashlimit-burst 1500 --hashlimit-name foo;-m hashlimit --hashlimit-upto 992b/s --hashlimit-burst 1kb --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 10kb --hashlimit-name foo --hashlimit-htable-expire 60000;-m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 10kb --hashlimit-name foo;OK
+-m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 10kb --hashlimit-name foo --hashlimit-htable-expire 15000;-m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 10kb --hashlimit-name foo --hashlimit-htable-expire 15000;OK
+-m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 100 --hashlimit-name foo;;FAIL
+-m hashlimit --hashlimit-upto 3000mb/s --hashlimit-name foo;-m hashlimit --hashlimit-upto 3120mb/s --hashlimit-name foo;OK
