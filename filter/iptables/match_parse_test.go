@@ -124,7 +124,7 @@ func TestMatchParsersRejectWithIptablesReasons(t *testing.T) {
 		{"time", packet.IPv4, "--weekdays 0", ErrBadArgument, "No, the week does NOT begin with Sunday"},
 		{"time", packet.IPv4, "--datestart 1969", ErrBadArgument, "Invalid date"},
 		{"addrtype", packet.IPv6, "--src-type BROADCAST", ErrBadArgument, "ipv6 does not support BROADCAST"},
-		{"hashlimit", packet.IPv4, "--hashlimit-upto 1kb/s --hashlimit-name foo", ErrUnsupported, "byte rates (b/s) are not supported yet"},
+		{"hashlimit", packet.IPv4, "--hashlimit-upto 1kb/s --hashlimit-burst 100 --hashlimit-name foo", ErrBadArgument, "burst cannot be smaller than 1024b"},
 		{"hashlimit", packet.IPv4, "--hashlimit-upto 1/sec", ErrSyntax, `option "--hashlimit-name" must be specified`},
 		{"hashlimit", packet.IPv4, "--hashlimit-above 1000001/sec --hashlimit-name foo", ErrBadArgument, "Rate too fast"},
 		{"set", packet.IPv4, "--match-set foo sr", ErrBadArgument, "You must spefify (the comma separated list of) 'src' or 'dst'."},
