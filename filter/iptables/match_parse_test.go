@@ -142,3 +142,17 @@ func TestMatchParsersRejectWithIptablesReasons(t *testing.T) {
 		})
 	}
 }
+
+// TestExtensionsNotYetImplementedAreSaidSo: an extension iptables has
+// and nfgo lacks is refused as unsupported, naming it, not as unknown.
+func TestExtensionsNotYetImplementedAreSaidSo(t *testing.T) {
+	for _, rule := range []string{"-A INPUT -m connlabel --label 5", "-A INPUT -j HMARK --hmark-mod 2"} {
+		_, err := Parse(strings.NewReader("*filter\n"+rule+"\nCOMMIT\n"), packet.IPv4)
+		if !errors.Is(err, ErrUnsupported) || errors.Is(err, ErrUnknownExtension) {
+			t.Errorf("%s: %v, want ErrUnsupported", rule, err)
+		}
+	}
+	if _, err := Parse(strings.NewReader("*filter\n-A INPUT -m nosuchmatch\nCOMMIT\n"), packet.IPv4); !errors.Is(err, ErrUnknownExtension) {
+		t.Errorf("an unknown match: %v, want ErrUnknownExtension", err)
+	}
+}

@@ -131,6 +131,10 @@ func parseRule(words []string, f packet.Family, table filter.TableID, chain stri
 					break
 				}
 				e := lookupExt(false, name, f)
+				if e == nil && notYet[name] {
+					err = fmt.Errorf("%w: the iptables match %q is not implemented by nfgo yet", ErrUnsupported, name)
+					break
+				}
 				if e == nil {
 					err = fmt.Errorf("%w: Couldn't load match `%s':No such file or directory", ErrUnknownExtension, name)
 					break
@@ -321,7 +325,18 @@ func parseTargetName(name string, isGoto bool, f packet.Family, rc *ruleContext,
 		pr.target = &filter.JumpTarget{Chain: name}
 		return nil, nil
 	}
+	if notYet[name] {
+		return nil, fmt.Errorf("%w: the iptables target %q is not implemented by nfgo yet", ErrUnsupported, name)
+	}
 	return nil, fmt.Errorf("%w: Couldn't load target `%s':No such file or directory", ErrUnknownExtension, name)
+}
+
+// notYet are the extensions iptables has that nfgo does not implement
+// yet: a rule using one is refused as unsupported, not as unknown.
+var notYet = map[string]bool{
+	"connlabel": true, "osf": true, "rateest": true, "ipvs": true, "l2tp": true,
+	"HMARK": true, "SECMARK": true, "CONNSECMARK": true, "SYNPROXY": true, "RATEEST": true,
+	"LED": true, "CLUSTERIP": true,
 }
 
 func parseProtoOpt(a *args, h *filter.Header, invert bool) error {
