@@ -156,7 +156,14 @@ func parseRule(words []string, f packet.Family, table filter.TableID, chain stri
 			}
 		default:
 			if strings.HasPrefix(w, "--") && len(w) > 2 {
-				err = dispatchOption(w[2:], invert, a, rc, &matches, target)
+				name := w[2:]
+				if n, v, ok := strings.Cut(name, "="); ok && n != "" {
+					// getopt_long's --option=value: the value is the
+					// option's argument.
+					name = n
+					a.words = append(a.words[:a.i:a.i], append([]string{v}, a.words[a.i:]...)...)
+				}
+				err = dispatchOption(name, invert, a, rc, &matches, target)
 			} else {
 				err = fmt.Errorf("%w: unknown option \"%s\"", ErrUnknownOption, w)
 				if !strings.HasPrefix(w, "-") {
@@ -179,6 +186,13 @@ func parseRule(words []string, f packet.Family, table filter.TableID, chain stri
 		return nil, fmt.Errorf("%w: Can't use -o with %s", ErrSyntax, h)
 	case !pr.header.In.IsZero() && (chain == "OUTPUT" || chain == "POSTROUTING"):
 		return nil, fmt.Errorf("%w: Can't use -i with %s", ErrSyntax, h)
+	}
+	// "-i +" is any interface: iptables-nft adds no test for it, and
+	// iptables-save prints none.
+	for _, i := range []*filter.Iface{&pr.header.In, &pr.header.Out} {
+		if i.Name == "" && i.Wildcard && !i.Invert {
+			*i = filter.Iface{}
+		}
 	}
 	for _, m := range matches {
 		x, err := m.parser.done()

@@ -101,3 +101,10 @@
 ! -s 1.2.3.4/0;;FAIL
 -s 10..1;;FAIL
 -s 1.2.3.256;;FAIL
+# getopt_long's --option=value form, for extension options
+-p tcp --dport=22 -j ACCEPT;-p tcp -m tcp --dport 22 -j ACCEPT;OK
+-p icmp --icmp-type=8;-p icmp -m icmp --icmp-type 8;OK
+-m comment --comment=hello;-m comment --comment hello;OK
+# "-i +" is any interface: iptables-save prints no test; "! -i +" stays
+-i + -j ACCEPT;-j ACCEPT;OK
+! -i + -j ACCEPT;=;OK
