@@ -78,6 +78,7 @@ type replayOptions struct {
 	rules, rules6 string
 	ipsets        string
 	nfacct        string
+	nfacctList    bool
 	local         string
 	in            string
 	routes        routeFlag
@@ -121,6 +122,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per packet")
 	fs.BoolVar(&o.trace, "trace", false, "show every rule evaluated")
 	fs.BoolVar(&o.conntrack, "conntrack", false, "print the final connection table, as conntrack -L does")
+	fs.BoolVar(&o.nfacctList, "nfacct-list", false, "print the nfacct objects' final counts, as nfacct list does")
 	fs.BoolVar(&o.expectations, "expectations", false, "print the final expectations, as conntrack -L expect does")
 	fs.BoolVar(&o.noConntrack, "no-conntrack", false, "run without connection tracking (every packet UNTRACKED)")
 	fs.BoolVar(&o.events, "events", false, "show each packet's conntrack events, as conntrack -E prints them")
@@ -263,6 +265,12 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	progress.done()
 	if err := out.finish(rs4, rs6); err != nil {
 		return err
+	}
+	if o.nfacctList {
+		// The nfacct objects' counts, as nfacct list prints them.
+		if _, err := eng.NFAcct().WriteTo(stdout); err != nil {
+			return err
+		}
 	}
 	if o.conntrack && eng.Conntrack() != nil {
 		// The table as it stands after the last packet, in capture time.
