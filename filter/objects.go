@@ -7,8 +7,9 @@ import (
 )
 
 // Objects holds the named state that rules share and that outlives a
-// ruleset: hashlimit tables, and the recent lists, ipsets, nfacct
-// counters and rate estimators to come. In the kernel such an object is
+// ruleset: hashlimit tables, recent lists and IDLETIMER timers (named
+// objects kept here), and the ipsets and nfacct objects, which the
+// caller owns and Sets and NFAcct name. In the kernel such an object is
 // found by its name when a rule is loaded, so that every rule naming it
 // shares it, and a table replacement that keeps a rule naming it keeps
 // its state. nfgo does the same: Compile binds each rule's extensions to
