@@ -6,6 +6,24 @@ import (
 	"github.com/nfgo/nfgo/packet"
 )
 
+// firstFragmentHeader returns the packet's transport header and what
+// follows it, if it has at least n bytes: the prologue of the matches on
+// a transport header (xt_sctp, xt_dccp, xt_ipcomp, ip6t_mh). A later
+// fragment has no header (ok false, no drop); a header cut short drops
+// the packet, as those matches' hotdrop does.
+func firstFragmentHeader(c *Context, n int) (h []byte, ok bool) {
+	p := c.Packet
+	if p.FragOffset != 0 {
+		return nil, false
+	}
+	b := p.Bytes()
+	if p.L4Off == 0 || len(b)-p.L4Off < n {
+		c.HotDrop = true
+		return nil, false
+	}
+	return b[p.L4Off:], true
+}
+
 // IPCompMatch is -m ipcomp --ipcompspi (xt_ipcomp.c): the IPComp
 // header's 16-bit CPI within Min..Max. A later fragment never matches; a
 // header cut short drops the packet.
@@ -22,16 +40,11 @@ func (*IPCompMatch) RequiredProto() (uint8, bool) { return 108, false }
 
 // Match tests the CPI.
 func (m *IPCompMatch) Match(c *Context) bool {
-	p := c.Packet
-	if p.FragOffset != 0 {
+	h, ok := firstFragmentHeader(c, 4)
+	if !ok {
 		return false
 	}
-	b := p.Bytes()
-	if p.L4Off == 0 || len(b)-p.L4Off < 4 {
-		c.HotDrop = true
-		return false
-	}
-	cpi := uint32(binary.BigEndian.Uint16(b[p.L4Off+2:]))
+	cpi := uint32(binary.BigEndian.Uint16(h[2:]))
 	return (cpi >= m.Min && cpi <= m.Max) != m.Invert
 }
 
@@ -70,16 +83,10 @@ func (*DCCPMatch) RequiredProto() (uint8, bool) { return packet.ProtoDCCP, false
 
 // Match follows dccp_mt.
 func (m *DCCPMatch) Match(c *Context) bool {
-	p := c.Packet
-	if p.FragOffset != 0 {
+	h, ok := firstFragmentHeader(c, 12)
+	if !ok {
 		return false
 	}
-	b := p.Bytes()
-	if p.L4Off == 0 || len(b)-p.L4Off < 12 {
-		c.HotDrop = true
-		return false
-	}
-	h := b[p.L4Off:]
 	sport, dport := binary.BigEndian.Uint16(h), binary.BigEndian.Uint16(h[2:])
 	typ := (h[8] >> 1) & 0x0f
 	return (!m.HasSrc || (sport >= m.SrcPorts.Min && sport <= m.SrcPorts.Max) != m.InvertSrc) &&

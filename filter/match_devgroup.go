@@ -92,7 +92,9 @@ func (m *CgroupMatch) Match(c *Context) bool {
 	if m.HasClassID {
 		return (o.ClassID == m.ClassID) != m.InvertClassID
 	}
+	// The cgroup or one below it: the path, then a slash or the end.
+	base := strings.TrimSuffix(m.Path, "/")
 	in := o.CgroupPath == m.Path || m.Path == "/" && o.CgroupPath != "" ||
-		strings.HasPrefix(o.CgroupPath, strings.TrimSuffix(m.Path, "/")+"/")
+		strings.HasPrefix(o.CgroupPath, base) && len(o.CgroupPath) > len(base) && o.CgroupPath[len(base)] == '/'
 	return in != m.InvertPath
 }

@@ -366,15 +366,10 @@ func (*MHMatch) RequiredProto() (uint8, bool) { return 135, false }
 // short, or whose payload protocol is not "no next header", drops the
 // packet.
 func (m *MHMatch) Match(c *Context) bool {
-	p := c.Packet
-	if p.FragOffset != 0 {
+	h, ok := firstFragmentHeader(c, 6)
+	if !ok {
 		return false
 	}
-	if p.L4Off == 0 || len(p.Bytes())-p.L4Off < 6 {
-		c.HotDrop = true
-		return false
-	}
-	h := p.Bytes()[p.L4Off:]
 	if h[0] != nextNone {
 		c.HotDrop = true
 		return false

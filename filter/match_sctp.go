@@ -62,22 +62,18 @@ func (m *SCTPMatch) HasChunk(t uint8) bool { return m.Chunks[t>>6]&(1<<(t&63)) !
 
 // Match follows sctp_mt.
 func (m *SCTPMatch) Match(c *Context) bool {
+	h, ok := firstFragmentHeader(c, 12)
+	if !ok {
+		return false
+	}
 	p := c.Packet
-	if p.FragOffset != 0 {
-		return false
-	}
-	b := p.Bytes()
-	if p.L4Off == 0 || len(b)-p.L4Off < 12 {
-		c.HotDrop = true
-		return false
-	}
 	if m.HasSrc && (p.SrcPort >= m.SrcPorts.Min && p.SrcPort <= m.SrcPorts.Max) == m.InvertSrc {
 		return false
 	}
 	if m.HasDst && (p.DstPort >= m.DstPorts.Min && p.DstPort <= m.DstPorts.Max) == m.InvertDst {
 		return false
 	}
-	return !m.HasChunks || m.matchChunks(c, b, p.L4Off+12) != m.InvertChunks
+	return !m.HasChunks || m.matchChunks(c, h, 12) != m.InvertChunks
 }
 
 // matchChunks is match_packet.

@@ -20,6 +20,18 @@ import (
 type NPTTarget struct {
 	Dest                 bool // DNPT
 	SrcPrefix, DstPrefix netip.Prefix
+
+	// adj is the prefixes' checksum difference, computed by Bind (as
+	// checkentry computes it) and bound says it is.
+	adj   uint16
+	bound bool
+}
+
+// Bind computes the adjustment once, for the packets.
+func (t *NPTTarget) Bind(*Binding) (any, error) {
+	b := *t
+	b.adj, b.bound = t.adjustment(), true
+	return &b, nil
 }
 
 // Name returns "SNPT" or "DNPT".
@@ -99,8 +111,12 @@ func (t *NPTTarget) mapPrefix(a []byte) bool {
 			return false
 		}
 	}
+	adj := t.adj
+	if !t.bound {
+		adj = t.adjustment()
+	}
 	w := binary.LittleEndian.Uint16(a[2*idx:])
-	sum := ^csumFold(csumAdd(uint32(w), uint32(t.adjustment())))
+	sum := ^csumFold(csumAdd(uint32(w), uint32(adj)))
 	if sum == 0xffff {
 		sum = 0
 	}

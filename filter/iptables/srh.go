@@ -26,20 +26,15 @@ func init() {
 	}
 	sid := func(name string, flag uint16, field func(*m) *netip.Prefix) declOpt[m] {
 		return declOpt[m]{name: name, invert: true, set: func(x *m, c *optCall) error {
-			addr, bits, hasLen := strings.Cut(c.value, "/")
-			a, err := netip.ParseAddr(addr)
-			if err != nil || !a.Is6() || a.Zone() != "" {
+			p, addrOK, lenOK := parseIPv6Prefix(c.value)
+			switch {
+			case !addrOK:
+				addr, _, _ := strings.Cut(c.value, "/")
 				return fmt.Errorf("%w: getaddrinfo: Name or service not known (%q; nfgo does not resolve host names)", ErrBadArgument, addr)
+			case !lenOK:
+				return fmt.Errorf("%w: srh: bad value for option \"--%s\", neither a valid network mask nor valid CIDR (0-128).", ErrBadArgument, name) //lint:ignore ST1005 libxtables' message
 			}
-			n := 128
-			if hasLen {
-				v, ok := strtoui(bits, 0, 128)
-				if !ok {
-					return fmt.Errorf("%w: srh: bad value for option \"--%s\", neither a valid network mask nor valid CIDR (0-128).", ErrBadArgument, name) //lint:ignore ST1005 libxtables' message
-				}
-				n = int(v)
-			}
-			*field(x) = netip.PrefixFrom(a, n)
+			*field(x) = p
 			x.Flags |= flag
 			if c.invert {
 				x.Invert |= flag

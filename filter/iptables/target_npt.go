@@ -27,20 +27,14 @@ func declareNPT(name string, dest bool) {
 	type t = filter.NPTTarget
 	pfx := func(field func(*t) *netip.Prefix) func(*t, *optCall) error {
 		return func(x *t, c *optCall) error {
-			addr, bits, hasLen := strings.Cut(c.value, "/")
-			a, err := netip.ParseAddr(addr)
-			if err != nil || !a.Is6() || a.Zone() != "" {
-				return fmt.Errorf("%w: %s: bad address \"%s\"", ErrBadArgument, name, addr)
+			p, addrOK, lenOK := parseIPv6Prefix(c.value)
+			switch {
+			case !addrOK:
+				return fmt.Errorf("%w: %s: bad address in \"%s\"", ErrBadArgument, name, c.value)
+			case !lenOK:
+				return fmt.Errorf("%w: %s: bad prefix length in \"%s\"", ErrBadArgument, name, c.value)
 			}
-			n := 128
-			if hasLen {
-				v, ok := strtoui(bits, 10, 128)
-				if !ok {
-					return fmt.Errorf("%w: %s: bad prefix length \"%s\"", ErrBadArgument, name, bits)
-				}
-				n = int(v)
-			}
-			*field(x) = netip.PrefixFrom(a, n)
+			*field(x) = p
 			return nil
 		}
 	}
@@ -66,6 +60,25 @@ func declareNPT(name string, dest bool) {
 	declare(&declared[filter.SNPTTarget]{name: name, target: true, family: packet.IPv6,
 		opts: wrapOpts[filter.SNPTTarget](opts, func(x *filter.SNPTTarget) *t { return &x.NPTTarget }),
 		save: func(w *saver, x *filter.SNPTTarget) { save(w, &x.NPTTarget) }})
+}
+
+// parseIPv6Prefix reads an IPv6 ADDR[/LEN] as XTTYPE_HOSTMASK takes a
+// numeric one (LEN 128 when missing, a C integer up to 128); the address
+// is not masked.
+func parseIPv6Prefix(s string) (p netip.Prefix, addrOK, lenOK bool) {
+	addr, bits, hasLen := strings.Cut(s, "/")
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !a.Is6() || a.Zone() != "" {
+		return netip.Prefix{}, false, false
+	}
+	n := uint64(128)
+	if hasLen {
+		var ok bool
+		if n, ok = strtoui(bits, 0, 128); !ok {
+			return netip.Prefix{}, true, false
+		}
+	}
+	return netip.PrefixFrom(a, int(n)), true, true
 }
 
 // wrapOpts lifts options of an inner type to a type embedding it.

@@ -4,6 +4,7 @@
 :POSTROUTING
 -j SNPT --src-pfx fd00:1::/64 --dst-pfx 2001:db8:1::/64;=;OK
 -j SNPT --src-pfx fd00:1::/48 --dst-pfx 2001:db8:1:2::/64;=;OK
+-j SNPT --src-pfx fd00::/8 --dst-pfx 2000::/8;=;OK
 -j SNPT --src-pfx fd00:1::1/64 --dst-pfx 2001:db8:1::/64;;FAIL
 -j SNPT --src-pfx fd00:1::/65 --dst-pfx 2001:db8:1::/65;;FAIL
 -j SNPT --src-pfx fd00:1::/64;;FAIL
