@@ -32,7 +32,8 @@ func init() {
 				addr, _, _ := strings.Cut(c.value, "/")
 				return fmt.Errorf("%w: getaddrinfo: Name or service not known (%q; nfgo does not resolve host names)", ErrBadArgument, addr)
 			case !lenOK:
-				return fmt.Errorf("%w: srh: bad value for option \"--%s\", neither a valid network mask nor valid CIDR (0-128).", ErrBadArgument, name) //lint:ignore ST1005 libxtables' message
+				//lint:ignore ST1005 libxtables' message
+				return fmt.Errorf("%w: srh: bad value for option \"--%s\", neither a valid network mask nor valid CIDR (0-128).", ErrBadArgument, name)
 			}
 			*field(x) = p
 			x.Flags |= flag
