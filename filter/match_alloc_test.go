@@ -69,3 +69,19 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetsDoNotAllocate checks the targets that compute per packet
+// (hashes, estimators) without a test of their own for it.
+func TestTargetsDoNotAllocate(t *testing.T) {
+	targets := []Target{
+		&HMarkTarget{Flags: HMarkSrcMask | HMarkDstMask | HMarkSportMask | HMarkDportMask, SrcPrefix: 32, DstPrefix: 32, PortMask: ^uint32(0), Mod: 64},
+		&HMarkTarget{Flags: HMarkCT | HMarkSrcMask, SrcPrefix: 24, PortMask: ^uint32(0), Mod: 8},
+	}
+	c := matchCtx(mTCP4.decode(t))
+	c.CT = CTInfo{Tracked: true, State: StateNew}
+	for _, tg := range targets {
+		if n := testing.AllocsPerRun(100, func() { tg.Do(c) }); n != 0 {
+			t.Errorf("%T.Do allocates %v times", tg, n)
+		}
+	}
+}

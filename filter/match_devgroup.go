@@ -75,10 +75,18 @@ func (*CgroupMatch) Name() string { return "cgroup" }
 // ErrCgroupBoth is CheckRule's error for --path with --cgroup.
 var ErrCgroupBoth = errors.New("cgroup: --path and --cgroup cannot be used together")
 
-// CheckRule refuses --path with --cgroup, as cgroup_mt_check_v1 does.
+// ErrCgroupNeither is CheckRule's error for a cgroup match without
+// --path or --cgroup.
+var ErrCgroupNeither = errors.New("cgroup: one of --path and --cgroup is needed")
+
+// CheckRule refuses --path with --cgroup, and neither, as
+// cgroup_mt_check_v1 does.
 func (m *CgroupMatch) CheckRule(_ *Rule, _ Site) error {
 	if m.HasClassID && m.Path != "" {
 		return ErrCgroupBoth
+	}
+	if !m.HasClassID && m.Path == "" {
+		return ErrCgroupNeither
 	}
 	return nil
 }

@@ -23,6 +23,13 @@ const (
 	// "512kb/s" rate), Avg the cost of 16 bytes and Burst how many times
 	// an empty bucket may be refilled at once.
 	HashlimitBytes HashlimitMode = 1 << 5
+	// HashlimitRateMatch is XT_HASHLIMIT_RATE_MATCH
+	// (--hashlimit-rate-match): instead of a token bucket, count each
+	// flow's packets (or bytes) over windows of Interval seconds; a flow
+	// is under the limit while its count in the current window stays
+	// within the burst and the previous window's rate did not exceed
+	// the limit.
+	HashlimitRateMatch HashlimitMode = 1 << 6
 )
 
 // hashlimitCPJBytes and hashlimitBytesCap are CREDITS_PER_JIFFY_BYTES
@@ -90,6 +97,9 @@ type HashlimitMatch struct {
 	// SrcMask and DstMask are the prefix lengths applied to the
 	// addresses before they are used as keys.
 	SrcMask, DstMask uint8
+	// Interval is --hashlimit-rate-interval, the window of
+	// HashlimitRateMatch in seconds.
+	Interval uint32
 
 	// table is the table Bind found or made; nil until the match is
 	// bound, when it never matches.
@@ -130,6 +140,11 @@ type hashlimitEntry struct {
 	credit  uint64
 	cap     uint64
 	cost    uint64
+	// The rate-match state: the limit a second, the burst, the window
+	// in jiffies, the count in the current window and whether the last
+	// window was over the limit.
+	rate, burst, window, current uint64
+	prevWindow                   bool
 }
 
 // Name returns "hashlimit".
@@ -172,7 +187,9 @@ func (m *HashlimitMatch) Match(c *Context) bool {
 			}
 		}
 		e = &hashlimitEntry{prev: now}
-		if cfg.Mode&HashlimitBytes != 0 {
+		if cfg.Mode&HashlimitRateMatch != 0 {
+			cfg.initRateMatch(e)
+		} else if cfg.Mode&HashlimitBytes != 0 {
 			e.credit = hashlimitBytesCap
 			e.cost = hashlimitUserToBytesCredits(cfg.Avg)
 			e.cap = cfg.Burst
@@ -182,7 +199,15 @@ func (m *HashlimitMatch) Match(c *Context) bool {
 			e.cost = cfg.Avg * hashlimitCredit
 		}
 		t.entries[key] = e
-	} else if d := now - e.prev; d > 0 && cfg.Mode&HashlimitBytes != 0 {
+	} else if d := now - e.prev; d > 0 && cfg.Mode&HashlimitRateMatch != 0 {
+		// rateinfo_recalc for revision 3's rate match: close the window
+		// once it has lasted Interval seconds.
+		if uint64(d) >= e.window {
+			e.prev = now
+			e.prevWindow = e.current*e.window > uint64(d)*e.rate
+			e.current = 0
+		}
+	} else if d > 0 && cfg.Mode&HashlimitBytes != 0 {
 		e.prev = now
 		old := e.credit
 		e.credit += uint64(d) * hashlimitCPJBytes
@@ -203,6 +228,17 @@ func (m *HashlimitMatch) Match(c *Context) bool {
 	}
 	e.expires = now + int64(cfg.Expire)*limitHZ/1000
 	above := m.Mode&HashlimitAbove != 0
+	if cfg.Mode&HashlimitRateMatch != 0 {
+		if m.Mode&HashlimitBytes != 0 {
+			e.current += uint64(c.Packet.WireLength)
+		} else {
+			e.current++
+		}
+		if !e.prevWindow && e.current <= e.burst {
+			return !above
+		}
+		return above
+	}
 	cost := e.cost
 	if cfg.Mode&HashlimitBytes != 0 {
 		// hashlimit_byte_cost: the packet's 16-byte chunks, at most a
@@ -218,6 +254,29 @@ func (m *HashlimitMatch) Match(c *Context) bool {
 		return !above
 	}
 	return above
+}
+
+// initRateMatch is rateinfo_init for a rate-match table: the rate a
+// second (user2rate, or user2rate_bytes for a byte rate) and the burst
+// above which a window is over the limit.
+func (m *HashlimitMatch) initRateMatch(e *hashlimitEntry) {
+	if m.Mode&HashlimitBytes != 0 {
+		r := uint64(1<<32 - 1)
+		if a := uint32(m.Avg); a != 0 {
+			r /= uint64(a)
+		}
+		e.rate = (r - 1) << 4
+		e.burst = e.rate
+		if m.Burst != 0 {
+			e.burst = m.Burst * e.rate
+		}
+	} else {
+		if m.Avg != 0 {
+			e.rate = HashlimitScale / m.Avg
+		}
+		e.burst = m.Burst + e.rate
+	}
+	e.window = uint64(m.Interval) * limitHZ
 }
 
 // maxEntries is htable_create's default: 8 times the bucket count, and
@@ -303,6 +362,15 @@ func (m *HashlimitMatch) CheckRule(_ *Rule, _ Site) error {
 	if m.GCInterval == 0 || m.Expire == 0 {
 		return errHashlimitZero
 	}
+	if m.Mode&HashlimitRateMatch != 0 {
+		if m.Avg == 0 || m.Avg > 1<<32-1 {
+			return errHashlimitRate
+		}
+		if m.Interval == 0 {
+			return errHashlimitInterval
+		}
+		return nil
+	}
 	if m.Mode&HashlimitBytes != 0 {
 		if hashlimitUserToBytesCredits(m.Avg) == 0 {
 			return errHashlimitOverflow
@@ -318,4 +386,6 @@ func (m *HashlimitMatch) CheckRule(_ *Rule, _ Site) error {
 var (
 	errHashlimitZero     = errors.New("--hashlimit-htable-expire and --hashlimit-htable-gcinterval must not be 0")
 	errHashlimitOverflow = errors.New("overflow, try lower (numerical result out of range)")
+	errHashlimitRate     = errors.New("invalid rate (numerical result out of range)")
+	errHashlimitInterval = errors.New("invalid interval")
 )

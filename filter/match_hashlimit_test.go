@@ -191,3 +191,35 @@ func TestHashlimitByteRate(t *testing.T) {
 		t.Errorf("at 1 s: %d of 6 passed, want 3", got)
 	}
 }
+
+// With --hashlimit-rate-match a flow matches while its count in the
+// current window stays within rate+burst and the window before was not
+// over the rate (rateinfo_recalc and hashlimit_mt_common, revision 3).
+func TestHashlimitRateMatchCountsWindows(t *testing.T) {
+	m := newHashlimit(HashSrcIP|HashlimitRateMatch, 2, 1) // 2/sec, burst 1: 3 a window
+	m.Interval, m.Expire = 1, 10000
+	m = bound(t, m, nil)
+	ms := time.Millisecond
+	offsets := []time.Duration{0, 100 * ms, 200 * ms, 300 * ms, 1200 * ms, 2500 * ms, 2600 * ms}
+	src := make([]string, len(offsets))
+	for i := range src {
+		src[i] = "10.0.0.1"
+	}
+	got := hashlimitRun(t, m, src, offsets)
+	// The 4th packet overflows the first window; 4 packets in 1.2 s are
+	// over 2/sec, so the whole second window is over the limit; the third
+	// window follows one packet in 1.3 s and is under it again.
+	want := []bool{true, true, true, false, false, true, true}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("packet at %v: got %v, want %v", offsets[i], got[i], want[i])
+		}
+	}
+}
+
+func TestHashlimitRateMatchRefusesAZeroInterval(t *testing.T) {
+	m := newHashlimit(HashSrcIP|HashlimitRateMatch, 2, 1)
+	if err := m.CheckRule(nil, Site{}); err == nil {
+		t.Error("rate-match with interval 0: CheckRule accepted it, the kernel refuses it (EINVAL)")
+	}
+}

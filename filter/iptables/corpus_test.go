@@ -164,16 +164,22 @@ func expected(cases []corpusCase) []string {
 // nfgoSave runs a restore file through nfgo's reader, validation and
 // writer, as "nfgo save" does.
 func nfgoSave(doc []byte, f packet.Family) (string, error) {
+	return nfgoSaveWith(doc, f, corpusSets.String(), corpusNFAcct)
+}
+
+// nfgoSaveWith is nfgoSave with the ipsets of an ipset save file and the
+// nfacct objects named.
+func nfgoSaveWith(doc []byte, f packet.Family, ipsets string, nfacct []string) (string, error) {
 	rs, err := Parse(strings.NewReader(string(doc)), f)
 	if err != nil {
 		return "", err
 	}
-	sets, err := ipset.ParseSets(strings.NewReader(corpusSets.String()))
+	sets, err := ipset.ParseSets(strings.NewReader(ipsets))
 	if err != nil {
 		return "", fmt.Errorf("corpus ipsets: %w", err)
 	}
 	acct := &filter.NFAcctTable{}
-	for _, name := range corpusNFAcct {
+	for _, name := range nfacct {
 		if err := acct.Add(name); err != nil {
 			return "", err
 		}

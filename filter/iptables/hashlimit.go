@@ -11,9 +11,11 @@ import (
 )
 
 // -m hashlimit (libxt_hashlimit.c, revision 3), with packet rates
-// ("10/sec") and byte rates ("512kb/s", the burst in bytes); only
-// --hashlimit-rate-match (revision 3's rate measurement) is refused as
-// unsupported.
+// ("10/sec") and byte rates ("512kb/s", the burst in bytes), and
+// --hashlimit-rate-match with --hashlimit-rate-interval. With rate-match
+// a packet rate is kept per second and the window defaults to the rate's
+// unit, so "1/min" saves as "1/sec ... --hashlimit-rate-interval 60", as
+// iptables-save prints it.
 //
 // iptables-save prints the rate in the largest unit that keeps it whole,
 // always the burst, the mode, the name (unquoted: a name with a space
@@ -185,9 +187,11 @@ func (p *hashlimitMatchParser) option(name string, invert bool, a *args) error {
 			m.Expire = uint32(n)
 		}
 	case "hashlimit-rate-interval":
-		if atoi(v) == 0 || strings.HasPrefix(strings.TrimLeft(v, " \t"), "-") {
-			return bad
+		n := atoi(v)
+		if n == 0 || int32(n) < 0 || strings.HasPrefix(strings.TrimLeft(v, " \t"), "-") {
+			return bad // atoi's value is not positive
 		}
+		m.Interval = uint32(n)
 	}
 	p.seen[key] = true
 	return nil
@@ -333,7 +337,10 @@ func (p *hashlimitMatchParser) done() (any, error) {
 			}
 		}
 		if p.seen["hashlimit-rate-match"] {
-			return nil, fmt.Errorf("%w: hashlimit: --hashlimit-rate-match is not supported yet", ErrUnsupported)
+			m.Mode |= filter.HashlimitRateMatch
+			if m.Interval == 0 {
+				m.Interval = 1
+			}
 		}
 		return m, nil
 	}
@@ -341,7 +348,11 @@ func (p *hashlimitMatchParser) done() (any, error) {
 		return nil, fmt.Errorf("%w: bad value for option \"--hashlimit-burst\", or out of range (1-%d)", ErrBadArgument, hashlimitBurstMax)
 	}
 	if p.seen["hashlimit-rate-match"] {
-		return nil, fmt.Errorf("%w: hashlimit: --hashlimit-rate-match is not supported yet", ErrUnsupported)
+		m.Mode |= filter.HashlimitRateMatch
+		m.Avg /= p.mult
+		if m.Interval == 0 {
+			m.Interval = uint32(p.mult)
+		}
 	}
 	return m, nil
 }
@@ -400,7 +411,7 @@ func saveHashlimit(w *saver, x any) {
 		w.opt(false, opt, rate)
 		w.opt(false, "hashlimit-burst", strconv.FormatUint(m.Burst, 10))
 	}
-	if mode := m.Mode &^ (filter.HashlimitAbove | filter.HashlimitBytes); mode != 0 {
+	if mode := m.Mode &^ (filter.HashlimitAbove | filter.HashlimitBytes | filter.HashlimitRateMatch); mode != 0 {
 		var parts []string
 		for _, f := range []struct {
 			bit  filter.HashlimitMode
@@ -434,5 +445,11 @@ func saveHashlimit(w *saver, x any) {
 	}
 	if m.DstMask != bits {
 		w.opt(false, "hashlimit-dstmask", strconv.Itoa(int(m.DstMask)))
+	}
+	if m.Mode&filter.HashlimitRateMatch != 0 {
+		w.opt(false, "hashlimit-rate-match", "")
+		if m.Interval != 1 {
+			w.opt(false, "hashlimit-rate-interval", strconv.FormatUint(uint64(m.Interval), 10))
+		}
 	}
 }

@@ -146,7 +146,7 @@ func TestMatchParsersRejectWithIptablesReasons(t *testing.T) {
 // TestExtensionsNotYetImplementedAreSaidSo: an extension iptables has
 // and nfgo lacks is refused as unsupported, naming it, not as unknown.
 func TestExtensionsNotYetImplementedAreSaidSo(t *testing.T) {
-	for _, rule := range []string{"-A INPUT -m connlabel --label 5", "-A INPUT -j HMARK --hmark-mod 2"} {
+	for _, rule := range []string{"-A INPUT -m ipvs --ipvs", "-A INPUT -j LED --led-trigger-id foo"} {
 		_, err := Parse(strings.NewReader("*filter\n"+rule+"\nCOMMIT\n"), packet.IPv4)
 		if !errors.Is(err, ErrUnsupported) || errors.Is(err, ErrUnknownExtension) {
 			t.Errorf("%s: %v, want ErrUnsupported", rule, err)

@@ -72,6 +72,9 @@ func digitVal(c byte) int {
 // strtoui is xtables_strtoui with end == NULL: the whole of s must be a
 // number (base 0: decimal, 0x hex or 0 octal) within [lo, hi].
 func strtoui(s string, lo, hi uint64) (uint64, bool) {
+	if strings.HasPrefix(strings.TrimLeft(s, " \t\n\v\f\r"), "-") {
+		return 0, false // xtables_strtoul refuses what strtoul would wrap
+	}
 	v, rest, ok := cStrtoul(s, 0)
 	return v, ok && rest == "" && v >= lo && v <= hi
 }
@@ -79,6 +82,9 @@ func strtoui(s string, lo, hi uint64) (uint64, bool) {
 // strtouiPrefix is xtables_strtoui with an end pointer: a number at the
 // start of s, within [lo, hi], and the rest of s.
 func strtouiPrefix(s string, lo, hi uint64) (uint64, string, bool) {
+	if strings.HasPrefix(strings.TrimLeft(s, " \t\n\v\f\r"), "-") {
+		return 0, s, false
+	}
 	v, rest, ok := cStrtoul(s, 0)
 	return v, rest, ok && v >= lo && v <= hi
 }

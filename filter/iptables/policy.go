@@ -120,7 +120,12 @@ func init() {
 			}},
 		},
 		check: func(x *m, _ optSet, _ *ruleContext) error {
-			for i, e := range x.Elements {
+			elems := x.Elements
+			if !x.None && len(elems) == 0 {
+				// An ipsec policy has one element, options or none.
+				elems = []filter.PolicyElement{{}}
+			}
+			for i, e := range elems {
 				empty := !e.HasReqID && !e.HasSPI && !e.HasProto && !e.HasMode && !e.HasSrc && !e.HasDst
 				if x.Strict && empty {
 					return fmt.Errorf("%w: policy match: empty policy element %d. --strict is in effect, but at least one of reqid, spi, tunnel-src, tunnel-dst, proto or mode is required.", ErrSyntax, i)

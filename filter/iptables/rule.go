@@ -349,7 +349,7 @@ func parseTargetName(name string, isGoto bool, f packet.Family, rc *ruleContext,
 // yet: a rule using one is refused as unsupported, not as unknown.
 var notYet = map[string]bool{
 	"connlabel": true, "osf": true, "rateest": true, "ipvs": true, "l2tp": true,
-	"HMARK": true, "SECMARK": true, "CONNSECMARK": true, "SYNPROXY": true, "RATEEST": true,
+	"SECMARK": true, "CONNSECMARK": true, "SYNPROXY": true, "RATEEST": true,
 	"LED": true, "CLUSTERIP": true,
 }
 

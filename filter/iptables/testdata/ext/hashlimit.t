@@ -83,3 +83,10 @@
 -m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 10kb --hashlimit-name foo --hashlimit-htable-expire 15000;-m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 10kb --hashlimit-name foo --hashlimit-htable-expire 15000;OK
 -m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 100 --hashlimit-name foo;;FAIL
 -m hashlimit --hashlimit-upto 3000mb/s --hashlimit-name foo;-m hashlimit --hashlimit-upto 3120mb/s --hashlimit-name foo;OK
+# --hashlimit-rate-match: a packet rate is kept per second and the window
+# defaults to the rate's unit.
+-m hashlimit --hashlimit-upto 1/min --hashlimit-mode srcip --hashlimit-name rm1 --hashlimit-rate-match;-m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name rm1 --hashlimit-htable-expire 60000 --hashlimit-rate-match --hashlimit-rate-interval 60;OK
+-m hashlimit --hashlimit-upto 3/hour --hashlimit-burst 7 --hashlimit-name rm2 --hashlimit-rate-match --hashlimit-rate-interval 5;-m hashlimit --hashlimit-upto 3/sec --hashlimit-burst 7 --hashlimit-name rm2 --hashlimit-htable-expire 3600000 --hashlimit-rate-match --hashlimit-rate-interval 5;OK
+-m hashlimit --hashlimit-above 1kb/s --hashlimit-burst 10kb --hashlimit-name rm3 --hashlimit-rate-match;=;OK
+-m hashlimit --hashlimit-upto 10/sec --hashlimit-name rm4 --hashlimit-rate-match --hashlimit-rate-interval 0;;FAIL
+-m hashlimit --hashlimit-upto 10/sec --hashlimit-name rm5 --hashlimit-rate-match --hashlimit-rate-interval -3;;FAIL
