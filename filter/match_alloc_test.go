@@ -2,6 +2,7 @@ package filter
 
 import (
 	"testing"
+	"time"
 )
 
 // TestMatchesDoNotAllocate checks every match on the hot path: Match runs
@@ -71,9 +72,12 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 }
 
 // TestTargetsDoNotAllocate checks the targets that compute per packet
-// (hashes, estimators) without a test of their own for it.
+// (hashes, estimators), and the rateest match, which needs one bound.
 func TestTargetsDoNotAllocate(t *testing.T) {
+	objs := &Objects{}
+	rateest := rateestBind[*RATEESTTarget](t, &RATEESTTarget{Estimator: "e", Interval: -2, EWMALog: 2}, objs)
 	targets := []Target{
+		rateest,
 		&HMarkTarget{Flags: HMarkSrcMask | HMarkDstMask | HMarkSportMask | HMarkDportMask, SrcPrefix: 32, DstPrefix: 32, PortMask: ^uint32(0), Mod: 64},
 		&HMarkTarget{Flags: HMarkCT | HMarkSrcMask, SrcPrefix: 24, PortMask: ^uint32(0), Mod: 8},
 	}
@@ -83,5 +87,10 @@ func TestTargetsDoNotAllocate(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { tg.Do(c) }); n != 0 {
 			t.Errorf("%T.Do allocates %v times", tg, n)
 		}
+	}
+	// The rateest match is bound to its estimator, so it is checked here.
+	m := rateestBind[*RateestMatch](t, &RateestMatch{Est1: "e", Est2: "e", Relative: true, Delta: true, BPS: true, PPS: true, Mode: RateestGT}, objs)
+	if n := testing.AllocsPerRun(100, func() { c.Now = c.Now.Add(time.Second); m.Match(c) }); n != 0 {
+		t.Errorf("RateestMatch.Match allocates %v times", n)
 	}
 }

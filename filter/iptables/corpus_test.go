@@ -24,6 +24,10 @@ type corpusCase struct {
 	rule   string
 	want   string
 	ok     bool
+	// before are rules ("-A CHAIN ...") put ahead of the case's in any
+	// batch it is in, from the file's "@before" lines: the RATEEST rules
+	// that make the estimators a rateest match names, say.
+	before []string
 }
 
 // corpusSets are the ipsets the corpus's rules name, from its
@@ -37,7 +41,8 @@ var corpusNFAcct []string
 
 // loadCorpus reads the extension test files, modelled on iptables'
 // extensions/*.t: "@family 4|6|46", "@ipset COMMAND", "*table",
-// ":CHAIN[,CHAIN]" and "RULE;SAVED|=;OK|FAIL" lines.
+// ":CHAIN[,CHAIN]", "@before -A CHAIN RULE" and "RULE;SAVED|=;OK|FAIL"
+// lines.
 func loadCorpus(t *testing.T) []corpusCase {
 	t.Helper()
 	files, err := filepath.Glob("testdata/ext/*.t")
@@ -55,6 +60,7 @@ func loadCorpus(t *testing.T) []corpusCase {
 		families := []packet.Family{packet.IPv4}
 		table := filter.Filter
 		chains := []string{"INPUT"}
+		var before []string
 		sc := bufio.NewScanner(fh)
 		for n := 1; sc.Scan(); n++ {
 			line := strings.TrimSpace(sc.Text())
@@ -63,6 +69,8 @@ func loadCorpus(t *testing.T) []corpusCase {
 			case line == "" || line[0] == '#':
 			case strings.HasPrefix(line, "@nfacct "):
 				corpusNFAcct = append(corpusNFAcct, strings.TrimSpace(strings.TrimPrefix(line, "@nfacct ")))
+			case strings.HasPrefix(line, "@before -A "):
+				before = append(before, strings.TrimPrefix(line, "@before "))
 			case strings.HasPrefix(line, "@ipset "):
 				corpusSets.WriteString(strings.TrimPrefix(line, "@ipset ") + "\n")
 			case strings.HasPrefix(line, "@family"):
@@ -89,7 +97,7 @@ func loadCorpus(t *testing.T) []corpusCase {
 				if len(parts) < 3 {
 					t.Fatalf("%s: want RULE;SAVED;OK|FAIL, got %q", pos, line)
 				}
-				c := corpusCase{pos: pos, table: table, chains: chains, rule: parts[0], want: parts[1], ok: parts[2] == "OK"}
+				c := corpusCase{pos: pos, table: table, chains: chains, rule: parts[0], want: parts[1], ok: parts[2] == "OK", before: before}
 				if c.want == "=" {
 					c.want = c.rule
 				}
@@ -121,6 +129,9 @@ func corpusDoc(table filter.TableID, cases []corpusCase) []byte {
 			}
 		}
 	}
+	for _, r := range beforeRules(cases) {
+		fmt.Fprintln(&b, r)
+	}
 	for _, c := range cases {
 		for _, ch := range c.chains {
 			fmt.Fprintf(&b, "-A %s %s\n", ch, c.rule)
@@ -128,6 +139,39 @@ func corpusDoc(table filter.TableID, cases []corpusCase) []byte {
 	}
 	b.WriteString("COMMIT\n")
 	return []byte(b.String())
+}
+
+// beforeRules are the cases' "@before" rules, each once, in order.
+func beforeRules(cases []corpusCase) []string {
+	var rules []string
+	seen := map[string]bool{}
+	for _, c := range cases {
+		for _, r := range c.before {
+			if !seen[r] {
+				seen[r] = true
+				rules = append(rules, r)
+			}
+		}
+	}
+	return rules
+}
+
+// withoutBefore removes the cases' "@before" rules from saved rule
+// lines: each once, where it comes first.
+func withoutBefore(rules []string, cases []corpusCase) []string {
+	drop := map[string]int{}
+	for _, r := range beforeRules(cases) {
+		drop[r]++
+	}
+	var out []string
+	for _, r := range rules {
+		if drop[r] > 0 {
+			drop[r]--
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // savedRules returns the "-A ..." lines of iptables-save output.
@@ -211,7 +255,7 @@ func TestCorpusAgreesWithIptablesSave(t *testing.T) {
 			if err != nil {
 				t.Fatalf("rule %q in %s: nfgo rejected it: %v", c.rule, c.table, err)
 			}
-			got, want := savedRules(out), expected([]corpusCase{c})
+			got, want := withoutBefore(savedRules(out), []corpusCase{c}), expected([]corpusCase{c})
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("rule %q:\n got %q\nwant %q", c.rule, got, want)
 			}
@@ -255,7 +299,7 @@ func TestCorpusAgainstKernel(t *testing.T) {
 		}
 		// iptables-save groups rules by chain; within a chain they keep
 		// the order they were appended in, which is the cases' order.
-		got := byChain(savedRules(string(out)))
+		got := byChain(withoutBefore(savedRules(string(out)), cs))
 		type where struct {
 			c   corpusCase
 			chn string

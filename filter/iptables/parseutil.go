@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -386,4 +387,75 @@ func noInvertErr(ext, option string) error {
 // ownedBy returns an extension's owns function for the pointer type T.
 func ownedBy[T any]() func(any) bool {
 	return func(x any) bool { _, ok := x.(*T); return ok }
+}
+
+// cStrtod is C's strtod on s: the longest prefix that is a number
+// (leading white space, a sign, decimal digits with a point and an
+// exponent, a "0x" hexadecimal float, inf, infinity or nan, any case),
+// its value, and the rest. ok is false when no number starts s.
+func cStrtod(s string) (v float64, rest string, ok bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r') {
+		i++
+	}
+	start := i
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	lower := strings.ToLower(s[i:])
+	for _, word := range []string{"infinity", "inf", "nan"} {
+		if strings.HasPrefix(lower, word) {
+			f, _ := strconv.ParseFloat(s[start:i+len(word)], 64)
+			return f, s[i+len(word):], true
+		}
+	}
+	digits := func(hex bool) int {
+		n := 0
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || hex && digitVal(s[i]) < 16) {
+			i++
+			n++
+		}
+		return n
+	}
+	hex := i+1 < len(s) && s[i] == '0' && s[i+1]|0x20 == 'x'
+	mant := i
+	if hex {
+		i += 2
+	}
+	n := digits(hex)
+	if i < len(s) && s[i] == '.' {
+		i++
+		n += digits(hex)
+	}
+	if n == 0 {
+		if hex { // "0x" without digits: strtod reads the "0"
+			return 0, s[mant+1:], true
+		}
+		return 0, s, false
+	}
+	end := i
+	exp := byte('e')
+	if hex {
+		exp = 'p'
+	}
+	if i < len(s) && s[i]|0x20 == exp {
+		j := i + 1
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		if j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			i = j
+			digits(false)
+			end = i
+		}
+	}
+	num := s[start:end]
+	if hex && !strings.ContainsAny(num, "pP") {
+		num += "p0"
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, s, false
+	}
+	return f, s[end:], true
 }

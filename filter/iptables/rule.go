@@ -348,8 +348,8 @@ func parseTargetName(name string, isGoto bool, f packet.Family, rc *ruleContext,
 // notYet are the extensions iptables has that nfgo does not implement
 // yet: a rule using one is refused as unsupported, not as unknown.
 var notYet = map[string]bool{
-	"connlabel": true, "osf": true, "rateest": true, "ipvs": true, "l2tp": true,
-	"SECMARK": true, "CONNSECMARK": true, "SYNPROXY": true, "RATEEST": true,
+	"connlabel": true, "osf": true, "ipvs": true, "l2tp": true,
+	"SECMARK": true, "CONNSECMARK": true, "SYNPROXY": true,
 	"LED": true, "CLUSTERIP": true,
 }
 
