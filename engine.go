@@ -703,7 +703,7 @@ func (e *Engine) setCTInfo(ps *pktState) {
 	r := &ps.ct
 	c.CT = filter.CTInfo{Tracked: true, Status: uint32(r.Status), Mark: r.Mark, Reply: r.Dir == conntrack.Reply}
 	if r.Tracked() {
-		c.CT.Proto, c.CT.Expire, c.CT.Source, c.CT.Acct = r.Proto(), r.Expire, ps, ps
+		c.CT.Proto, c.CT.Expire, c.CT.Source, c.CT.Acct, c.CT.Labels = r.Proto(), r.Expire, ps, ps, ps
 	}
 	switch ps.ct.State {
 	case conntrack.New:
@@ -742,6 +742,22 @@ func (ps *pktState) FillCTCounters(ct *filter.CTInfo) {
 			ct.Counters[d] = filter.CTCounter{Packets: c[d].Packets, Bytes: c[d].Bytes}
 		}
 		ct.HasCounters = true
+	}
+}
+
+// CTLabels implements filter.CTLabelStore: the connection's labels, for
+// -m connlabel.
+func (ps *pktState) CTLabels() ([2]uint64, bool) {
+	if ps.table == nil {
+		return [2]uint64{}, false
+	}
+	return ps.table.Labels(&ps.ct)
+}
+
+// SetCTLabel implements filter.CTLabelStore: -m connlabel --set.
+func (ps *pktState) SetCTLabel(bit uint) {
+	if ps.table != nil {
+		ps.table.SetLabel(&ps.ct, bit, ps.Context.Now)
 	}
 }
 

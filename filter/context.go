@@ -247,6 +247,21 @@ type CTInfo struct {
 	// Source fills the tuple fields when a match first needs them; nil
 	// when they are filled already or there is no connection.
 	Source CTSource
+	// Labels reads and sets the connection's labels (connlabel); nil
+	// when there is no connection.
+	Labels CTLabelStore
+}
+
+// CTLabelStore reads and sets the labels of a packet's connection, 128
+// bits, bit n of word n/64 being label n. The engine's per-packet state
+// implements it; the labels live in the connection table, so each call
+// takes the connection's lock.
+type CTLabelStore interface {
+	// CTLabels returns the labels; ok is false when the connection is
+	// gone.
+	CTLabels() (labels [2]uint64, ok bool)
+	// SetCTLabel sets label bit.
+	SetCTLabel(bit uint)
 }
 
 // CTCounter is a connection's packets and bytes in one direction.

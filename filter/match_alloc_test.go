@@ -58,6 +58,7 @@ func TestMatchesDoNotAllocate(t *testing.T) {
 		&RPFilterMatch{Loose: true},
 		&SocketMatch{Transparent: true},
 		&NFAcctMatch{},
+		&ConnlabelMatch{Bit: 100, Set: true},
 		&tm,
 	}
 	c := matchCtx(mTCP4.decode(t))

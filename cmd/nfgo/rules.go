@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/filter/iptables"
@@ -34,8 +35,8 @@ func loadRules(path string, f packet.Family, objs ruleObjects) (*filter.Ruleset,
 }
 
 func parseRules(name string, data []byte, f packet.Family, ro ruleObjects) (*filter.Ruleset, error) {
-	rs, err := iptables.Parse(bytes.NewReader(data), f)
-	if err != nil {
+	rs := filter.NewRuleset(f)
+	if err := iptables.Read(bytes.NewReader(data), rs, iptables.ReadOptions{Counters: true, ConnLabels: hostConnLabels()}); err != nil {
 		return nil, newRulesErrors(name, err)
 	}
 	objs := &filter.Objects{NFAcct: ro.nfacct}
@@ -49,6 +50,17 @@ func parseRules(name string, data []byte, f packet.Family, ro ruleObjects) (*fil
 	p.Release()
 	return rs, nil
 }
+
+// hostConnLabels are the label names of the host's connlabel.conf, read
+// once, as iptables reads them; nil when the file is missing or names
+// none (labels are then numbers, as they are to iptables).
+var hostConnLabels = sync.OnceValue(func() *iptables.ConnLabels {
+	l, err := iptables.LoadConnLabels(iptables.DefaultConnLabelsPath)
+	if err != nil {
+		return nil
+	}
+	return l
+})
 
 // nfacctFlag declares --nfacct.
 func nfacctFlag(fs *flag.FlagSet) *string {

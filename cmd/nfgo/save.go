@@ -44,5 +44,5 @@ func saveCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	return iptables.Write(stdout, rs, iptables.WriteOptions{Counters: *counters})
+	return iptables.Write(stdout, rs, iptables.WriteOptions{Counters: *counters, ConnLabels: hostConnLabels()})
 }

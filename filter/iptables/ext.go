@@ -32,6 +32,8 @@ type extension struct {
 // ruleContext is what an extension may consult while parsing: the family,
 // the rule header parsed so far, and where the rule goes.
 type ruleContext struct {
+	// labels names connection labels (ReadOptions.ConnLabels).
+	labels *ConnLabels
 	family packet.Family
 	header *filter.Header
 	table  filter.TableID
@@ -151,6 +153,8 @@ func isNumber(s string) bool {
 type saver struct {
 	strings.Builder
 	family packet.Family
+	// labels names connection labels (WriteOptions.ConnLabels).
+	labels *ConnLabels
 }
 
 // opt writes " [! ]--name value"; value may be empty for flags.

@@ -22,6 +22,9 @@ type ReadOptions struct {
 	Counters bool
 	// Table restricts the restore to one table (-T); empty means all.
 	Table string
+	// ConnLabels names the connection labels -m connlabel may name
+	// (iptables reads DefaultConnLabelsPath); nil: labels are numbers.
+	ConnLabels *ConnLabels
 }
 
 // Parse reads an iptables-save file for family f into a new ruleset. It
@@ -259,7 +262,7 @@ func (rd *restorer) command(s string) {
 			rd.fail(fmt.Errorf("%w: -R requires a rule number", ErrSyntax))
 			return
 		}
-		pr, err := parseRule(spec, rd.f, t, chain, has)
+		pr, err := parseRule(spec, rd.f, t, chain, has, rd.opt.ConnLabels)
 		if err != nil {
 			rd.fail(err)
 			return
@@ -363,10 +366,10 @@ func (rd *restorer) command(s string) {
 func (rd *restorer) deleteMatching(chain string, rules []*filter.Rule) error {
 	c := rd.rs.Table(rd.table).Chain(chain)
 	for _, r := range rules {
-		want := FormatRule(r, rd.f)
+		want := formatRule(r, rd.f, rd.opt.ConnLabels)
 		found := false
 		for i, have := range c.Rules {
-			if FormatRule(have, rd.f) == want {
+			if formatRule(have, rd.f, rd.opt.ConnLabels) == want {
 				if err := rd.rs.Delete(rd.table, chain, i+1); err != nil {
 					return err
 				}

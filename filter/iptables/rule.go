@@ -17,7 +17,7 @@ import (
 // address pair, as iptables does. has reports whether a chain exists in the
 // table, so that -j can tell a chain from an unknown target; it may be nil.
 func ParseRule(words []string, f packet.Family, table filter.TableID, chain string, has func(string) bool) ([]*filter.Rule, error) {
-	p, err := parseRule(words, f, table, chain, has)
+	p, err := parseRule(words, f, table, chain, has, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -63,9 +63,9 @@ type loadedExt struct {
 	parser extParser
 }
 
-func parseRule(words []string, f packet.Family, table filter.TableID, chain string, has func(string) bool) (*parsedRule, error) {
+func parseRule(words []string, f packet.Family, table filter.TableID, chain string, has func(string) bool, labels *ConnLabels) (*parsedRule, error) {
 	pr := &parsedRule{}
-	rc := &ruleContext{family: f, header: &pr.header, table: table, chain: chain}
+	rc := &ruleContext{family: f, header: &pr.header, table: table, chain: chain, labels: labels}
 	a := &args{words: words}
 	var (
 		matches []loadedExt
@@ -348,7 +348,7 @@ func parseTargetName(name string, isGoto bool, f packet.Family, rc *ruleContext,
 // notYet are the extensions iptables has that nfgo does not implement
 // yet: a rule using one is refused as unsupported, not as unknown.
 var notYet = map[string]bool{
-	"connlabel": true, "osf": true, "ipvs": true, "l2tp": true,
+	"osf": true, "ipvs": true, "l2tp": true,
 	"SECMARK": true, "CONNSECMARK": true, "SYNPROXY": true,
 	"LED": true, "CLUSTERIP": true,
 }
@@ -547,7 +547,12 @@ func parseCountersOpt(a *args) (*[2]uint64, error) {
 // after "-A CHAIN": the header (-s -d -i -o -p -f), each match with -m, and
 // the target.
 func FormatRule(r *filter.Rule, f packet.Family) string {
-	w := &saver{family: f}
+	return formatRule(r, f, nil)
+}
+
+// formatRule is FormatRule with the names of connection labels.
+func formatRule(r *filter.Rule, f packet.Family, labels *ConnLabels) string {
+	w := &saver{family: f, labels: labels}
 	h := &r.Header
 	flag := func(invert bool, opt, val string) {
 		if invert {

@@ -19,6 +19,9 @@ type WriteOptions struct {
 	// "# Completed on" comment lines' text; empty prints none, so that
 	// output is reproducible.
 	Header string
+	// ConnLabels names connection labels: -m connlabel prints a label
+	// by its name when it has one; nil prints numbers.
+	ConnLabels *ConnLabels
 }
 
 // saveOrder is the order in which iptables-nft-save prints tables,
@@ -53,7 +56,7 @@ func Write(w io.Writer, rs *filter.Ruleset, opt WriteOptions) error {
 					fmt.Fprintf(bw, "[%d:%d] ", p, b)
 				}
 				bw.WriteString("-A " + c.Name)
-				if spec := FormatRule(r, rs.Family); spec != "" {
+				if spec := formatRule(r, rs.Family, opt.ConnLabels); spec != "" {
 					bw.WriteString(" " + spec)
 				}
 				bw.WriteByte('\n')

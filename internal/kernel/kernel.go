@@ -73,3 +73,40 @@ func SaveWith(rules []byte, v6 bool, sets []byte, nfacct []string) ([]byte, erro
 	}
 	return Shell(prelude.String()+pre+"tables-restore && "+pre+"tables-save", rules)
 }
+
+// ShellWithEtc is Shell in a private mount namespace too, where /etc is
+// an overlay holding files (by absolute path under /etc) over the
+// host's: the tools read a configuration file (connlabel.conf, say)
+// that the host never sees.
+func ShellWithEtc(files map[string][]byte, script string, stdin []byte) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "nfgo-etc-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var setup strings.Builder
+	setup.WriteString("mount --make-rprivate / && mount -t overlay overlay -o lowerdir=/etc,upperdir=" + dir + "/u,workdir=" + dir + "/w /etc\n")
+	for _, d := range []string{"u", "w"} {
+		if err := os.Mkdir(dir+"/"+d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	for path, data := range files {
+		if !strings.HasPrefix(path, "/etc/") || strings.Contains(path, "..") || strings.ContainsAny(path, "'\n") {
+			return nil, fmt.Errorf("ShellWithEtc: %q is not a plain path under /etc", path)
+		}
+		src := dir + "/file" + fmt.Sprint(setup.Len())
+		if err := os.WriteFile(src, data, 0o644); err != nil {
+			return nil, err
+		}
+		setup.WriteString("mkdir -p \"$(dirname '" + path + "')\" && cp " + src + " '" + path + "'\n")
+	}
+	cmd := exec.Command("unshare", "--net", "--mount", "sh", "-e", "-c", setup.String()+script)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("%v: %s", err, bytes.TrimSpace(errb.Bytes()))
+	}
+	return out.Bytes(), nil
+}
