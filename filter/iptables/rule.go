@@ -349,7 +349,7 @@ func parseTargetName(name string, isGoto bool, f packet.Family, rc *ruleContext,
 // yet: a rule using one is refused as unsupported, not as unknown.
 var notYet = map[string]bool{
 	"osf": true, "ipvs": true, "l2tp": true,
-	"SECMARK": true, "CONNSECMARK": true, "SYNPROXY": true,
+	"SYNPROXY": true,
 	"LED": true, "CLUSTERIP": true,
 }
 
