@@ -348,9 +348,7 @@ func parseTargetName(name string, isGoto bool, f packet.Family, rc *ruleContext,
 // notYet are the extensions iptables has that nfgo does not implement
 // yet: a rule using one is refused as unsupported, not as unknown.
 var notYet = map[string]bool{
-	"osf": true, "ipvs": true, "l2tp": true,
-	"SYNPROXY": true,
-	"LED": true, "CLUSTERIP": true,
+	"osf": true, "ipvs": true, "l2tp": true, "SYNPROXY": true, "LED": true, "CLUSTERIP": true,
 }
 
 func parseProtoOpt(a *args, h *filter.Header, invert bool) error {
