@@ -1,7 +1,8 @@
 // Package conntrack is connection tracking as the kernel's nf_conntrack
 // does it: a table of connections found from either direction, the
-// protocol trackers (TCP with window tracking, UDP, UDP-Lite, ICMP,
-// ICMPv6, GRE, SCTP and a generic one), the states and status bits the
+// protocol trackers (TCP with window tracking, SCTP with its
+// verification tags, UDP, UDP-Lite, ICMP, ICMPv6, GRE and a generic one,
+// which DCCP uses as in kernels since 6.16), the states and status bits the
 // state and conntrack matches test, and the timeouts of the
 // nf_conntrack_* sysctls.
 //

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/nfgo/nfgo/packet"
 )
 
 // This file is the event stream, what ctnetlink multicasts to the
@@ -82,8 +80,8 @@ func (e Event) String() string {
 	if secs := int64(c.Timeout / time.Second); e.Type != EventDestroy || secs > 0 {
 		fmt.Fprintf(&b, "%d ", max(secs, 0))
 	}
-	if c.Orig.Proto == packet.ProtoTCP {
-		b.WriteString(c.TCPState.String())
+	if st, ok := c.protoState(); ok {
+		b.WriteString(st)
 		b.WriteByte(' ')
 	}
 	destroy := e.Type == EventDestroy

@@ -3,7 +3,8 @@ package conntrack
 import "time"
 
 // connExt is what few connections have, kept apart from the compact
-// entry that every connection has (the kernel's nf_ct_ext): labels, the
+// entry that every connection has (the kernel's nf_ct_ext and the rarer
+// protocols' state): labels, an SCTP association's tracking state, the
 // sequence adjustment of a connection a helper resized, the interface
 // MASQUERADE bound it to, its helper with the helper's state, and, for a
 // connection an expectation created, its master's helper. A shard keeps
@@ -26,6 +27,9 @@ type connExt struct {
 	// -m helper matches. masterOf is the master's original tuple.
 	master   Helper
 	masterOf Tuple
+	// sctp is an SCTP connection's tracking state; every SCTP
+	// connection has it, and its packets read it.
+	sctp sctpTrack
 }
 
 // extKey names a stored connection in its shard's extension map.

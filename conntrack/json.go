@@ -20,7 +20,7 @@ import (
 //	 "mark":0,"zone":0,
 //	 "counters":{"orig":{"packets":3,"bytes":180},"reply":{"packets":2,"bytes":120}}}
 //
-// state is only present for TCP; an ICMP tuple has type, code and id
+// state is only present for TCP and SCTP; an ICMP tuple has type, code and id
 // instead of ports, a GRE one srckey and dstkey; labels, when any is set,
 // is the 128-bit label set in hex, bit n of the set being label n
 // (conntrack's --label numbering).
@@ -100,8 +100,8 @@ func (c Conn) MarshalJSON() ([]byte, error) {
 	if j.Proto == "" {
 		j.Proto = "unknown"
 	}
-	if c.Orig.Proto == packet.ProtoTCP {
-		j.State = c.TCPState.String()
+	if st, ok := c.protoState(); ok {
+		j.State = st
 	}
 	for i, n := range statusNames {
 		if c.Status&(1<<i) != 0 {

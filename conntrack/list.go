@@ -15,6 +15,9 @@ type Conn struct {
 	Orig, Reply Tuple
 	Status      Status
 	TCPState    TCPState
+	// SCTPState is an SCTP connection's state (SCTPNone for the other
+	// protocols).
+	SCTPState SCTPState
 	// Timeout is the time left before the entry expires.
 	Timeout  time.Duration
 	Mark     uint32
@@ -58,11 +61,26 @@ func (t *Table) All(now time.Time) iter.Seq[Conn] {
 	}
 }
 
+// protoState is the state conntrack prints for the connection's
+// protocol: TCP's and SCTP's (ok false for the others).
+func (c *Conn) protoState() (string, bool) {
+	switch c.Orig.Proto {
+	case packet.ProtoTCP:
+		return c.TCPState.String(), true
+	case packet.ProtoSCTP:
+		return c.SCTPState.String(), true
+	}
+	return "", false
+}
+
 // conn returns the entry's snapshot at time now.
 func (e *entry) conn(now int64) Conn {
-	return Conn{Orig: e.tuple[Original], Reply: e.tuple[Reply], Status: e.status, TCPState: e.tcp.State(),
-		Timeout: e.left(now), Mark: e.mark, Counters: [2]Counter{e.counters[0].get(), e.counters[1].get()}, Labels: e.ext.labels,
-		Helper: e.ext.help.Helper, Use: 1}
+	return Conn{
+		Orig: e.tuple[Original], Reply: e.tuple[Reply], Status: e.status,
+		TCPState: e.tcp.State(), SCTPState: e.ext.sctp.state,
+		Timeout: e.left(now), Mark: e.mark, Counters: [2]Counter{e.counters[0].get(), e.counters[1].get()},
+		Labels: e.ext.labels, Helper: e.ext.help.Helper, Use: 1,
+	}
 }
 
 // children counts, for each master, the live connections expected by it.
@@ -116,8 +134,8 @@ func (c Conn) format(extended bool) string {
 		name = "unknown"
 	}
 	fmt.Fprintf(&b, "%-8s %d %d ", name, c.Orig.Proto, int64(c.Timeout/time.Second))
-	if c.Orig.Proto == packet.ProtoTCP {
-		b.WriteString(c.TCPState.String())
+	if st, ok := c.protoState(); ok {
+		b.WriteString(st)
 		b.WriteByte(' ')
 	}
 	b.WriteString(c.Orig.String())

@@ -37,6 +37,14 @@ func (t *Table) protoError(p *packet.Packet, checksum bool) string {
 		if checksum && !p.Fragment && !p.L4ChecksumOK() {
 			return "bad checksum"
 		}
+	case packet.ProtoSCTP:
+		// sctp_error: the common header, and its CRC32c where checked.
+		if p.L4Off == 0 {
+			return "short packet"
+		}
+		if checksum && !p.L4ChecksumOK() {
+			return "bad CRC"
+		}
 	case packet.ProtoICMP, packet.ProtoICMPv6:
 		if p.L4Off == 0 {
 			return "short packet"

@@ -33,7 +33,8 @@ import (
 //	           orig packets, orig bytes, reply packets, reply bytes: uvarint
 //	           parts u8         bit 0: labels follow; bit 1: TCP state follows;
 //	                            bit 2: sequence adjustment follows;
-//	                            bit 3: helper follows; bit 4: master's helper follows
+//	                            bit 3: helper follows; bit 4: master's helper follows;
+//	                            bit 5: SCTP state follows
 //	           labels           2 × u64 (bit 0 of parts)
 //	           tcp              length u8, then tcpTrack (bit 1, see tcp_snapshot.go)
 //	           seqadj           2 × (correction pos u32, offset before i32,
@@ -41,6 +42,10 @@ import (
 //	           helper           name, then its state: HelpDataSize bytes (bit 3)
 //	           master           the master's helper's name, then its
 //	                            original tuple (bit 4)
+//	           sctp             state u8 | flags u8 (bits 0, 1: INIT seen in the original,
+//	                            reply direction; bit 2: heartbeat tag failed; bit 3: it
+//	                            failed in the reply direction) | vtag original u32 |
+//	                            vtag reply u32 (bit 5; every SCTP connection has it)
 //	expectations (flags bit 0): count u32, then × count: length uvarint, then:
 //	           tuple | mask u8 | source bits u8 | master tuple | master reply tuple
 //	           timeout varint (ns left) | class u8 | flags u8
@@ -74,7 +79,8 @@ const (
 	partSeqAdj = 1 << 2
 	partHelper = 1 << 3
 	partMaster = 1 << 4
-	knownParts = partLabels | partTCP | partSeqAdj | partHelper | partMaster
+	partSCTP   = 1 << 5
+	knownParts = partLabels | partTCP | partSeqAdj | partHelper | partMaster | partSCTP
 
 	flagExpectations = 1 << 0
 	flagGREKeys      = 1 << 1
@@ -161,6 +167,9 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 	if e.ext.masterOf.Family != 0 {
 		parts |= partMaster
 	}
+	if e.tuple[Original].Proto == packet.ProtoSCTP {
+		parts |= partSCTP
+	}
 	b = append(b, parts)
 	if parts&partLabels != 0 {
 		b = binary.BigEndian.AppendUint64(b, e.ext.labels[0])
@@ -184,6 +193,9 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 	if parts&partMaster != 0 {
 		b = appendName(b, e.ext.master)
 		b = appendTuple(b, &e.ext.masterOf)
+	}
+	if parts&partSCTP != 0 {
+		b = e.ext.sctp.appendBinary(b)
 	}
 	return b
 }
@@ -613,6 +625,14 @@ func (t *Table) decodeEntry(b []byte, e *entry, now int64) error {
 		e.ext.master = h
 		if b, err = readTuple(rest, &e.ext.masterOf); err != nil {
 			return fmt.Errorf("master tuple: %v", err)
+		}
+	}
+	if (parts&partSCTP != 0) != (orig.Proto == packet.ProtoSCTP) {
+		return errors.New("SCTP state present for a non-SCTP connection or missing for an SCTP one")
+	}
+	if parts&partSCTP != 0 {
+		if b, err = e.ext.sctp.readBinary(b); err != nil {
+			return err
 		}
 	}
 	if len(b) != 0 {

@@ -112,6 +112,7 @@ func DefaultTimeouts() Timeouts {
 		TCPSynSent2:    2 * m,
 	}
 	t.SCTP = [sctpStateCount]time.Duration{
+		SCTPNone:            10 * s, // the kernel's timeouts[0]: CLOSED's
 		SCTPClosed:          10 * s,
 		SCTPCookieWait:      3 * s,
 		SCTPCookieEchoed:    3 * s,

@@ -174,13 +174,23 @@ func (t *Table) in(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		oldStatus, oldState := c.status, tcpState(tcp)
 		var x connExt
 		var adj *[2]SeqAdj
-		if c.status&extStatus != 0 {
+		var sctp *sctpTrack
+		if c.status&extStatus != 0 || tp.Proto == packet.ProtoSCTP {
 			x = loc.s.ext(loc.kind, loc.slot)
 			if c.status&StatusSeqAdjust != 0 {
 				adj = &x.seqadj
 			}
 		}
-		res := t.update(c, tcp, loc.born, p, loc.dir, ns, adj)
+		var oldSCTP sctpTrack
+		if tp.Proto == packet.ProtoSCTP {
+			sctp, oldSCTP = &x.sctp, x.sctp
+		}
+		res := t.update(c, tcp, sctp, loc.born, p, loc.dir, ns, adj, true)
+		if sctp != nil && *sctp != oldSCTP {
+			// The tracker's changes stand even for a packet it finds
+			// invalid, as the kernel's do.
+			loc.s.setExt(loc.kind, loc.slot, x)
+		}
 		if res.repeat {
 			// A new SYN reopens a closed connection: forget the old one
 			// and look again.
@@ -204,7 +214,7 @@ func (t *Table) in(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		t.account(r, c, tcp, p, loc.dir, res, ns)
 		r.Help, r.MasterHelper = x.help, x.master
 		loc.setRef(r, &tp)
-		if c.status != oldStatus || tcpState(tcp) != oldState {
+		if c.status != oldStatus || tcpState(tcp) != oldState || sctp != nil && sctp.state != oldSCTP.state {
 			t.emitStored(EventUpdate, loc.s, loc.kind, loc.slot, ns)
 		}
 		if res.kill {
@@ -243,11 +253,14 @@ func (t *Table) start(r *Result, p *packet.Packet, tp *Tuple, ns int64) {
 		t.stats.invalid.Add(1)
 		return
 	}
-	tcp := &e.tcp
+	tcp, sctp := &e.tcp, &e.ext.sctp
 	if p.Proto != packet.ProtoTCP {
 		tcp = nil
 	}
-	res := t.update(&e.connState, tcp, e.born, p, Original, ns, nil)
+	if p.Proto != packet.ProtoSCTP {
+		sctp = nil
+	}
+	res := t.update(&e.connState, tcp, sctp, e.born, p, Original, ns, nil, false)
 	if res.invalid {
 		r.Reason = res.reason
 		t.stats.invalid.Add(1)
@@ -268,9 +281,13 @@ func tcpState(tcp *tcpTrack) TCPState {
 }
 
 // update runs the protocol tracker for a packet of connection e; tcp is
-// its TCP tracking state, nil for other protocols, and adj its sequence
-// adjustment, nil if it has none.
-func (t *Table) update(e *connState, tcp *tcpTrack, born uint32, p *packet.Packet, dir Dir, ns int64, adj *[2]SeqAdj) protoResult {
+// its TCP tracking state, nil for other protocols, sctp its SCTP state,
+// nil for other protocols, adj its sequence adjustment, nil if it has
+// none, and confirmed false for the connection's first packet.
+func (t *Table) update(e *connState, tcp *tcpTrack, sctp *sctpTrack, born uint32, p *packet.Packet, dir Dir, ns int64, adj *[2]SeqAdj, confirmed bool) protoResult {
+	if sctp != nil {
+		return t.sctpUpdate(sctp, p, dir, confirmed)
+	}
 	if tcp != nil {
 		var ackOff int32
 		if adj != nil {

@@ -30,11 +30,14 @@ func (d Dir) String() string {
 // cheaply and costs the garbage collector nothing.
 //
 // SrcPort and DstPort hold, by protocol:
-//   - TCP, UDP, UDP-Lite, SCTP, DCCP: the ports;
+//   - TCP, UDP, UDP-Lite, SCTP: the ports;
 //   - ICMP and ICMPv6: SrcPort is the identifier and DstPort is
 //     type<<8 | code, as the kernel keeps them;
 //   - GRE: the keys (PPTP call IDs), source and destination;
-//   - anything else: zero.
+//   - anything else: zero. DCCP is among them: the kernel nfgo follows
+//     (6.16 and later) has no DCCP tracker, so DCCP is tracked by the
+//     generic one, one connection per pair of addresses, listed with
+//     sport=0 dport=0.
 type Tuple struct {
 	// Src and Dst are the addresses; IPv4 addresses fill the first
 	// four bytes.
@@ -147,7 +150,7 @@ func TupleOf(p *packet.Packet, zone uint16) (Tuple, bool) {
 		return Tuple{}, false
 	}
 	switch p.Proto {
-	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoDCCP:
+	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP:
 		if p.L4Off == 0 {
 			return Tuple{}, false
 		}

@@ -152,12 +152,13 @@ func addrInRange(t *conntrack.Tuple, r *Range) bool {
 }
 
 // hasPorts reports whether the kernel's NAT changes proto's ports (or
-// ICMP ids): TCP, UDP, UDP-Lite, SCTP and DCCP by port, ICMP and ICMPv6
-// by id. GRE's keys (PPTP's call IDs) change only for a related
+// ICMP ids): TCP, UDP, UDP-Lite and SCTP by port, ICMP and ICMPv6 by id
+// (not DCCP: since 6.16 the kernel tracks it generically, without
+// ports). GRE's keys (PPTP's call IDs) change only for a related
 // connection (see portRange).
 func hasPorts(proto uint8) bool {
 	switch proto {
-	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP, packet.ProtoDCCP:
+	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP:
 		return true
 	}
 	return false

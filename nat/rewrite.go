@@ -17,7 +17,7 @@ import (
 // the reply comes from, and a reply-direction packet leaves as the
 // inverse of the original tuple.
 //
-// The address is rewritten, and the port (TCP, UDP, UDP-Lite, SCTP, DCCP)
+// The address is rewritten, and the port (TCP, UDP, UDP-Lite, SCTP)
 // or the ICMP query's id, with the checksums updated incrementally by
 // packet's Set methods: a UDP checksum of 0 stays 0. A non-first fragment
 // has only its address rewritten. Of GRE only PPTP's (version 1) call ID

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 
 	"github.com/nfgo/nfgo/internal/testpkt"
+	"github.com/nfgo/nfgo/packet"
 )
 
 // The packet syntax of nfgo trace and of the conntrack scenarios:
@@ -14,9 +16,12 @@ import (
 //	SRC[:PORT] > DST[:PORT] PROTO [FLAGS] [key=value ...]
 //
 // with IPv6 endpoints with a port in brackets ([2001:db8::1]:80), PROTO
-// tcp, udp or icmp (ICMPv6 over IPv6), FLAGS TCP flags (S, SA, A, PA,
-// FA, R, or none), and the keys seq ack win len ttl mss wscale type code
-// id icmpseq, about=N (an ICMP error about packet N of the sequence),
+// tcp, udp, icmp (ICMPv6 over IPv6), sctp or dccp, FLAGS TCP flags (S,
+// SA, A, PA, FA, R, or none), SCTP chunks (see sctpSpec) or a DCCP packet
+// type (REQUEST, RESPONSE, DATA, ACK, …, see dccpTypeNames), and the keys seq
+// ack win len ttl mss wscale type code id icmpseq, vtag and itag (SCTP's
+// verification tag and the initiate tag of its INIT and INIT ACK
+// chunks), about=N (an ICMP error about packet N of the sequence),
 // trunc=N (cut the packet to N bytes) and badsum (corrupt the L4
 // checksum).
 
@@ -57,12 +62,38 @@ func parsePacketLine(line string, earlier [][]byte) ([]byte, error) {
 		return nil, fmt.Errorf("%v and %v are of different families", src, dst)
 	}
 	switch f[3] {
-	case "tcp", "udp", "icmp":
+	case "tcp", "udp", "icmp", "sctp", "dccp":
 	default:
-		return nil, fmt.Errorf("protocol %q: want tcp, udp or icmp", f[3])
+		return nil, fmt.Errorf("protocol %q: want tcp, udp, icmp, sctp or dccp", f[3])
 	}
 	s := testpkt.Spec{Src: src, Dst: dst, Proto: f[3], SrcPort: sport, DstPort: dport}
 	rest := f[4:]
+	dccpType := -1
+	if s.Proto == "dccp" {
+		if len(rest) == 0 {
+			return nil, fmt.Errorf("dccp needs its packet type, one of %s", strings.Join(dccpTypeNames[:], ", "))
+		}
+		for i, n := range dccpTypeNames {
+			if n == rest[0] {
+				dccpType = i
+			}
+		}
+		if dccpType < 0 {
+			return nil, fmt.Errorf("DCCP packet type %q: want one of %s", rest[0], strings.Join(dccpTypeNames[:], ", "))
+		}
+		rest = rest[1:]
+	}
+	var sctp *sctpSpec
+	if s.Proto == "sctp" {
+		if len(rest) == 0 || strings.Contains(rest[0], "=") {
+			return nil, fmt.Errorf("sctp needs its chunks, e.g. INIT or DATA,SACK")
+		}
+		sctp = &sctpSpec{}
+		if err := sctp.parseChunks(rest[0]); err != nil {
+			return nil, err
+		}
+		rest = rest[1:]
+	}
 	if s.Proto == "tcp" && len(rest) > 0 && !strings.Contains(rest[0], "=") && rest[0] != "badsum" {
 		if rest[0] != "none" {
 			if strings.Trim(rest[0], "SAFRPUEC") != "" {
@@ -87,6 +118,15 @@ func parsePacketLine(line string, earlier [][]byte) ([]byte, error) {
 			return nil, fmt.Errorf("option %q: %v", kv, err)
 		}
 		switch k {
+		case "vtag", "itag":
+			if sctp == nil {
+				return nil, fmt.Errorf("option %q is SCTP's", k)
+			}
+			if k == "vtag" {
+				sctp.vtag = uint32(n)
+			} else {
+				sctp.itag = uint32(n)
+			}
 		case "seq":
 			s.Seq = uint32(n)
 		case "ack":
@@ -122,9 +162,27 @@ func parsePacketLine(line string, earlier [][]byte) ([]byte, error) {
 			return nil, fmt.Errorf("unknown option %q", k)
 		}
 	}
+	if sctp != nil {
+		s.Proto, s.RawProto = "raw", 132
+		s.Payload = sctp.build(sport, dport, len(s.Payload), badsum)
+		badsum = false
+	}
+	if dccpType >= 0 {
+		s.Proto, s.RawProto = "raw", 33
+		s.Payload = dccpPacket(sport, dport, uint8(dccpType), s.Seq, s.Payload)
+	}
 	b, err := build(s)
 	if err != nil {
 		return nil, err
+	}
+	if dccpType >= 0 {
+		var p packet.Packet
+		p.Decode(b)
+		p.ComputeChecksums()
+		if badsum {
+			b[len(b)-len(p.L4())+6] ^= 1
+			badsum = false
+		}
 	}
 	if badsum {
 		// Flip a bit of the transport checksum field (never leaving a
@@ -161,4 +219,63 @@ func build(s testpkt.Spec) (b []byte, err error) {
 		}
 	}()
 	return testpkt.Build(s), nil
+}
+
+// sctpSpec is an SCTP packet of the packet syntax: its chunks, each a
+// name of sctpChunkTypes, with ":T" for the T flag (ABORT, SHUTDOWN
+// COMPLETE), in a comma list; its verification tag (vtag=); and the
+// initiate tag of its INIT and INIT ACK chunks (itag=). A DATA chunk
+// carries len= bytes.
+type sctpSpec struct {
+	chunks     []testpkt.SCTPChunk
+	vtag, itag uint32
+}
+
+// sctpChunkTypes are the chunk names, as iptables' sctp match names them.
+var sctpChunkTypes = map[string]uint8{
+	"DATA": 0, "INIT": 1, "INIT_ACK": 2, "SACK": 3, "HEARTBEAT": 4, "HEARTBEAT_ACK": 5, "ABORT": 6,
+	"SHUTDOWN": 7, "SHUTDOWN_ACK": 8, "ERROR": 9, "COOKIE_ECHO": 10, "COOKIE_ACK": 11, "SHUTDOWN_COMPLETE": 14,
+}
+
+func (sp *sctpSpec) parseChunks(list string) error {
+	for _, name := range strings.Split(list, ",") {
+		name, t := strings.CutSuffix(name, ":T")
+		typ, ok := sctpChunkTypes[name]
+		if !ok {
+			return fmt.Errorf("SCTP chunk %q: want one of DATA, INIT, INIT_ACK, SACK, HEARTBEAT, HEARTBEAT_ACK, ABORT, SHUTDOWN, SHUTDOWN_ACK, ERROR, COOKIE_ECHO, COOKIE_ACK, SHUTDOWN_COMPLETE", name)
+		}
+		c := testpkt.SCTPChunk{Type: typ}
+		if t {
+			c.Flags = 1
+		}
+		sp.chunks = append(sp.chunks, c)
+	}
+	return nil
+}
+
+// build serialises the SCTP packet.
+func (sp *sctpSpec) build(sport, dport uint16, dataLen int, badsum bool) []byte {
+	return testpkt.SCTP(sport, dport, sp.vtag, sp.itag, sp.chunks, dataLen, badsum)
+}
+
+// dccpTypeNames are DCCP's packet types (RFC 4340 5.1), by number.
+var dccpTypeNames = [...]string{"REQUEST", "RESPONSE", "DATA", "ACK", "DATAACK", "CLOSEREQ", "CLOSE", "RESET", "SYNC", "SYNCACK"}
+
+// dccpPacket builds a DCCP packet of type typ with 48-bit sequence
+// numbers: the generic header, the acknowledgement subheader of the
+// types that have one, a service code for REQUEST and RESPONSE, and the
+// data. The checksum is left to the caller.
+func dccpPacket(sport, dport uint16, typ uint8, seq uint32, data []byte) []byte {
+	b := binary.BigEndian.AppendUint16(nil, sport)
+	b = binary.BigEndian.AppendUint16(b, dport)
+	b = append(b, 0, 0, 0, 0, typ<<1|1, 0, 0, 0)
+	b = binary.BigEndian.AppendUint32(b, seq)
+	if typ != 0 && typ != 2 { // all but REQUEST and DATA acknowledge
+		b = append(b, 0, 0, 0, 0, 0, 0, 0, 1)
+	}
+	if typ <= 1 {
+		b = binary.BigEndian.AppendUint32(b, 42) // the service code
+	}
+	b[4] = uint8(len(b) / 4) // the data offset, in words
+	return append(b, data...)
 }
