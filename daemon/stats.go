@@ -125,6 +125,10 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "nfgo_nflog_dropped_total %d\n", st.nflogDropped.Load())
 	metric("nfgo_tee_unsent_total", "Copies TEE rules asked for, which nfgo run does not send yet.", "counter")
 	fmt.Fprintf(w, "nfgo_tee_unsent_total %d\n", st.teeUnsent.Load())
+	if se, ok := s.cfg.Engine.Sockets.(interface{ Errors() uint64 }); ok {
+		metric("nfgo_socket_lookup_errors_total", "Socket lookups (-m socket, TPROXY) the kernel could not answer; each found no socket.", "counter")
+		fmt.Fprintf(w, "nfgo_socket_lookup_errors_total %d\n", se.Errors())
+	}
 	metric("nfgo_verdict_latency_seconds", "Time from a batch's arrival to its verdicts.", "histogram")
 	var cum uint64
 	for i, b := range latencyBuckets {

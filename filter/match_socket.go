@@ -9,10 +9,12 @@ package filter
 // with Transparent only an IP_TRANSPARENT socket counts; RestoreMark
 // copies a counting full socket's mark to the packet.
 //
-// Without a lookup (nfgo run, which cannot see the host's sockets yet)
-// only the host's own packets match; the socket of such a packet is
-// taken as bound to its address and not transparent, since NFQUEUE
-// does not say more.
+// A packet that already has a socket (Origin.HasSocket: NFQUEUE's
+// uid/gid attributes, which the kernel gives when skb->sk is a full
+// socket, as early demux makes it for a connection's packets) matches
+// even without a lookup, its socket taken as bound to its address and
+// not transparent, since NFQUEUE does not say more; with a lookup, the
+// lookup's answer says more.
 type SocketMatch struct {
 	Transparent bool
 	NoWildcard  bool
@@ -28,20 +30,21 @@ func (*SocketMatch) Allowed() (TableMask, HookMask) { return 0, Hooks(Prerouting
 
 // Match looks for the packet's socket.
 func (m *SocketMatch) Match(c *Context) bool {
+	// The kernel takes the packet's own socket (skb->sk, which early
+	// demux sets for a connection's packets) before it looks one up; the
+	// lookup finds that same socket, and says what it is.
 	var sk Socket
-	switch {
-	case c.Origin.HasSocket:
+	found := false
+	if c.Sockets != nil {
+		if q, ok := socketQuery(c, SocketAny); ok {
+			sk, found = c.Sockets.LookupSocket(q)
+		}
+	}
+	if !found {
+		if !c.Origin.HasSocket {
+			return false
+		}
 		sk = Socket{Full: true}
-	case c.Sockets != nil:
-		q, ok := socketQuery(c, SocketAny)
-		if !ok {
-			return false
-		}
-		if sk, ok = c.Sockets.LookupSocket(q); !ok {
-			return false
-		}
-	default:
-		return false
 	}
 	wildcard := !m.NoWildcard && sk.Full && sk.Wildcard
 	transparent := !m.Transparent || sk.Transparent

@@ -54,18 +54,22 @@ func TestSocketMatch(t *testing.T) {
 	p := mTCP4.decode(t)
 	q := SocketQuery{Mode: SocketAny, Proto: packet.ProtoTCP, Remote: netip.MustParseAddrPort("10.0.0.1:40000"), Local: netip.MustParseAddrPort("10.0.0.2:80"), In: "eth0"}
 	for _, tt := range []struct {
-		name string
-		m    SocketMatch
-		sk   *Socket
-		want bool
-		mark uint32
+		name    string
+		m       SocketMatch
+		sk      *Socket
+		hasSock bool // the packet came with its socket (early demux)
+		want    bool
+		mark    uint32
 	}{
-		{"none", SocketMatch{}, nil, false, 0},
-		{"bound", SocketMatch{}, &Socket{Full: true}, true, 0},
-		{"wildcard", SocketMatch{}, &Socket{Full: true, Wildcard: true}, false, 0},
-		{"wildcard, --nowildcard", SocketMatch{NoWildcard: true}, &Socket{Full: true, Wildcard: true}, true, 0},
-		{"--transparent, not transparent", SocketMatch{Transparent: true}, &Socket{Full: true}, false, 0},
-		{"--transparent --restore-skmark", SocketMatch{Transparent: true, RestoreMark: true}, &Socket{Full: true, Transparent: true, Mark: 9}, true, 9},
+		{"none", SocketMatch{}, nil, false, false, 0},
+		{"the packet's own socket, no lookup answer", SocketMatch{}, nil, true, true, 0},
+		{"the packet's own socket is not known transparent", SocketMatch{Transparent: true}, nil, true, false, 0},
+		{"the lookup says the packet's own socket is transparent", SocketMatch{Transparent: true}, &Socket{Full: true, Transparent: true}, true, true, 0},
+		{"bound", SocketMatch{}, &Socket{Full: true}, false, true, 0},
+		{"wildcard", SocketMatch{}, &Socket{Full: true, Wildcard: true}, false, false, 0},
+		{"wildcard, --nowildcard", SocketMatch{NoWildcard: true}, &Socket{Full: true, Wildcard: true}, false, true, 0},
+		{"--transparent, not transparent", SocketMatch{Transparent: true}, &Socket{Full: true}, false, false, 0},
+		{"--transparent --restore-skmark", SocketMatch{Transparent: true, RestoreMark: true}, &Socket{Full: true, Transparent: true, Mark: 9}, false, true, 9},
 	} {
 		c := matchCtx(p)
 		fs := fakeSockets{}
@@ -73,6 +77,7 @@ func TestSocketMatch(t *testing.T) {
 			fs[q] = *tt.sk
 		}
 		c.Sockets = fs
+		c.Origin.HasSocket = tt.hasSock
 		if got := tt.m.Match(c); got != tt.want || c.Mark != tt.mark {
 			t.Errorf("%s: %v with mark %d, want %v with %d", tt.name, got, c.Mark, tt.want, tt.mark)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/nfq"
 	"github.com/nfgo/nfgo/packet"
+	"github.com/nfgo/nfgo/sockdiag"
 )
 
 // defaultControl is where nfgo run listens for nfgo reload, counters and
@@ -68,13 +69,17 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var sets *ipset.Sets
+	// -m socket and TPROXY find the kernel's sockets: the packets are
+	// the kernel's.
+	sockets := &sockdiag.Lookup{}
+	defer sockets.Close()
 	cfg := daemon.Config{
 		Queues:   nums,
 		Queue:    nfq.Config{FailOpen: *failOpen, GSO: *gso, CopyRange: uint32(*copyRange), MaxLen: uint32(*maxLen)},
 		Snapshot: *snapshot,
 		NFLogDir: *nflogDir,
 		Deadline: *deadline,
-		Engine:   nfgo.Config{Helpers: hp.cfg, NFAcct: acct},
+		Engine:   nfgo.Config{Helpers: hp.cfg, NFAcct: acct, Sockets: sockets},
 		Logger:   slog.New(slog.NewTextHandler(stderr, nil)),
 		// Sets are read first and the rules checked against them; the
 		// daemon then installs both.
