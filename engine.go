@@ -52,6 +52,9 @@ type Config struct {
 	// NFAcct holds the nfacct objects -m nfacct rules name (nfacct add);
 	// nil means an empty table of the engine's own (Engine.NFAcct).
 	NFAcct *filter.NFAcctTable
+	// OSF holds the fingerprints -m osf compares SYNs with (nfnl_osf
+	// -f); nil means an empty table of the engine's own (Engine.OSF).
+	OSF *filter.OSFingerprints
 }
 
 // Engine runs packets through netfilter's hooks. It is safe for
@@ -143,6 +146,10 @@ func New(cfg Config) *Engine {
 	if e.objects.NFAcct == nil {
 		e.objects.NFAcct = &filter.NFAcctTable{}
 	}
+	e.objects.OSF = cfg.OSF
+	if e.objects.OSF == nil {
+		e.objects.OSF = &filter.OSFingerprints{}
+	}
 	if !cfg.NoConntrack {
 		ctc := cfg.Conntrack
 		if ctc.Helpers == nil {
@@ -219,6 +226,11 @@ func (e *Engine) Sets() *ipset.Sets {
 // NFAcct returns the nfacct objects the rules count in: add objects
 // before loading rules that name them, as with the nfacct tool.
 func (e *Engine) NFAcct() *filter.NFAcctTable { return e.objects.NFAcct }
+
+// OSF returns the fingerprints -m osf compares SYNs with. They may be
+// changed while packets flow: each packet sees them before or after a
+// change, never in between.
+func (e *Engine) OSF() *filter.OSFingerprints { return e.objects.OSF }
 
 // RecentList returns the -m recent list of that name that the running
 // rules hold: what /proc/net/xt_recent/NAME shows and takes.

@@ -199,7 +199,7 @@ func (s *Server) Reload() error {
 	// Validate both before swapping either.
 	for _, rs := range []*filter.Ruleset{v4, v6} {
 		if rs != nil {
-			objs := &filter.Objects{NFAcct: s.eng.NFAcct()}
+			objs := &filter.Objects{NFAcct: s.eng.NFAcct(), OSF: s.eng.OSF()}
 			if sets != nil {
 				objs.Sets = sets
 			}

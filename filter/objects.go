@@ -30,6 +30,10 @@ type Objects struct {
 	// NFAcct holds the nfacct objects -m nfacct names; nil means there
 	// are none, and a rule naming one is refused.
 	NFAcct *NFAcctTable
+	// OSF holds the fingerprints -m osf compares SYNs with; nil means
+	// there are none, and -m osf matches nothing (rules naming it still
+	// load, as in a kernel where nfnl_osf has not run).
+	OSF *OSFingerprints
 	// RecentListSize is how many addresses a recent list remembers (the
 	// kernel's ip_list_tot module parameter); 0 means its default, 100.
 	// It holds for lists created after it is set.

@@ -38,6 +38,15 @@ var (
 	nfgoBinErr  error
 )
 
+// TestMain removes the binary buildNfgo built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if nfgoBin != "" {
+		os.RemoveAll(filepath.Dir(nfgoBin))
+	}
+	os.Exit(code)
+}
+
 // buildNfgo builds the nfgo binary once per test run.
 func buildNfgo(t *testing.T) string {
 	t.Helper()

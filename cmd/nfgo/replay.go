@@ -79,6 +79,7 @@ type replayOptions struct {
 	ipsets        string
 	nfacct        string
 	nfacctList    bool
+	osf           string
 	local         string
 	in            string
 	routes        routeFlag
@@ -98,20 +99,25 @@ func (o *replayOptions) hostFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.rules6, "rules6", "", "IPv6 ip6tables-save `FILE`")
 	fs.StringVar(&o.ipsets, "ipsets", "", "ipset save `FILE` with the sets the rules name (-m set, -j SET)")
 	fs.StringVar(&o.nfacct, "nfacct", "", "`NAME[,NAME...]`: nfacct objects the rules name (-m nfacct), as nfacct add makes them")
+	fs.StringVar(&o.osf, "osf", "", osfFlagUsage)
 	fs.StringVar(&o.local, "local", "", "the simulated host's own addresses, `ADDR[,ADDR...]` (ADDR or ADDR/LEN, on the input interface, or ADDR@IFACE on another)")
 	fs.StringVar(&o.in, "in", "eth0", "input interface `NAME`")
 	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
 	helperParamFlag(fs, &o.helpers)
 }
 
-// objects reads --ipsets and makes the --nfacct objects.
+// objects reads --ipsets and --osf and makes the --nfacct objects.
 func (o *replayOptions) objects() (ruleObjects, error) {
 	sets, err := loadSets(o.ipsets)
 	if err != nil {
 		return ruleObjects{}, err
 	}
+	osf, err := loadOSF(o.osf)
+	if err != nil {
+		return ruleObjects{}, err
+	}
 	acct, err := nfacctTable(o.nfacct)
-	return ruleObjects{sets: sets, nfacct: acct}, err
+	return ruleObjects{sets: sets, nfacct: acct, osf: osf}, err
 }
 
 func replayCmd(args []string, stdout, stderr io.Writer) error {
@@ -192,7 +198,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	// LOG lines are shown with each packet, so they are not logged again.
 	quiet := slog.New(slog.DiscardHandler)
-	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet, NoConntrack: o.noConntrack, Helpers: o.helpers.cfg, NFAcct: ro.nfacct})
+	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet, NoConntrack: o.noConntrack, Helpers: o.helpers.cfg, NFAcct: ro.nfacct, OSF: ro.osf})
 	eng.UseSets(ro.sets)
 	for _, rs := range []*filter.Ruleset{rs4, rs6} {
 		if rs != nil {

@@ -22,6 +22,7 @@ import (
 type ruleObjects struct {
 	sets   *ipset.Sets
 	nfacct *filter.NFAcctTable
+	osf    *filter.OSFingerprints // -m osf's fingerprints; nil: none
 }
 
 // loadRules reads and validates an iptables-save file. On failure it
@@ -39,7 +40,7 @@ func parseRules(name string, data []byte, f packet.Family, ro ruleObjects) (*fil
 	if err := iptables.Read(bytes.NewReader(data), rs, iptables.ReadOptions{Counters: true, ConnLabels: hostConnLabels()}); err != nil {
 		return nil, newRulesErrors(name, err)
 	}
-	objs := &filter.Objects{NFAcct: ro.nfacct}
+	objs := &filter.Objects{NFAcct: ro.nfacct, OSF: ro.osf}
 	if ro.sets != nil {
 		objs.Sets = ro.sets
 	}
@@ -61,6 +62,17 @@ var hostConnLabels = sync.OnceValue(func() *iptables.ConnLabels {
 	}
 	return l
 })
+
+// osfFlagUsage is --osf's help.
+const osfFlagUsage = "fingerprints `FILE` (pf.os) for -m osf, read as nfnl_osf -f reads it"
+
+// loadOSF reads --osf; "" gives no fingerprints.
+func loadOSF(path string) (*filter.OSFingerprints, error) {
+	if path == "" {
+		return nil, nil
+	}
+	return iptables.LoadOSFingerprints(path)
+}
 
 // nfacctFlag declares --nfacct.
 func nfacctFlag(fs *flag.FlagSet) *string {

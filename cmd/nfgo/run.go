@@ -37,6 +37,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	rules6 := fs.String("rules6", "", "IPv6 ip6tables-save `FILE`")
 	ipsets := ipsetsFlag(fs)
 	nfacct := nfacctFlag(fs)
+	osfPath := fs.String("osf", "", osfFlagUsage)
 	queues := fs.String("queue", "0", "queue number `N`, or N:M for queues N to M (one goroutine each)")
 	mode := fs.String("mode", "hook", "`hook`: judge each packet at the hook it was queued at (filtering);\npath: run its whole path at PREROUTING/OUTPUT, with nfgo's own conntrack and NAT;\neach-hook: queues at every hook, nfgo's own conntrack and NAT carried from hook to hook")
 	failOpen := fs.Bool("fail-open", false, "accept packets the queue cannot take instead of dropping them")
@@ -68,6 +69,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	osf, err := loadOSF(*osfPath)
+	if err != nil {
+		return err
+	}
 	var sets *ipset.Sets
 	// -m socket and TPROXY find the kernel's sockets: the packets are
 	// the kernel's.
@@ -79,7 +84,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		Snapshot: *snapshot,
 		NFLogDir: *nflogDir,
 		Deadline: *deadline,
-		Engine:   nfgo.Config{Helpers: hp.cfg, NFAcct: acct, Sockets: sockets},
+		Engine:   nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets},
 		Logger:   slog.New(slog.NewTextHandler(stderr, nil)),
 		// Sets are read first and the rules checked against them; the
 		// daemon then installs both.
@@ -93,12 +98,12 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		},
 		LoadRules: func() (v4, v6 *filter.Ruleset, err error) {
 			if *rules != "" {
-				if v4, err = loadRules(*rules, packet.IPv4, ruleObjects{sets: sets, nfacct: acct}); err != nil {
+				if v4, err = loadRules(*rules, packet.IPv4, ruleObjects{sets: sets, nfacct: acct, osf: osf}); err != nil {
 					return nil, nil, err
 				}
 			}
 			if *rules6 != "" {
-				if v6, err = loadRules(*rules6, packet.IPv6, ruleObjects{sets: sets, nfacct: acct}); err != nil {
+				if v6, err = loadRules(*rules6, packet.IPv6, ruleObjects{sets: sets, nfacct: acct, osf: osf}); err != nil {
 					return nil, nil, err
 				}
 			}

@@ -41,14 +41,19 @@ type Spec struct {
 	// Timestamps adds the timestamps option with TSVal and TSEcr.
 	Timestamps   bool
 	TSVal, TSEcr uint32
-	TTL          uint8 // default 64
-	TOS          uint8
-	ID           uint16
-	ICMPType     uint8
-	ICMPCode     uint8
-	ICMPID       uint16
-	ICMPSeq      uint16
-	Payload      []byte
+	// TCPOptions are raw TCP options, appended after the others; each
+	// must be whole (a kind 0 or 1 byte, or kind, length and data).
+	TCPOptions []byte
+	// NoDF clears IPv4's don't-fragment bit, which is set otherwise.
+	NoDF     bool
+	TTL      uint8 // default 64
+	TOS      uint8
+	ID       uint16
+	ICMPType uint8
+	ICMPCode uint8
+	ICMPID   uint16
+	ICMPSeq  uint16
+	Payload  []byte
 }
 
 // Build serialises the packet with correct lengths and checksums.
@@ -84,6 +89,9 @@ func Build(s Spec) []byte {
 	} else {
 		ipv4 = &layers.IPv4{Version: 4, IHL: 5, TTL: s.TTL, TOS: s.TOS, Id: s.ID, Protocol: proto,
 			Flags: layers.IPv4DontFragment, SrcIP: net.IP(s.Src.AsSlice()), DstIP: net.IP(s.Dst.AsSlice())}
+		if s.NoDF {
+			ipv4.Flags = 0
+		}
 		net3 = ipv4
 	}
 	ls := []gopacket.SerializableLayer{net3}
@@ -135,6 +143,16 @@ func Build(s Spec) []byte {
 			binary.BigEndian.PutUint32(ts[:4], s.TSVal)
 			binary.BigEndian.PutUint32(ts[4:], s.TSEcr)
 			t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: ts[:]})
+		}
+		for o := s.TCPOptions; len(o) > 0; {
+			if o[0] < 2 {
+				t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKind(o[0]), OptionLength: 1})
+				o = o[1:]
+				continue
+			}
+			n := int(o[1])
+			t.Options = append(t.Options, layers.TCPOption{OptionType: layers.TCPOptionKind(o[0]), OptionLength: o[1], OptionData: o[2:n]})
+			o = o[n:]
 		}
 		setNet(t, ipv4, ipv6)
 		ls = append(ls, t)
