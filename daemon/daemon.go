@@ -241,6 +241,22 @@ func (s *Server) ifname(idx uint32) string {
 	return (*s.ifs.Load())[idx]
 }
 
+// tee sends a TEE copy.
+func (s *Server) tee(e filter.Effect) error {
+	oif := 0
+	if e.Text != "" {
+		for idx, name := range *s.ifs.Load() {
+			if name == e.Text {
+				oif = int(idx)
+			}
+		}
+		if oif == 0 {
+			return fmt.Errorf("TEE --oif %s: %w", e.Text, errNoInterface)
+		}
+	}
+	return s.inject.tee(e.Packet, e.To.Addr(), oif)
+}
+
 // Run binds the queues and serves them until ctx ends; then it drains
 // what is queued, unbinds, and saves the snapshot. Binding errors are
 // returned at once (no CAP_NET_ADMIN, a queue already bound).
@@ -502,7 +518,11 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 				w.stats.injected.Add(1)
 			}
 		case filter.EffectTee:
-			w.stats.teeUnsent.Add(1)
+			if err := s.tee(e); err != nil {
+				w.stats.teeErrors.Add(1)
+			} else {
+				w.stats.teeSent.Add(1)
+			}
 		case filter.EffectNFLog:
 			if s.cfg.NFLogDir == "" || s.nflog.write(e.Group, e.Text, e.Packet, now) != nil {
 				w.stats.nflogDropped.Add(1)

@@ -25,11 +25,11 @@ const numReasons = 16
 // Each queue's worker keeps its own, so that queues never share a
 // counter's cache line, and Server.Stats sums them.
 type Stats struct {
-	packets, accepted, dropped, errors, watchdog, injected, injectErrors atomic.Uint64
-	gso, partialChecksum, rewritten, nflogged, nflogDropped, teeUnsent   atomic.Uint64
-	dropReasons                                                          [numReasons]atomic.Uint64
-	latency                                                              [len(latencyBuckets) + 1]atomic.Uint64
-	latencySum                                                           atomic.Int64
+	packets, accepted, dropped, errors, watchdog, injected, injectErrors        atomic.Uint64
+	gso, partialChecksum, rewritten, nflogged, nflogDropped, teeSent, teeErrors atomic.Uint64
+	dropReasons                                                                 [numReasons]atomic.Uint64
+	latency                                                                     [len(latencyBuckets) + 1]atomic.Uint64
+	latencySum                                                                  atomic.Int64
 }
 
 // Packets returns how many packets the daemon has judged.
@@ -75,7 +75,7 @@ func (st *Stats) add(o *Stats) {
 		{&st.packets, &o.packets}, {&st.accepted, &o.accepted}, {&st.dropped, &o.dropped},
 		{&st.errors, &o.errors}, {&st.watchdog, &o.watchdog}, {&st.injected, &o.injected},
 		{&st.injectErrors, &o.injectErrors}, {&st.gso, &o.gso}, {&st.partialChecksum, &o.partialChecksum},
-		{&st.rewritten, &o.rewritten}, {&st.nflogged, &o.nflogged}, {&st.nflogDropped, &o.nflogDropped}, {&st.teeUnsent, &o.teeUnsent},
+		{&st.rewritten, &o.rewritten}, {&st.nflogged, &o.nflogged}, {&st.nflogDropped, &o.nflogDropped}, {&st.teeSent, &o.teeSent}, {&st.teeErrors, &o.teeErrors},
 	} {
 		p.to.Add(p.from.Load())
 	}
@@ -123,8 +123,10 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "nfgo_nflog_packets_total %d\n", st.nflogged.Load())
 	metric("nfgo_nflog_dropped_total", "Packets NFLOG rules logged that could not be written (no --nflog-dir, or an error).", "counter")
 	fmt.Fprintf(w, "nfgo_nflog_dropped_total %d\n", st.nflogDropped.Load())
-	metric("nfgo_tee_unsent_total", "Copies TEE rules asked for, which nfgo run does not send yet.", "counter")
-	fmt.Fprintf(w, "nfgo_tee_unsent_total %d\n", st.teeUnsent.Load())
+	metric("nfgo_tee_sent_total", "Copies TEE rules made, sent to their gateways.", "counter")
+	fmt.Fprintf(w, "nfgo_tee_sent_total %d\n", st.teeSent.Load())
+	metric("nfgo_tee_errors_total", "Copies TEE rules made that could not be sent (no route to the gateway, no such --oif, too big for the route's MTU).", "counter")
+	fmt.Fprintf(w, "nfgo_tee_errors_total %d\n", st.teeErrors.Load())
 	if se, ok := s.cfg.Engine.Sockets.(interface{ Errors() uint64 }); ok {
 		metric("nfgo_socket_lookup_errors_total", "Socket lookups (-m socket, TPROXY) the kernel could not answer; each found no socket.", "counter")
 		fmt.Fprintf(w, "nfgo_socket_lookup_errors_total %d\n", se.Errors())

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nfgo/nfgo/packet"
 )
 
 // AuditType is -j AUDIT --type (XT_AUDIT_TYPE_*).
@@ -40,8 +43,11 @@ func (t *AuditTarget) Do(c *Context) Verdict {
 
 // TEETarget is -j TEE (xt_TEE.c): a copy of the packet is routed to
 // Gateway (out of OIF when set) and the packet itself goes on. The copy
-// leaves the engine as an EffectTee (Packet, To's address); nfgo run
-// counts it but does not send it yet.
+// leaves the engine as an EffectTee (Packet, To's address, Text the
+// interface), made as nf_dup_ipv4 and nf_dup_ipv6 make it: an IPv4 copy
+// gets the don't-fragment bit, and at PREROUTING and INPUT its TTL (hop
+// limit) is one lower, against loops between two hosts. nfgo run sends
+// it.
 type TEETarget struct {
 	Gateway netip.Addr
 	OIF     string
@@ -52,7 +58,23 @@ func (*TEETarget) Name() string { return "TEE" }
 
 // Do emits the copy and continues.
 func (t *TEETarget) Do(c *Context) Verdict {
-	c.Emit(Effect{Kind: EffectTee, To: netip.AddrPortFrom(t.Gateway, 0), Text: t.OIF, Packet: append([]byte(nil), c.Packet.Bytes()...)})
+	b := append([]byte(nil), c.Packet.Bytes()...)
+	lower := c.Hook == Prerouting || c.Hook == Input
+	switch {
+	case c.Packet.Family == packet.IPv4 && len(b) >= 20:
+		b[6] |= 0x40
+		if lower {
+			b[8]-- // a TTL of 0 wraps, as the kernel's u8 does
+		}
+		ihl := int(b[0]&0x0f) * 4
+		if ihl >= 20 && ihl <= len(b) {
+			b[10], b[11] = 0, 0
+			binary.BigEndian.PutUint16(b[10:], packet.Checksum(b[:ihl], 0))
+		}
+	case c.Packet.Family == packet.IPv6 && len(b) >= 40 && lower:
+		b[7]--
+	}
+	c.Emit(Effect{Kind: EffectTee, To: netip.AddrPortFrom(t.Gateway, 0), Text: t.OIF, Packet: b})
 	return Verdict{Action: Continue}
 }
 

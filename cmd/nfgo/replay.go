@@ -353,27 +353,35 @@ func hostFromFlags(o replayOptions) (nfgo.Host, error) {
 // packetRecord is one packet's line of replay output; its JSON form is
 // what --json prints.
 type packetRecord struct {
-	Index    int         `json:"index"`
-	Time     time.Time   `json:"time"`
-	Src      string      `json:"src,omitempty"`
-	Dst      string      `json:"dst,omitempty"`
-	Proto    string      `json:"proto,omitempty"`
-	Verdict  string      `json:"verdict"`
-	Target   string      `json:"target,omitempty"`
-	Table    string      `json:"table,omitempty"`
-	Chain    string      `json:"chain,omitempty"`
-	Rule     string      `json:"rule,omitempty"`
-	RuleNum  int         `json:"rule_num,omitempty"`
-	Reason   string      `json:"reason"`
-	CTState  string      `json:"ctstate"`
-	CTDir    string      `json:"ctdir,omitempty"`
-	CTReason string      `json:"ct_reason,omitempty"`
-	Mark     uint32      `json:"mark,omitempty"`
-	Out      string      `json:"out,omitempty"`
-	Response string      `json:"response,omitempty"`
-	Logs     []string    `json:"logs,omitempty"`
-	Events   []string    `json:"events,omitempty"`
-	Trace    []traceJSON `json:"trace,omitempty"`
+	Index    int       `json:"index"`
+	Time     time.Time `json:"time"`
+	Src      string    `json:"src,omitempty"`
+	Dst      string    `json:"dst,omitempty"`
+	Proto    string    `json:"proto,omitempty"`
+	Verdict  string    `json:"verdict"`
+	Target   string    `json:"target,omitempty"`
+	Table    string    `json:"table,omitempty"`
+	Chain    string    `json:"chain,omitempty"`
+	Rule     string    `json:"rule,omitempty"`
+	RuleNum  int       `json:"rule_num,omitempty"`
+	Reason   string    `json:"reason"`
+	CTState  string    `json:"ctstate"`
+	CTDir    string    `json:"ctdir,omitempty"`
+	CTReason string    `json:"ct_reason,omitempty"`
+	Mark     uint32    `json:"mark,omitempty"`
+	Out      string    `json:"out,omitempty"`
+	Response string    `json:"response,omitempty"`
+	// Tee holds the copies TEE rules made (hex), each with its gateway.
+	Tee    []teeJSON   `json:"tee,omitempty"`
+	Logs   []string    `json:"logs,omitempty"`
+	Events []string    `json:"events,omitempty"`
+	Trace  []traceJSON `json:"trace,omitempty"`
+}
+
+type teeJSON struct {
+	Gateway string `json:"gateway"`
+	OIF     string `json:"oif,omitempty"`
+	Packet  string `json:"packet"`
 }
 
 type traceJSON struct {
@@ -404,6 +412,11 @@ func (r *packetRecord) fill(p *packet.Packet, v nfgo.Verdict, trace []filter.Tra
 		r.Response = hex.EncodeToString(resp)
 	}
 	r.Logs = v.Effects.Logs()
+	for _, e := range v.Effects {
+		if e.Kind == filter.EffectTee {
+			r.Tee = append(r.Tee, teeJSON{Gateway: e.To.Addr().String(), OIF: e.Text, Packet: hex.EncodeToString(e.Packet)})
+		}
+	}
 	for _, ev := range trace {
 		r.Trace = append(r.Trace, traceJSON{Table: ev.Table.String(), Chain: ev.Chain, Rule: ev.Rule, Matched: ev.Matched})
 	}
