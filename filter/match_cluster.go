@@ -11,6 +11,7 @@ import (
 // TotalNodes, picks a node; the packet matches if that node is in
 // NodeMask (bit n-1 for node n). A packet without a connection never
 // matches, nor does a multicast-typed packet to a unicast address.
+// As in the kernel, an IPv6 source is hashed by its first 32 bits only.
 // nfgo hashes an expected connection's own source, where the kernel
 // hashes its master's.
 type ClusterMatch struct {
@@ -39,12 +40,11 @@ func (m *ClusterMatch) Match(c *Context) bool {
 		a := src.As4()
 		h = jhash.Hash2([]uint32{binary.LittleEndian.Uint32(a[:])}, m.Seed)
 	case src.Is6():
+		// xt_cluster_hash_ipv6 hashes NF_CT_TUPLE_L3SIZE / sizeof(u32)
+		// words, and NF_CT_TUPLE_L3SIZE counts the address's words,
+		// not its bytes: one word, the address's first 32 bits.
 		a := src.As16()
-		var w [4]uint32
-		for i := range w {
-			w[i] = binary.LittleEndian.Uint32(a[4*i:])
-		}
-		h = jhash.Hash2(w[:], m.Seed)
+		h = jhash.Hash2([]uint32{binary.LittleEndian.Uint32(a[:4])}, m.Seed)
 	default:
 		return false
 	}

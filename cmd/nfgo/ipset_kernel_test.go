@@ -127,9 +127,8 @@ func ipsetPackets() []testpkt.Spec {
 	for _, n := range []int{12, 12, 172, 12} {
 		ps = append(ps, testpkt.Spec{Src: a("198.18.60.1"), Dst: local, Proto: "udp", SrcPort: 41002, DstPort: 1052, Payload: make([]byte, n)})
 	}
-	// cluster: which node the connection's source hashes to. (IPv4
-	// only: the kernel router never matched an IPv6 cluster rule, for
-	// a reason not found yet; see ARCHITECTURE.)
+	// cluster: which node the connection's source hashes to (IPv6 in
+	// TestClusterMatchesKernel).
 	for i := range 8 {
 		for _, dp := range []uint16{1060, 1061} {
 			udp(fmt.Sprintf("198.18.70.%d", i+1), 42000, dp)
