@@ -288,8 +288,9 @@ func nonZero(c uint16) uint16 {
 }
 
 // CompleteChecksum turns a partial L4 checksum ([Packet.PartialChecksum])
-// into a full one, as the NIC would: the ones' complement of the sum of
-// the L4 bytes, whose checksum field holds the pseudo-header's sum. It
+// into a full one, as the kernel's skb_checksum_help does: the ones'
+// complement of the sum of the L4 bytes, whose checksum field holds the
+// pseudo-header's sum, written as 0xffff when it comes to 0. It
 // does nothing if p's checksum is not partial, p is invalid, truncated
 // or a fragment, or its protocol has no such checksum (TCP, UDP,
 // UDP-Lite, DCCP and ICMPv6 have), and otherwise clears PartialChecksum.
@@ -317,10 +318,9 @@ func (p *Packet) CompleteChecksum() {
 	default:
 		return
 	}
-	c := ^fold(sum(l4[:n], 0))
-	if p.Proto == ProtoUDP || p.Proto == ProtoUDPLite {
-		c = nonZero(c)
-	}
+	// skb_checksum_help writes a sum that folds to 0 as 0xffff
+	// (CSUM_MANGLED_0) whatever the protocol, as UDP needs it.
+	c := nonZero(^fold(sum(l4[:n], 0)))
 	binary.BigEndian.PutUint16(l4[at:at+2], c)
 	p.PartialChecksum = false
 	p.Modified = true

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -32,6 +33,9 @@ type Router struct {
 	// socks are the UDP sockets SendUDPFromHost opened, by source, kept
 	// open until the test ends.
 	socks map[netip.AddrPort]int
+	// vnet says the TUN devices carry a virtio_net_hdr before each
+	// packet (RouterOptions.PartialChecksums).
+	vnet bool
 }
 
 // The router's own addresses, on eth0, as "nfgo replay --local" gets them,
@@ -52,6 +56,11 @@ type RouterOptions struct {
 	// default they are counted and dropped before conntrack, so they
 	// cannot disturb the flows under test.
 	LocalReplies bool
+	// PartialChecksums opens the TUN devices with a virtio_net_hdr and
+	// checksum offload, so that SendPartial can inject a packet whose
+	// transport checksum is left to the card (CHECKSUM_PARTIAL) and
+	// Fate.EmittedPartial says which emitted packets still have one.
+	PartialChecksums bool
 	// Conntrack observes each packet's conntrack state (Fate.CTState) with
 	// a counting chain at prerouting priority −190, just after conntrack
 	// (−200). Its ct expressions turn conntrack on in the namespace, with
@@ -93,6 +102,7 @@ func NewRouter(t testing.TB, opts RouterOptions) *Router {
 	})
 	r.mustExec(t, "ip link set lo up; ip tuntap add dev eth0 mode tun; ip tuntap add dev eth1 mode tun")
 	var err error
+	r.vnet = opts.PartialChecksums
 	if r.in, err = r.openTUN("eth0"); err != nil {
 		t.Fatalf("open eth0: %v", err)
 	}
@@ -172,8 +182,8 @@ table inet nfgo_ct {
 EOF`)
 	}
 	time.Sleep(20 * time.Millisecond)
-	drain(r.out)
-	drain(r.in)
+	r.drain(r.out)
+	r.drain(r.in)
 	return r
 }
 
@@ -212,6 +222,11 @@ type Fate struct {
 	Left bool
 	// Emitted holds the packets read from eth1 after the injection.
 	Emitted [][]byte
+	// EmittedPartial says, with RouterOptions.PartialChecksums, which
+	// of Emitted left with their transport checksum still partial
+	// (VIRTIO_NET_HDR_F_NEEDS_CSUM): its field holds the pseudo-header's
+	// sum, for the card to complete.
+	EmittedPartial []bool
 	// CTState is the conntrack state the kernel gave the packet ("new",
 	// "established", "related", "invalid", "untracked"), with
 	// RouterOptions.Conntrack; "" if no counter moved. CTReply is true
@@ -231,6 +246,36 @@ func (f Fate) Accepted() bool { return f.Input || f.Left }
 
 // Send injects a layer-3 packet as received on eth0 and reports its fate.
 func (r *Router) Send(pkt []byte) (Fate, error) {
+	return r.send(pkt, 0, 0)
+}
+
+// SendPartial injects a packet whose transport checksum is partial: the
+// field at csumStart+csumOffset holds the pseudo-header's sum, and the
+// packet arrives as CHECKSUM_PARTIAL, as from a local guest. It needs
+// RouterOptions.PartialChecksums.
+func (r *Router) SendPartial(pkt []byte, csumStart, csumOffset int) (Fate, error) {
+	if !r.vnet {
+		return Fate{}, fmt.Errorf("SendPartial needs RouterOptions.PartialChecksums")
+	}
+	return r.send(pkt, csumStart, csumOffset)
+}
+
+// vnetHdrLen is struct virtio_net_hdr's size.
+const vnetHdrLen = 10
+
+func (r *Router) send(pkt []byte, csumStart, csumOffset int) (Fate, error) {
+	if r.vnet {
+		// struct virtio_net_hdr, in the host's byte order (little
+		// endian here): flags, gso_type, hdr_len, gso_size,
+		// csum_start, csum_offset.
+		var h [vnetHdrLen]byte
+		if csumOffset != 0 {
+			h[0] = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
+			binary.LittleEndian.PutUint16(h[6:], uint16(csumStart))
+			binary.LittleEndian.PutUint16(h[8:], uint16(csumOffset))
+		}
+		pkt = append(h[:], pkt...)
+	}
 	return r.observe("ct:", func() error {
 		if _, err := r.in.Write(pkt); err != nil {
 			return fmt.Errorf("write to eth0: %w", err)
@@ -341,8 +386,37 @@ func (r *Router) observe(ct string, inject func() error) (Fate, error) {
 		}
 	}
 	f.CTReply = after[ct+"reply"] > before[ct+"reply"]
-	f.Emitted = withoutChatter(drain(r.out))
-	f.Replies = withoutChatter(drain(r.in))
+	out := r.drain(r.out)
+	if r.vnet {
+		var partial []bool
+		for i, p := range out {
+			if len(p) < vnetHdrLen {
+				continue
+			}
+			out[i] = p[vnetHdrLen:]
+			partial = append(partial, p[0]&1 != 0)
+		}
+		// withoutChatter keeps the order; drop the flags of what it drops.
+		var kept [][]byte
+		for i, p := range out {
+			if len(withoutChatter([][]byte{p})) == 1 {
+				kept = append(kept, p)
+				f.EmittedPartial = append(f.EmittedPartial, partial[i])
+			}
+		}
+		f.Emitted = kept
+	} else {
+		f.Emitted = withoutChatter(out)
+	}
+	in := r.drain(r.in)
+	if r.vnet {
+		for i, p := range in {
+			if len(p) >= vnetHdrLen {
+				in[i] = p[vnetHdrLen:]
+			}
+		}
+	}
+	f.Replies = withoutChatter(in)
 	return f, nil
 }
 
@@ -421,8 +495,9 @@ func withoutChatter(pkts [][]byte) [][]byte {
 	return out
 }
 
-// drain reads every packet waiting on a TUN device.
-func drain(f *os.File) [][]byte {
+// drain reads every packet waiting on a TUN device (with its
+// virtio_net_hdr, if the devices have one).
+func (r *Router) drain(f *os.File) [][]byte {
 	var pkts [][]byte
 	buf := make([]byte, 65536)
 	for {
@@ -445,10 +520,21 @@ func (r *Router) openTUN(name string) (*os.File, error) {
 		}
 		var req [unix.IFNAMSIZ + 64]byte
 		copy(req[:], name)
-		*(*uint16)(unsafe.Pointer(&req[unix.IFNAMSIZ])) = unix.IFF_TUN | unix.IFF_NO_PI
+		flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
+		if r.vnet {
+			flags |= unix.IFF_VNET_HDR
+		}
+		*(*uint16)(unsafe.Pointer(&req[unix.IFNAMSIZ])) = flags
 		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req[0]))); errno != 0 {
 			unix.Close(fd)
 			return fmt.Errorf("TUNSETIFF %s: %w", name, errno)
+		}
+		if r.vnet {
+			// The device takes and gives partial checksums.
+			if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETOFFLOAD, unix.TUN_F_CSUM); errno != 0 {
+				unix.Close(fd)
+				return fmt.Errorf("TUNSETOFFLOAD %s: %w", name, errno)
+			}
 		}
 		f = os.NewFile(uintptr(fd), name)
 		return nil
