@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nfgo/nfgo/packet"
 )
 
 // ErrTableFull is the reason a new connection's packet is dropped when
@@ -329,15 +331,22 @@ func (t *Table) earlyDrop(from *shard, now int64) bool {
 // gc_worker: it scans at most maxShards shards, resuming where the last
 // call stopped, and returns how many entries it removed. Lookups also reap
 // what they find expired, so Collect only bounds memory.
+//
+// While the table holds at least 95% of Max (nf_conntrack_max95, Max /
+// 100 * 95 in integers), it also evicts what gc_worker_can_early_drop
+// lets it: a connection that is not ASSURED, a TCP one that is closing
+// (FIN_WAIT, CLOSE_WAIT, LAST_ACK, TIME_WAIT, CLOSE) and an SCTP one
+// shutting down (SHUTDOWN_SENT, SHUTDOWN_RECD, SHUTDOWN_ACK_SENT).
 func (t *Table) Collect(now time.Time, maxShards int) int {
 	defer t.runDestroyHooks()
 	n := 0
 	ns := now.UnixNano()
+	max95 := int64(t.cfg.Max / 100 * 95)
 	for range min(maxShards, shardCount) {
 		s := &t.shards[t.gcNext.Add(1)%shardCount]
 		s.mu.Lock()
 		s.each(func(kind storeKind, slot uint32, c *connState) {
-			if c.expired(ns) {
+			if c.expired(ns) || max95 > 0 && t.count.Load() >= max95 && s.canEarlyDrop(kind, slot, c) {
 				t.remove(s, kind, slot, ns)
 				n++
 			}
@@ -345,6 +354,28 @@ func (t *Table) Collect(now time.Time, maxShards int) int {
 		s.mu.Unlock()
 	}
 	return n
+}
+
+// canEarlyDrop is gc_worker_can_early_drop, with tcp_can_early_drop and
+// sctp_can_early_drop.
+func (s *shard) canEarlyDrop(kind storeKind, slot uint32, c *connState) bool {
+	if c.status&StatusAssured == 0 {
+		return true
+	}
+	if _, tcp, _ := s.conn(kind, slot); tcp != nil {
+		switch tcp.state {
+		case TCPFinWait, TCPCloseWait, TCPLastAck, TCPTimeWait, TCPClose:
+			return true
+		}
+		return false
+	}
+	if s.origTuple(kind, slot).Proto == packet.ProtoSCTP {
+		switch s.ext(kind, slot).sctp.state {
+		case SCTPShutdownSent, SCTPShutdownRecd, SCTPShutdownAckSent:
+			return true
+		}
+	}
+	return false
 }
 
 // Flush deletes every entry (conntrack -F).

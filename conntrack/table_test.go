@@ -385,3 +385,61 @@ func TestRefreshSetsTheTimeout(t *testing.T) {
 		t.Errorf("established connection: timeout %v, want 2h", c.Timeout)
 	}
 }
+
+// TestCollectEvictsClosingConnectionsWhenNearlyFull: at 95% of Max the
+// garbage collector evicts, as gc_worker does, connections that are not
+// assured and TCP ones that are closing, keeping assured open ones,
+// and stops once the table is below the mark.
+func TestCollectEvictsClosingConnectionsWhenNearlyFull(t *testing.T) {
+	const max = 200 // nf_conntrack_max95 = 2 * 95 = 190
+	tb := NewTable(Config{Max: max})
+	now := t0
+	handshake := func(port uint16, closing bool) {
+		seg := func(fromClient bool, flags string, seq, ack uint32) {
+			s := testpkt.Spec{Src: a("10.0.0.1"), Dst: a("192.0.2.1"), Proto: "tcp", SrcPort: port, DstPort: 80, Flags: flags, Seq: seq, Ack: ack}
+			if !fromClient {
+				s.Src, s.Dst, s.SrcPort, s.DstPort = s.Dst, s.Src, s.DstPort, s.SrcPort
+			}
+			if r := step(t, tb, pkt(t, s), now); r.State == Invalid {
+				t.Fatalf("port %d %s: %s", port, flags, r.Reason)
+			}
+		}
+		seg(true, "S", 100, 0)
+		seg(false, "SA", 500, 101)
+		seg(true, "A", 101, 501)
+		if closing {
+			seg(true, "FA", 101, 501)
+		}
+	}
+	for i := range 100 {
+		handshake(uint16(10000+i), false) // assured, established
+	}
+	for i := range 50 {
+		handshake(uint16(20000+i), true) // assured, FIN_WAIT
+	}
+	// 45 unassured UDP flows: 195 entries, over the mark.
+	for i := range 45 {
+		step(t, tb, pkt(t, udp("10.0.0.9", "10.0.0.2", uint16(30000+i), 53)), now)
+	}
+	if tb.Len() != 195 {
+		t.Fatalf("table has %d entries, want 195", tb.Len())
+	}
+	tb.Collect(now, shardCount)
+	if n := tb.Len(); n != 189 {
+		t.Errorf("after a sweep: %d entries, want 189 (evictions stop below 190)", n)
+	}
+	established := 0
+	for c := range tb.All(now) {
+		if c.TCPState == TCPEstablished {
+			established++
+		}
+	}
+	if established != 100 {
+		t.Errorf("%d established connections left, want all 100", established)
+	}
+	// Below the mark, nothing live is evicted.
+	tb.Collect(now, shardCount)
+	if n := tb.Len(); n != 189 {
+		t.Errorf("a second sweep: %d entries, want 189", n)
+	}
+}
