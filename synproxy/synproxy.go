@@ -8,8 +8,10 @@
 // with the client's ISN, names the kernel's MSS table entry, and lives
 // for the minute it was made in and the next.
 //
-// The target and its connection-tracking hooks, which build on this,
-// are still to come (issue 10).
+// The SYN/ACK it builds (SYNACKOptions, SYNACK, Segment.Build) is the
+// kernel's byte for byte, given the kernel's cookie and clock
+// (TestSYNACKMatchesKernel). The target and its connection-tracking
+// hooks, which build on this, are still to come (issue 10).
 package synproxy
 
 // Option bits, as xt_SYNPROXY.h numbers them (XT_SYNPROXY_OPT_*).
@@ -166,4 +168,34 @@ func be32(b []byte) uint32 {
 
 func appendBE32(b []byte, v uint32) []byte {
 	return append(b, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+}
+
+// Info is a SYNPROXY rule's configuration (struct xt_synproxy_info):
+// the options it lets through (Opt* bits), the window scale and MSS it
+// announces.
+type Info struct {
+	Options uint8
+	WScale  uint8
+	MSS     uint16
+}
+
+// SYNACKOptions are the options of the SYN/ACK that answers a client's
+// SYN (synproxy_tg4's SYN path): what the client offered and the rule
+// allows (ECN when the SYN has both ECE and CWR), the rule's MSS, and
+// with timestamps the timestamp cookie; without timestamps only the MSS
+// is negotiated. MSSEncode is the client's own MSS, for the cookie.
+func SYNACKOptions(client []byte, ece, cwr bool, info Info, nowMillis uint32) Options {
+	o := ParseOptions(client)
+	if ece && cwr {
+		o.Options |= OptECN
+	}
+	o.Options &= info.Options
+	o.MSSEncode = o.MSS
+	o.MSS = info.MSS
+	if o.Options&OptTimestamp != 0 {
+		o.InitTimestampCookie(info.WScale, nowMillis)
+	} else {
+		o.Options &^= OptWScale | OptSACKPerm | OptECN
+	}
+	return o
 }

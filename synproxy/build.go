@@ -1,0 +1,88 @@
+package synproxy
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// Segment is a TCP segment SYNPROXY sends, as synproxy_build_ip and the
+// synproxy_send_* functions build one: no payload, IPv4 with TOS 0, ID 0
+// and DF, IPv6 with traffic class and flow label 0, TTL (hop limit) the
+// host's default, an urgent pointer of 0.
+type Segment struct {
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16
+	Seq, Ack         uint32
+	Flags            uint8 // packet.TCPSyn, …
+	Window           uint16
+	TTL              uint8
+	Options          *Options
+}
+
+// Build appends the segment as an IP packet with its checksums.
+func (s *Segment) Build(b []byte) []byte {
+	optLen := 0
+	if s.Options != nil {
+		optLen = s.Options.Size()
+	}
+	tcpLen := 20 + optLen
+	start := len(b)
+	var ipLen int
+	if s.Src.Is4() {
+		ipLen = 20
+		b = append(b, 0x45, 0, 0, 0, 0, 0, 0x40, 0, s.TTL, packet.ProtoTCP, 0, 0)
+		src, dst := s.Src.As4(), s.Dst.As4()
+		b = append(append(b, src[:]...), dst[:]...)
+		binary.BigEndian.PutUint16(b[start+2:], uint16(ipLen+tcpLen))
+		binary.BigEndian.PutUint16(b[start+10:], packet.Checksum(b[start:start+20], 0))
+	} else {
+		ipLen = 40
+		b = append(b, 0x60, 0, 0, 0, byte(tcpLen>>8), byte(tcpLen), packet.ProtoTCP, s.TTL)
+		src, dst := s.Src.As16(), s.Dst.As16()
+		b = append(append(b, src[:]...), dst[:]...)
+	}
+	th := len(b)
+	b = binary.BigEndian.AppendUint16(b, s.SrcPort)
+	b = binary.BigEndian.AppendUint16(b, s.DstPort)
+	b = binary.BigEndian.AppendUint32(b, s.Seq)
+	b = binary.BigEndian.AppendUint32(b, s.Ack)
+	b = append(b, byte(tcpLen/4)<<4, s.Flags)
+	b = binary.BigEndian.AppendUint16(b, s.Window)
+	b = append(b, 0, 0, 0, 0) // checksum, urgent pointer
+	if s.Options != nil {
+		b = s.Options.Build(b)
+	}
+	// The pseudo-header's sum, then the segment's.
+	var ph [40]byte
+	n := 0
+	if s.Src.Is4() {
+		copy(ph[:], b[start+12:start+20])
+		ph[9] = packet.ProtoTCP
+		binary.BigEndian.PutUint16(ph[10:], uint16(tcpLen))
+		n = 12
+	} else {
+		copy(ph[:], b[start+8:start+40])
+		binary.BigEndian.PutUint32(ph[32:], uint32(tcpLen))
+		ph[39] = packet.ProtoTCP
+		n = 40
+	}
+	partial := ^packet.Checksum(ph[:n], 0)
+	binary.BigEndian.PutUint16(b[th+16:], packet.Checksum(b[th:], uint32(partial)))
+	return b
+}
+
+// SYNACK is the segment that answers a client's SYN
+// (synproxy_send_client_synack): from the SYN's destination back to its
+// source, the cookie as its sequence number, the client's ISN + 1
+// acknowledged, a window of 0 (the client waits for the window update
+// that follows the server's answer), ECE when ECN was agreed.
+func SYNACK(client Flow, isn, cookie uint32, o *Options, ttl uint8) Segment {
+	flags := uint8(packet.TCPSyn | packet.TCPAck)
+	if o.Options&OptECN != 0 {
+		flags |= packet.TCPEce
+	}
+	return Segment{Src: client.Dst, Dst: client.Src, SrcPort: client.DstPort, DstPort: client.SrcPort,
+		Seq: cookie, Ack: isn + 1, Flags: flags, TTL: ttl, Options: o}
+}
