@@ -86,3 +86,32 @@ func SYNACK(client Flow, isn, cookie uint32, o *Options, ttl uint8) Segment {
 	return Segment{Src: client.Dst, Dst: client.Src, SrcPort: client.DstPort, DstPort: client.SrcPort,
 		Seq: cookie, Ack: isn + 1, Flags: flags, TTL: ttl, Options: o}
 }
+
+// ServerSYNOptions are the options of the SYN sent to the server for a
+// client's ACK whose cookie carried mss (synproxy_recv_client_ack): the
+// ACK's own timestamps, and what their echo of the timestamp cookie
+// says the client offered (its window scale, SACK, ECN).
+func ServerSYNOptions(ack []byte, mss uint16) Options {
+	o := ParseOptions(ack)
+	o.MSS = mss
+	o.Options |= OptMSS
+	if o.Options&OptTimestamp != 0 {
+		o.CheckTimestampCookie()
+	}
+	return o
+}
+
+// ServerSYN is the SYN that opens the connection to the server once a
+// client's ACK proved its cookie (synproxy_send_server_syn): from the
+// client, its ISN as the sequence number, the cookie in the
+// acknowledgment field (the proxy's ISN, for the sequence translation
+// that follows), the ACK's window as it was, ECE and CWR when ECN was
+// agreed. seq, ack and window are the client's ACK's.
+func ServerSYN(client Flow, seq, ack uint32, window uint16, o *Options, ttl uint8) Segment {
+	flags := uint8(packet.TCPSyn)
+	if o.Options&OptECN != 0 {
+		flags |= packet.TCPEce | packet.TCPCwr
+	}
+	return Segment{Src: client.Src, Dst: client.Dst, SrcPort: client.SrcPort, DstPort: client.DstPort,
+		Seq: seq - 1, Ack: ack - 1, Flags: flags, Window: window, TTL: ttl, Options: o}
+}

@@ -10,7 +10,9 @@
 //
 // The SYN/ACK it builds (SYNACKOptions, SYNACK, Segment.Build) is the
 // kernel's byte for byte, given the kernel's cookie and clock
-// (TestSYNACKMatchesKernel). The target and its connection-tracking
+// (TestSYNACKMatchesKernel), and so is the SYN to the server that a
+// client's ACK opens (ServerSYNOptions, ServerSYN;
+// TestServerSYNMatchesKernel). The target and its connection-tracking
 // hooks, which build on this, are still to come (issue 10).
 package synproxy
 
