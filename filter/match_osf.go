@@ -65,6 +65,8 @@ type OSFingerprint struct {
 	// Genre ("Linux"), Version ("2.6") and Subtype, each under
 	// OSFGenreLen bytes.
 	Genre, Version, Subtype string
+
+	optSize int // the bytes Options take, set by Add
 }
 
 // The errors OSFingerprints gives, the kernel's errno for each.
@@ -86,14 +88,12 @@ func (f *OSFingerprint) Validate() error {
 	if len(f.Options) > OSFMaxOptLen {
 		return fmt.Errorf("osf: %d options: %w", len(f.Options), ErrOSFInvalid)
 	}
-	total := 0
 	for _, o := range f.Options {
 		if o.Length == 0 || o.Length > OSFMaxOptLen || o.Kind == packet.TCPOptionMSS && o.Length < 4 {
 			return fmt.Errorf("osf: option %d of length %d: %w", o.Kind, o.Length, ErrOSFInvalid)
 		}
-		total += int(o.Length)
 	}
-	if total > OSFMaxOptLen {
+	if total := f.optLen(); total > OSFMaxOptLen {
 		return fmt.Errorf("osf: options of %d bytes: %w", total, ErrOSFInvalid)
 	}
 	for _, s := range [...]string{f.Genre, f.Version, f.Subtype} {
@@ -147,6 +147,7 @@ func (t *OSFingerprints) Add(f OSFingerprint) error {
 		return err
 	}
 	f.Options = append([]OSFOption(nil), f.Options...)
+	f.optSize = f.optLen()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var next osfLists
@@ -388,7 +389,7 @@ func (pk *osfPacket) matches(f *OSFingerprint, ttlCheck uint8) bool {
 			return false
 		}
 	}
-	if f.optLen() != len(pk.opts) {
+	if f.optSize != len(pk.opts) {
 		return false
 	}
 	var mss uint32

@@ -91,12 +91,7 @@ func (l *Lookup) Find(q filter.SocketQuery) (s filter.Socket, ok bool, err error
 	if q.Proto != packet.ProtoTCP && q.Proto != packet.ProtoUDP {
 		return s, false, nil
 	}
-	c, err := l.get()
-	if err != nil {
-		return s, false, err
-	}
-	st, inode, ok, err := c.query(q, &s)
-	l.put(c, err)
+	st, inode, ok, err := l.ask(q, &s)
 	if err != nil || !ok {
 		return filter.Socket{}, false, err
 	}
@@ -143,14 +138,20 @@ func (l *Lookup) listenerTransparent(q filter.SocketQuery) (bool, error) {
 	if q.Local.Addr().Is4() || q.Local.Addr().Is4In6() {
 		q.Remote = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 	}
+	var s filter.Socket
+	st, _, ok, err := l.ask(q, &s)
+	return ok && st == tcpListen && s.Transparent, err
+}
+
+// ask sends one query on a pooled netlink socket.
+func (l *Lookup) ask(q filter.SocketQuery, s *filter.Socket) (state uint8, inode uint32, ok bool, err error) {
 	c, err := l.get()
 	if err != nil {
-		return false, err
+		return 0, 0, false, err
 	}
-	var s filter.Socket
-	st, _, ok, err := c.query(q, &s)
+	state, inode, ok, err = c.query(q, s)
 	l.put(c, err)
-	return ok && st == tcpListen && s.Transparent, err
+	return state, inode, ok, err
 }
 
 // Close closes the pooled sockets; queries after it fail.

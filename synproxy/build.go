@@ -29,21 +29,16 @@ func (s *Segment) Build(b []byte) []byte {
 	}
 	tcpLen := 20 + optLen
 	start := len(b)
-	var ipLen int
 	if s.Src.Is4() {
-		ipLen = 20
 		b = append(b, 0x45, 0, 0, 0, 0, 0, 0x40, 0, s.TTL, packet.ProtoTCP, 0, 0)
 		src, dst := s.Src.As4(), s.Dst.As4()
 		b = append(append(b, src[:]...), dst[:]...)
-		binary.BigEndian.PutUint16(b[start+2:], uint16(ipLen+tcpLen))
-		binary.BigEndian.PutUint16(b[start+10:], packet.Checksum(b[start:start+20], 0))
+		binary.BigEndian.PutUint16(b[start+2:], uint16(20+tcpLen))
 	} else {
-		ipLen = 40
 		b = append(b, 0x60, 0, 0, 0, byte(tcpLen>>8), byte(tcpLen), packet.ProtoTCP, s.TTL)
 		src, dst := s.Src.As16(), s.Dst.As16()
 		b = append(append(b, src[:]...), dst[:]...)
 	}
-	th := len(b)
 	b = binary.BigEndian.AppendUint16(b, s.SrcPort)
 	b = binary.BigEndian.AppendUint16(b, s.DstPort)
 	b = binary.BigEndian.AppendUint32(b, s.Seq)
@@ -54,22 +49,9 @@ func (s *Segment) Build(b []byte) []byte {
 	if s.Options != nil {
 		b = s.Options.Build(b)
 	}
-	// The pseudo-header's sum, then the segment's.
-	var ph [40]byte
-	n := 0
-	if s.Src.Is4() {
-		copy(ph[:], b[start+12:start+20])
-		ph[9] = packet.ProtoTCP
-		binary.BigEndian.PutUint16(ph[10:], uint16(tcpLen))
-		n = 12
-	} else {
-		copy(ph[:], b[start+8:start+40])
-		binary.BigEndian.PutUint32(ph[32:], uint32(tcpLen))
-		ph[39] = packet.ProtoTCP
-		n = 40
-	}
-	partial := ^packet.Checksum(ph[:n], 0)
-	binary.BigEndian.PutUint16(b[th+16:], packet.Checksum(b[th:], uint32(partial)))
+	var p packet.Packet
+	p.Decode(b[start:])
+	p.ComputeChecksums()
 	return b
 }
 

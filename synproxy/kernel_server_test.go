@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/nfgo/nfgo/internal/kernel"
 	"github.com/nfgo/nfgo/internal/testpkt"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -16,24 +15,9 @@ import (
 // which nfgo's ServerSYN must equal byte for byte, given the MSS the
 // cookie carried. A forged cookie opens nothing.
 func TestServerSYNMatchesKernel(t *testing.T) {
-	kernel.Require(t, "ip", "nft", "iptables-restore", "ip6tables-restore")
-	r := kernel.NewRouter(t, kernel.RouterOptions{LocalReplies: true, Conntrack: true})
-	if _, err := r.Exec("sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0", nil); err != nil {
-		t.Fatal(err)
-	}
-	const rules = `*raw
--A PREROUTING -p tcp -m tcp --syn -j CT --notrack
-COMMIT
-*filter
--A FORWARD -p tcp -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1400
+	r := synproxyRouter(t, `-A FORWARD -p tcp -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1400
 -A FORWARD -m conntrack --ctstate INVALID -j DROP
-COMMIT
-`
-	for _, six := range []bool{false, true} {
-		if err := r.Restore([]byte(rules), six); err != nil {
-			t.Fatal(err)
-		}
-	}
+`)
 	for i, fam := range []struct {
 		src, dst string
 		mss      uint16 // the client's, which the table keeps

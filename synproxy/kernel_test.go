@@ -10,6 +10,25 @@ import (
 	"github.com/nfgo/nfgo/packet"
 )
 
+// synproxyRouter is a kernel router set up as SYNPROXY's users set one
+// up: SYNs untracked, loose pickup off (so that a client's ACK of a
+// cookie is INVALID), and the filter rules given, for both families.
+func synproxyRouter(t *testing.T, filterRules string) *kernel.Router {
+	t.Helper()
+	kernel.Require(t, "ip", "nft", "iptables-restore", "ip6tables-restore")
+	r := kernel.NewRouter(t, kernel.RouterOptions{LocalReplies: true, Conntrack: true})
+	if _, err := r.Exec("sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0", nil); err != nil {
+		t.Fatal(err)
+	}
+	rules := "*raw\n-A PREROUTING -p tcp -m tcp --syn -j CT --notrack\nCOMMIT\n*filter\n" + filterRules + "COMMIT\n"
+	for _, six := range []bool{false, true} {
+		if err := r.Restore([]byte(rules), six); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
 // TestSYNACKMatchesKernel sends SYNs to a kernel router's SYNPROXY rule
 // and builds nfgo's answer to each with the kernel's cookie and clock:
 // the SYN/ACK must then be the kernel's byte for byte (addresses, ports,
@@ -17,20 +36,7 @@ import (
 // cookie's low bits, checksums). The kernel's cookies must also move as
 // nfgo's do: with the ISN, and by the MSS table index.
 func TestSYNACKMatchesKernel(t *testing.T) {
-	kernel.Require(t, "ip", "nft", "iptables-restore", "ip6tables-restore")
-	r := kernel.NewRouter(t, kernel.RouterOptions{LocalReplies: true, Conntrack: true})
-	const rules = `*raw
--A PREROUTING -p tcp -m tcp --syn -j CT --notrack
-COMMIT
-*filter
--A INPUT -p tcp -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1400 --ecn
-COMMIT
-`
-	for _, six := range []bool{false, true} {
-		if err := r.Restore([]byte(rules), six); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := synproxyRouter(t, "-A INPUT -p tcp -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1400 --ecn\n")
 	info := Info{Options: OptMSS | OptWScale | OptSACKPerm | OptTimestamp | OptECN, WScale: 7, MSS: 1400}
 	ts := []byte{8, 10, 0, 1, 0, 2, 0, 0, 0, 0}
 	linux := append(append([]byte{2, 4, 5, 0xb4, 4, 2}, ts...), 1, 3, 3, 10)

@@ -28,20 +28,17 @@ import (
 // removes what it loaded.
 func TestOSFMatchesKernel(t *testing.T) {
 	kernel.Require(t, "ip", "nft", "iptables-restore", "nfnl_osf")
-	files := []struct {
+	type fingerprintFile struct {
 		path   string
 		genres []string
 		every  int // test every n-th fingerprint
-	}{
+	}
+	files := []fingerprintFile{
 		{"../../filter/iptables/testdata/osf/fingerprints.os", []string{"Linux", "Windows", "MacOS", "Other", "Tiny", "Scanner"}, 1},
 	}
 	if dir := os.Getenv("NFGO_IPTABLES_T"); dir != "" {
 		if p := filepath.Join(dir, "..", "utils", "pf.os"); fileExists(p) {
-			files = append(files, struct {
-				path   string
-				genres []string
-				every  int
-			}{p, []string{"Linux", "Windows", "FreeBSD", "OpenBSD", "Solaris", "NMAP"}, 10})
+			files = append(files, fingerprintFile{p, []string{"Linux", "Windows", "FreeBSD", "OpenBSD", "Solaris", "NMAP"}, 10})
 		}
 	}
 	variants := []struct {

@@ -386,36 +386,16 @@ func (r *Router) observe(ct string, inject func() error) (Fate, error) {
 		}
 	}
 	f.CTReply = after[ct+"reply"] > before[ct+"reply"]
-	out := r.drain(r.out)
-	if r.vnet {
-		var partial []bool
-		for i, p := range out {
-			if len(p) < vnetHdrLen {
-				continue
-			}
-			out[i] = p[vnetHdrLen:]
-			partial = append(partial, p[0]&1 != 0)
-		}
-		// withoutChatter keeps the order; drop the flags of what it drops.
-		var kept [][]byte
-		for i, p := range out {
-			if len(withoutChatter([][]byte{p})) == 1 {
-				kept = append(kept, p)
+	out, partial := r.drain(r.out)
+	for i, p := range out {
+		if !isChatter(p) {
+			f.Emitted = append(f.Emitted, p)
+			if r.vnet {
 				f.EmittedPartial = append(f.EmittedPartial, partial[i])
 			}
 		}
-		f.Emitted = kept
-	} else {
-		f.Emitted = withoutChatter(out)
 	}
-	in := r.drain(r.in)
-	if r.vnet {
-		for i, p := range in {
-			if len(p) >= vnetHdrLen {
-				in[i] = p[vnetHdrLen:]
-			}
-		}
-	}
+	in, _ := r.drain(r.in)
 	f.Replies = withoutChatter(in)
 	return f, nil
 }
@@ -481,31 +461,45 @@ func (r *Router) Conntrack() ([]string, error) {
 func withoutChatter(pkts [][]byte) [][]byte {
 	var out [][]byte
 	for _, p := range pkts {
-		if len(p) >= 41 && p[0]>>4 == 6 && p[24] == 0xff {
-			continue // to a multicast group: MLD reports, router solicitations
+		if !isChatter(p) {
+			out = append(out, p)
 		}
-		if len(p) >= 48 && p[0]>>4 == 6 && p[6] == 58 && p[40] >= 133 && p[40] <= 137 {
-			continue // neighbour discovery
-		}
-		if len(p) >= 48 && p[0]>>4 == 6 && p[6] == 0 {
-			continue // hop-by-hop: MLD with router alert
-		}
-		out = append(out, p)
 	}
 	return out
 }
 
-// drain reads every packet waiting on a TUN device (with its
-// virtio_net_hdr, if the devices have one).
-func (r *Router) drain(f *os.File) [][]byte {
-	var pkts [][]byte
+// isChatter says p is one of those.
+func isChatter(p []byte) bool {
+	switch {
+	case len(p) >= 41 && p[0]>>4 == 6 && p[24] == 0xff:
+		return true // to a multicast group: MLD reports, router solicitations
+	case len(p) >= 48 && p[0]>>4 == 6 && p[6] == 58 && p[40] >= 133 && p[40] <= 137:
+		return true // neighbour discovery
+	case len(p) >= 48 && p[0]>>4 == 6 && p[6] == 0:
+		return true // hop-by-hop: MLD with router alert
+	}
+	return false
+}
+
+// drain reads every packet waiting on a TUN device. With the devices'
+// virtio_net_hdr, it strips the header, and partial says which packets'
+// checksums it marked as still to be completed.
+func (r *Router) drain(f *os.File) (pkts [][]byte, partial []bool) {
 	buf := make([]byte, 65536)
 	for {
 		n, err := unix.Read(int(f.Fd()), buf)
 		if n <= 0 || err != nil {
-			return pkts
+			return pkts, partial
 		}
-		pkts = append(pkts, append([]byte(nil), buf[:n]...))
+		p := buf[:n]
+		if r.vnet {
+			if n < vnetHdrLen {
+				continue
+			}
+			partial = append(partial, p[0]&1 != 0) // VIRTIO_NET_HDR_F_NEEDS_CSUM
+			p = p[vnetHdrLen:]
+		}
+		pkts = append(pkts, append([]byte(nil), p...))
 	}
 }
 
