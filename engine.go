@@ -14,6 +14,7 @@ import (
 	"github.com/nfgo/nfgo/helpers"
 	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/packet"
+	"github.com/nfgo/nfgo/synproxy"
 )
 
 // Config configures an Engine.
@@ -132,6 +133,16 @@ type pktState struct {
 	call     helpers.Call
 	helpData [conntrack.HelpDataSize]byte
 	local    helpers.LocalRoute
+	// The host's own packets (SendLocal) are judged in a context of
+	// their own: out is the packet, outBuf its bytes, depth how deep in
+	// such packets the context is, and synproxyTemplate says a
+	// connection the packet opens is SYNPROXY's.
+	out              packet.Packet
+	outBuf           []byte
+	depth            uint8
+	synproxyTemplate bool
+	// spBuf is the SYNPROXY hooks' scratch for the packets they send.
+	spBuf []byte
 }
 
 // New returns an engine with no rules: every packet is accepted.
@@ -150,6 +161,7 @@ func New(cfg Config) *Engine {
 	if e.objects.OSF == nil {
 		e.objects.OSF = &filter.OSFingerprints{}
 	}
+	e.objects.SYNProxy = synproxy.NewProxy()
 	if !cfg.NoConntrack {
 		ctc := cfg.Conntrack
 		if ctc.Helpers == nil {
@@ -448,21 +460,7 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	ps := e.context(p, m)
 	c := &ps.Context
 	if env.IsLocal(p.Src()) {
-		// Sent by the host. A packet to itself loops back through lo:
-		// OUTPUT, POSTROUTING, then PREROUTING and INPUT.
-		toSelf := env.IsLocal(p.Dst())
-		c.In, c.Out = "", env.Route(p.Dst())
-		if toSelf {
-			c.Out = "lo"
-		}
-		v.Out = c.Out
-		if !e.runHook(ps, filter.Output, &v) || !e.runHook(ps, filter.Postrouting, &v) || !toSelf {
-			return e.finish(ps, v)
-		}
-		c.In, c.Out = "lo", ""
-		if e.runHook(ps, filter.Prerouting, &v) {
-			e.runHook(ps, filter.Input, &v)
-		}
+		e.fromHost(ps, &v)
 		return e.finish(ps, v)
 	}
 	c.Out = ""
@@ -503,6 +501,27 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 		e.runHook(ps, filter.Postrouting, &v)
 	}
 	return e.finish(ps, v)
+}
+
+// fromHost runs the path of a packet the host sends: OUTPUT and
+// POSTROUTING, and for one to itself, which loops back through lo,
+// PREROUTING and INPUT.
+func (e *Engine) fromHost(ps *pktState, v *Verdict) {
+	c, env := &ps.Context, ps.env
+	p := c.Packet
+	toSelf := env.IsLocal(p.Dst())
+	c.In, c.Out = "", env.Route(p.Dst())
+	if toSelf {
+		c.Out = "lo"
+	}
+	v.Out = c.Out
+	if !e.runHook(ps, filter.Output, v) || !e.runHook(ps, filter.Postrouting, v) || !toSelf {
+		return
+	}
+	c.In, c.Out = "lo", ""
+	if e.runHook(ps, filter.Prerouting, v) {
+		e.runHook(ps, filter.Input, v)
+	}
 }
 
 // icmpError builds the ICMP error the router sends back for a packet it
@@ -551,8 +570,15 @@ const defaultTTL = 64
 
 func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 	ps := e.pool.Get().(*pktState)
+	e.resetContext(ps, p, m)
+	return ps
+}
+
+// resetContext readies a pooled context for packet p.
+func (e *Engine) resetContext(ps *pktState, p *packet.Packet, m Meta) {
 	ps.ct.Reset()
 	ps.ctDone = false
+	ps.depth, ps.synproxyTemplate = 0, false
 	c := &ps.Context
 	c.Reset()
 	c.Packet = p
@@ -561,9 +587,9 @@ func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 	if e.ct != nil {
 		c.Conns = ps
 	}
+	c.Local = ps
 	c.In, c.Out, c.Mark, c.Now = m.In, m.Out, m.Mark, m.Time
 	c.PktType, c.LinkHeader, c.Origin, c.Trace = m.PktType, m.LinkHeader, m.Origin, m.Trace
-	return ps
 }
 
 // finish copies what outlives the context into the verdict and returns
@@ -638,6 +664,9 @@ func (e *Engine) runHook(ps *pktState, h filter.Hook, v *Verdict) bool {
 			if !e.queue(c, res.Verdict, v) {
 				return false
 			}
+		case filter.Stolen:
+			v.Action = filter.Stolen
+			return false
 		default:
 			v.Action = filter.Drop
 			if res.HotDrop {
@@ -705,6 +734,9 @@ func (e *Engine) newConnection(ps *pktState) bool {
 		if h := e.helpers.Lookup(c.Helper, c.Packet.Family, r.Proto()); h != nil {
 			e.ct.SetHelper(r, h)
 		}
+	}
+	if ps.synproxyTemplate {
+		e.ct.SetSynproxy(r, conntrack.Synproxy{})
 	}
 	return true
 }
@@ -774,9 +806,10 @@ func (ps *pktState) SetCTLabel(bit uint) {
 }
 
 // confirm stores what the rules changed in the connection (its mark),
-// hands the packet to the connection's helper, shifts the sequence
-// numbers of a connection a helper resized, and confirms a new
-// connection, as nf_confirm does when the packet leaves.
+// hands the packet to the connection's helper, then to the SYNPROXY
+// hooks for a connection SYNPROXY opened, shifts the sequence numbers
+// of a connection a helper resized or SYNPROXY spliced, and confirms a
+// new connection, as nf_confirm does when the packet leaves.
 func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
 	if e.ct == nil || !ps.ct.Tracked() {
 		return true
@@ -785,6 +818,9 @@ func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
 		e.ct.SetMark(&ps.ct, ps.Context.CT.Mark, ps.Context.Now)
 	}
 	if ps.ct.Help.Helper != nil && !e.help(ps, v) {
+		return false
+	}
+	if sp, ok := ps.ct.Synproxy(); ok && !e.synproxyHook(ps, sp, v) {
 		return false
 	}
 	if ps.ct.Status&conntrack.StatusSeqAdjust != 0 {

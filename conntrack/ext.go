@@ -30,6 +30,9 @@ type connExt struct {
 	// sctp is an SCTP connection's tracking state; every SCTP
 	// connection has it, and its packets read it.
 	sctp sctpTrack
+	// synproxy is the state of a connection SYNPROXY opened
+	// (statusSynproxy is set when it has one).
+	synproxy Synproxy
 }
 
 // extKey names a stored connection in its shard's extension map.
@@ -54,8 +57,9 @@ func (s *shard) setExt(kind storeKind, slot uint32, x connExt) {
 
 // extStatus are the status bits that say a connection has extensions a
 // packet needs: its sequence adjustment, its helper, its master's
-// helper. A packet of any other connection never reads the map.
-const extStatus = StatusSeqAdjust | StatusHelper | StatusExpected
+// helper, its SYNPROXY state. A packet of any other connection never
+// reads the map.
+const extStatus = StatusSeqAdjust | StatusHelper | StatusExpected | statusSynproxy
 
 // Helper is what the table knows of a connection tracking helper (struct
 // nf_conntrack_helper, as conntrack itself uses it): its name, for

@@ -79,6 +79,9 @@ func (t *Table) seqAdjOf(r *Result) [2]SeqAdj {
 	if r.isNew {
 		return r.pending.ext.seqadj
 	}
+	if r.killed {
+		return r.killedAdj
+	}
 	s := r.ref.shard
 	if s == nil {
 		return [2]SeqAdj{}

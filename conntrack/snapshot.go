@@ -34,7 +34,7 @@ import (
 //	           parts u8         bit 0: labels follow; bit 1: TCP state follows;
 //	                            bit 2: sequence adjustment follows;
 //	                            bit 3: helper follows; bit 4: master's helper follows;
-//	                            bit 5: SCTP state follows
+//	                            bit 5: SCTP state follows; bit 6: SYNPROXY state follows
 //	           labels           2 × u64 (bit 0 of parts)
 //	           tcp              length u8, then tcpTrack (bit 1, see tcp_snapshot.go)
 //	           seqadj           2 × (correction pos u32, offset before i32,
@@ -46,6 +46,7 @@ import (
 //	                            reply direction; bit 2: heartbeat tag failed; bit 3: it
 //	                            failed in the reply direction) | vtag original u32 |
 //	                            vtag reply u32 (bit 5; every SCTP connection has it)
+//	           synproxy         isn u32 | its u32 | tsoff u32 (bit 6)
 //	expectations (flags bit 0): count u32, then × count: length uvarint, then:
 //	           tuple | mask u8 | source bits u8 | master tuple | master reply tuple
 //	           timeout varint (ns left) | class u8 | flags u8
@@ -74,13 +75,14 @@ const (
 	snapshotHeader  = len(snapshotMagic) + 1 + 1 + 8 + 4
 	snapshotTrailer = 4
 
-	partLabels = 1 << 0
-	partTCP    = 1 << 1
-	partSeqAdj = 1 << 2
-	partHelper = 1 << 3
-	partMaster = 1 << 4
-	partSCTP   = 1 << 5
-	knownParts = partLabels | partTCP | partSeqAdj | partHelper | partMaster | partSCTP
+	partLabels   = 1 << 0
+	partTCP      = 1 << 1
+	partSeqAdj   = 1 << 2
+	partHelper   = 1 << 3
+	partMaster   = 1 << 4
+	partSCTP     = 1 << 5
+	partSynproxy = 1 << 6
+	knownParts   = partLabels | partTCP | partSeqAdj | partHelper | partMaster | partSCTP | partSynproxy
 
 	flagExpectations = 1 << 0
 	flagGREKeys      = 1 << 1
@@ -170,6 +172,9 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 	if e.tuple[Original].Proto == packet.ProtoSCTP {
 		parts |= partSCTP
 	}
+	if e.status&statusSynproxy != 0 {
+		parts |= partSynproxy
+	}
 	b = append(b, parts)
 	if parts&partLabels != 0 {
 		b = binary.BigEndian.AppendUint64(b, e.ext.labels[0])
@@ -196,6 +201,11 @@ func appendEntry(b []byte, e *entry, now int64) []byte {
 	}
 	if parts&partSCTP != 0 {
 		b = e.ext.sctp.appendBinary(b)
+	}
+	if parts&partSynproxy != 0 {
+		b = binary.BigEndian.AppendUint32(b, e.ext.synproxy.ISN)
+		b = binary.BigEndian.AppendUint32(b, e.ext.synproxy.ITS)
+		b = binary.BigEndian.AppendUint32(b, e.ext.synproxy.TSOff)
 	}
 	return b
 }
@@ -541,7 +551,7 @@ func (t *Table) decodeEntry(b []byte, e *entry, now int64) error {
 	e.status = Status(binary.BigEndian.Uint32(b))
 	e.mark = binary.BigEndian.Uint32(b[4:])
 	b = b[8:]
-	if e.status >= StatusHWOffload<<1 {
+	if e.status&^statusSynproxy >= StatusHWOffload<<1 {
 		return fmt.Errorf("unknown status bits %#x", uint32(e.status))
 	}
 	left, n := binary.Varint(b)
@@ -634,6 +644,16 @@ func (t *Table) decodeEntry(b []byte, e *entry, now int64) error {
 		if b, err = e.ext.sctp.readBinary(b); err != nil {
 			return err
 		}
+	}
+	if (parts&partSynproxy != 0) != (e.status&statusSynproxy != 0) {
+		return errors.New("SYNPROXY state and status disagree")
+	}
+	if parts&partSynproxy != 0 {
+		if len(b) < 12 {
+			return errors.New("truncated SYNPROXY state")
+		}
+		e.ext.synproxy = Synproxy{ISN: binary.BigEndian.Uint32(b), ITS: binary.BigEndian.Uint32(b[4:]), TSOff: binary.BigEndian.Uint32(b[8:])}
+		b = b[12:]
 	}
 	if len(b) != 0 {
 		return fmt.Errorf("%d unread bytes", len(b))

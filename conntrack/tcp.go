@@ -717,7 +717,14 @@ func (t *tcpTrack) update(p *packet.Packet, dir Dir, status Status, cfg *TCPConf
 		}
 		return t.ignore(p, dir, index, oldState)
 	case sIV:
-		// No SYN proxy in nfgo, so none of its keep-alive exception.
+		// SYNPROXY's exception: while the server has not answered the
+		// proxy's SYN, a client's keep-alive (sequence number the ISN)
+		// keeps its connection, unchanged and uncounted, so that the
+		// SYNPROXY hook can send the SYN again.
+		if status&statusSynproxy != 0 && oldState == TCPSynSent && index == tcpIndexACK && dir == Original &&
+			t.lastDir == Original && t.seen[dir].end-1 == p.Seq {
+			return tcpResult{}
+		}
 		return tcpResult{Invalid: true, Reason: tcpPacketReasons[1][dir][index][oldState]}
 	case TCPTimeWait:
 		// RFC 5961 4: a stack answers a spurious SYN with a challenge

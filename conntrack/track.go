@@ -46,8 +46,15 @@ type Result struct {
 	// unconfirmed connection: confirming it lets them match, abandoning
 	// it drops them.
 	madeExpectations bool
-	pending          entry // the unconfirmed entry of a NEW packet
-	isNew            bool
+	// synproxy is the connection's SYNPROXY state (see Synproxy).
+	synproxy Synproxy
+	// killed says the packet ended its connection (an RST before any
+	// reply): it is gone from the table, but the packet keeps its
+	// sequence adjustment, killedAdj, as an skb keeps its ct.
+	killed    bool
+	killedAdj [2]SeqAdj
+	pending   entry // the unconfirmed entry of a NEW packet
+	isNew     bool
 	// reservedBy is the table that holds pending's NAT reply tuple
 	// reserved, nil if none.
 	reservedBy *Table
@@ -106,6 +113,7 @@ func (r *Result) Reset() {
 	r.Status, r.Mark, r.TCPState, r.Expire = 0, 0, TCPNone, 0
 	r.ref, r.isNew = ref{}, false
 	r.Help, r.MasterHelper, r.fromExpectation, r.madeExpectations = Help{}, nil, false, false
+	r.synproxy, r.killed, r.killedAdj = Synproxy{}, false, [2]SeqAdj{}
 }
 
 // icmpv6Untracked are the ICMPv6 types conntrack leaves untracked:
@@ -212,12 +220,13 @@ func (t *Table) in(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 			return
 		}
 		t.account(r, c, tcp, p, loc.dir, res, ns)
-		r.Help, r.MasterHelper = x.help, x.master
+		r.Help, r.MasterHelper, r.synproxy = x.help, x.master, x.synproxy
 		loc.setRef(r, &tp)
 		if c.status != oldStatus || tcpState(tcp) != oldState || sctp != nil && sctp.state != oldSCTP.state {
 			t.emitStored(EventUpdate, loc.s, loc.kind, loc.slot, ns)
 		}
 		if res.kill {
+			r.killed, r.killedAdj = true, x.seqadj
 			t.remove(loc.s, loc.kind, loc.slot, ns)
 		}
 		loc.s.mu.Unlock()
@@ -381,7 +390,7 @@ func (t *Table) related(r *Result, p *packet.Packet, zone uint16, ns int64) {
 	r.Status, r.Mark, r.TCPState = c.status, c.mark, tcpState(tcp)
 	if c.status&extStatus != 0 {
 		x := loc.s.ext(loc.kind, loc.slot)
-		r.Help, r.MasterHelper = x.help, x.master
+		r.Help, r.MasterHelper, r.synproxy = x.help, x.master, x.synproxy
 	}
 	r.Expire = c.left(ns)
 	loc.setRef(r, &want)

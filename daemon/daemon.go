@@ -106,6 +106,8 @@ type Server struct {
 	workers atomic.Pointer[[]*worker]
 	// transits are the packets between hooks, in ModeEachHook.
 	transits transits
+	// sent are the injected packets the engine has already judged.
+	sent sentJudged
 	// startSets are the sets of the ipset snapshot, which the first
 	// Reload (in New) uses instead of LoadSets'.
 	startSets *ipset.Sets
@@ -313,12 +315,15 @@ loop:
 			for _, w := range workers {
 				w.watchdog(now)
 			}
-			if s.cfg.Mode == ModeEachHook && now.Sub(lastSweep) > 500*time.Millisecond {
+			if now.Sub(lastSweep) > 500*time.Millisecond {
 				lastSweep = now
-				s.transits.sweep(now.UnixNano(), func(t *nfgo.Transit) {
-					s.eng.Abandon(t)
-					s.transits.release(t)
-				})
+				s.sent.sweep(now.UnixNano())
+				if s.cfg.Mode == ModeEachHook {
+					s.transits.sweep(now.UnixNano(), func(t *nfgo.Transit) {
+						s.eng.Abandon(t)
+						s.transits.release(t)
+					})
+				}
 			}
 		case <-hostTick.C:
 			s.refreshHost()
@@ -486,6 +491,14 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	if np.GSO() {
 		w.stats.gso.Add(1)
 	}
+	if (np.Hook == uint8(filter.Output) || np.Hook == uint8(filter.Postrouting)) && s.sent.has(np.Payload, now.UnixNano()) {
+		// A packet of the engine's own, already through OUTPUT and
+		// POSTROUTING: it leaves as it is.
+		w.stats.count(nfgo.Verdict{Action: filter.Accept, Reason: nfgo.ReasonNoRules})
+		w.stats.ownPassed.Add(1)
+		w.q.SetVerdict(np.ID, nfq.Verdict{Action: nfq.Accept})
+		return
+	}
 	m := nfgo.Meta{Hook: filter.Hook(np.Hook), In: s.ifname(np.InDev), Out: s.ifname(np.OutDev), Mark: np.Mark, Time: now}
 	m.Origin = origin(np, s.ifname)
 	var v nfgo.Verdict
@@ -512,6 +525,9 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	for _, e := range v.Effects {
 		switch e.Kind {
 		case filter.EffectSend:
+			if e.Routed {
+				s.sent.add(e.Packet, now.UnixNano())
+			}
 			if err := s.inject.send(e.Packet); err != nil {
 				w.stats.injectErrors.Add(1)
 			} else {

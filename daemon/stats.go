@@ -25,11 +25,12 @@ const numReasons = 16
 // Each queue's worker keeps its own, so that queues never share a
 // counter's cache line, and Server.Stats sums them.
 type Stats struct {
-	packets, accepted, dropped, errors, watchdog, injected, injectErrors        atomic.Uint64
-	gso, partialChecksum, rewritten, nflogged, nflogDropped, teeSent, teeErrors atomic.Uint64
-	dropReasons                                                                 [numReasons]atomic.Uint64
-	latency                                                                     [len(latencyBuckets) + 1]atomic.Uint64
-	latencySum                                                                  atomic.Int64
+	packets, accepted, dropped, stolen, errors, watchdog, injected, injectErrors atomic.Uint64
+	gso, partialChecksum, rewritten, nflogged, nflogDropped, teeSent, teeErrors  atomic.Uint64
+	ownPassed                                                                    atomic.Uint64
+	dropReasons                                                                  [numReasons]atomic.Uint64
+	latency                                                                      [len(latencyBuckets) + 1]atomic.Uint64
+	latencySum                                                                   atomic.Int64
 }
 
 // Packets returns how many packets the daemon has judged.
@@ -38,8 +39,12 @@ func (st *Stats) Packets() uint64 { return st.packets.Load() }
 // count records one packet's verdict.
 func (st *Stats) count(v nfgo.Verdict) {
 	st.packets.Add(1)
-	if v.Action == filter.Accept {
+	switch v.Action {
+	case filter.Accept:
 		st.accepted.Add(1)
+		return
+	case filter.Stolen:
+		st.stolen.Add(1)
 		return
 	}
 	st.dropped.Add(1)
@@ -72,7 +77,7 @@ func (s *Server) Stats() *Stats {
 // add adds o's counters to st.
 func (st *Stats) add(o *Stats) {
 	for _, p := range []struct{ to, from *atomic.Uint64 }{
-		{&st.packets, &o.packets}, {&st.accepted, &o.accepted}, {&st.dropped, &o.dropped},
+		{&st.packets, &o.packets}, {&st.accepted, &o.accepted}, {&st.dropped, &o.dropped}, {&st.stolen, &o.stolen}, {&st.ownPassed, &o.ownPassed},
 		{&st.errors, &o.errors}, {&st.watchdog, &o.watchdog}, {&st.injected, &o.injected},
 		{&st.injectErrors, &o.injectErrors}, {&st.gso, &o.gso}, {&st.partialChecksum, &o.partialChecksum},
 		{&st.rewritten, &o.rewritten}, {&st.nflogged, &o.nflogged}, {&st.nflogDropped, &o.nflogDropped}, {&st.teeSent, &o.teeSent}, {&st.teeErrors, &o.teeErrors},
@@ -101,6 +106,7 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	metric("nfgo_verdicts_total", "Verdicts by action.", "counter")
 	fmt.Fprintf(w, "nfgo_verdicts_total{verdict=\"accept\"} %d\n", st.accepted.Load())
 	fmt.Fprintf(w, "nfgo_verdicts_total{verdict=\"drop\"} %d\n", st.dropped.Load())
+	fmt.Fprintf(w, "nfgo_verdicts_total{verdict=\"stolen\"} %d\n", st.stolen.Load())
 	metric("nfgo_drops_total", "Dropped packets by reason.", "counter")
 	for r := range numReasons {
 		if n := st.dropReasons[r].Load(); n > 0 {
@@ -119,6 +125,8 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	fmt.Fprintf(w, "nfgo_watchdog_total %d\n", st.watchdog.Load())
 	metric("nfgo_injected_total", "Generated packets (REJECT responses) sent.", "counter")
 	fmt.Fprintf(w, "nfgo_injected_total %d\n", st.injected.Load())
+	metric("nfgo_own_packets_passed_total", "Packets nfgo made and judged itself (SYNPROXY's) that the kernel queued again, passed unjudged.", "counter")
+	fmt.Fprintf(w, "nfgo_own_packets_passed_total %d\n", st.ownPassed.Load())
 	metric("nfgo_nflog_packets_total", "Packets NFLOG rules logged to --nflog-dir.", "counter")
 	fmt.Fprintf(w, "nfgo_nflog_packets_total %d\n", st.nflogged.Load())
 	metric("nfgo_nflog_dropped_total", "Packets NFLOG rules logged that could not be written (no --nflog-dir, or an error).", "counter")
@@ -167,6 +175,20 @@ func (s *Server) WriteMetrics(w io.Writer) {
 		fmt.Fprintf(w, "nfgo_conntrack_drops_total %d\n", cs.Drop)
 		metric("nfgo_conntrack_invalid_total", "Packets conntrack found INVALID.", "counter")
 		fmt.Fprintf(w, "nfgo_conntrack_invalid_total %d\n", cs.Invalid)
+	}
+	sp := s.eng.SYNProxyStats()
+	for _, c := range []struct {
+		name, help string
+		n          uint64
+	}{
+		{"syn_received", "SYNs SYNPROXY answered with a cookie.", sp.SYNReceived},
+		{"cookie_invalid", "ACKs whose SYN cookie failed (dropped).", sp.CookieInvalid},
+		{"cookie_valid", "ACKs whose SYN cookie passed (a SYN sent to the server).", sp.CookieValid},
+		{"cookie_retrans", "Client keep-alives that had SYNPROXY send its SYN again.", sp.CookieRetrans},
+		{"conn_reopened", "SYNs that reopened a closed proxied connection.", sp.ConnReopened},
+	} {
+		metric("nfgo_synproxy_"+c.name+"_total", c.help+" (/proc/net/stat/synproxy)", "counter")
+		fmt.Fprintf(w, "nfgo_synproxy_%s_total %d\n", c.name, c.n)
 	}
 	metric("nfgo_nat_drops_total", "Packets NAT dropped.", "counter")
 	fmt.Fprintf(w, "nfgo_nat_drops_total %d\n", s.eng.NATDrops())

@@ -3,6 +3,7 @@ package daemon
 import (
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nfgo/nfgo"
 )
@@ -130,4 +131,83 @@ func (ts *transits) sweep(now int64, abandon func(*nfgo.Transit)) int {
 		sh.mu.Unlock()
 	}
 	return n
+}
+
+// sentJudged are the packets the engine has already taken through
+// OUTPUT and POSTROUTING itself (SYNPROXY's, filter.Effect.Routed) and
+// the daemon injected. The kernel queues an injected packet again at
+// OUTPUT (and POSTROUTING, in the each-hook layout); judging it twice
+// would translate its sequence numbers and timestamps twice. Such a
+// packet is recognised by its bytes, as a transit is, and accepted as it
+// is for sentMaxAge after it was sent. n counts the entries, so that a
+// daemon that never sent one pays one atomic load per packet.
+type sentJudged struct {
+	n      atomic.Int64
+	shards [transitShards]sentShard
+}
+
+type sentShard struct {
+	mu sync.Mutex
+	m  map[transitKey]int64
+	_  [64]byte
+}
+
+// sentMaxAge is how long an injected packet is recognised, in ns.
+const sentMaxAge = int64(2e9)
+
+func (sj *sentJudged) shard(k *transitKey) *sentShard {
+	h := binary.LittleEndian.Uint64(k.ip[12:]) ^ binary.LittleEndian.Uint64(k.ip[4:])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(k.l4[:])
+	return &sj.shards[(h^h>>29)%transitShards]
+}
+
+// add remembers packet b, sent at now.
+func (sj *sentJudged) add(b []byte, now int64) {
+	k, ok := keyOf(b)
+	if !ok {
+		return
+	}
+	sh := sj.shard(&k)
+	sh.mu.Lock()
+	if sh.m == nil {
+		sh.m = map[transitKey]int64{}
+	}
+	if _, had := sh.m[k]; !had {
+		sj.n.Add(1)
+	}
+	sh.m[k] = now
+	sh.mu.Unlock()
+}
+
+// has reports whether b is a packet sent less than sentMaxAge ago.
+func (sj *sentJudged) has(b []byte, now int64) bool {
+	if sj.n.Load() == 0 {
+		return false
+	}
+	k, ok := keyOf(b)
+	if !ok {
+		return false
+	}
+	sh := sj.shard(&k)
+	sh.mu.Lock()
+	at, found := sh.m[k]
+	sh.mu.Unlock()
+	return found && now-at <= sentMaxAge
+}
+
+// sweep forgets the packets sent more than sentMaxAge ago.
+func (sj *sentJudged) sweep(now int64) {
+	if sj.n.Load() == 0 {
+		return
+	}
+	for i := range sj.shards {
+		sh := &sj.shards[i]
+		sh.mu.Lock()
+		for k, at := range sh.m {
+			if now-at > sentMaxAge {
+				delete(sh.m, k)
+				sj.n.Add(-1)
+			}
+		}
+		sh.mu.Unlock()
+	}
 }

@@ -69,6 +69,10 @@ type Context struct {
 	// Conns answers connlimit's questions about connections; nil without
 	// conntrack (connlimit then never matches).
 	Conns ConnCounter
+	// Local sends packets the host makes itself through its OUTPUT and
+	// POSTROUTING hooks (SYNPROXY's); nil outside an engine, where such
+	// a packet is only emitted (EffectSend).
+	Local LocalSender
 	// Logger receives LOG target lines. Nil means slog.Default().
 	Logger *slog.Logger
 	// Trace, when non-nil, is called for every rule evaluated (nfgo

@@ -41,6 +41,11 @@ type Effect struct {
 	To netip.AddrPort
 	// Group is the logging group (EffectNFLog).
 	Group uint16
+	// Routed, for EffectSend, says the packet has already passed the
+	// host's OUTPUT and POSTROUTING in the engine (SYNPROXY's, sent
+	// through Context.Local): whoever sends it must not have it judged
+	// again (nfgo run accepts it as it is when the kernel queues it).
+	Routed bool
 }
 
 // Emit records an effect of the packet.

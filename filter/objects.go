@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/nfgo/nfgo/packet"
+	"github.com/nfgo/nfgo/synproxy"
 )
 
 // Objects holds the named state that rules share and that outlives a
@@ -34,6 +35,10 @@ type Objects struct {
 	// there are none, and -m osf matches nothing (rules naming it still
 	// load, as in a kernel where nfnl_osf has not run).
 	OSF *OSFingerprints
+	// SYNProxy is the host's SYNPROXY (its cookie keys and counters),
+	// shared by every SYNPROXY rule of both families; nil means one is
+	// made when a rule first needs it.
+	SYNProxy *synproxy.Proxy
 	// RecentListSize is how many addresses a recent list remembers (the
 	// kernel's ip_list_tot module parameter); 0 means its default, 100.
 	// It holds for lists created after it is set.
@@ -72,6 +77,16 @@ func Object[T any](o *Objects, k ObjectKey, create func() T) T {
 	}
 	o.m[k] = &object{v: v}
 	return v
+}
+
+// synProxy returns o.SYNProxy, making it if need be.
+func (o *Objects) synProxy() *synproxy.Proxy {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.SYNProxy == nil {
+		o.SYNProxy = synproxy.NewProxy()
+	}
+	return o.SYNProxy
 }
 
 // retain counts one more holder of each object named.

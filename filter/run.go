@@ -79,7 +79,7 @@ func (p *Program) Run(table TableID, c *Context) Result {
 		switch action {
 		case Continue:
 			ri++
-		case Accept, Drop, Queue:
+		case Accept, Drop, Queue, Stolen:
 			v.Action = action
 			return Result{Verdict: v, Chain: pc.chain, Rule: int(ri) + 1}
 		case Return:

@@ -13,9 +13,13 @@ const (
 	Return
 	Jump
 	Goto
+	// Stolen: the target took the packet (NF_STOLEN), as SYNPROXY takes
+	// the handshake it answers itself; what it sends instead is in the
+	// effects.
+	Stolen
 )
 
-var actionNames = [...]string{"CONTINUE", "ACCEPT", "DROP", "QUEUE", "RETURN", "JUMP", "GOTO"}
+var actionNames = [...]string{"CONTINUE", "ACCEPT", "DROP", "QUEUE", "RETURN", "JUMP", "GOTO", "STOLEN"}
 
 // String returns the action's name in iptables' words, e.g. "ACCEPT".
 func (a Action) String() string {

@@ -423,3 +423,40 @@ func (p *Packet) StripTCPOptions(strip func(kind uint8) bool) bool {
 	}
 	return changed
 }
+
+// AddTCPTimestamps adds dVal to the TSval and dEcr to the TSecr of the
+// TCP header's first timestamps option, updating the checksum, and
+// reports whether there was one. It walks the options as
+// synproxy_tstamp_adjust does: it stops at the end of the option list
+// or at a malformed option. The decoded TSVal and TSEcr fields are left
+// as they were.
+func (p *Packet) AddTCPTimestamps(dVal, dEcr uint32) bool {
+	if !p.tcpHeaderOK() {
+		return false
+	}
+	end := p.PayloadOff
+	for i := p.L4Off + tcpMinHeaderLen; i < end; {
+		switch p.b[i] {
+		case TCPOptionEnd:
+			return false
+		case TCPOptionNOP:
+			i++
+			continue
+		}
+		if i+1 >= end || p.b[i+1] < 2 || i+int(p.b[i+1]) > end {
+			return false
+		}
+		n := int(p.b[i+1])
+		if p.b[i] == TCPOptionTimestamps && n == 10 {
+			if dVal != 0 {
+				p.setL4Word32(i+2, binary.BigEndian.Uint32(p.b[i+2:])+dVal)
+			}
+			if dEcr != 0 {
+				p.setL4Word32(i+6, binary.BigEndian.Uint32(p.b[i+6:])+dEcr)
+			}
+			return true
+		}
+		i += n
+	}
+	return false
+}

@@ -97,3 +97,45 @@ func ServerSYN(client Flow, seq, ack uint32, window uint16, o *Options, ttl uint
 	return Segment{Src: client.Src, Dst: client.Dst, SrcPort: client.SrcPort, DstPort: client.DstPort,
 		Seq: seq - 1, Ack: ack - 1, Flags: flags, Window: window, TTL: ttl, Options: o}
 }
+
+// ServerReply is the server's SYN/ACK to the proxy's SYN, as the hooks
+// read it: its flow (from the server), sequence and acknowledgment
+// numbers, window and options.
+type ServerReply struct {
+	Flow     Flow
+	Seq, Ack uint32
+	Window   uint16
+	Options  Options
+}
+
+// ReplyOptions are the options the proxy's two ACKs carry for a
+// server's SYN/ACK with options opts (the SYN_RECV case of the hooks):
+// only its timestamps; the window scale read stays in WScale, for the
+// client's window.
+func ReplyOptions(opts []byte) Options {
+	o := ParseOptions(opts)
+	o.Options &^= OptMSS | OptWScale | OptSACKPerm
+	return o
+}
+
+// ServerACK is the ACK that completes the server's handshake
+// (synproxy_send_server_ack): from the client, acknowledging the
+// server's ISN, announcing window (the client's largest so far,
+// td_maxwin), with only the timestamps, echoing the server's.
+func ServerACK(sa *ServerReply, window uint16, ttl uint8) Segment {
+	o := sa.Options
+	o.TSVal, o.TSEcr = o.TSEcr, o.TSVal
+	return Segment{Src: sa.Flow.Dst, Dst: sa.Flow.Src, SrcPort: sa.Flow.DstPort, DstPort: sa.Flow.SrcPort,
+		Seq: sa.Ack, Ack: sa.Seq + 1, Flags: packet.TCPAck, Window: window, TTL: ttl, Options: &o}
+}
+
+// ClientACK is the window update that lets the client send
+// (synproxy_send_client_ack): from the server, in the server's sequence
+// space (the hooks then translate it into the cookie's), with the
+// server's window unscaled by the server's window scale and the
+// server's timestamps.
+func ClientACK(sa *ServerReply, ttl uint8) Segment {
+	o := sa.Options
+	return Segment{Src: sa.Flow.Src, Dst: sa.Flow.Dst, SrcPort: sa.Flow.SrcPort, DstPort: sa.Flow.DstPort,
+		Seq: sa.Seq + 1, Ack: sa.Ack, Flags: packet.TCPAck, Window: sa.Window >> o.WScale, TTL: ttl, Options: &o}
+}

@@ -12,8 +12,15 @@
 // kernel's byte for byte, given the kernel's cookie and clock
 // (TestSYNACKMatchesKernel), and so is the SYN to the server that a
 // client's ACK opens (ServerSYNOptions, ServerSYN;
-// TestServerSYNMatchesKernel). The target and its connection-tracking
-// hooks, which build on this, are still to come (issue 10).
+// TestServerSYNMatchesKernel), and the two ACKs that answer the
+// server's SYN/ACK (ServerACK, ClientACK). Proxy holds one host's keys
+// and counters.
+//
+// The target that uses this is filter.SYNPROXYTarget; the hooks that
+// splice a proxied connection's two handshakes (sequence and timestamp
+// translation) are the engine's (package nfgo), over conntrack's
+// Synproxy state. A whole proxied connection through nfgo's engine is
+// the kernel's packet for packet (TestSYNPROXYMatchesKernel).
 package synproxy
 
 // Option bits, as xt_SYNPROXY.h numbers them (XT_SYNPROXY_OPT_*).

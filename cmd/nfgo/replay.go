@@ -75,6 +75,7 @@ func helperParamFlag(fs *flag.FlagSet, h *helperParams) {
 
 type replayOptions struct {
 	helpers       helperParams
+	sysctl        sysctlFlag
 	rules, rules6 string
 	ipsets        string
 	nfacct        string
@@ -104,6 +105,7 @@ func (o *replayOptions) hostFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.in, "in", "eth0", "input interface `NAME`")
 	fs.Var(&o.routes, "route", "route `CIDR=IFACE` (repeatable); unrouted packets leave by eth1")
 	helperParamFlag(fs, &o.helpers)
+	sysctlFlagVar(fs, &o.sysctl)
 }
 
 // objects reads --ipsets and --osf and makes the --nfacct objects.
@@ -198,7 +200,8 @@ func replayCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	// LOG lines are shown with each packet, so they are not logged again.
 	quiet := slog.New(slog.DiscardHandler)
-	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet, NoConntrack: o.noConntrack, Helpers: o.helpers.cfg, NFAcct: ro.nfacct, OSF: ro.osf})
+	eng := nfgo.New(nfgo.Config{Host: host, Logger: quiet, NoConntrack: o.noConntrack, Helpers: o.helpers.cfg, NFAcct: ro.nfacct, OSF: ro.osf,
+		Conntrack: conntrack.Config{TCP: o.sysctl.tcp}})
 	eng.UseSets(ro.sets)
 	for _, rs := range []*filter.Ruleset{rs4, rs6} {
 		if rs != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/daemon"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/ipset"
@@ -52,6 +53,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	defVerdict := fs.String("default-verdict", "accept", "the watchdog's verdict: accept or drop")
 	var hp helperParams
 	helperParamFlag(fs, &hp)
+	var sc sysctlFlag
+	sysctlFlagVar(fs, &sc)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -84,7 +87,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		Snapshot: *snapshot,
 		NFLogDir: *nflogDir,
 		Deadline: *deadline,
-		Engine:   nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets},
+		Engine:   nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets, Conntrack: conntrack.Config{TCP: sc.tcp}},
 		Logger:   slog.New(slog.NewTextHandler(stderr, nil)),
 		// Sets are read first and the rules checked against them; the
 		// daemon then installs both.

@@ -68,7 +68,8 @@ Keys: seq ack win len ttl mss wscale type code id icmpseq about=N trunc=N badsum
 	if err != nil {
 		return err
 	}
-	eng := nfgo.New(nfgo.Config{Host: host, Logger: slog.New(slog.DiscardHandler), Helpers: o.helpers.cfg, NFAcct: ro.nfacct, OSF: ro.osf})
+	eng := nfgo.New(nfgo.Config{Host: host, Logger: slog.New(slog.DiscardHandler), Helpers: o.helpers.cfg, NFAcct: ro.nfacct, OSF: ro.osf,
+		Conntrack: conntrack.Config{TCP: o.sysctl.tcp}})
 	eng.UseSets(ro.sets)
 	for _, rs := range rulesets {
 		if err := eng.SetRuleset(rs); err != nil {

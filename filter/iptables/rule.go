@@ -347,11 +347,11 @@ func parseTargetName(name string, isGoto bool, f packet.Family, rc *ruleContext,
 
 // notYet are the extensions iptables has that nfgo does not implement
 // yet: a rule using one is refused as unsupported, not as unknown.
-// SYNPROXY is to come; ipvs needs IPVS's state, LED the host's LEDs, and
+// ipvs needs IPVS's state, LED the host's LEDs, and
 // CLUSTERIP left the kernel in 6.3 (the kernels nfgo is checked against
 // have none of the three).
 var notYet = map[string]bool{
-	"ipvs": true, "SYNPROXY": true, "LED": true, "CLUSTERIP": true,
+	"ipvs": true, "LED": true, "CLUSTERIP": true,
 }
 
 func parseProtoOpt(a *args, h *filter.Header, invert bool) error {

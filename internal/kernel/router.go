@@ -284,6 +284,21 @@ func (r *Router) send(pkt []byte, csumStart, csumOffset int) (Fate, error) {
 	})
 }
 
+// SendOut injects a layer-3 packet as received on eth1, from the
+// outside (a server answering a client on eth0's side), and reports its
+// fate: what the router forwards to eth0 is in Fate.Replies.
+func (r *Router) SendOut(pkt []byte) (Fate, error) {
+	if r.vnet {
+		pkt = append(make([]byte, vnetHdrLen), pkt...)
+	}
+	return r.observe("ct:", func() error {
+		if _, err := r.out.Write(pkt); err != nil {
+			return fmt.Errorf("write to eth1: %w", err)
+		}
+		return nil
+	})
+}
+
 // SendUDPFromHost sends a UDP datagram from the router's own stack, as
 // a program on the router does: from a socket bound to src (one of the
 // router's addresses, RouterAddr4 say), with SO_BROADCAST set so that
