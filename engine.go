@@ -141,8 +141,10 @@ type pktState struct {
 	outBuf           []byte
 	depth            uint8
 	synproxyTemplate bool
-	// spBuf is the SYNPROXY hooks' scratch for the packets they send.
-	spBuf []byte
+	// spBuf is the SYNPROXY hooks' scratch for the packets they send,
+	// and sent holds what left of the packets the host made while
+	// judging this one, until the verdict copies them.
+	spBuf, sent []byte
 }
 
 // New returns an engine with no rules: every packet is accepted.
@@ -578,7 +580,7 @@ func (e *Engine) context(p *packet.Packet, m Meta) *pktState {
 func (e *Engine) resetContext(ps *pktState, p *packet.Packet, m Meta) {
 	ps.ct.Reset()
 	ps.ctDone = false
-	ps.depth, ps.synproxyTemplate = 0, false
+	ps.depth, ps.synproxyTemplate, ps.sent = 0, false, ps.sent[:0]
 	c := &ps.Context
 	c.Reset()
 	c.Packet = p

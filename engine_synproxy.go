@@ -55,7 +55,12 @@ func (ps *pktState) SendLocal(b []byte, conn filter.LocalConn) {
 	e.fromHost(q, &v)
 	var sent []byte
 	if v.Action == filter.Accept {
-		sent = append([]byte(nil), q.out.Bytes()...)
+		// Kept in this packet's arena until its verdict copies it: a
+		// full arena moves to a larger array, and what earlier slices
+		// point to stays valid.
+		start := len(ps.sent)
+		ps.sent = append(ps.sent, q.out.Bytes()...)
+		sent = ps.sent[start:len(ps.sent):len(ps.sent)]
 	}
 	v = e.finish(q, v)
 	parent.Effects = append(parent.Effects, v.Effects...)

@@ -61,7 +61,7 @@ func (*SYNPROXYTarget) Allowed() (TableMask, HookMask) { return 0, Hooks(Input, 
 
 // ErrSYNPROXYProto is CheckRule's error for a rule not limited to TCP:
 // synproxy_tg4_check's -EINVAL.
-var ErrSYNPROXYProto = errors.New("SYNPROXY: Invalid argument (needs -p tcp)")
+var ErrSYNPROXYProto = errors.New("invalid argument: only for -p tcp, not inverted")
 
 // CheckRule requires -p tcp, not inverted, as synproxy_tg4_check and
 // synproxy_tg6_check do.
