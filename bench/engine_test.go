@@ -89,3 +89,35 @@ func BenchmarkEnginePath(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSYNFlood is a SYN flood's cost per SYN at a server's INPUT,
+// the SYNs untracked as SYNPROXY's deployment has them: dropped (the
+// baseline), answered with a RST (REJECT), and answered with a SYN
+// cookie (SYNPROXY: the SYN/ACK built, passed through OUTPUT and
+// POSTROUTING, and copied into the verdict).
+func BenchmarkSYNFlood(b *testing.B) {
+	syn := testpkt.Build(testpkt.Spec{
+		Src: netip.MustParseAddr("198.18.0.7"), Dst: netip.MustParseAddr("192.0.2.1"), Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 1,
+		TCPOptions: []byte{2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0, 1, 3, 3, 7},
+	})
+	now := time.Unix(1_700_000_000, 0)
+	for _, tt := range []struct{ name, target string }{
+		{"drop", "DROP"},
+		{"reject", "REJECT --reject-with tcp-reset"},
+		{"synproxy", "SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460"},
+	} {
+		e := mustEngine(b, "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --syn -j CT --notrack\nCOMMIT\n"+
+			"*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"+
+			"-A INPUT -p tcp -m tcp --dport 80 -m conntrack --ctstate INVALID,UNTRACKED -j "+tt.target+"\nCOMMIT\n")
+		b.Run(tt.name, func(b *testing.B) {
+			buf := make([]byte, len(syn))
+			var p packet.Packet
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(buf, syn)
+				p.Decode(buf)
+				e.Path(&p, nfgo.Meta{In: "eth0", Time: now})
+			}
+		})
+	}
+}
