@@ -825,7 +825,7 @@ func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
 	if sp, ok := ps.ct.Synproxy(); ok && !e.synproxyHook(ps, sp, v) {
 		return false
 	}
-	if ps.ct.Status&conntrack.StatusSeqAdjust != 0 {
+	if ps.ct.Status&conntrack.StatusSeqAdjust != 0 && !ps.loopedBack() {
 		e.ct.SeqAdjust(&ps.ct, ps.Context.Packet)
 	}
 	if !e.ct.Confirm(&ps.ct) {
@@ -834,6 +834,13 @@ func (e *Engine) confirm(ps *pktState, v *Verdict) bool {
 		return false
 	}
 	return true
+}
+
+// loopedBack reports whether the packet is one the host sent itself,
+// back at INPUT through lo (nf_is_loopback_packet): its sequence
+// numbers were adjusted when it left, and SYNPROXY's hook saw it there.
+func (ps *pktState) loopedBack() bool {
+	return ps.Context.Hook == filter.Input && ps.Context.In == "lo"
 }
 
 // help hands the packet to its connection's helper, except an ICMP error

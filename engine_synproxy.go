@@ -80,7 +80,7 @@ func (ps *pktState) SendLocal(b []byte, conn filter.LocalConn) {
 func (e *Engine) synproxyHook(ps *pktState, sp conntrack.Synproxy, v *Verdict) bool {
 	c := &ps.Context
 	p := c.Packet
-	if c.Hook != filter.Input && c.Hook != filter.Postrouting || c.Hook == filter.Input && c.In == "lo" {
+	if c.Hook != filter.Input && c.Hook != filter.Postrouting || ps.loopedBack() {
 		return true // nf_is_loopback_packet: the proxy's own packets to a local server
 	}
 	if p.Proto != packet.ProtoTCP || p.IsICMPError() {

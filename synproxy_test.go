@@ -221,3 +221,74 @@ func rawTCP(src, dst netip.Addr, sport, dport uint16, seq, ack uint32, flags uin
 	p.ComputeChecksums()
 	return b
 }
+
+// TestSYNPROXYLocalServer is the deployment that protects the host's
+// own server (the rule in INPUT): the proxy's SYN to the server loops
+// back through lo, the server's SYN/ACK is taken as it leaves
+// (POSTROUTING), and a looped-back packet is neither translated again
+// nor seen by the SYNPROXY hook a second time (nf_is_loopback_packet).
+func TestSYNPROXYLocalServer(t *testing.T) {
+	const rules = `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -i eth0 -p tcp -m tcp --syn -j CT --notrack
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -i eth0 -p tcp -m tcp --dport 80 -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460
+-A INPUT -i eth0 -p tcp -m tcp --dport 80 -m conntrack --ctstate INVALID -j DROP
+COMMIT
+`
+	n := newEngineProxy(t, rules)
+	cl, host := netip.MustParseAddr("192.0.2.77"), netip.MustParseAddr("192.0.2.1")
+	const cISN, sISN = 1000, 900000
+	ts := func(val, ecr uint32) []byte {
+		return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32([]byte{1, 1, 8, 10}, val), ecr)
+	}
+	judge := func(b []byte, in string) nfgo.Verdict {
+		var p packet.Packet
+		p.Decode(b)
+		return n.e.Path(&p, nfgo.Meta{In: in, Time: n.now})
+	}
+	sends := func(v nfgo.Verdict) (out []tcpSeg) {
+		for _, e := range v.Effects {
+			if e.Kind == filter.EffectSend {
+				out = append(out, decodeTCP(t, e.Packet))
+			}
+		}
+		return out
+	}
+	v := judge(rawTCP(cl, host, 43000, 80, cISN, 0, packet.TCPSyn, append(append([]byte{2, 4, 5, 0xb4, 4, 2}, ts(100, 0)[2:]...), 1, 3, 3, 10)), "eth0")
+	sa := sends(v)
+	if v.Action != filter.Stolen || len(sa) != 1 {
+		t.Fatalf("SYN: %v, %d sent", v, len(sa))
+	}
+	cookie, its := sa[0].Seq, sa[0].TSVal
+	v = judge(rawTCP(cl, host, 43000, 80, cISN+1, cookie+1, packet.TCPAck, ts(101, its)), "eth0")
+	if got := sends(v); v.Action != filter.Stolen || len(got) != 1 || got[0].Seq != cISN || got[0].Ack != cookie {
+		t.Fatalf("ACK: %v, sent %+v; want the SYN to the server", v, got)
+	}
+	// The server's SYN/ACK, made by the host.
+	v = judge(rawTCP(host, cl, 80, 43000, sISN, cISN+1, packet.TCPSyn|packet.TCPAck, append(append([]byte{2, 4, 5, 0xb4, 4, 2}, ts(5000, 101)[2:]...), 1, 3, 3, 7)), "")
+	got := sends(v)
+	if v.Action != filter.Stolen || len(got) != 2 {
+		t.Fatalf("server SYN/ACK: %v, %d sent", v, len(got))
+	}
+	// The ACK to the server went to the host itself: not translated on
+	// its way back in (its echo is translated once, at POSTROUTING, the
+	// kernel's quirk).
+	if got[0].Seq != cISN+1 || got[0].Ack != sISN+1 || got[0].TSEcr != 5000+(5000-its) {
+		t.Errorf("ACK to the server: %+v, want seq %d ack %d echo %d", got[0], cISN+1, sISN+1, 5000+(5000-its))
+	}
+	if got[1].Seq != cookie+1 || got[1].TSVal != its {
+		t.Errorf("window update: %+v, want seq %d tsval %d", got[1], cookie+1, its)
+	}
+	// The client's data reaches the server in the server's numbers.
+	var p packet.Packet
+	p.Decode(rawTCP(cl, host, 43000, 80, cISN+1, cookie+1, packet.TCPAck|packet.TCPPsh, ts(102, its)))
+	if v := n.e.Path(&p, nfgo.Meta{In: "eth0", Time: n.now}); v.Action != filter.Accept || p.Ack != sISN+1 {
+		t.Errorf("client data: %v, ack %d, want ACCEPT with ack %d", v, p.Ack, sISN+1)
+	}
+}

@@ -491,9 +491,10 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	if np.GSO() {
 		w.stats.gso.Add(1)
 	}
-	if (np.Hook == uint8(filter.Output) || np.Hook == uint8(filter.Postrouting)) && s.sent.has(np.Payload, now.UnixNano()) {
-		// A packet of the engine's own, already through OUTPUT and
-		// POSTROUTING: it leaves as it is.
+	if s.sent.has(np.Payload, now.UnixNano()) && s.ownPacketAt(np) {
+		// A packet of the engine's own, already judged through OUTPUT
+		// and POSTROUTING (and, to the host itself, PREROUTING and
+		// INPUT on lo): it goes on as it is.
 		w.stats.count(nfgo.Verdict{Action: filter.Accept, Reason: nfgo.ReasonNoRules})
 		w.stats.ownPassed.Add(1)
 		w.q.SetVerdict(np.ID, nfq.Verdict{Action: nfq.Accept})
@@ -549,6 +550,19 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	}
 	w.stats.count(v)
 	w.q.SetVerdict(np.ID, out)
+}
+
+// ownPacketAt reports whether a queued packet is where one the engine
+// sent comes back: at OUTPUT or POSTROUTING, or, sent to the host
+// itself, at PREROUTING or INPUT through lo.
+func (s *Server) ownPacketAt(np *nfq.Packet) bool {
+	switch filter.Hook(np.Hook) {
+	case filter.Output, filter.Postrouting:
+		return true
+	case filter.Prerouting, filter.Input:
+		return s.ifname(np.InDev) == "lo"
+	}
+	return false
 }
 
 // transit judges a packet at one of its hooks in the each-hook layout,
