@@ -201,6 +201,9 @@ func (s *Server) Reload() error {
 	// Validate both before swapping either.
 	for _, rs := range []*filter.Ruleset{v4, v6} {
 		if rs != nil {
+			if err := s.checkLayout(rs); err != nil {
+				return err
+			}
 			objs := &filter.Objects{NFAcct: s.eng.NFAcct(), OSF: s.eng.OSF()}
 			if sets != nil {
 				objs.Sets = sets
@@ -550,6 +553,30 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	}
 	w.stats.count(v)
 	w.q.SetVerdict(np.ID, out)
+}
+
+// ErrSYNPROXYLayout is Reload's error for a SYNPROXY rule in the hook
+// layout.
+var ErrSYNPROXYLayout = errors.New("SYNPROXY needs nfgo's own connection tracking: use the path or each-hook layout (--mode path)")
+
+// checkLayout refuses what the layout cannot do: SYNPROXY splices two
+// handshakes in nfgo's conntrack, and in the hook layout the kernel's
+// conntrack tracks the connection and the packets leave through hooks
+// nfgo does not see.
+func (s *Server) checkLayout(rs *filter.Ruleset) error {
+	if s.cfg.Mode != ModeHook {
+		return nil
+	}
+	for _, t := range rs.Tables() {
+		for _, c := range t.Chains {
+			for _, r := range c.Rules {
+				if _, ok := r.Target.(*filter.SYNPROXYTarget); ok {
+					return fmt.Errorf("rules line %d: %w", r.Line, ErrSYNPROXYLayout)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // ownPacketAt reports whether a queued packet is where one the engine

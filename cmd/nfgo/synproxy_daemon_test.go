@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,9 +32,22 @@ COMMIT
 // numbers and timestamps for the rest of it. The proxy's own packets,
 // which the kernel queues again at OUTPUT, are not judged twice.
 func TestDaemonSYNPROXY(t *testing.T) {
-	tp := newPathTopo(t)
-	tp.routerRules6(t, pathPlumbing)
-	d := tp.startDaemon(t, synproxyDaemonRules, "--mode", "path", "--rules6", synproxyDaemonRules6(t, tp),
+	for _, mode := range []string{"path", "each-hook"} {
+		t.Run(mode, func(t *testing.T) { testDaemonSYNPROXY(t, mode) })
+	}
+}
+
+func testDaemonSYNPROXY(t *testing.T, mode string) {
+	var tp *topo
+	if mode == "path" {
+		tp = newPathTopo(t)
+		tp.routerRules6(t, pathPlumbing)
+	} else {
+		tp = newTopo(t)
+		tp.routerRules(t, eachHookPlumbing)
+		tp.routerRules6(t, eachHookPlumbing)
+	}
+	d := tp.startDaemon(t, synproxyDaemonRules, "--mode", mode, "--rules6", synproxyDaemonRules6(t, tp),
 		"--sysctl", "net.netfilter.nf_conntrack_tcp_loose=0")
 	for i := range 3 {
 		if body, err := tp.get("10.2.0.2:80"); err != nil || !strings.HasPrefix(body, "hello 10.1.0.2:") {
@@ -62,6 +76,22 @@ func TestDaemonSYNPROXY(t *testing.T) {
 	out := d.command(t, "conntrack", "-L")
 	if !strings.Contains(out, "src=10.1.0.2 dst=10.2.0.2") || !strings.Contains(out, "ASSURED") {
 		t.Errorf("conntrack -L lacks the proxied connections:\n%s", out)
+	}
+}
+
+// TestDaemonRefusesSYNPROXYInHookLayout: in the hook layout the
+// kernel's conntrack has the connection, and nfgo cannot splice it; nfgo
+// run says so and does not start.
+func TestDaemonRefusesSYNPROXYInHookLayout(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rules")
+	if err := os.WriteFile(path, []byte(synproxyDaemonRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"run", "--rules", path, "--control", "", "--queue", "65000"}, &out, &errb)
+	if code == 0 || !strings.Contains(errb.String(), "rules line 10: SYNPROXY needs nfgo's own connection tracking") {
+		t.Errorf("exit %d, stderr %q; want the layout refused with the rule's line", code, errb.String())
 	}
 }
 
