@@ -1,0 +1,5 @@
+//go:build !race
+
+package nfgo_test
+
+const raceDetector = false
