@@ -64,6 +64,9 @@ type progTable struct {
 type progChain struct {
 	chain *Chain
 	rules []progRule
+	// index files a long chain's rules by one field (index.go); nil for
+	// a chain walked rule by rule.
+	index *chainIndex
 }
 
 type progRule struct {
@@ -287,8 +290,17 @@ func compileTable(t *Table, family packet.Family, b *Binding) (*progTable, int, 
 	if len(errs) > 0 {
 		return nil, 0, errs
 	}
+	if !noIndex {
+		for i := range pt.chains {
+			pt.chains[i].index = buildIndex(pt.chains[i].rules)
+		}
+	}
 	return pt, maxDepth, nil
 }
+
+// noIndex turns the chain index off, for the tests that compare the
+// indexed traversal with the linear one.
+var noIndex bool
 
 // bindRule replaces the rule's extensions that are Binders by the bound
 // ones Bind returns, in the program's copies of its matches and target.

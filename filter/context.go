@@ -94,6 +94,9 @@ type Context struct {
 	Traced bool
 
 	stack []frame
+	// cand are the packet's candidate rules in the chain being walked
+	// (the chain index).
+	cand candidates
 }
 
 // Origin is what the caller knows of a packet beyond its bytes and its

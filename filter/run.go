@@ -34,8 +34,19 @@ func (p *Program) Run(table TableID, c *Context) Result {
 	ci, ri := entry, int32(0)
 	size := c.Packet.Length
 	addrs := loadAddrs(c.Packet)
+	// A traced walk reports every rule, so it takes them all.
+	indexed := c.Trace == nil
+	c.cand.chain = -1
 	for {
 		pc := &pt.chains[ci]
+		if pc.index != nil && indexed {
+			if c.cand.chain != ci {
+				c.cand.linear = !pc.index.load(&c.cand, ci, c.Packet, &addrs)
+			}
+			if !c.cand.linear {
+				ri = c.cand.next(ri, int32(len(pc.rules)))
+			}
+		}
 		if int(ri) >= len(pc.rules) {
 			// Fell off the end: a built-in chain applies its policy; a
 			// user chain returns.

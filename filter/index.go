@@ -1,0 +1,243 @@
+package filter
+
+import (
+	"sort"
+
+	"github.com/nfgo/nfgo/packet"
+)
+
+// The chain index: a long chain's rules filed by one field they test, so
+// that a packet meets only the rules that can match it, in their order.
+//
+// Compile looks at each chain of at least indexMinRules rules and picks
+// the one field that sorts its rules best: the source address, the
+// destination address (each under its own netmask, contiguous or not),
+// or the destination port of a first tcp or udp match. A rule that tests
+// the field exactly (not inverted) is filed under its value; every other
+// rule is a wildcard, a candidate for every packet. For a packet the
+// index yields a few sorted lists (the buckets of its value under each
+// netmask, and the wildcards), and the traversal steps from one
+// candidate to the next in rule order. A skipped rule is one whose
+// header or first match fails on that field; evaluated linearly it would
+// have failed the same way before any other match ran, so no counter,
+// side effect, hotdrop or verdict differs: first-match order, jumps,
+// gotos, RETURN and policies are untouched, as TestIndexMatchesLinear
+// and FuzzIndexMatchesLinear check against the linear walk.
+//
+// A packet the index cannot classify exactly (no clean transport
+// header, for a port index) and a traced traversal (every rule is
+// reported) walk the chain linearly.
+
+// indexMinRules is the shortest chain worth an index.
+const indexMinRules = 8
+
+// indexMaxLists bounds the lists a packet's candidates come from: the
+// wildcards and one bucket per netmask.
+const indexMaxLists = 8
+
+type indexField uint8
+
+const (
+	indexSrc indexField = iota + 1
+	indexDst
+	indexDport
+)
+
+// chainIndex is one chain's index.
+type chainIndex struct {
+	field indexField
+	// masks are the netmasks of an address index, each with the rules
+	// filed under a masked address.
+	masks []maskBucket
+	// ports files a port index's rules by protocol<<16 | port.
+	ports map[uint32][]int32
+	// wild are the rules every packet is a candidate for.
+	wild []int32
+}
+
+type maskBucket struct {
+	mask  [2]uint64
+	rules map[[2]uint64][]int32
+}
+
+// candidates are a packet's candidate rules in one chain, as the
+// traversal walks them: the lists and a cursor into each.
+type candidates struct {
+	chain int32 // the chain they are for, -1 for none
+	// linear says the packet cannot use the chain's index.
+	linear bool
+	n      int
+	lists  [indexMaxLists][]int32
+	pos    [indexMaxLists]int
+}
+
+// next returns the first candidate rule at or after ri, or end if none.
+func (cs *candidates) next(ri, end int32) int32 {
+	best := end
+	for i := 0; i < cs.n; i++ {
+		l := cs.lists[i]
+		p := cs.pos[i]
+		if p > 0 && l[p-1] >= ri {
+			// Back before the cursor (after a RETURN into an earlier
+			// frame of the same chain): search again.
+			p = sort.Search(len(l), func(k int) bool { return l[k] >= ri })
+		}
+		for p < len(l) && l[p] < ri {
+			p++
+		}
+		cs.pos[i] = p
+		if p < len(l) && l[p] < best {
+			best = l[p]
+		}
+	}
+	return best
+}
+
+// load fills cs with the packet's candidates in chain ci, reporting
+// false when the packet cannot use the index.
+func (x *chainIndex) load(cs *candidates, ci int32, p *packet.Packet, a *pktAddrs) bool {
+	cs.chain, cs.n = ci, 0
+	add := func(l []int32) {
+		if len(l) > 0 {
+			cs.lists[cs.n], cs.pos[cs.n] = l, 0
+			cs.n++
+		}
+	}
+	add(x.wild)
+	switch x.field {
+	case indexSrc, indexDst:
+		if !a.ok {
+			return true // no address: every filed rule's header fails
+		}
+		v := a.src
+		if x.field == indexDst {
+			v = a.dst
+		}
+		for i := range x.masks {
+			m := &x.masks[i]
+			add(m.rules[[2]uint64{v[0] & m.mask[0], v[1] & m.mask[1]}])
+		}
+	case indexDport:
+		if p.Proto != packet.ProtoTCP && p.Proto != packet.ProtoUDP {
+			return true // every filed rule's -p fails
+		}
+		if p.L4Off == 0 || p.FragOffset != 0 || p.Invalid != packet.OK {
+			return false // the tcp and udp matches have their own say
+		}
+		add(x.ports[uint32(p.Proto)<<16|uint32(p.DstPort)])
+	}
+	return true
+}
+
+// buildIndex indexes a chain's rules, or returns nil when no field sorts
+// them well enough to be worth it.
+func buildIndex(rules []progRule) *chainIndex {
+	if len(rules) < indexMinRules {
+		return nil
+	}
+	var best *chainIndex
+	bestCost := len(rules) / 2 // an index must at least halve the walk
+	for _, f := range []indexField{indexSrc, indexDst, indexDport} {
+		x := indexBy(f, rules)
+		if x == nil {
+			continue
+		}
+		if cost := x.worstCase(); cost < bestCost {
+			best, bestCost = x, cost
+		}
+	}
+	return best
+}
+
+// worstCase is the most candidates a packet can have: the wildcards and
+// the largest bucket under each netmask.
+func (x *chainIndex) worstCase() int {
+	n := len(x.wild)
+	for _, m := range x.masks {
+		most := 0
+		for _, l := range m.rules {
+			most = max(most, len(l))
+		}
+		n += most
+	}
+	most := 0
+	for _, l := range x.ports {
+		most = max(most, len(l))
+	}
+	return n + most
+}
+
+// indexBy files the rules by field f; nil if too many netmasks.
+func indexBy(f indexField, rules []progRule) *chainIndex {
+	x := &chainIndex{field: f}
+	for i := range rules {
+		r := &rules[i]
+		ri := int32(i)
+		switch f {
+		case indexSrc, indexDst:
+			test, inv, v, m := testSrc, r.hdr.srcInv, r.hdr.src, r.hdr.srcMask
+			if f == indexDst {
+				test, inv, v, m = testDst, r.hdr.dstInv, r.hdr.dst, r.hdr.dstMask
+			}
+			if r.hdr.tests&test == 0 || inv {
+				x.wild = append(x.wild, ri)
+				continue
+			}
+			k := -1
+			for j := range x.masks {
+				if x.masks[j].mask == m {
+					k = j
+				}
+			}
+			if k < 0 {
+				if len(x.masks) == indexMaxLists-1 {
+					return nil
+				}
+				x.masks = append(x.masks, maskBucket{mask: m, rules: map[[2]uint64][]int32{}})
+				k = len(x.masks) - 1
+			}
+			key := [2]uint64{v[0] & m[0], v[1] & m[1]}
+			x.masks[k].rules[key] = append(x.masks[k].rules[key], ri)
+		case indexDport:
+			port, ok := firstDport(r)
+			if !ok {
+				x.wild = append(x.wild, ri)
+				continue
+			}
+			if x.ports == nil {
+				x.ports = map[uint32][]int32{}
+			}
+			key := uint32(r.hdr.proto)<<16 | uint32(port)
+			x.ports[key] = append(x.ports[key], ri)
+		}
+	}
+	return x
+}
+
+// firstDport is the single destination port a rule's -p tcp or -p udp
+// and first match test, exactly.
+func firstDport(r *progRule) (uint16, bool) {
+	h := &r.hdr
+	if h.tests&testProto == 0 || h.protoInv || len(r.matches) == 0 {
+		return 0, false
+	}
+	var pr PortRange
+	switch m := r.matches[0].(type) {
+	case *TCPMatch:
+		if h.proto != packet.ProtoTCP || m.DstInvert {
+			return 0, false
+		}
+		pr = m.DstPorts
+	case *UDPMatch:
+		if h.proto != packet.ProtoUDP || m.DstInvert {
+			return 0, false
+		}
+		pr = m.DstPorts
+	default:
+		return 0, false
+	}
+	if pr.Min != pr.Max {
+		return 0, false
+	}
+	return pr.Min, true
+}
