@@ -140,3 +140,82 @@ func BenchmarkSYNFlood(b *testing.B) {
 		})
 	}
 }
+
+// kubeRules is a kube-proxy-shaped ruleset (iptables mode) with n
+// services of two endpoints each: KUBE-SERVICES sends each cluster IP
+// and port to its service chain, which picks an endpoint with
+// statistic random, whose chain marks hairpin traffic for masquerade
+// and DNATs; POSTROUTING masquerades what was marked (--random-fully).
+func kubeRules(n int) string {
+	var b strings.Builder
+	b.WriteString("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n")
+	b.WriteString(":KUBE-SERVICES - [0:0]\n:KUBE-POSTROUTING - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n")
+	for i := range n {
+		fmt.Fprintf(&b, ":KUBE-SVC-%d - [0:0]\n:KUBE-SEP-%d-0 - [0:0]\n:KUBE-SEP-%d-1 - [0:0]\n", i, i, i)
+	}
+	b.WriteString("-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n")
+	b.WriteString("-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n")
+	b.WriteString("-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING\n")
+	b.WriteString("-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n")
+	b.WriteString("-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n")
+	b.WriteString("-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0\n")
+	b.WriteString("-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully\n")
+	for i := range n {
+		fmt.Fprintf(&b, "-A KUBE-SERVICES -d 10.96.%d.%d/32 -p tcp -m comment --comment \"default/svc-%d:http cluster IP\" -m tcp --dport 80 -j KUBE-SVC-%d\n", i>>8, i&0xff, i, i)
+		fmt.Fprintf(&b, "-A KUBE-SVC-%d ! -s 10.244.0.0/16 -d 10.96.%d.%d/32 -p tcp -m comment --comment \"default/svc-%d:http cluster IP\" -m tcp --dport 80 -j KUBE-MARK-MASQ\n", i, i>>8, i&0xff, i)
+		fmt.Fprintf(&b, "-A KUBE-SVC-%d -m comment --comment \"default/svc-%d:http -> 10.244.%d.%d:8080\" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-%d-0\n", i, i, i>>7, (i&0x7f)*2, i)
+		fmt.Fprintf(&b, "-A KUBE-SVC-%d -m comment --comment \"default/svc-%d:http -> 10.244.%d.%d:8080\" -j KUBE-SEP-%d-1\n", i, i, i>>7, (i&0x7f)*2+1, i)
+		for j := range 2 {
+			fmt.Fprintf(&b, "-A KUBE-SEP-%d-%d -s 10.244.%d.%d/32 -m comment --comment \"default/svc-%d:http\" -j KUBE-MARK-MASQ\n", i, j, i>>7, (i&0x7f)*2+j, i)
+			fmt.Fprintf(&b, "-A KUBE-SEP-%d-%d -p tcp -m comment --comment \"default/svc-%d:http\" -m tcp -j DNAT --to-destination 10.244.%d.%d:8080\n", i, j, i, i>>7, (i&0x7f)*2+j)
+		}
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
+}
+
+// BenchmarkKubeProxyNewConnection opens a new connection to the last of
+// n services of a kube-proxy-shaped nat table (the worst case of
+// KUBE-SERVICES' linear walk), through Path: conntrack, the nat chains,
+// DNAT to an endpoint, MASQUERADE --random-fully. The connections are
+// forgotten every 32768 packets, so each packet is a first one.
+func BenchmarkKubeProxyNewConnection(b *testing.B) {
+	host := nfgo.Host{Interfaces: []nfgo.Interface{
+		{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
+		{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("10.244.255.254/16")}},
+	}, Routes: []nfgo.Route{{Dst: netip.MustParsePrefix("10.244.0.0/16"), Out: "eth1"}}, DefaultOut: "eth0"}
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
+			rs, err := iptables.Parse(strings.NewReader(kubeRules(n)), packet.IPv4)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e := nfgo.New(nfgo.Config{Host: host})
+			if err := e.SetRuleset(rs); err != nil {
+				b.Fatal(err)
+			}
+			last := n - 1
+			syn := testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("192.0.2.50"), Dst: netip.AddrFrom4([4]byte{10, 96, byte(last >> 8), byte(last)}),
+				Proto: "tcp", SrcPort: 1, DstPort: 80, Flags: "S", Seq: 1})
+			buf := make([]byte, len(syn))
+			now := time.Unix(1_700_000_000, 0)
+			var p packet.Packet
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if i++; i%32768 == 0 {
+					b.StopTimer()
+					e.Conntrack().Flush(now)
+					b.StartTimer()
+				}
+				copy(buf, syn)
+				buf[20], buf[21] = byte(1024+i%32768>>8), byte(i)
+				p.Decode(buf)
+				p.ComputeChecksums()
+				if v := e.Path(&p, nfgo.Meta{In: "eth0", Time: now}); v.Action != filter.Accept {
+					b.Fatalf("%v", v)
+				}
+			}
+		})
+	}
+}

@@ -215,14 +215,24 @@ func indexBy(f indexField, rules []progRule) *chainIndex {
 }
 
 // firstDport is the single destination port a rule's -p tcp or -p udp
-// and first match test, exactly.
+// and first match (after any comments) test, exactly.
 func firstDport(r *progRule) (uint16, bool) {
 	h := &r.hdr
 	if h.tests&testProto == 0 || h.protoInv || len(r.matches) == 0 {
 		return 0, false
 	}
+	// Comments come first in generated rules (kube-proxy's); they test
+	// nothing and do nothing, so the port test is still the first that
+	// can fail.
+	ms := r.matches
+	for len(ms) > 1 {
+		if _, ok := ms[0].(*CommentMatch); !ok {
+			break
+		}
+		ms = ms[1:]
+	}
 	var pr PortRange
-	switch m := r.matches[0].(type) {
+	switch m := ms[0].(type) {
 	case *TCPMatch:
 		if h.proto != packet.ProtoTCP || m.DstInvert {
 			return 0, false

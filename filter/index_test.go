@@ -127,6 +127,8 @@ func genRuleset(pick chooser, log *[]int) *Ruleset {
 				r.Matches = []Match{lm, pm} // a side effect before the port test
 			case pm != nil && pick(2) == 0:
 				r.Matches = []Match{pm, lm}
+			case pm != nil && pick(4) == 0:
+				r.Matches = []Match{&CommentMatch{Comment: "kube"}, pm}
 			case pm != nil:
 				r.Matches = []Match{pm}
 			case pick(3) == 0:
