@@ -255,3 +255,54 @@ func TestConcurrentFirstPacketsNeverShareABinding(t *testing.T) {
 		}
 	}
 }
+
+// TestNewNATConnectionDoesNotAllocate: a new connection DNATed and
+// MASQUERADEd (--random-fully) costs no allocation once the tables
+// have grown: the extensions live in a slab and a source's NAT
+// bindings in place.
+func TestNewNATConnectionDoesNotAllocate(t *testing.T) {
+	if raceDetector {
+		t.Skip("allocation counts are not meaningful under the race detector (sync.Pool drops items); .ci/run checks them without it")
+	}
+	host := nfgo.Host{Interfaces: []nfgo.Interface{
+		{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
+		{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("10.244.255.254/16")}},
+	}, Routes: []nfgo.Route{{Dst: netip.MustParsePrefix("10.244.0.0/16"), Out: "eth1"}}, DefaultOut: "eth0"}
+	rs, err := iptables.Parse(strings.NewReader(`*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 10.96.0.1/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.244.0.5:8080
+-A POSTROUTING -o eth1 -j MASQUERADE --random-fully
+COMMIT
+`), packet.IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := nfgo.New(nfgo.Config{Host: host})
+	if err := e.SetRuleset(rs); err != nil {
+		t.Fatal(err)
+	}
+	syn := testpkt.Build(testpkt.Spec{Src: a("192.0.2.50"), Dst: a("10.96.0.1"), Proto: "tcp", SrcPort: 1, DstPort: 80, Flags: "S", Seq: 1})
+	buf := make([]byte, len(syn))
+	now := time.Unix(1_700_000_000, 0)
+	var p packet.Packet
+	port := 1000
+	run := func() {
+		port++
+		copy(buf, syn)
+		buf[20], buf[21] = byte(port>>8), byte(port)
+		p.Decode(buf)
+		p.ComputeChecksums()
+		if v := e.Path(&p, nfgo.Meta{In: "eth0", Time: now}); v.Action != filter.Accept || p.Dst() != a("10.244.0.5") {
+			t.Fatalf("%v, to %v", v, p.Dst())
+		}
+	}
+	for range 5000 {
+		run() // grow the tables
+	}
+	if n := testing.AllocsPerRun(2000, run); n != 0 {
+		t.Errorf("%v allocations per new NATed connection, want 0", n)
+	}
+}

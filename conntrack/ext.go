@@ -1,6 +1,9 @@
 package conntrack
 
-import "time"
+import (
+	"iter"
+	"time"
+)
 
 // connExt is what few connections have, kept apart from the compact
 // entry that every connection has (the kernel's nf_ct_ext and the rarer
@@ -8,7 +11,7 @@ import "time"
 // sequence adjustment of a connection a helper resized, the interface
 // MASQUERADE bound it to, its helper with the helper's state, and, for a
 // connection an expectation created, its master's helper. A shard keeps
-// the extensions of its connections in one map (shard.exts), holding an
+// the extensions of its connections in one store (shard.exts), holding an
 // entry only for a connection that has any of them, so the many that
 // have none pay nothing. A new kind of per-connection state goes here,
 // and is then stored, materialised, listed and snapshotted with the
@@ -39,20 +42,73 @@ type connExt struct {
 func extKey(kind storeKind, slot uint32) uint64 { return uint64(kind)<<32 | uint64(slot) }
 
 // ext returns a stored connection's extensions. s.mu must be held.
-func (s *shard) ext(kind storeKind, slot uint32) connExt { return s.exts[extKey(kind, slot)] }
+func (s *shard) ext(kind storeKind, slot uint32) connExt { return s.exts.get(extKey(kind, slot)) }
 
 // setExt stores a connection's extensions; the zero value deletes them.
 // s.mu must be held.
-func (s *shard) setExt(kind storeKind, slot uint32, x connExt) {
-	k := extKey(kind, slot)
+func (s *shard) setExt(kind storeKind, slot uint32, x connExt) { s.exts.set(extKey(kind, slot), x) }
+
+// extStore is a shard's extensions: an index from a connection's
+// extKey to its place in a slab, whose freed places are reused. A
+// connExt is too large for a map to hold in place, so a map of them
+// would allocate for every connection given one (a MASQUERADEd one,
+// say); the slab grows by doubling and is then reused.
+type extStore struct {
+	index map[uint64]uint32
+	slab  []connExt
+	free  []uint32
+}
+
+func (e *extStore) get(k uint64) connExt {
+	if i, ok := e.index[k]; ok {
+		return e.slab[i]
+	}
+	return connExt{}
+}
+
+func (e *extStore) set(k uint64, x connExt) {
 	if x == (connExt{}) {
-		delete(s.exts, k)
+		e.del(k)
 		return
 	}
-	if s.exts == nil {
-		s.exts = map[uint64]connExt{}
+	if i, ok := e.index[k]; ok {
+		e.slab[i] = x
+		return
 	}
-	s.exts[k] = x
+	if e.index == nil {
+		e.index = map[uint64]uint32{}
+	}
+	var i uint32
+	if n := len(e.free); n > 0 {
+		i, e.free = e.free[n-1], e.free[:n-1]
+		e.slab[i] = x
+	} else {
+		i = uint32(len(e.slab))
+		e.slab = append(e.slab, x)
+	}
+	e.index[k] = i
+}
+
+func (e *extStore) del(k uint64) {
+	i, ok := e.index[k]
+	if !ok {
+		return
+	}
+	delete(e.index, k)
+	e.slab[i] = connExt{}
+	e.free = append(e.free, i)
+}
+
+// all yields every stored connection's extensions; the loop may delete
+// entries (through the shard) as it goes.
+func (e *extStore) all() iter.Seq2[uint64, connExt] {
+	return func(yield func(uint64, connExt) bool) {
+		for k, i := range e.index {
+			if !yield(k, e.slab[i]) {
+				return
+			}
+		}
+	}
 }
 
 // extStatus are the status bits that say a connection has extensions a

@@ -89,7 +89,7 @@ func (t *Table) children(now int64) map[Tuple]int {
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for k, x := range s.exts {
+		for k, x := range s.exts.all() {
 			if x.masterOf.Family == 0 {
 				continue
 			}

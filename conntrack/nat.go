@@ -36,7 +36,7 @@ type natShard struct {
 	mu       sync.RWMutex
 	byReply  map[Tuple]natRef
 	reserved map[Tuple]struct{}
-	bySrc    map[srcKey][]Tuple
+	bySrc    map[srcKey]srcList
 	_        [64]byte // keep neighbours' locks off this cache line
 }
 
@@ -155,9 +155,11 @@ func (x *natIndex) add(orig, reply Tuple, rf ref, status Status, reserved bool) 
 		sh := x.srcShard(&k)
 		sh.mu.Lock()
 		if sh.bySrc == nil {
-			sh.bySrc = map[srcKey][]Tuple{}
+			sh.bySrc = map[srcKey]srcList{}
 		}
-		sh.bySrc[k] = append(sh.bySrc[k], reply)
+		l := sh.bySrc[k]
+		l.add(reply)
+		sh.bySrc[k] = l
 		sh.mu.Unlock()
 	}
 	return true
@@ -177,18 +179,59 @@ func (x *natIndex) forget(orig, reply Tuple) {
 	ss := x.srcShard(&k)
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if l := ss.bySrc[k]; len(l) > 0 {
-		for i, r := range l {
-			if r == reply {
-				l = append(l[:i], l[i+1:]...)
-				break
-			}
-		}
-		if len(l) == 0 {
+	if l, ok := ss.bySrc[k]; ok {
+		l.remove(reply)
+		if l.n == 0 {
 			delete(ss.bySrc, k)
 		} else {
 			ss.bySrc[k] = l
 		}
+	}
+}
+
+// srcList is the reply tuples of the NATed connections of one original
+// source, in the order they were made: the first held in place, so that
+// the common case, one connection per source port, needs no slice (a
+// map entry holding a slice would allocate for every connection).
+type srcList struct {
+	n     int
+	first Tuple
+	more  []Tuple
+}
+
+func (l *srcList) add(t Tuple) {
+	if l.n == 0 {
+		l.first = t
+	} else {
+		l.more = append(l.more, t)
+	}
+	l.n++
+}
+
+func (l *srcList) at(i int) Tuple {
+	if i == 0 {
+		return l.first
+	}
+	return l.more[i-1]
+}
+
+func (l *srcList) remove(t Tuple) {
+	for i := range l.n {
+		if l.at(i) != t {
+			continue
+		}
+		if i == 0 {
+			if len(l.more) > 0 {
+				l.first = l.more[0]
+				l.more = l.more[1:]
+			} else {
+				l.first = Tuple{}
+			}
+		} else {
+			l.more = append(l.more[:i-1], l.more[i:]...)
+		}
+		l.n--
+		return
 	}
 }
 
@@ -294,10 +337,10 @@ func (t *Table) SourceMapping(orig Tuple, i int) (Tuple, bool) {
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	l := sh.bySrc[k]
-	if i >= len(l) {
+	if i >= l.n {
 		return Tuple{}, false
 	}
-	return l[i], true
+	return l.at(i), true
 }
 
 // located is a connection found for a tuple, with its shard locked.
@@ -387,7 +430,7 @@ func (t *Table) FlushMasquerade(iface uint32, addr netip.Addr, now time.Time) in
 	for i := range t.shards {
 		s := &t.shards[i]
 		s.mu.Lock()
-		for k, x := range s.exts {
+		for k, x := range s.exts.all() {
 			if x.masq != iface {
 				continue
 			}

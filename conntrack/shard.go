@@ -60,9 +60,7 @@ func (s *shard) add(pr *probe, e *entry) uint32 {
 
 // remove deletes a stored connection.
 func (s *shard) remove(kind storeKind, slot uint32) {
-	if s.exts != nil {
-		delete(s.exts, extKey(kind, slot))
-	}
+	s.exts.del(extKey(kind, slot))
 	if s.replies != nil {
 		delete(s.replies, extKey(kind, slot))
 	}

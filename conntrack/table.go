@@ -75,7 +75,7 @@ type shard struct {
 	found uint64
 	// exts holds the extensions (see ext.go) of the few connections
 	// that have any, by store and slot.
-	exts map[uint64]connExt
+	exts extStore
 	// replies holds the reply tuples NAT changed, by store and slot.
 	replies map[uint64]Tuple
 	v4      store[key4, otherTrack]
