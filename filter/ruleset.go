@@ -58,20 +58,52 @@ type Chain struct {
 
 // Table is one table's chains: the built-in chains first, in hook order,
 // then the user chains in creation order.
+//
+// Chains may be read directly; edit it through the Ruleset's methods
+// (NewChain, DeleteChain, RenameChain), which keep Chain's index of
+// names right.
 type Table struct {
 	ID     TableID
 	Chains []*Chain
+	// byName indexes Chains by name once the table is long enough to
+	// need it (kube-proxy's 30,000 chains); indexed is len(Chains) when
+	// it was built, and a change of length rebuilds it.
+	byName  map[string]*Chain
+	indexed int
 }
+
+// chainIndexMin is how many chains a table has before Chain indexes
+// them.
+const chainIndexMin = 32
 
 // Chain returns the chain called name, or nil.
 func (t *Table) Chain(name string) *Chain {
-	for _, c := range t.Chains {
-		if c.Name == name {
-			return c
+	if len(t.Chains) < chainIndexMin {
+		for _, c := range t.Chains {
+			if c.Name == name {
+				return c
+			}
 		}
+		return nil
+	}
+	if t.byName == nil || t.indexed != len(t.Chains) {
+		t.byName = make(map[string]*Chain, len(t.Chains))
+		for _, c := range t.Chains {
+			if _, dup := t.byName[c.Name]; !dup {
+				t.byName[c.Name] = c // the first, as the linear search finds
+			}
+		}
+		t.indexed = len(t.Chains)
+	}
+	if c := t.byName[name]; c != nil && c.Name == name {
+		return c
 	}
 	return nil
 }
+
+// chainsChanged drops the index of names after chains were removed or
+// renamed.
+func (t *Table) chainsChanged() { t.byName = nil }
 
 // Ruleset is the editable iptables document for one family: what
 // iptables-save prints and iptables-restore reads. Its methods edit it the
@@ -165,7 +197,12 @@ func (rs *Ruleset) NewChain(table TableID, name string) error {
 	if t.Chain(name) != nil {
 		return fmt.Errorf("%s: chain %q: %w", table, name, ErrChainExists)
 	}
-	t.Chains = append(t.Chains, &Chain{Name: name, Policy: PolicyNone})
+	c := &Chain{Name: name, Policy: PolicyNone}
+	t.Chains = append(t.Chains, c)
+	if t.byName != nil && t.indexed == len(t.Chains)-1 {
+		t.byName[name] = c
+		t.indexed++
+	}
 	return nil
 }
 
@@ -209,6 +246,7 @@ func (rs *Ruleset) DeleteChain(table TableID, name string) error {
 		return fmt.Errorf("%s: chain %q: %w", table, name, ErrChainNotEmpty)
 	}
 	t.Chains = slices.DeleteFunc(t.Chains, func(x *Chain) bool { return x == c })
+	t.chainsChanged()
 	return nil
 }
 
@@ -338,6 +376,7 @@ func (rs *Ruleset) RenameChain(table TableID, from, to string) error {
 		return fmt.Errorf("%s: chain %q: %w", table, to, ErrChainExists)
 	}
 	c.Name = to
+	t.chainsChanged()
 	for _, ch := range t.Chains {
 		for i, r := range ch.Rules {
 			if j, ok := r.Target.(*JumpTarget); ok && j.Chain == from {
