@@ -194,13 +194,7 @@ func proxied(t *testing.T, r proxyRouter, src, dst netip.Addr, port uint16, ts b
 		return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(o, val), ecr)
 	}
 	send := func(name string, fromServer bool, s testpkt.Spec) step {
-		b := testpkt.Build(s)
-		st := step{name: name}
-		if fromServer {
-			st.toClient, st.toServer = r.fromServer(b)
-		} else {
-			st.toClient, st.toServer = r.fromClient(b)
-		}
+		st := play(r, name, fromServer, s)
 		steps = append(steps, st)
 		return st
 	}
@@ -238,14 +232,7 @@ func proxied(t *testing.T, r proxyRouter, src, dst netip.Addr, port uint16, ts b
 	}
 	data := decodeTCP(t, st.toClient[0])
 	send("client FIN", false, seg("FA", cISN+6, data.Seq+5, 502, tsOpt(clientTS+3, data.TSVal), ""))
-	for i := range steps {
-		for _, side := range []*[][]byte{&steps[i].toClient, &steps[i].toServer} {
-			for j, b := range *side {
-				(*side)[j] = normalize(b, cookie, cookieTS)
-			}
-		}
-	}
-	return steps
+	return normalizeSteps(steps, cookie, cookieTS)
 }
 
 // unanswered plays the cases where the server does not complete the
@@ -262,13 +249,7 @@ func unanswered(t *testing.T, r proxyRouter, src, dst netip.Addr, port uint16, m
 		return testpkt.Spec{Src: src, Dst: dst, Proto: "tcp", SrcPort: port, DstPort: 80, Flags: flags, Seq: seq, Ack: ack, Window: 502, TCPOptions: opts}
 	}
 	send := func(name string, fromServer bool, s testpkt.Spec) step {
-		b := testpkt.Build(s)
-		st := step{name: name}
-		if fromServer {
-			st.toClient, st.toServer = r.fromServer(b)
-		} else {
-			st.toClient, st.toServer = r.fromClient(b)
-		}
+		st := play(r, name, fromServer, s)
 		steps = append(steps, st)
 		return st
 	}
@@ -285,10 +266,28 @@ func unanswered(t *testing.T, r proxyRouter, src, dst netip.Addr, port uint16, m
 	rst := seg("RA", 0, cISN+1, nil)
 	rst.Src, rst.Dst, rst.SrcPort, rst.DstPort = rst.Dst, rst.Src, rst.DstPort, rst.SrcPort
 	send("server RST", true, rst)
+	return normalizeSteps(steps, cookie, 0)
+}
+
+// play sends one scenario packet into the router, from the client or
+// from the server, and records what the router sent for it.
+func play(r proxyRouter, name string, fromServer bool, s testpkt.Spec) step {
+	b := testpkt.Build(s)
+	st := step{name: name}
+	if fromServer {
+		st.toClient, st.toServer = r.fromServer(b)
+	} else {
+		st.toClient, st.toServer = r.fromClient(b)
+	}
+	return st
+}
+
+// normalizeSteps normalizes every packet of the steps (normalize).
+func normalizeSteps(steps []step, cookie, cookieTS uint32) []step {
 	for i := range steps {
 		for _, side := range []*[][]byte{&steps[i].toClient, &steps[i].toServer} {
 			for j, b := range *side {
-				(*side)[j] = normalize(b, cookie, 0)
+				(*side)[j] = normalize(b, cookie, cookieTS)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package nfgo_test
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/nfgo/nfgo"
@@ -235,19 +236,8 @@ func rawTCP(src, dst netip.Addr, sport, dport uint16, seq, ack uint32, flags uin
 // (POSTROUTING), and a looped-back packet is neither translated again
 // nor seen by the SYNPROXY hook a second time (nf_is_loopback_packet).
 func TestSYNPROXYLocalServer(t *testing.T) {
-	const rules = `*raw
-:PREROUTING ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A PREROUTING -i eth0 -p tcp -m tcp --syn -j CT --notrack
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -i eth0 -p tcp -m tcp --dport 80 -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460
--A INPUT -i eth0 -p tcp -m tcp --dport 80 -m conntrack --ctstate INVALID -j DROP
-COMMIT
-`
+	// The man page's rules, in INPUT.
+	rules := strings.ReplaceAll(synproxyRules, "-A FORWARD", "-A INPUT")
 	n := newEngineProxy(t, rules)
 	cl, host := netip.MustParseAddr("192.0.2.77"), netip.MustParseAddr("192.0.2.1")
 	const cISN, sISN = 1000, 900000

@@ -111,6 +111,41 @@ func (e *extStore) all() iter.Seq2[uint64, connExt] {
 	}
 }
 
+// editExt applies edit to the extensions of the connection r
+// describes, wherever they are: the unconfirmed entry of a new
+// connection, or the stored one, under its shard's lock. It sets the
+// status bits add on the connection (and in r), and a stored
+// connection that gains a bit the listings show (all but
+// statusSynproxy) emits an update event. A connection no longer stored
+// is left alone.
+func (t *Table) editExt(r *Result, add Status, now time.Time, edit func(x *connExt)) {
+	r.Status |= add
+	if r.isNew {
+		r.pending.status |= add
+		edit(&r.pending.ext)
+		return
+	}
+	s := r.ref.shard
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.stillThere(&r.ref, &r.natOther)
+	if !ok {
+		return
+	}
+	x := s.ext(r.ref.kind, r.ref.slot)
+	edit(&x)
+	s.setExt(r.ref.kind, r.ref.slot, x)
+	if gained := add &^ c.status; gained != 0 {
+		c.status |= gained
+		if gained&^statusSynproxy != 0 {
+			t.emitStored(EventUpdate, s, r.ref.kind, r.ref.slot, now.UnixNano())
+		}
+	}
+}
+
 // extStatus are the status bits that say a connection has extensions a
 // packet needs: its sequence adjustment, its helper, its master's
 // helper, its SYNPROXY state. A packet of any other connection never

@@ -41,37 +41,14 @@ func (t *Table) AdjustSeq(r *Result, seq uint32, off int32, now time.Time) {
 	if off == 0 || !r.Tracked() {
 		return
 	}
-	set := func(a *[2]SeqAdj) {
-		w := &a[r.Dir&1]
+	t.editExt(r, StatusSeqAdjust, now, func(x *connExt) {
+		w := &x.seqadj[r.Dir&1]
 		if w.OffsetBefore == w.OffsetAfter || before(w.CorrectionPos, seq) {
 			w.CorrectionPos = seq
 			w.OffsetBefore = w.OffsetAfter
 			w.OffsetAfter += off
 		}
-	}
-	r.Status |= StatusSeqAdjust
-	if r.isNew {
-		r.pending.status |= StatusSeqAdjust
-		set(&r.pending.ext.seqadj)
-		return
-	}
-	s := r.ref.shard
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.stillThere(&r.ref, &r.natOther)
-	if !ok {
-		return
-	}
-	x := s.ext(r.ref.kind, r.ref.slot)
-	set(&x.seqadj)
-	s.setExt(r.ref.kind, r.ref.slot, x)
-	if c.status&StatusSeqAdjust == 0 {
-		c.status |= StatusSeqAdjust
-		t.emitStored(EventUpdate, s, r.ref.kind, r.ref.slot, now.UnixNano())
-	}
+	})
 }
 
 // seqAdjOf returns the adjustment of the connection r describes.

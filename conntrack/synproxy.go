@@ -33,26 +33,7 @@ func (t *Table) SetSynproxy(r *Result, s Synproxy) {
 		return
 	}
 	r.synproxy = s
-	r.Status |= statusSynproxy
-	if r.isNew {
-		r.pending.status |= statusSynproxy
-		r.pending.ext.synproxy = s
-		return
-	}
-	sh := r.ref.shard
-	if sh == nil {
-		return
-	}
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	c, ok := sh.stillThere(&r.ref, &r.natOther)
-	if !ok {
-		return
-	}
-	x := sh.ext(r.ref.kind, r.ref.slot)
-	x.synproxy = s
-	sh.setExt(r.ref.kind, r.ref.slot, x)
-	c.status |= statusSynproxy
+	t.editExt(r, statusSynproxy, time.Time{}, func(x *connExt) { x.synproxy = s })
 }
 
 // InitSeqAdj sets direction d's sequence offset to off for every
@@ -64,36 +45,14 @@ func (t *Table) InitSeqAdj(r *Result, d Dir, off int32, now time.Time) {
 	if off == 0 || !r.Tracked() {
 		return
 	}
-	set := func(a *[2]SeqAdj) {
-		a[d&1].OffsetBefore, a[d&1].OffsetAfter = off, off
-	}
-	r.Status |= StatusSeqAdjust
-	if r.isNew {
-		r.pending.status |= StatusSeqAdjust
-		set(&r.pending.ext.seqadj)
-		return
-	}
 	if r.killed {
-		set(&r.killedAdj)
+		r.Status |= StatusSeqAdjust
+		r.killedAdj[d&1].OffsetBefore, r.killedAdj[d&1].OffsetAfter = off, off
 		return
 	}
-	s := r.ref.shard
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.stillThere(&r.ref, &r.natOther)
-	if !ok {
-		return
-	}
-	x := s.ext(r.ref.kind, r.ref.slot)
-	set(&x.seqadj)
-	s.setExt(r.ref.kind, r.ref.slot, x)
-	if c.status&StatusSeqAdjust == 0 {
-		c.status |= StatusSeqAdjust
-		t.emitStored(EventUpdate, s, r.ref.kind, r.ref.slot, now.UnixNano())
-	}
+	t.editExt(r, StatusSeqAdjust, now, func(x *connExt) {
+		x.seqadj[d&1].OffsetBefore, x.seqadj[d&1].OffsetAfter = off, off
+	})
 }
 
 // TCPMaxWindow returns the largest window direction d of the TCP

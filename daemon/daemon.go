@@ -494,7 +494,7 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	if np.GSO() {
 		w.stats.gso.Add(1)
 	}
-	if s.sent.has(np.Payload, now.UnixNano()) && s.ownPacketAt(np) {
+	if s.ownPacketAt(np) && s.sent.has(np.Payload, now.UnixNano()) {
 		// A packet of the engine's own, already judged through OUTPUT
 		// and POSTROUTING (and, to the host itself, PREROUTING and
 		// INPUT on lo): it goes on as it is.
@@ -581,7 +581,8 @@ func (s *Server) checkLayout(rs *filter.Ruleset) error {
 
 // ownPacketAt reports whether a queued packet is where one the engine
 // sent comes back: at OUTPUT or POSTROUTING, or, sent to the host
-// itself, at PREROUTING or INPUT through lo.
+// itself, at PREROUTING or INPUT through lo. It is asked first, so that
+// the packets arriving from outside never look the sent ones up.
 func (s *Server) ownPacketAt(np *nfq.Packet) bool {
 	switch filter.Hook(np.Hook) {
 	case filter.Output, filter.Postrouting:
