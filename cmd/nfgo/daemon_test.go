@@ -198,11 +198,25 @@ func (tp *topo) startDaemon(t *testing.T, rules string, flags ...string) *daemon
 	}
 	go func() { d.done <- d.cmd.Wait() }()
 	t.Cleanup(func() { d.stop(t) })
+	// Up means the control socket answers and the queues are bound
+	// (the kernel lists them): the control socket comes up alongside
+	// the binding, and a packet queued before it is dropped.
+	queues := 1
+	for i, f := range flags {
+		if f == "--queue" && i+1 < len(flags) {
+			if q, err := parseQueues(flags[i+1]); err == nil {
+				queues = len(q)
+			}
+		}
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if c, err := net.Dial("unix", d.control); err == nil {
 			c.Close()
-			return d
+			out, err := tp.router.Exec("cat /proc/net/netfilter/nfnetlink_queue", nil)
+			if bound := strings.TrimSpace(string(out)); err == nil && bound != "" && strings.Count(bound, "\n")+1 >= queues {
+				return d
+			}
 		}
 		select {
 		case err := <-d.done:
