@@ -202,7 +202,14 @@ func (e *Engine) SetRuleset(rs *filter.Ruleset) error {
 	}
 	e.setMu.Lock()
 	defer e.setMu.Unlock()
-	p, err := filter.CompileWith(rs, &e.objects)
+	// The running program's unchanged chains are reused (CompileNext).
+	var p *filter.Program
+	var err error
+	if cur := slot.Load(); cur != nil {
+		p, err = filter.CompileNext(cur, rs)
+	} else {
+		p, err = filter.CompileWith(rs, &e.objects)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/nfgo/nfgo"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/filter/iptables"
+	"github.com/nfgo/nfgo/internal/kernel"
 	"github.com/nfgo/nfgo/internal/testpkt"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -241,7 +243,9 @@ func kubeServiceUpdate(i int) string {
 
 // BenchmarkKubeProxyRuleset is kube-proxy's pain at scale: loading a
 // 10,000-service ruleset (about 70,000 rules: parse, compile, install),
-// and updating one service with a --noflush restore into it.
+// and updating one service with a --noflush restore into it; then the
+// same two with the real iptables-restore into a namespace's kernel
+// tables (as root), the process start included, as kube-proxy runs it.
 func BenchmarkKubeProxyRuleset(b *testing.B) {
 	const n = 10000
 	full := kubeRules(n)
@@ -268,14 +272,38 @@ func BenchmarkKubeProxyRuleset(b *testing.B) {
 		}
 		upd := kubeServiceUpdate(n / 2)
 		for b.Loop() {
-			next := rs.Clone()
-			if err := iptables.Read(strings.NewReader(upd), next, iptables.ReadOptions{NoFlush: true}); err != nil {
+			next, err := iptables.Restore(strings.NewReader(upd), rs, iptables.ReadOptions{NoFlush: true})
+			if err != nil {
 				b.Fatal(err)
 			}
 			if err := e.SetRuleset(next); err != nil {
 				b.Fatal(err)
 			}
 			rs = next
+		}
+	})
+	kernelRestore := func(b *testing.B, ns *kernel.Netns, args string, rules []byte) {
+		if out, err := ns.Exec("iptables-restore "+args, rules); err != nil {
+			b.Fatalf("iptables-restore %s: %v: %s", args, err, out)
+		}
+	}
+	b.Run("kernel-load", func(b *testing.B) {
+		kernel.Require(b, "ip", "iptables-restore")
+		ns := kernel.NewNetns(b, "kube")
+		if out, err := ns.Exec("iptables-restore --version", nil); err == nil {
+			b.Logf("%s", bytes.TrimSpace(out))
+		}
+		for b.Loop() {
+			kernelRestore(b, ns, "", []byte(full))
+		}
+	})
+	b.Run("kernel-update-one-service", func(b *testing.B) {
+		kernel.Require(b, "ip", "iptables-restore")
+		ns := kernel.NewNetns(b, "kube")
+		kernelRestore(b, ns, "", []byte(full))
+		upd := []byte(kubeServiceUpdate(n / 2))
+		for b.Loop() {
+			kernelRestore(b, ns, "--noflush", upd)
 		}
 	})
 }

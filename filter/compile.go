@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nfgo/nfgo/packet"
@@ -67,6 +68,23 @@ type progChain struct {
 	// index files a long chain's rules by one field (index.go); nil for
 	// a chain walked rule by rule.
 	index *chainIndex
+	// edges are the chain's jumps and gotos, for the walks that find
+	// loops, depth and hooks without reading every rule.
+	edges []edge
+	// hooks are the hooks the chain is reachable from, which its rules
+	// were checked for.
+	hooks HookMask
+	// bound is set when a rule has an extension bound to the program's
+	// objects (a Binder): such a chain is compiled again each time, so
+	// that the new program holds what it uses.
+	bound bool
+}
+
+// edge is a jump (or a goto, which does not nest) of rule Rule
+// (0-based) to chain To.
+type edge struct {
+	rule, to int32
+	isGoto   bool
 }
 
 type progRule struct {
@@ -105,6 +123,29 @@ func Compile(rs *Ruleset) (*Program, error) { return CompileWith(rs, &Objects{})
 // CompileWith is Compile binding the program's extensions to objs: rules
 // of this and later programs that name the same object share it.
 func CompileWith(rs *Ruleset, objs *Objects) (*Program, error) {
+	return compile(rs, objs, nil)
+}
+
+// CompileNext is CompileWith(rs, prev's objects) for the program that is
+// to replace prev, reusing prev's work: a chain whose rules are the very
+// *Rule values of prev's chain of that name keeps its compiled rules,
+// checks and index, and only its jumps are resolved again. A --noflush
+// restore that replaces one service's chains in a kube-proxy table of
+// 70,000 rules so costs what those chains cost, plus a pass over the
+// chain names and jumps. The result is the program CompileWith would
+// return. prev may be nil, or of another family: then nothing is
+// reused.
+func CompileNext(prev *Program, rs *Ruleset) (*Program, error) {
+	if prev == nil {
+		return CompileWith(rs, &Objects{})
+	}
+	return compile(rs, prev.objs, prev)
+}
+
+func compile(rs *Ruleset, objs *Objects, prev *Program) (*Program, error) {
+	if prev != nil && prev.family != rs.Family {
+		prev = nil
+	}
 	p := &Program{family: rs.Family, source: rs, objs: objs}
 	b := &Binding{objs: objs, family: rs.Family}
 	var errs []error
@@ -112,7 +153,11 @@ func CompileWith(rs *Ruleset, objs *Objects) (*Program, error) {
 		if t == nil {
 			continue
 		}
-		pt, depth, terrs := compileTable(t, rs.Family, b)
+		var base *progTable
+		if prev != nil {
+			base = prev.tables[t.ID]
+		}
+		pt, depth, terrs := compileTable(t, rs.Family, b, base)
 		errs = append(errs, terrs...)
 		p.tables[t.ID] = pt
 		p.depth = max(p.depth, depth)
@@ -128,78 +173,210 @@ func CompileWith(rs *Ruleset, objs *Objects) (*Program, error) {
 	return p, nil
 }
 
-func compileTable(t *Table, family packet.Family, b *Binding) (*progTable, int, []error) {
-	var errs []error
-	fail := func(c *Chain, i int, err error) {
-		line := c.Line
-		if i > 0 {
-			line = c.Rules[i-1].Line
-		}
-		errs = append(errs, &RuleError{Line: line, Table: t.ID, Chain: c.Name, Rule: i, Err: err})
+// tableCompiler compiles one table, reusing the chains of base (the
+// same table in the program being replaced) that did not change.
+type tableCompiler struct {
+	t      *Table
+	family packet.Family
+	base   *progTable
+	// baseNames maps base's chain names to positions, built only when
+	// a chain is not where it was.
+	baseNames map[string]int32
+	pt        *progTable
+	// reused marks the chains taken from base.
+	reused []bool
+	errs   []error
+}
+
+func (tc *tableCompiler) fail(c *Chain, i int, err error) {
+	line := c.Line
+	if i > 0 {
+		line = c.Rules[i-1].Line
 	}
+	tc.errs = append(tc.errs, &RuleError{Line: line, Table: tc.t.ID, Chain: c.Name, Rule: i, Err: err})
+}
+
+func compileTable(t *Table, family packet.Family, b *Binding, base *progTable) (*progTable, int, []error) {
+	tc := &tableCompiler{t: t, family: family, base: base, reused: make([]bool, len(t.Chains))}
 	pt := &progTable{id: t.ID, chains: make([]progChain, len(t.Chains))}
+	tc.pt = pt
 	for h := range pt.entry {
 		pt.entry[h] = -1
 	}
-	index := make(map[string]int32, len(t.Chains))
+	dups := t.mayHaveDuplicates()
 	for i, c := range t.Chains {
-		if _, dup := index[c.Name]; dup {
-			fail(c, 0, fmt.Errorf("chain %q: %w", c.Name, ErrChainExists))
+		if dups {
+			if k, _ := t.chainPos(c.Name); int(k) != i {
+				tc.fail(c, 0, fmt.Errorf("chain %q: %w", c.Name, ErrChainExists))
+			}
 		}
-		index[c.Name] = int32(i)
 		if c.Builtin {
 			if !t.ID.BuiltinHooks().Has(c.Hook) {
-				fail(c, 0, fmt.Errorf("table %s has no built-in chain %s", t.ID, c.Hook))
+				tc.fail(c, 0, fmt.Errorf("table %s has no built-in chain %s", t.ID, c.Hook))
 				continue
 			}
 			pt.entry[c.Hook] = int32(i)
 		}
 	}
 	for i, c := range t.Chains {
-		pc := &pt.chains[i]
-		pc.chain = c
-		pc.rules = make([]progRule, len(c.Rules))
-		for j, r := range c.Rules {
-			pr := progRule{rule: r, hdr: compileHeader(&r.Header), jump: -1, matches: r.Matches, target: r.Target}
-			switch tg := r.Target.(type) {
-			case nil:
-			case *StandardTarget:
-				pr.action = tg.Verdict
-				if tg.Verdict != Accept && tg.Verdict != Drop && tg.Verdict != Return && tg.Verdict != Queue {
-					fail(c, j+1, fmt.Errorf("bad standard verdict %v", tg.Verdict))
-				}
-			case *JumpTarget:
-				k, ok := index[tg.Chain]
-				switch {
-				case !ok:
-					fail(c, j+1, fmt.Errorf("jump to chain %q: %w", tg.Chain, ErrNoChain))
-				case t.Chains[k].Builtin:
-					fail(c, j+1, fmt.Errorf("cannot jump to built-in chain %q", tg.Chain))
-				}
-				pr.action, pr.jump = Jump, k
-				if tg.Goto {
-					pr.action = Goto
-				}
-			}
-			pc.rules[j] = pr
+		if !tc.reuse(i, c) {
+			tc.compileChain(i, c)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, 0, errs
+	if len(tc.errs) > 0 {
+		return nil, 0, tc.errs
+	}
+	hooks, maxDepth := tc.walk()
+	if len(tc.errs) > 0 {
+		return nil, 0, tc.errs
 	}
 
-	// Loops, reachability and stack depth, by a depth-first walk from
-	// each built-in chain (the kernel's mark_source_chains).
+	// Extensions restricted to some tables or hooks (xt_check_match,
+	// xt_check_target): a reused chain was checked for the same hooks.
+	for i := range pt.chains {
+		pc := &pt.chains[i]
+		if tc.reused[i] && pc.hooks == hooks[i] {
+			continue
+		}
+		pc.hooks = hooks[i]
+		for j := range pc.rules {
+			tc.checkRule(pc, j)
+		}
+	}
+	if len(tc.errs) > 0 {
+		return nil, 0, tc.errs
+	}
+	for i := range pt.chains {
+		if tc.reused[i] {
+			continue
+		}
+		pc := &pt.chains[i]
+		for j := range pc.rules {
+			if err := bindRule(&pc.rules[j], b); err != nil {
+				tc.fail(pc.chain, j+1, err)
+			}
+		}
+		if !noIndex {
+			pc.index = buildIndex(pc.rules)
+		}
+	}
+	if len(tc.errs) > 0 {
+		return nil, 0, tc.errs
+	}
+	return pt, maxDepth, nil
+}
+
+// reuse takes chain i from the base program if its rules are the same,
+// resolving its jumps by name in t; it reports whether it did.
+func (tc *tableCompiler) reuse(i int, c *Chain) bool {
+	if tc.base == nil {
+		return false
+	}
+	old := tc.baseChain(i, c.Name)
+	// The old chain's rules are the ones it was compiled from: a
+	// compiled ruleset is not edited.
+	if old == nil || old.bound || old.chain.Builtin != c.Builtin || old.chain.Hook != c.Hook || !slices.Equal(old.chain.Rules, c.Rules) {
+		return false
+	}
+	rules, edges := old.rules, old.edges
+	for n, e := range old.edges {
+		name := tc.base.chains[e.to].chain.Name
+		to, ok := e.to, int(e.to) < len(tc.t.Chains) && tc.t.Chains[e.to].Name == name
+		if !ok {
+			to, ok = tc.t.chainPos(name)
+		}
+		if !ok || tc.t.Chains[to].Builtin {
+			return false // compiled again, to report it
+		}
+		if to != e.to {
+			if &edges[0] == &old.edges[0] { // the first change: copy
+				rules, edges = slices.Clone(old.rules), slices.Clone(old.edges)
+			}
+			edges[n].to = to
+			rules[e.rule].jump = to
+		}
+	}
+	tc.pt.chains[i] = progChain{chain: c, rules: rules, index: old.index, edges: edges, hooks: old.hooks}
+	tc.reused[i] = true
+	return true
+}
+
+// baseChain returns the base program's chain called name, looking first
+// where chain i of the new table was.
+func (tc *tableCompiler) baseChain(i int, name string) *progChain {
+	if i < len(tc.base.chains) && tc.base.chains[i].chain.Name == name {
+		return &tc.base.chains[i]
+	}
+	if tc.baseNames == nil {
+		tc.baseNames = make(map[string]int32, len(tc.base.chains))
+		for k := range tc.base.chains {
+			tc.baseNames[tc.base.chains[k].chain.Name] = int32(k)
+		}
+	}
+	if k, ok := tc.baseNames[name]; ok {
+		return &tc.base.chains[k]
+	}
+	return nil
+}
+
+// compileChain compiles chain i's rules: headers, standard verdicts and
+// jumps.
+func (tc *tableCompiler) compileChain(i int, c *Chain) {
+	pc := &tc.pt.chains[i]
+	pc.chain = c
+	pc.rules = make([]progRule, len(c.Rules))
+	for j, r := range c.Rules {
+		pr := progRule{rule: r, hdr: compileHeader(&r.Header), jump: -1, matches: r.Matches, target: r.Target}
+		for _, m := range r.Matches {
+			if _, ok := m.(Binder); ok {
+				pc.bound = true
+			}
+		}
+		if _, ok := r.Target.(Binder); ok {
+			pc.bound = true
+		}
+		switch tg := r.Target.(type) {
+		case nil:
+		case *StandardTarget:
+			pr.action = tg.Verdict
+			if tg.Verdict != Accept && tg.Verdict != Drop && tg.Verdict != Return && tg.Verdict != Queue {
+				tc.fail(c, j+1, fmt.Errorf("bad standard verdict %v", tg.Verdict))
+			}
+		case *JumpTarget:
+			k, ok := tc.t.chainPos(tg.Chain)
+			switch {
+			case !ok:
+				tc.fail(c, j+1, fmt.Errorf("jump to chain %q: %w", tg.Chain, ErrNoChain))
+			case tc.t.Chains[k].Builtin:
+				tc.fail(c, j+1, fmt.Errorf("cannot jump to built-in chain %q", tg.Chain))
+			}
+			pr.action, pr.jump = Jump, k
+			if tg.Goto {
+				pr.action = Goto
+			}
+			if ok {
+				pc.edges = append(pc.edges, edge{rule: int32(j), to: k, isGoto: tg.Goto})
+			}
+		}
+		pc.rules[j] = pr
+	}
+}
+
+// walk finds loops, each chain's jump depth and the hooks each chain is
+// reachable from, by a depth-first walk from each chain (the kernel's
+// mark_source_chains); it returns the hooks and the deepest nesting.
+func (tc *tableCompiler) walk() ([]HookMask, int) {
+	pt := tc.pt
 	const (
 		unvisited = iota
 		onPath
 		done
 	)
 	state := make([]uint8, len(pt.chains))
-	depth := make([]int, len(pt.chains))
+	depth := make([]int32, len(pt.chains))
 	hooks := make([]HookMask, len(pt.chains))
-	var visit func(i int) bool
-	visit = func(i int) bool {
+	var visit func(i int32) bool
+	visit = func(i int32) bool {
 		switch state[i] {
 		case onPath:
 			return false
@@ -207,17 +384,15 @@ func compileTable(t *Table, family packet.Family, b *Binding) (*progTable, int, 
 			return true
 		}
 		state[i] = onPath
-		for j, r := range pt.chains[i].rules {
-			if r.jump < 0 {
-				continue
-			}
-			if !visit(int(r.jump)) {
-				fail(pt.chains[i].chain, j+1, fmt.Errorf("%w: jump to %q leads back to %q", ErrLoop, pt.chains[r.jump].chain.Name, pt.chains[i].chain.Name))
+		pc := &pt.chains[i]
+		for _, e := range pc.edges {
+			if !visit(e.to) {
+				tc.fail(pc.chain, int(e.rule)+1, fmt.Errorf("%w: jump to %q leads back to %q", ErrLoop, pt.chains[e.to].chain.Name, pc.chain.Name))
 				state[i] = done
 				return true // report once, from the rule that closes the loop
 			}
-			d := depth[r.jump]
-			if r.action == Jump {
+			d := depth[e.to]
+			if !e.isGoto {
 				d++
 			}
 			depth[i] = max(depth[i], d)
@@ -226,76 +401,54 @@ func compileTable(t *Table, family packet.Family, b *Binding) (*progTable, int, 
 		return true
 	}
 	for i := range pt.chains {
-		visit(i)
+		visit(int32(i))
 	}
-	if len(errs) > 0 {
-		return nil, 0, errs
+	if len(tc.errs) > 0 {
+		return nil, 0
 	}
-	var mark func(i int, m HookMask)
-	mark = func(i int, m HookMask) {
+	var mark func(i int32, m HookMask)
+	mark = func(i int32, m HookMask) {
 		if hooks[i]&m == m {
 			return
 		}
 		hooks[i] |= m
-		for _, r := range pt.chains[i].rules {
-			if r.jump >= 0 {
-				mark(int(r.jump), m)
-			}
+		for _, e := range pt.chains[i].edges {
+			mark(e.to, m)
 		}
 	}
 	maxDepth := 0
 	for h, i := range pt.entry {
 		if i >= 0 {
-			mark(int(i), Hooks(Hook(h)))
-			maxDepth = max(maxDepth, depth[i])
+			mark(i, Hooks(Hook(h)))
+			maxDepth = max(maxDepth, int(depth[i]))
 		}
 	}
+	return hooks, maxDepth
+}
 
-	// Extensions restricted to some tables or hooks (xt_check_match,
-	// xt_check_target).
-	for i, pc := range pt.chains {
-		for j, r := range pc.rules {
-			exts := make([]any, 0, len(r.rule.Matches)+1)
-			for _, m := range r.rule.Matches {
-				exts = append(exts, m)
-			}
-			if r.rule.Target != nil {
-				exts = append(exts, r.rule.Target)
-			}
-			for _, x := range exts {
-				if err := checkAllowed(x, t.ID, hooks[i]); err != nil {
-					fail(pc.chain, j+1, err)
-				}
-				if err := checkProto(x, r.rule); err != nil {
-					fail(pc.chain, j+1, err)
-				}
-				if rc, ok := x.(RuleChecker); ok {
-					if err := rc.CheckRule(r.rule, Site{Family: family, Table: t.ID, Hooks: hooks[i]}); err != nil {
-						fail(pc.chain, j+1, fmt.Errorf("%s: %w", extName(x), err))
-					}
-				}
+// checkRule checks rule j of pc's extensions against where they are used
+// (table, hooks, protocol) and against their own CheckRule.
+func (tc *tableCompiler) checkRule(pc *progChain, j int) {
+	r := pc.rules[j].rule
+	check := func(x any) {
+		if err := checkAllowed(x, tc.t.ID, pc.hooks); err != nil {
+			tc.fail(pc.chain, j+1, err)
+		}
+		if err := checkProto(x, r); err != nil {
+			tc.fail(pc.chain, j+1, err)
+		}
+		if rc, ok := x.(RuleChecker); ok {
+			if err := rc.CheckRule(r, Site{Family: tc.family, Table: tc.t.ID, Hooks: pc.hooks}); err != nil {
+				tc.fail(pc.chain, j+1, fmt.Errorf("%s: %w", extName(x), err))
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return nil, 0, errs
+	for _, m := range r.Matches {
+		check(m)
 	}
-	for i := range pt.chains {
-		for j := range pt.chains[i].rules {
-			if err := bindRule(&pt.chains[i].rules[j], b); err != nil {
-				fail(pt.chains[i].chain, j+1, err)
-			}
-		}
+	if r.Target != nil {
+		check(r.Target)
 	}
-	if len(errs) > 0 {
-		return nil, 0, errs
-	}
-	if !noIndex {
-		for i := range pt.chains {
-			pt.chains[i].index = buildIndex(pt.chains[i].rules)
-		}
-	}
-	return pt, maxDepth, nil
 }
 
 // noIndex turns the chain index off, for the tests that compare the

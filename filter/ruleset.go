@@ -65,45 +65,132 @@ type Chain struct {
 type Table struct {
 	ID     TableID
 	Chains []*Chain
-	// byName indexes Chains by name once the table is long enough to
-	// need it (kube-proxy's 30,000 chains); indexed is len(Chains) when
-	// it was built, and a change of length rebuilds it.
-	byName  map[string]*Chain
-	indexed int
+	// names finds chains by name once the table is long enough to need
+	// it (kube-proxy's 30,000 chains). See chainNames.
+	names chainNames
 }
 
 // chainIndexMin is how many chains a table has before Chain indexes
 // them.
 const chainIndexMin = 32
 
+// chainNames maps chain names to positions in Table.Chains. Its base
+// map is never written once built, so clones of a table share it and a
+// Clone costs nothing for it; chains created since are in added, the
+// table's own. An entry counts only when the chain at its position has
+// that name, and covered says how many chains the maps hold: when that
+// is not len(Chains) (the slice was edited directly) they are built
+// again. Deleting or renaming a chain drops them.
+type chainNames struct {
+	base    map[string]int32
+	added   map[string]int32
+	covered int
+	// dups is set when two chains of the table had one name when the
+	// maps were built (only a direct edit of Chains can do that).
+	dups bool
+}
+
+// chainFoldMin is how many chains added may hold before a Clone folds
+// them into a new base map.
+const chainFoldMin = 64
+
 // Chain returns the chain called name, or nil.
 func (t *Table) Chain(name string) *Chain {
-	if len(t.Chains) < chainIndexMin {
-		for _, c := range t.Chains {
-			if c.Name == name {
-				return c
-			}
-		}
-		return nil
-	}
-	if t.byName == nil || t.indexed != len(t.Chains) {
-		t.byName = make(map[string]*Chain, len(t.Chains))
-		for _, c := range t.Chains {
-			if _, dup := t.byName[c.Name]; !dup {
-				t.byName[c.Name] = c // the first, as the linear search finds
-			}
-		}
-		t.indexed = len(t.Chains)
-	}
-	if c := t.byName[name]; c != nil && c.Name == name {
-		return c
+	if i, ok := t.chainPos(name); ok {
+		return t.Chains[i]
 	}
 	return nil
 }
 
+// chainPos returns the position of the first chain called name.
+func (t *Table) chainPos(name string) (int32, bool) {
+	if len(t.Chains) < chainIndexMin {
+		for i, c := range t.Chains {
+			if c.Name == name {
+				return int32(i), true
+			}
+		}
+		return 0, false
+	}
+	n := &t.names
+	if n.base == nil || n.covered != len(t.Chains) {
+		n.build(t.Chains)
+	}
+	if i, ok := n.added[name]; ok && t.Chains[i].Name == name {
+		return i, true
+	}
+	if i, ok := n.base[name]; ok && t.Chains[i].Name == name {
+		return i, true
+	}
+	return 0, false
+}
+
+func (n *chainNames) build(chains []*Chain) {
+	n.base = make(map[string]int32, len(chains))
+	n.dups = false
+	for i, c := range chains {
+		if _, dup := n.base[c.Name]; !dup {
+			n.base[c.Name] = int32(i) // the first, as the linear search finds
+		} else {
+			n.dups = true
+		}
+	}
+	n.added, n.covered = nil, len(chains)
+}
+
+// mayHaveDuplicates reports whether two of t's chains may have one name:
+// false when the index of names says they cannot.
+func (t *Table) mayHaveDuplicates() bool {
+	if len(t.Chains) < chainIndexMin {
+		return true
+	}
+	t.chainPos("")
+	return t.names.dups
+}
+
+// chainAdded records the chain just appended to t.Chains.
+func (t *Table) chainAdded(name string) {
+	n := &t.names
+	if n.base == nil || n.covered != len(t.Chains)-1 {
+		return // built on the next lookup
+	}
+	if _, dup := n.base[name]; dup {
+		n.base = nil // keep "the first of that name" exact
+		return
+	}
+	if n.added == nil {
+		n.added = make(map[string]int32)
+	}
+	if _, dup := n.added[name]; !dup {
+		n.added[name] = int32(len(t.Chains) - 1)
+	}
+	n.covered++
+}
+
 // chainsChanged drops the index of names after chains were removed or
 // renamed.
-func (t *Table) chainsChanged() { t.byName = nil }
+func (t *Table) chainsChanged() { t.names = chainNames{} }
+
+// cloneNames gives a copy of t the index t has: the base shared, added
+// copied (or folded into a new base once it is large).
+func (n *chainNames) clone(chains []*Chain) chainNames {
+	if n.base == nil || n.covered != len(chains) {
+		return chainNames{}
+	}
+	if len(n.added) >= chainFoldMin {
+		var folded chainNames
+		folded.build(chains)
+		return folded
+	}
+	c := chainNames{base: n.base, covered: n.covered, dups: n.dups}
+	if len(n.added) > 0 {
+		c.added = make(map[string]int32, len(n.added))
+		for k, v := range n.added {
+			c.added[k] = v
+		}
+	}
+	return c
+}
 
 // Ruleset is the editable iptables document for one family: what
 // iptables-save prints and iptables-restore reads. Its methods edit it the
@@ -161,19 +248,35 @@ func (rs *Ruleset) DropTable(id TableID) { rs.tables[id] = nil }
 // Clone returns a copy that can be edited without affecting rs. Rules are
 // shared, so their counters carry over to the copy, as they do across an
 // iptables command that replaces the table.
+//
+// A clone costs one copy of each chain and of each rule pointer, in a
+// few allocations, so that kube-proxy's --noflush update of one service
+// in a 70,000-rule table stays cheap.
 func (rs *Ruleset) Clone() *Ruleset {
 	c := &Ruleset{Family: rs.Family}
 	for i, t := range rs.tables {
 		if t == nil {
 			continue
 		}
+		total := 0
+		for _, ch := range t.Chains {
+			total += len(ch.Rules)
+		}
+		chains := make([]Chain, len(t.Chains))
+		rules := make([]*Rule, total)
 		nt := &Table{ID: t.ID, Chains: make([]*Chain, len(t.Chains))}
 		for j, ch := range t.Chains {
-			nc := &Chain{Name: ch.Name, Builtin: ch.Builtin, Hook: ch.Hook, Policy: ch.Policy, Line: ch.Line, Rules: slices.Clone(ch.Rules)}
+			nc := &chains[j]
+			nc.Name, nc.Builtin, nc.Hook, nc.Policy, nc.Line = ch.Name, ch.Builtin, ch.Hook, ch.Policy, ch.Line
+			if len(ch.Rules) > 0 {
+				n := copy(rules, ch.Rules)
+				nc.Rules, rules = rules[:n:n], rules[n:] // capped: an append copies
+			}
 			p, b := ch.Counters.Load()
 			nc.Counters.Set(p, b)
 			nt.Chains[j] = nc
 		}
+		nt.names = t.names.clone(t.Chains)
 		c.tables[i] = nt
 	}
 	return c
@@ -197,12 +300,8 @@ func (rs *Ruleset) NewChain(table TableID, name string) error {
 	if t.Chain(name) != nil {
 		return fmt.Errorf("%s: chain %q: %w", table, name, ErrChainExists)
 	}
-	c := &Chain{Name: name, Policy: PolicyNone}
-	t.Chains = append(t.Chains, c)
-	if t.byName != nil && t.indexed == len(t.Chains)-1 {
-		t.byName[name] = c
-		t.indexed++
-	}
+	t.Chains = append(t.Chains, &Chain{Name: name, Policy: PolicyNone})
+	t.chainAdded(name)
 	return nil
 }
 

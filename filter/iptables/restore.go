@@ -43,6 +43,20 @@ func Parse(r io.Reader, f packet.Family) (*filter.Ruleset, error) {
 // rs is untouched and every problem found is returned, each as a
 // *ParseError, joined with errors.Join.
 func Read(r io.Reader, rs *filter.Ruleset, opt ReadOptions) error {
+	next, err := Restore(r, rs, opt)
+	if err != nil {
+		return err
+	}
+	*rs = *next
+	return nil
+}
+
+// Restore is Read into a copy: it returns rs with the file applied and
+// leaves rs as it was, so that the program compiled from rs runs on
+// while the next is compiled (filter.CompileNext). The copy shares rs's
+// rules, so their counters carry over. On error it returns every
+// problem found, as Read does.
+func Restore(r io.Reader, rs *filter.Ruleset, opt ReadOptions) (*filter.Ruleset, error) {
 	work := rs.Clone()
 	rd := &restorer{rs: work, opt: opt, f: rs.Family}
 	sc := bufio.NewScanner(r)
@@ -58,10 +72,9 @@ func Read(r io.Reader, rs *filter.Ruleset, opt ReadOptions) error {
 		rd.fail(fmt.Errorf("%w: COMMIT expected at line %d", ErrSyntax, rd.line+1))
 	}
 	if len(rd.errs) > 0 {
-		return errors.Join(rd.errs...)
+		return nil, errors.Join(rd.errs...)
 	}
-	*rs = *work
-	return nil
+	return work, nil
 }
 
 type restorer struct {
