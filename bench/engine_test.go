@@ -307,3 +307,74 @@ func BenchmarkKubeProxyRuleset(b *testing.B) {
 		}
 	})
 }
+
+// forwardHost is a router between eth0 (192.0.2.0/24) and eth1
+// (10.0.0.0/8).
+var forwardHost = nfgo.Host{Interfaces: []nfgo.Interface{
+	{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
+	{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/8")}},
+}, Routes: []nfgo.Route{{Dst: netip.MustParsePrefix("10.0.0.0/8"), Out: "eth1"}}, DefaultOut: "eth0"}
+
+// BenchmarkEstablishedForward is the common packet: a 40-byte ACK of an
+// established TCP connection, forwarded (PREROUTING, routing, FORWARD,
+// POSTROUTING), through no rules, a stateful-accept FORWARD, and SNAT
+// in POSTROUTING; both directions.
+func BenchmarkEstablishedForward(b *testing.B) {
+	client, server := netip.MustParseAddr("192.0.2.50"), netip.MustParseAddr("10.1.2.3")
+	for _, tt := range []struct{ name, rules string }{
+		{"empty", ""},
+		{"stateful", "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+			"-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n"},
+		{"snat", "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
+			"-A POSTROUTING -o eth1 -j SNAT --to-source 10.0.0.1\nCOMMIT\n"},
+	} {
+		e := nfgo.New(nfgo.Config{Host: forwardHost})
+		if tt.rules != "" {
+			rs, err := iptables.Parse(strings.NewReader(tt.rules), packet.IPv4)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := e.SetRuleset(rs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		now := time.Unix(1_700_000_000, 0)
+		natted := client
+		if tt.name == "snat" {
+			natted = netip.MustParseAddr("10.0.0.1")
+		}
+		orig := func(flags string, seq, ack uint32) []byte {
+			return testpkt.Build(testpkt.Spec{Src: client, Dst: server, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: flags, Seq: seq, Ack: ack})
+		}
+		reply := func(flags string, seq, ack uint32) []byte {
+			return testpkt.Build(testpkt.Spec{Src: server, Dst: natted, Proto: "tcp", SrcPort: 80, DstPort: 40000, Flags: flags, Seq: seq, Ack: ack})
+		}
+		var p packet.Packet
+		for _, s := range []struct {
+			pkt []byte
+			in  string
+		}{{orig("S", 100, 0), "eth0"}, {reply("SA", 500, 101), "eth1"}, {orig("A", 101, 501), "eth0"}} {
+			p.Decode(s.pkt)
+			if v := e.Path(&p, nfgo.Meta{In: s.in, Time: now}); v.Action != filter.Accept {
+				b.Fatalf("%s: handshake packet: %v", tt.name, v)
+			}
+		}
+		for _, dir := range []struct {
+			name string
+			pkt  []byte
+			in   string
+		}{{"original", orig("A", 101, 501), "eth0"}, {"reply", reply("A", 501, 101), "eth1"}} {
+			b.Run(fmt.Sprintf("rules=%s/dir=%s", tt.name, dir.name), func(b *testing.B) {
+				buf := make([]byte, len(dir.pkt))
+				b.ReportAllocs()
+				for b.Loop() {
+					copy(buf, dir.pkt)
+					p.Decode(buf)
+					if v := e.Path(&p, nfgo.Meta{In: dir.in, Time: now}); v.Action != filter.Accept {
+						b.Fatalf("%v", v)
+					}
+				}
+			})
+		}
+	}
+}

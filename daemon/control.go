@@ -16,6 +16,7 @@ import (
 	"github.com/nfgo/nfgo/conntrack"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/filter/iptables"
+	"github.com/nfgo/nfgo/packet"
 )
 
 // The control socket speaks one command per connection: the client sends
@@ -159,6 +160,10 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 		}
 		fmt.Fprintln(w, "rules reloaded")
 		return nil
+	case "iptables-restore", "ip6tables-restore":
+		return s.restoreCommand(args, w, peer)
+	case "iptables-save", "ip6tables-save":
+		return s.saveCommand(args, w)
 	case "stats":
 		s.WriteMetrics(w)
 		return nil
@@ -416,4 +421,83 @@ func (s *Server) nfacct(args []string, w *bufio.Writer) error {
 		return nil
 	}
 	return fmt.Errorf("nfacct: unknown command %q", args[0])
+}
+
+// restoreCommand is iptables-restore (ip6tables-restore) on the rules in
+// force, the file following the command line: -n/--noflush,
+// -c/--counters and -T/--table TABLE as iptables-restore takes them.
+func (s *Server) restoreCommand(args []string, w *bufio.Writer, body io.Reader) error {
+	family := packet.IPv4
+	if args[0] == "ip6tables-restore" {
+		family = packet.IPv6
+	}
+	var opt iptables.ReadOptions
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "-n", "--noflush":
+			opt.NoFlush = true
+		case "-c", "--counters":
+			opt.Counters = true
+		case "-T", "--table":
+			if i+1 >= len(args) {
+				return fmt.Errorf("%s: option %q requires an argument", args[0], a)
+			}
+			i++
+			opt.Table = args[i]
+		default:
+			return fmt.Errorf("%s: unknown option %q", args[0], a)
+		}
+	}
+	if err := s.Restore(body, family, opt); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "rules restored")
+	return nil
+}
+
+// saveCommand is iptables-save (ip6tables-save) of the rules in force:
+// -c/--counters and -t/--table TABLE as iptables-save takes them.
+func (s *Server) saveCommand(args []string, w *bufio.Writer) error {
+	v4, v6 := s.Rulesets()
+	rs := v4
+	if args[0] == "ip6tables-save" {
+		rs = v6
+	}
+	var opt iptables.WriteOptions
+	table := ""
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "-c", "--counters":
+			opt.Counters = true
+		case "-t", "--table":
+			if i+1 >= len(args) {
+				return fmt.Errorf("%s: option %q requires an argument", args[0], a)
+			}
+			i++
+			table = args[i]
+		default:
+			return fmt.Errorf("%s: unknown option %q", args[0], a)
+		}
+	}
+	if rs == nil {
+		return nil // no rules: iptables-save prints nothing
+	}
+	if table != "" {
+		id, ok := filter.ParseTable(table)
+		if !ok {
+			return fmt.Errorf("%s: table %q does not exist", args[0], table)
+		}
+		only := filter.NewRuleset(rs.Family)
+		if t := rs.Table(id); t != nil {
+			only = rs.Clone()
+			for other := range filter.NumTables {
+				if other != id {
+					only.DropTable(other)
+				}
+			}
+		}
+		rs = only
+	}
+	opt.ConnLabels = s.cfg.ConnLabels
+	return iptables.Write(w, rs, opt)
 }

@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -36,6 +37,7 @@ import (
 
 	"github.com/nfgo/nfgo"
 	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/filter/iptables"
 	"github.com/nfgo/nfgo/ipset"
 	"github.com/nfgo/nfgo/nfq"
 	"github.com/nfgo/nfgo/packet"
@@ -89,6 +91,9 @@ type Config struct {
 	// group (NFLogFile); empty: they are dropped from the log, counted
 	// in nfgo_nflog_dropped_total.
 	NFLogDir string
+	// ConnLabels names the connection labels of rules restored over the
+	// control socket (nil: labels are numbers).
+	ConnLabels *iptables.ConnLabels
 	// Logger logs the daemon's life (nil: slog.Default()).
 	Logger *slog.Logger
 }
@@ -228,6 +233,41 @@ func (s *Server) Reload() error {
 		}
 	}
 	s.rules.v4, s.rules.v6 = v4, v6
+	return nil
+}
+
+// Restore applies an iptables-save file to the rules in force for the
+// family, as iptables-restore applies one to the kernel's tables: with
+// opt.NoFlush, the tables it names keep their other chains, and a chain
+// it declares is flushed first, so kube-proxy's update of one service
+// costs what that service's chains cost (filter.CompileNext), and every
+// other rule keeps its counters. On any error the rules in force stay.
+// A reload reads the rules file again, and so drops what was restored.
+func (s *Server) Restore(r io.Reader, family packet.Family, opt iptables.ReadOptions) error {
+	if opt.ConnLabels == nil {
+		opt.ConnLabels = s.cfg.ConnLabels
+	}
+	s.rules.mu.Lock()
+	defer s.rules.mu.Unlock()
+	cur := &s.rules.v4
+	if family == packet.IPv6 {
+		cur = &s.rules.v6
+	}
+	base := *cur
+	if base == nil {
+		base = filter.NewRuleset(family)
+	}
+	next, err := iptables.Restore(r, base, opt)
+	if err != nil {
+		return err
+	}
+	if err := s.checkLayout(next); err != nil {
+		return err
+	}
+	if err := s.eng.SetRuleset(next); err != nil {
+		return err
+	}
+	*cur = next
 	return nil
 }
 

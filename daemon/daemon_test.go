@@ -407,3 +407,64 @@ func TestNFAcctThroughTheControlSocket(t *testing.T) {
 		t.Errorf("flush left the unused object:\n%s", out)
 	}
 }
+
+// iptables-restore and iptables-save over the control socket, as
+// kube-proxy drives them: a --noflush update replaces one chain, the
+// other rules keep their counters, a bad file changes nothing.
+func TestControlRestoreAndSave(t *testing.T) {
+	rules := testRules
+	s := newTestServer(t, &rules)
+	forward := func() filter.Action {
+		var p packet.Packet
+		p.Decode(testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("10.1.0.2"), Dst: netip.MustParseAddr("10.2.0.2"), Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 1}))
+		return s.Engine().Hook(&p, nfgo.Meta{Hook: filter.Forward, In: "r0", Out: "r1", Time: time.Now()}).Action
+	}
+	restore := func(line, body string) (string, error) {
+		var b bytes.Buffer
+		w := bufio.NewWriter(&b)
+		err := s.Command(context.Background(), strings.Fields(line), w, strings.NewReader(body))
+		w.Flush()
+		return b.String(), err
+	}
+	forward()
+	for _, step := range []struct {
+		line, body string
+		wantErr    string // "" for success
+		verdict    filter.Action
+		save       []string // lines iptables-save -c prints after the step and one more packet
+	}{
+		{line: "iptables-restore -n", body: "*filter\n:web - [0:0]\n-A web -j DROP\nCOMMIT\n", verdict: filter.Drop,
+			save: []string{"[2:80] -A FORWARD -p tcp -m tcp --dport 80 -j web", "[1:40] -A web -j DROP"}},
+		{line: "iptables-restore --noflush", body: "*filter\n-A web -j BOGUS\nCOMMIT\n", wantErr: "line 2", verdict: filter.Drop,
+			save: []string{"[3:120] -A FORWARD -p tcp -m tcp --dport 80 -j web", "[2:80] -A web -j DROP"}},
+		{line: "iptables-restore", body: "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n", verdict: filter.Accept,
+			save: []string{":FORWARD ACCEPT [1:40]"}},
+		{line: "iptables-restore --frobnicate", wantErr: "unknown option", verdict: filter.Accept},
+	} {
+		out, err := restore(step.line, step.body)
+		switch {
+		case step.wantErr == "" && (err != nil || !strings.Contains(out, "rules restored")):
+			t.Errorf("%s: %q, %v; want rules restored", step.line, out, err)
+		case step.wantErr != "" && (err == nil || !strings.Contains(err.Error(), step.wantErr)):
+			t.Errorf("%s: error %v, want one saying %q", step.line, err, step.wantErr)
+		}
+		if got := forward(); got != step.verdict {
+			t.Errorf("after %s: verdict %v, want %v", step.line, got, step.verdict)
+		}
+		save, err := command(t, s, "iptables-save -c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range step.save {
+			if !strings.Contains(save, want+"\n") {
+				t.Errorf("after %s, iptables-save -c has no %q:\n%s", step.line, want, save)
+			}
+		}
+	}
+	if out, err := command(t, s, "iptables-save -t nat"); err != nil || out != "" {
+		t.Errorf("iptables-save -t nat of rules without nat: %q, %v", out, err)
+	}
+	if _, err := command(t, s, "iptables-save -t bogus"); err == nil {
+		t.Error("iptables-save -t bogus succeeded")
+	}
+}

@@ -64,7 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCmd(args[1:], stdout, stderr)
 	case "trace":
 		err = traceCmd(args[1:], os.Stdin, stdout, stderr)
-	case "reload", "counters", "stats", "conntrack", "ipset", "recent", "nfacct", "idletimer":
+	case "reload", "counters", "stats", "conntrack", "ipset", "recent", "nfacct", "idletimer",
+		"iptables-restore", "ip6tables-restore", "iptables-save", "ip6tables-save":
 		err = controlCmd(args[0], args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
@@ -106,6 +107,13 @@ Commands:
                             rules, conntrack and NAT (the verdict daemon)
   reload                    make a running "nfgo run" re-read its rules
   counters                  print a running daemon's rules with counters
+  iptables-restore [-n] [-c] [-T TABLE]
+                            apply an iptables-save file (stdin) to a running
+                            daemon's rules, as iptables-restore does; -n
+                            (--noflush) costs what the changed chains cost
+  iptables-save [-c] [-t TABLE]
+                            print a running daemon's rules (ip6tables-restore
+                            and ip6tables-save: its IPv6 rules)
   stats                     print a running daemon's metrics
   conntrack -L|-E|-F|-D     list, watch, flush or delete its connections
   ipset COMMAND ...         add, del, test, list, save, restore (file on

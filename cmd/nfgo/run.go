@@ -82,13 +82,14 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	sockets := &sockdiag.Lookup{}
 	defer sockets.Close()
 	cfg := daemon.Config{
-		Queues:   nums,
-		Queue:    nfq.Config{FailOpen: *failOpen, GSO: *gso, CopyRange: uint32(*copyRange), MaxLen: uint32(*maxLen)},
-		Snapshot: *snapshot,
-		NFLogDir: *nflogDir,
-		Deadline: *deadline,
-		Engine:   nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets, Conntrack: conntrack.Config{TCP: sc.tcp}},
-		Logger:   slog.New(slog.NewTextHandler(stderr, nil)),
+		Queues:     nums,
+		Queue:      nfq.Config{FailOpen: *failOpen, GSO: *gso, CopyRange: uint32(*copyRange), MaxLen: uint32(*maxLen)},
+		Snapshot:   *snapshot,
+		NFLogDir:   *nflogDir,
+		ConnLabels: hostConnLabels(),
+		Deadline:   *deadline,
+		Engine:     nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets, Conntrack: conntrack.Config{TCP: sc.tcp}},
+		Logger:     slog.New(slog.NewTextHandler(stderr, nil)),
 		// Sets are read first and the rules checked against them; the
 		// daemon then installs both.
 		LoadSets: func() (*ipset.Sets, error) {
@@ -238,8 +239,9 @@ func controlCmd(name string, args []string, stdin io.Reader, stdout, stderr io.W
 	if _, err := fmt.Fprintln(c, strings.Join(words, " ")); err != nil {
 		return err
 	}
-	if name == "ipset" && len(rest) > 0 && rest[len(rest)-1] == "restore" {
-		// ipset restore: the file comes on standard input.
+	if name == "ipset" && len(rest) > 0 && rest[len(rest)-1] == "restore" || strings.HasSuffix(name, "tables-restore") {
+		// ipset restore and iptables-restore: the file comes on
+		// standard input.
 		if _, err := io.Copy(c, stdin); err != nil {
 			return err
 		}
