@@ -69,7 +69,7 @@ func (t *Table) helperGone(s *shard, kind storeKind, slot uint32, status Status,
 	orig := s.origTuple(kind, slot)
 	if status&StatusHelper != 0 {
 		if hook := destroyHookOf(x.help.Helper); hook != nil {
-			reply, natted := s.replies[extKey(kind, slot)]
+			reply, natted := s.natReply(kind, slot)
 			if !natted {
 				reply, _ = orig.Invert()
 			}

@@ -52,16 +52,24 @@ func (s *shard) setExt(kind storeKind, slot uint32, x connExt) { s.exts.set(extK
 // extKey to its place in a slab, whose freed places are reused. A
 // connExt is too large for a map to hold in place, so a map of them
 // would allocate for every connection given one (a MASQUERADEd one,
-// say); the slab grows by doubling and is then reused.
+// say); the slab grows by doubling and is then reused. The index is an
+// openMap: connections come and go, and a Go map would keep the
+// tombstones of the gone.
 type extStore struct {
-	index map[uint64]uint32
+	index openMap[uint64, uint32]
 	slab  []connExt
+	keys  []uint64 // each slab place's key, freeKey when free
 	free  []uint32
 }
 
+const freeKey = ^uint64(0) // no extKey: kinds are below 2^32-1
+
+// keyHash hashes an extKey for an openMap.
+func keyHash(k uint64) uint64 { return xxh64Words(0, k, 0) }
+
 func (e *extStore) get(k uint64) connExt {
-	if i, ok := e.index[k]; ok {
-		return e.slab[i]
+	if i := e.index.get(&k, keyHash(k)); i != nil {
+		return e.slab[*i]
 	}
 	return connExt{}
 }
@@ -71,40 +79,41 @@ func (e *extStore) set(k uint64, x connExt) {
 		e.del(k)
 		return
 	}
-	if i, ok := e.index[k]; ok {
-		e.slab[i] = x
+	h := keyHash(k)
+	if i := e.index.get(&k, h); i != nil {
+		e.slab[*i] = x
 		return
-	}
-	if e.index == nil {
-		e.index = map[uint64]uint32{}
 	}
 	var i uint32
 	if n := len(e.free); n > 0 {
 		i, e.free = e.free[n-1], e.free[:n-1]
-		e.slab[i] = x
+		e.slab[i], e.keys[i] = x, k
 	} else {
 		i = uint32(len(e.slab))
 		e.slab = append(e.slab, x)
+		e.keys = append(e.keys, k)
 	}
-	e.index[k] = i
+	e.index.put(k, h, i)
 }
 
 func (e *extStore) del(k uint64) {
-	i, ok := e.index[k]
-	if !ok {
+	h := keyHash(k)
+	p := e.index.get(&k, h)
+	if p == nil {
 		return
 	}
-	delete(e.index, k)
-	e.slab[i] = connExt{}
+	i := *p
+	e.index.del(&k, h)
+	e.slab[i], e.keys[i] = connExt{}, freeKey
 	e.free = append(e.free, i)
 }
 
-// all yields every stored connection's extensions; the loop may delete
-// entries (through the shard) as it goes.
+// all yields every stored connection's extensions, in slab order; the
+// loop may delete entries (through the shard) as it goes.
 func (e *extStore) all() iter.Seq2[uint64, connExt] {
 	return func(yield func(uint64, connExt) bool) {
-		for k, i := range e.index {
-			if !yield(k, e.slab[i]) {
+		for i := range e.keys {
+			if k := e.keys[i]; k != freeKey && !yield(k, e.slab[i]) {
 				return
 			}
 		}

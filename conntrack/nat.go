@@ -33,17 +33,20 @@ type natIndex struct {
 }
 
 type natShard struct {
-	mu       sync.RWMutex
-	byReply  map[Tuple]natRef
-	reserved map[Tuple]struct{}
-	bySrc    map[srcKey]srcList
-	_        [64]byte // keep neighbours' locks off this cache line
+	mu sync.RWMutex
+	// byReply holds the NATed connections by reply tuple, and the
+	// reply tuples unconfirmed connections reserved (natRef.reserved).
+	byReply openMap[Tuple, natRef]
+	bySrc   openMap[srcKey, srcList]
+	_       [64]byte // keep neighbours' locks off this cache line
 }
 
-// natRef names a NATed connection from its reply tuple.
+// natRef names a NATed connection from its reply tuple; reserved marks
+// a reservation, which has no connection yet.
 type natRef struct {
 	ref
-	orig Tuple
+	orig     Tuple
+	reserved bool
 }
 
 // srcKey is what find_appropriate_src compares: the original source.
@@ -57,20 +60,23 @@ func srcKeyOf(t *Tuple) srcKey {
 	return srcKey{addr: t.Src, port: t.SrcPort, zone: t.Zone, family: uint8(t.Family), pro: t.Proto}
 }
 
-// replyShard returns the NAT shard of a reply tuple.
-func (x *natIndex) replyShard(reply *Tuple) *natShard {
+// replyHash hashes a reply tuple: its top bits pick the NAT shard, the
+// others place it in the shard's map.
+func (x *natIndex) replyHash(reply *Tuple) uint64 {
 	w0 := binary.LittleEndian.Uint64(reply.Src[:8]) ^ binary.LittleEndian.Uint64(reply.Dst[:8])
 	w1 := binary.LittleEndian.Uint64(reply.Src[8:]) ^ binary.LittleEndian.Uint64(reply.Dst[8:]) ^
 		uint64(reply.SrcPort)<<48 ^ uint64(reply.DstPort)<<32 ^ uint64(reply.Zone)<<16 ^ uint64(reply.Proto)
-	return &x.shards[xxh64Words(x.seed, w0, w1)>>58]
+	return xxh64Words(x.seed, w0, w1)
 }
 
-// srcShard returns the NAT shard of an original source.
-func (x *natIndex) srcShard(k *srcKey) *natShard {
+// srcHash hashes an original source as replyHash hashes a reply tuple.
+func (x *natIndex) srcHash(k *srcKey) uint64 {
 	w0 := binary.LittleEndian.Uint64(k.addr[:8])
 	w1 := binary.LittleEndian.Uint64(k.addr[8:]) ^ uint64(k.port)<<48 ^ uint64(k.zone)<<32 ^ uint64(k.family)<<8 ^ uint64(k.pro)
-	return &x.shards[xxh64Words(x.seed, w0, w1)>>58]
+	return xxh64Words(x.seed, w0, w1)
 }
+
+func (x *natIndex) shard(h uint64) *natShard { return &x.shards[h>>58] }
 
 // natted reports whether NAT changed the entry's reply tuple.
 func (e *entry) natted() bool {
@@ -84,43 +90,36 @@ func (x *natIndex) has(reply *Tuple) bool {
 	if x.n.Load() == 0 {
 		return false
 	}
-	sh := x.replyShard(reply)
+	h := x.replyHash(reply)
+	sh := x.shard(h)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	_, ok := sh.byReply[*reply]
-	if !ok {
-		_, ok = sh.reserved[*reply]
-	}
-	return ok
+	return sh.byReply.get(reply, h) != nil
 }
 
 // reserve claims reply for an unconfirmed connection; it fails if a
 // connection has it or another unconfirmed one claimed it first.
 func (x *natIndex) reserve(reply *Tuple) bool {
-	sh := x.replyShard(reply)
+	h := x.replyHash(reply)
+	sh := x.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, ok := sh.byReply[*reply]; ok {
+	if sh.byReply.get(reply, h) != nil {
 		return false
 	}
-	if _, ok := sh.reserved[*reply]; ok {
-		return false
-	}
-	if sh.reserved == nil {
-		sh.reserved = map[Tuple]struct{}{}
-	}
-	sh.reserved[*reply] = struct{}{}
+	sh.byReply.put(*reply, h, natRef{reserved: true})
 	x.n.Add(1)
 	return true
 }
 
 // release gives up a reservation.
 func (x *natIndex) release(reply *Tuple) {
-	sh := x.replyShard(reply)
+	h := x.replyHash(reply)
+	sh := x.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if _, ok := sh.reserved[*reply]; ok {
-		delete(sh.reserved, *reply)
+	if nr := sh.byReply.get(reply, h); nr != nil && nr.reserved {
+		sh.byReply.del(reply, h)
 		x.n.Add(-1)
 	}
 }
@@ -130,61 +129,58 @@ func (x *natIndex) release(reply *Tuple) {
 // the reply tuple or reserved it.
 func (x *natIndex) add(orig, reply Tuple, rf ref, status Status, reserved bool) bool {
 	rf.natted, rf.tuple, rf.dir = true, reply, Reply
-	sh := x.replyShard(&reply)
+	h := x.replyHash(&reply)
+	sh := x.shard(h)
 	sh.mu.Lock()
-	if _, ok := sh.byReply[reply]; ok {
+	nr := sh.byReply.get(&reply, h)
+	if nr != nil && !nr.reserved || (nr != nil) != reserved {
 		sh.mu.Unlock()
 		return false
 	}
-	if _, ok := sh.reserved[reply]; ok != reserved {
-		sh.mu.Unlock()
-		return false
-	}
-	if reserved {
-		delete(sh.reserved, reply)
+	if nr != nil {
+		*nr = natRef{ref: rf, orig: orig}
 	} else {
+		sh.byReply.put(reply, h, natRef{ref: rf, orig: orig})
 		x.n.Add(1)
 	}
-	if sh.byReply == nil {
-		sh.byReply = map[Tuple]natRef{}
-	}
-	sh.byReply[reply] = natRef{ref: rf, orig: orig}
 	sh.mu.Unlock()
 	if status&StatusSrcNAT != 0 {
 		k := srcKeyOf(&orig)
-		sh := x.srcShard(&k)
+		hs := x.srcHash(&k)
+		sh := x.shard(hs)
 		sh.mu.Lock()
-		if sh.bySrc == nil {
-			sh.bySrc = map[srcKey]srcList{}
+		if l := sh.bySrc.get(&k, hs); l != nil {
+			l.add(reply)
+		} else {
+			var l srcList
+			l.add(reply)
+			sh.bySrc.put(k, hs, l)
 		}
-		l := sh.bySrc[k]
-		l.add(reply)
-		sh.bySrc[k] = l
 		sh.mu.Unlock()
 	}
 	return true
 }
 
 func (x *natIndex) forget(orig, reply Tuple) {
-	sh := x.replyShard(&reply)
+	h := x.replyHash(&reply)
+	sh := x.shard(h)
 	sh.mu.Lock()
-	if _, ok := sh.byReply[reply]; !ok {
+	if nr := sh.byReply.get(&reply, h); nr == nil || nr.reserved {
 		sh.mu.Unlock()
 		return
 	}
-	delete(sh.byReply, reply)
+	sh.byReply.del(&reply, h)
 	sh.mu.Unlock()
 	x.n.Add(-1)
 	k := srcKeyOf(&orig)
-	ss := x.srcShard(&k)
+	hs := x.srcHash(&k)
+	ss := x.shard(hs)
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if l, ok := ss.bySrc[k]; ok {
+	if l := ss.bySrc.get(&k, hs); l != nil {
 		l.remove(reply)
 		if l.n == 0 {
-			delete(ss.bySrc, k)
-		} else {
-			ss.bySrc[k] = l
+			ss.bySrc.del(&k, hs)
 		}
 	}
 }
@@ -240,11 +236,14 @@ func (x *natIndex) lookup(tp *Tuple) (natRef, bool) {
 	if x.n.Load() == 0 {
 		return natRef{}, false
 	}
-	sh := x.replyShard(tp)
+	h := x.replyHash(tp)
+	sh := x.shard(h)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	rf, ok := sh.byReply[*tp]
-	return rf, ok
+	if nr := sh.byReply.get(tp, h); nr != nil && !nr.reserved {
+		return *nr, true
+	}
+	return natRef{}, false
 }
 
 // SetReply gives the unconfirmed connection of a NEW packet the reply
@@ -333,11 +332,12 @@ func (t *Table) SourceMapping(orig Tuple, i int) (Tuple, bool) {
 		return Tuple{}, false
 	}
 	k := srcKeyOf(&orig)
-	sh := t.nat.srcShard(&k)
+	h := t.nat.srcHash(&k)
+	sh := t.nat.shard(h)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	l := sh.bySrc[k]
-	if i >= l.n {
+	l := sh.bySrc.get(&k, h)
+	if l == nil || i >= l.n {
 		return Tuple{}, false
 	}
 	return l.at(i), true
@@ -370,7 +370,8 @@ func (t *Table) locate(loc *located, tp *Tuple, ns int64) bool {
 		if c.status&(StatusSrcNAT|StatusDstNAT) != 0 {
 			// Found by its original tuple; its reply tuple is the one NAT
 			// chose, kept beside it.
-			loc.nat, loc.other = true, pr.s.replies[extKey(pr.kind, slot)]
+			loc.nat = true
+			loc.other, _ = pr.s.natReply(pr.kind, slot)
 		}
 		return true
 	}
@@ -436,7 +437,7 @@ func (t *Table) FlushMasquerade(iface uint32, addr netip.Addr, now time.Time) in
 			}
 			kind, slot := storeKind(k>>32), uint32(k)
 			if addr.IsValid() {
-				if reply, ok := s.replies[k]; !ok || reply.DstAddr() != addr.Unmap() {
+				if reply, ok := s.natReply(kind, slot); !ok || reply.DstAddr() != addr.Unmap() {
 					continue
 				}
 			}

@@ -61,8 +61,8 @@ func (s *shard) add(pr *probe, e *entry) uint32 {
 // remove deletes a stored connection.
 func (s *shard) remove(kind storeKind, slot uint32) {
 	s.exts.del(extKey(kind, slot))
-	if s.replies != nil {
-		delete(s.replies, extKey(kind, slot))
+	if k := extKey(kind, slot); s.replies.len() > 0 {
+		s.replies.del(&k, keyHash(k))
 	}
 	switch kind {
 	case kind4:
@@ -99,7 +99,7 @@ func (s *shard) materialize(kind storeKind, slot uint32, now int64) entry {
 	}
 	e.ext = s.ext(kind, slot)
 	e.tuple[Original] = s.origTuple(kind, slot)
-	if reply, ok := s.replies[extKey(kind, slot)]; ok {
+	if reply, ok := s.natReply(kind, slot); ok {
 		e.tuple[Reply] = reply
 	} else {
 		e.tuple[Reply], _ = e.tuple[Original].Invert()
@@ -160,4 +160,21 @@ func (s *shard) stillThere(rf *ref, natOther *Tuple) (*connState, bool) {
 		return nil, false
 	}
 	return c, true
+}
+
+// natReply returns the reply tuple NAT gave the connection in slot, if
+// it changed it. s.mu must be held.
+func (s *shard) natReply(kind storeKind, slot uint32) (Tuple, bool) {
+	k := extKey(kind, slot)
+	if t := s.replies.get(&k, keyHash(k)); t != nil {
+		return *t, true
+	}
+	return Tuple{}, false
+}
+
+// setNATReply records the reply tuple NAT gave the connection in slot.
+// s.mu must be held.
+func (s *shard) setNATReply(kind storeKind, slot uint32, reply Tuple) {
+	k := extKey(kind, slot)
+	s.replies.put(k, keyHash(k), reply)
 }

@@ -77,7 +77,7 @@ type shard struct {
 	// that have any, by store and slot.
 	exts extStore
 	// replies holds the reply tuples NAT changed, by store and slot.
-	replies map[uint64]Tuple
+	replies openMap[uint64, Tuple]
 	v4      store[key4, otherTrack]
 	v4t     store[key4, tcpTrack]
 	v6      store[key6, otherTrack]
@@ -206,7 +206,7 @@ func (t *Table) remove(s *shard, kind storeKind, slot uint32, now int64) {
 	if c, _, _ := s.conn(kind, slot); c.status&(StatusHelper|StatusExpected) != 0 {
 		t.helperGone(s, kind, slot, c.status, now)
 	}
-	if reply, ok := s.replies[extKey(kind, slot)]; ok {
+	if reply, ok := s.natReply(kind, slot); ok {
 		t.nat.forget(s.origTuple(kind, slot), reply)
 	}
 	s.remove(kind, slot)
@@ -241,10 +241,7 @@ func (t *Table) insert(pr *probe, e *entry, reserved bool) (uint32, bool) {
 			pr.s.remove(pr.kind, slot)
 			return 0, false
 		}
-		if pr.s.replies == nil {
-			pr.s.replies = map[uint64]Tuple{}
-		}
-		pr.s.replies[extKey(pr.kind, slot)] = e.tuple[Reply]
+		pr.s.setNATReply(pr.kind, slot, e.tuple[Reply])
 	}
 	t.count.Add(1)
 	return slot, true
@@ -258,7 +255,7 @@ func (t *Table) sameAsStored(pr *probe, e *entry) bool {
 	if !found || dir != Original {
 		return false
 	}
-	reply, natted := pr.s.replies[extKey(pr.kind, slot)]
+	reply, natted := pr.s.natReply(pr.kind, slot)
 	if !natted {
 		reply, _ = e.tuple[Original].Invert()
 	}

@@ -291,7 +291,7 @@ func TestLabelsSurviveInTheTable(t *testing.T) {
 	tb.Flush(t0)
 	n := tb.Len()
 	for i := range tb.shards {
-		n += len(tb.shards[i].exts.index)
+		n += tb.shards[i].exts.index.len()
 	}
 	if n != 0 {
 		t.Errorf("after flush: %d labels/entries left", n)
