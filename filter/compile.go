@@ -278,7 +278,7 @@ func (tc *tableCompiler) reuse(i int, c *Chain) bool {
 	if old == nil || old.bound || old.chain.Builtin != c.Builtin || old.chain.Hook != c.Hook || !slices.Equal(old.chain.Rules, c.Rules) {
 		return false
 	}
-	rules, edges := old.rules, old.edges
+	rules, edges, copied := old.rules, old.edges, false
 	for n, e := range old.edges {
 		name := tc.base.chains[e.to].chain.Name
 		to, ok := e.to, int(e.to) < len(tc.t.Chains) && tc.t.Chains[e.to].Name == name
@@ -289,8 +289,8 @@ func (tc *tableCompiler) reuse(i int, c *Chain) bool {
 			return false // compiled again, to report it
 		}
 		if to != e.to {
-			if &edges[0] == &old.edges[0] { // the first change: copy
-				rules, edges = slices.Clone(old.rules), slices.Clone(old.edges)
+			if !copied { // the old program's rules stay as they are
+				rules, edges, copied = slices.Clone(old.rules), slices.Clone(old.edges), true
 			}
 			edges[n].to = to
 			rules[e.rule].jump = to
