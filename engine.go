@@ -56,6 +56,13 @@ type Config struct {
 	// OSF holds the fingerprints -m osf compares SYNs with (nfnl_osf
 	// -f); nil means an empty table of the engine's own (Engine.OSF).
 	OSF *filter.OSFingerprints
+	// FlowOffload lets Path forward the packets of established
+	// connections without the rules, as nftables' flowtable does, when
+	// the ruleset provably accepts them all (filter.Program.Offload says
+	// whether it does, and if not why): their verdicts carry
+	// ReasonOffload. See docs/ARCHITECTURE.md for what an offloaded
+	// packet skips.
+	FlowOffload bool
 }
 
 // Engine runs packets through netfilter's hooks. It is safe for
@@ -334,11 +341,15 @@ const (
 	// ReasonHelper: the connection's helper dropped the packet (a command
 	// cut short, no expectation or rewrite possible); CTReason says why.
 	ReasonHelper
+	// ReasonOffload: the packet's connection is offloaded
+	// (Config.FlowOffload); the fast path forwarded it without the rules.
+	ReasonOffload
 )
 
 var reasonNames = [...]string{ReasonRule: "rule", ReasonPolicy: "policy", ReasonNoRules: "no-rules",
 	ReasonMalformed: "malformed", ReasonTTL: "ttl", ReasonBadChecksum: "bad-checksum", ReasonTooBig: "too-big",
-	ReasonNAT: "nat", ReasonConntrack: "conntrack", ReasonQueue: "queue", ReasonHelper: "helper"}
+	ReasonNAT: "nat", ReasonConntrack: "conntrack", ReasonQueue: "queue", ReasonHelper: "helper",
+	ReasonOffload: "offload"}
 
 // String returns the reason's short name, as metrics label it ("rule",
 // "policy", "conntrack", …).
@@ -413,6 +424,8 @@ func (v Verdict) String() string {
 		return fmt.Sprintf("%v by queue %d (rule %d of %v %s)", v.Action, v.Queue, v.Rule, v.Table, v.chainName())
 	case ReasonHelper:
 		return fmt.Sprintf("%v by helper %s", v.Action, v.CTReason)
+	case ReasonOffload:
+		return fmt.Sprintf("%v: offloaded connection", v.Action)
 	}
 	return v.Action.String()
 }
@@ -466,6 +479,9 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 		v.Action, v.Reason = filter.Drop, ReasonBadChecksum
 		return v
 	}
+	if e.cfg.FlowOffload && e.offloaded(p, m, env, &v) {
+		return v
+	}
 	ps := e.context(p, m)
 	c := &ps.Context
 	if env.IsLocal(p.Src()) {
@@ -507,7 +523,9 @@ func (e *Engine) Path(p *packet.Packet, m Meta) Verdict {
 	v.Out = c.Out
 	if e.runHook(ps, filter.Forward, &v) {
 		c.In = m.In
-		e.runHook(ps, filter.Postrouting, &v)
+		if e.runHook(ps, filter.Postrouting, &v) && e.cfg.FlowOffload {
+			e.offload(ps)
+		}
 	}
 	return e.finish(ps, v)
 }

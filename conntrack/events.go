@@ -98,9 +98,7 @@ func (e Event) String() string {
 	if destroy && c.Counters[Reply] != (Counter{}) {
 		fmt.Fprintf(&b, "packets=%d bytes=%d ", c.Counters[Reply].Packets, c.Counters[Reply].Bytes)
 	}
-	if c.Status&StatusAssured != 0 {
-		b.WriteString("[ASSURED] ")
-	}
+	b.WriteString(assuredFlag(c.Status))
 	if c.Mark != 0 {
 		fmt.Fprintf(&b, "mark=%d ", c.Mark)
 	}

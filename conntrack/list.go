@@ -149,9 +149,7 @@ func (c Conn) format(extended bool) string {
 	b.WriteString(c.Reply.String())
 	b.WriteByte(' ')
 	fmt.Fprintf(&b, "packets=%d bytes=%d ", c.Counters[Reply].Packets, c.Counters[Reply].Bytes)
-	if c.Status&StatusAssured != 0 {
-		b.WriteString("[ASSURED] ")
-	}
+	b.WriteString(assuredFlag(c.Status))
 	fmt.Fprintf(&b, "mark=%d ", c.Mark)
 	if c.Orig.Zone != 0 {
 		fmt.Fprintf(&b, "zone=%d ", c.Orig.Zone)
@@ -207,4 +205,17 @@ func (t *Table) Delete(tp Tuple, now time.Time) bool {
 	loc.s.mu.Unlock()
 	t.runDestroyHooks()
 	return true
+}
+
+// assuredFlag is the flag conntrack -L and -E print after the tuples
+// (libnetfilter_conntrack's __snprintf_status_assured): [OFFLOAD] for
+// an offloaded connection, else [ASSURED] for an assured one.
+func assuredFlag(s Status) string {
+	switch {
+	case s&StatusOffload != 0:
+		return "[OFFLOAD] "
+	case s&StatusAssured != 0:
+		return "[ASSURED] "
+	}
+	return ""
 }

@@ -179,6 +179,9 @@ func (t *Table) in(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 			return
 		}
 		c, tcp := loc.c, loc.tcp
+		if c.status&StatusOffload != 0 {
+			endOffload(c, tcp)
+		}
 		oldStatus, oldState := c.status, tcpState(tcp)
 		var x connExt
 		var adj *[2]SeqAdj

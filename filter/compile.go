@@ -54,6 +54,9 @@ type Program struct {
 	// depth is the deepest jump nesting in any table, so a Context's
 	// stack can be sized once.
 	depth int
+	// offload is why the program may not offload established
+	// connections, "" if it may (offload.go).
+	offload string
 }
 
 type progTable struct {
@@ -170,6 +173,7 @@ func compile(rs *Ruleset, objs *Objects, prev *Program) (*Program, error) {
 		return nil, errors.Join(errs...)
 	}
 	p.held, p.releases = b.held, b.releases
+	p.offload = analyseOffload(rs)
 	return p, nil
 }
 

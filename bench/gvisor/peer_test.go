@@ -56,9 +56,9 @@ type nfgoForwarder struct {
 	now time.Time
 }
 
-func newNfgo(tb testing.TB, rules string) *nfgoForwarder {
+func newNfgo(tb testing.TB, rules string, offload bool) *nfgoForwarder {
 	tb.Helper()
-	e := nfgo.New(nfgo.Config{Host: forwardHost})
+	e := nfgo.New(nfgo.Config{Host: forwardHost, FlowOffload: offload})
 	if rules != "" {
 		rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
 		if err != nil {
@@ -238,14 +238,21 @@ type peerCase struct {
 	tables map[stack.TableID]stack.Table
 }
 
-func (c peerCase) engines(tb testing.TB) []struct {
+type engine struct {
 	name string
 	f    forwarder
-} {
-	return []struct {
-		name string
-		f    forwarder
-	}{{"nfgo", newNfgo(tb, c.rules)}, {"gvisor", newGvisor(c.tables)}}
+}
+
+// engines returns nfgo and gVisor, each with the case's rules.
+func (c peerCase) engines(tb testing.TB) []engine {
+	return []engine{{"nfgo", newNfgo(tb, c.rules, false)}, {"gvisor", newGvisor(c.tables)}}
+}
+
+// enginesOffload is engines with nfgo's flow offload as a third: for
+// the cases of established connections, which it forwards without the
+// rules when it can prove they accept them (these rulesets do).
+func (c peerCase) enginesOffload(tb testing.TB) []engine {
+	return append(c.engines(tb), engine{"nfgo-offload", newNfgo(tb, c.rules, true)})
 }
 
 // emptyCase is no rules at all: conntrack alone.
@@ -374,7 +381,7 @@ func BenchmarkPeerEstablished(b *testing.B) {
 		nat  netip.Addr
 	}{{"empty", emptyCase, client}, {"snat", snatCase(), snatTo}} {
 		for _, dir := range []string{"original", "reply"} {
-			for _, eng := range tt.c.engines(b) {
+			for _, eng := range tt.c.enginesOffload(b) {
 				b.Run(fmt.Sprintf("rules=%s/dir=%s/engine=%s", tt.name, dir, eng.name), func(b *testing.B) {
 					fl := flow{cport: 40000, dst: server, replySrc: server, replyDst: tt.nat}
 					establish(b, eng.f, fl)
@@ -410,7 +417,7 @@ func BenchmarkPeerRules(b *testing.B) {
 	for _, shape := range []string{"addr", "port"} {
 		for _, n := range []int{10, 100, 1000, 10000} {
 			c := ruleCase(shape, n)
-			for _, eng := range c.engines(b) {
+			for _, eng := range c.enginesOffload(b) {
 				b.Run(fmt.Sprintf("shape=%s/rules=%d/engine=%s", shape, n, eng.name), func(b *testing.B) {
 					fl := flow{cport: 40000, dst: server, replySrc: server, replyDst: client}
 					establish(b, eng.f, fl)
@@ -435,7 +442,11 @@ func BenchmarkPeerConntrack(b *testing.B) {
 			acks[i] = flows[i].orig("A", 101, 501)
 		}
 		for _, pattern := range []string{"same", "cycling", "new"} {
-			for _, eng := range emptyCase.engines(b) {
+			engines := emptyCase.engines(b)
+			if pattern != "new" {
+				engines = emptyCase.enginesOffload(b)
+			}
+			for _, eng := range engines {
 				b.Run(fmt.Sprintf("flows=%d/pattern=%s/engine=%s", n, pattern, eng.name), func(b *testing.B) {
 					if pattern == "new" {
 						runNew(b, eng.f, n, func(i int) []byte { return flows[i].orig("S", 100, 0) })

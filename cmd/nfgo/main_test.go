@@ -240,6 +240,7 @@ func TestRunRefusesBadInvocations(t *testing.T) {
 		{[]string{"run"}, 2, "--rules FILE or --rules6 FILE is required"},
 		{[]string{"run", "--rules", bad, "--queue", "3:1"}, 2, "not a range"},
 		{[]string{"run", "--rules", bad, "--mode", "sideways"}, 2, "want hook, path or each-hook"},
+		{[]string{"run", "--rules", bad, "--flow-offload"}, 2, "--flow-offload needs --mode path"},
 		{[]string{"run", "--rules", bad, "--control", ""}, 1, bad + ":3:"},
 	} {
 		code, _, stderr := runCLI(t, c.args...)

@@ -51,6 +51,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on `ADDR` (host:port) at /metrics")
 	deadline := fs.Duration("deadline", time.Second, "watchdog: give a batch still undecided after this long the default verdict")
 	defVerdict := fs.String("default-verdict", "accept", "the watchdog's verdict: accept or drop")
+	offload := fs.Bool("flow-offload", false, "with --mode path: forward established connections without the rules when the ruleset provably accepts them (as nftables' flowtable)")
 	var hp helperParams
 	helperParamFlag(fs, &hp)
 	var sc sysctlFlag
@@ -88,7 +89,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		NFLogDir:   *nflogDir,
 		ConnLabels: hostConnLabels(),
 		Deadline:   *deadline,
-		Engine:     nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets, Conntrack: conntrack.Config{TCP: sc.tcp}},
+		Engine:     nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets, Conntrack: conntrack.Config{TCP: sc.tcp}, FlowOffload: *offload},
 		Logger:     slog.New(slog.NewTextHandler(stderr, nil)),
 		// Sets are read first and the rules checked against them; the
 		// daemon then installs both.
@@ -123,6 +124,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		cfg.Mode = daemon.ModeEachHook
 	default:
 		return fmt.Errorf("%w: --mode %q: want hook, path or each-hook", errUsage, *mode)
+	}
+	if *offload && cfg.Mode != daemon.ModePath {
+		return fmt.Errorf("%w: --flow-offload needs --mode path (it skips a connection's whole path)", errUsage)
 	}
 	switch *defVerdict {
 	case "accept":

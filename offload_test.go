@@ -1,0 +1,311 @@
+package nfgo_test
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/filter"
+	"github.com/nfgo/nfgo/filter/iptables"
+	"github.com/nfgo/nfgo/internal/testpkt"
+	"github.com/nfgo/nfgo/packet"
+)
+
+// offloadHost forwards between clients on eth0 and servers on eth1.
+var offloadHost = nfgo.Host{Interfaces: []nfgo.Interface{
+	{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
+	{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/8")}},
+}, Routes: []nfgo.Route{{Dst: netip.MustParsePrefix("10.0.0.0/8"), Out: "eth1"}}, DefaultOut: "eth0"}
+
+func offloadEngine(t testing.TB, rules string, offload bool) *nfgo.Engine {
+	t.Helper()
+	e := nfgo.New(nfgo.Config{Host: offloadHost, FlowOffload: offload})
+	if rules != "" {
+		rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.SetRuleset(rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+const (
+	statefulRules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+		"-A FORWARD -m conntrack --ctstate INVALID -j DROP\n" +
+		"-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n" +
+		"-A FORWARD -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate NEW -j ACCEPT\n" +
+		"-A FORWARD -p udp -m multiport --dports 53,5353 -m state --state NEW -j ACCEPT\nCOMMIT\n"
+	natRules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
+		"-A PREROUTING -d 192.0.2.80/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.1.2.3:8080\n" +
+		"-A PREROUTING -d 192.0.2.80/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.1.2.3:5353\n" +
+		"-A POSTROUTING -o eth1 -j SNAT --to-source 10.0.0.1\nCOMMIT\n"
+)
+
+// offloadTraffic is a TCP connection's whole life and a UDP exchange,
+// forwarded: handshake, data both ways, a retransmission, the close, and
+// UDP replies across the 2 s that make it a stream. dst is where the
+// client sends; srv and natted are the server and the client as the
+// server sees them.
+func offloadTraffic(dst, srv, natted netip.Addr, tport, uport uint16) []struct {
+	spec testpkt.Spec
+	in   string
+	at   time.Duration
+} {
+	cl := netip.MustParseAddr("192.0.2.50")
+	type step = struct {
+		spec testpkt.Spec
+		in   string
+		at   time.Duration
+	}
+	c2s := func(flags string, seq, ack uint32, n int, at time.Duration) step {
+		return step{testpkt.Spec{Src: cl, Dst: dst, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: flags, Seq: seq, Ack: ack, Window: 64000, Payload: make([]byte, n)}, "eth0", at}
+	}
+	s2c := func(flags string, seq, ack uint32, n int, at time.Duration) step {
+		return step{testpkt.Spec{Src: srv, Dst: natted, Proto: "tcp", SrcPort: tport, DstPort: 40000, Flags: flags, Seq: seq, Ack: ack, Window: 64000, Payload: make([]byte, n)}, "eth1", at}
+	}
+	steps := []step{c2s("S", 100, 0, 0, 0), s2c("SA", 500, 101, 0, 0), c2s("A", 101, 501, 0, 0)}
+	cseq, sseq := uint32(101), uint32(501)
+	for i := range 6 {
+		at := time.Duration(i+1) * time.Second
+		steps = append(steps, c2s("PA", cseq, sseq, 100, at))
+		cseq += 100
+		steps = append(steps, s2c("PA", sseq, cseq, 1000, at))
+		sseq += 1000
+		steps = append(steps, c2s("A", cseq, sseq, 0, at))
+	}
+	steps = append(steps, s2c("PA", sseq-1000, cseq, 1000, 7*time.Second)) // a retransmission
+	steps = append(steps, c2s("FA", cseq, sseq, 0, 8*time.Second), s2c("FA", sseq, cseq+1, 0, 8*time.Second), c2s("A", cseq+1, sseq+1, 0, 8*time.Second))
+	for i := range 5 {
+		at := time.Duration(i) * 800 * time.Millisecond
+		steps = append(steps,
+			step{testpkt.Spec{Src: cl, Dst: dst, Proto: "udp", SrcPort: 5000, DstPort: 53, Payload: make([]byte, 40)}, "eth0", at},
+			step{testpkt.Spec{Src: srv, Dst: natted, Proto: "udp", SrcPort: uport, DstPort: 5000, Payload: make([]byte, 200)}, "eth1", at})
+	}
+	return steps
+}
+
+func tupleOf(t testing.TB, s testpkt.Spec) conntrack.Tuple {
+	t.Helper()
+	tp, ok := conntrack.TupleOf(decode(t, s), 0)
+	if !ok {
+		t.Fatalf("no tuple for %+v", s)
+	}
+	return tp
+}
+
+// TestFlowOffloadForwardsAsTheSlowPathDoes runs the same traffic through
+// an engine with flow offload and one without: every packet must get the
+// same verdict, leave with the same bytes by the same interface, and
+// leave the connections in the same state, timeouts and counters; and
+// the offloading engine must have offloaded.
+func TestFlowOffloadForwardsAsTheSlowPathDoes(t *testing.T) {
+	server, vip, natted := netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("192.0.2.80"), netip.MustParseAddr("10.0.0.1")
+	client := netip.MustParseAddr("192.0.2.50")
+	for _, tt := range []struct {
+		name, rules        string
+		dst, natted        netip.Addr
+		tport, uport       uint16
+		wantOffloadAtLeast int
+	}{
+		{"empty", "", server, client, 80, 53, 20},
+		{"stateful", statefulRules, server, client, 80, 53, 20},
+		{"nat", natRules, vip, natted, 8080, 5353, 20},
+		{"stateful+nat", statefulRules + natRules, vip, natted, 8080, 5353, 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			slow, fast := offloadEngine(t, tt.rules, false), offloadEngine(t, tt.rules, true)
+			base := time.Unix(1_700_000_000, 0)
+			offloaded := 0
+			for i, s := range offloadTraffic(tt.dst, server, tt.natted, tt.tport, tt.uport) {
+				b := testpkt.Build(s.spec)
+				var ps, pf packet.Packet
+				ps.Decode(append([]byte(nil), b...))
+				pf.Decode(append([]byte(nil), b...))
+				m := nfgo.Meta{In: s.in, Time: base.Add(s.at)}
+				vs, vf := slow.Path(&ps, m), fast.Path(&pf, m)
+				if vf.Reason == nfgo.ReasonOffload {
+					offloaded++
+				}
+				if vs.Action != vf.Action || vs.Out != vf.Out || vs.CT != vf.CT || vs.CTDir != vf.CTDir || vs.Mark != vf.Mark {
+					t.Fatalf("packet %d: slow path %v (out %s, ct %v/%v), offload %v (out %s, ct %v/%v)",
+						i, vs, vs.Out, vs.CT, vs.CTDir, vf, vf.Out, vf.CT, vf.CTDir)
+				}
+				if !bytes.Equal(ps.Bytes(), pf.Bytes()) {
+					t.Fatalf("packet %d: slow path emits\n%x\noffload emits\n%x", i, ps.Bytes(), pf.Bytes())
+				}
+			}
+			if offloaded < tt.wantOffloadAtLeast {
+				t.Errorf("%d packets offloaded, want at least %d", offloaded, tt.wantOffloadAtLeast)
+			}
+			end := base.Add(9 * time.Second)
+			for _, tp := range []conntrack.Tuple{
+				tupleOf(t, testpkt.Spec{Src: client, Dst: tt.dst, Proto: "tcp", SrcPort: 40000, DstPort: 80}),
+				tupleOf(t, testpkt.Spec{Src: client, Dst: tt.dst, Proto: "udp", SrcPort: 5000, DstPort: 53}),
+			} {
+				cs, _, oks := slow.Conntrack().Get(tp, end)
+				cf, _, okf := fast.Conntrack().Get(tp, end)
+				cf.Status &^= conntrack.StatusOffload
+				if !oks || !okf || cs.Status != cf.Status || cs.TCPState != cf.TCPState || cs.Timeout != cf.Timeout ||
+					cs.Counters != cf.Counters || cs.Reply != cf.Reply {
+					t.Errorf("%v: slow path leaves %+v (%v), offload %+v (%v)", tp, cs, oks, cf, okf)
+				}
+			}
+		})
+	}
+}
+
+// TestFlowOffloadNeedsRulesThatAcceptEveryEstablishedPacket checks the
+// ruleset analysis: a ruleset offloads only when it provably accepts
+// every established forwarded packet, and otherwise says which rule
+// stands in the way; an engine never offloads under such a ruleset.
+func TestFlowOffloadNeedsRulesThatAcceptEveryEstablishedPacket(t *testing.T) {
+	const filterHead = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+	for _, tt := range []struct {
+		name, rules string
+		want        bool
+		why         string // a part of the reason, when not
+	}{
+		{"no tables", "", true, ""},
+		{"accept policy", "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n", true, ""},
+		{"drop policy", filterHead + "COMMIT\n", false, "policy of established packets is DROP"},
+		{"stateful", statefulRules, true, ""},
+		{"state match", filterHead + "-A FORWARD -m state --state ESTABLISHED,RELATED -j ACCEPT\nCOMMIT\n", true, ""},
+		{"new rules first", filterHead + "-A FORWARD -p tcp -m tcp --syn -m conntrack --ctstate NEW -j ACCEPT\n" +
+			"-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n", true, ""},
+		{"through a user chain", filterHead + ":USER - [0:0]\n-A FORWARD -j USER\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n" +
+			"-A USER -m conntrack --ctstate INVALID -j DROP\n-A USER -j RETURN\nCOMMIT\n", true, ""},
+		{"port rule first", filterHead + "-A FORWARD -p tcp -m tcp --dport 22 -j DROP\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n",
+			false, "filter FORWARD rule 1"},
+		{"interface on the accept", filterHead + "-A FORWARD -i eth0 -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n",
+			false, "filter FORWARD rule 1"},
+		{"side effect before the state", filterHead + "-A FORWARD -m limit --limit 1/sec -m conntrack --ctstate NEW -j DROP\n" +
+			"-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n", false, "filter FORWARD rule 1"},
+		{"DNAT pseudo-state", filterHead + "-A FORWARD -m conntrack --ctstate DNAT -j DROP\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n",
+			false, "filter FORWARD rule 1"},
+		{"mangle rewrites", "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
+			"-A FORWARD -j MARK --set-mark 1\nCOMMIT\n", false, "mangle FORWARD rule 1"},
+		{"raw rules", "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j CT --notrack\nCOMMIT\n", false, "raw PREROUTING"},
+		{"nat alone", natRules, true, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := offloadEngine(t, tt.rules, true)
+			ok, why := true, ""
+			if prog := e.Program(packet.IPv4); prog != nil {
+				ok, why = prog.Offload()
+			}
+			if ok != tt.want || !strings.Contains(why, tt.why) {
+				t.Fatalf("Offload() = %v, %q; want %v, containing %q", ok, why, tt.want, tt.why)
+			}
+			if ok {
+				return
+			}
+			// The engine keeps every packet on the slow path.
+			now := time.Unix(1_700_000_000, 0)
+			cl, srv := netip.MustParseAddr("192.0.2.50"), netip.MustParseAddr("10.1.2.3")
+			for i, s := range []testpkt.Spec{
+				{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 100},
+				{Src: srv, Dst: cl, Proto: "tcp", SrcPort: 80, DstPort: 40000, Flags: "SA", Seq: 500, Ack: 101},
+				{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "A", Seq: 101, Ack: 501},
+				{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "A", Seq: 101, Ack: 501},
+			} {
+				var p packet.Packet
+				p.Decode(testpkt.Build(s))
+				in := "eth0"
+				if s.Src == srv {
+					in = "eth1"
+				}
+				if v := e.Path(&p, nfgo.Meta{In: in, Time: now}); v.Reason == nfgo.ReasonOffload {
+					t.Fatalf("packet %d offloaded under a ruleset that does not allow it", i)
+				}
+			}
+		})
+	}
+}
+
+// TestFlowOffloadEndsWithTheRulesThatAllowedIt: once a ruleset that
+// cannot offload replaces one that could, an offloaded connection's
+// packets are judged by the rules again.
+func TestFlowOffloadEndsWithTheRulesThatAllowedIt(t *testing.T) {
+	e := offloadEngine(t, statefulRules, true)
+	now := time.Unix(1_700_000_000, 0)
+	cl, srv := netip.MustParseAddr("192.0.2.50"), netip.MustParseAddr("10.1.2.3")
+	ack := testpkt.Spec{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "A", Seq: 101, Ack: 501}
+	for _, s := range []testpkt.Spec{
+		{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 100},
+		{Src: srv, Dst: cl, Proto: "tcp", SrcPort: 80, DstPort: 40000, Flags: "SA", Seq: 500, Ack: 101},
+		ack,
+	} {
+		in := "eth0"
+		if s.Src == srv {
+			in = "eth1"
+		}
+		e.Path(decode(t, s), nfgo.Meta{In: in, Time: now})
+	}
+	if v := e.Path(decode(t, ack), nfgo.Meta{In: "eth0", Time: now}); v.Reason != nfgo.ReasonOffload {
+		t.Fatalf("the established ACK: %v, want it offloaded", v)
+	}
+	rs, err := iptables.Parse(strings.NewReader("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"+
+		"-A FORWARD -p tcp -m tcp --dport 80 -j DROP\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n"), packet.IPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetRuleset(rs); err != nil {
+		t.Fatal(err)
+	}
+	v := e.Path(decode(t, ack), nfgo.Meta{In: "eth0", Time: now})
+	if v.Action != filter.Drop || v.Reason != nfgo.ReasonRule || v.Rule != 1 {
+		t.Fatalf("after the new rules: %v, want DROP by rule 1 of filter FORWARD", v)
+	}
+	c, _, _ := e.Conntrack().Get(tupleOf(t, ack), now)
+	if c.Status&conntrack.StatusOffload != 0 {
+		t.Errorf("status %v: still offloaded after the slow path saw a packet", c.Status)
+	}
+}
+
+// TestFlowOffloadDoesNotAllocate: the fast path allocates nothing.
+func TestFlowOffloadDoesNotAllocate(t *testing.T) {
+	e := offloadEngine(t, statefulRules+natRules, true)
+	now := time.Unix(1_700_000_000, 0)
+	cl, vip, srv, natted := a("192.0.2.50"), a("192.0.2.80"), a("10.1.2.3"), a("10.0.0.1")
+	orig := testpkt.Spec{Src: cl, Dst: vip, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "A", Seq: 101, Ack: 501}
+	reply := testpkt.Spec{Src: srv, Dst: natted, Proto: "tcp", SrcPort: 8080, DstPort: 40000, Flags: "A", Seq: 501, Ack: 101}
+	for _, s := range []testpkt.Spec{
+		{Src: cl, Dst: vip, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 100},
+		{Src: srv, Dst: natted, Proto: "tcp", SrcPort: 8080, DstPort: 40000, Flags: "SA", Seq: 500, Ack: 101},
+		orig,
+	} {
+		in := "eth0"
+		if s.Src == srv {
+			in = "eth1"
+		}
+		e.Path(decode(t, s), nfgo.Meta{In: in, Time: now})
+	}
+	for _, tt := range []struct {
+		name string
+		spec testpkt.Spec
+		in   string
+	}{{"original", orig, "eth0"}, {"reply", reply, "eth1"}} {
+		b := testpkt.Build(tt.spec)
+		buf := make([]byte, len(b))
+		var p packet.Packet
+		var v nfgo.Verdict
+		allocs := testing.AllocsPerRun(1000, func() {
+			copy(buf, b)
+			p.Decode(buf)
+			v = e.Path(&p, nfgo.Meta{In: tt.in, Time: now})
+		})
+		if v.Reason != nfgo.ReasonOffload {
+			t.Fatalf("%s: %v, want it offloaded", tt.name, v)
+		}
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per offloaded packet, want 0", tt.name, allocs)
+		}
+	}
+}
