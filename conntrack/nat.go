@@ -231,6 +231,22 @@ func (l *srcList) remove(t Tuple) {
 	}
 }
 
+// entry returns what the index holds under reply tuple tp: a NATed
+// connection, or an unconfirmed one's reservation.
+func (x *natIndex) entry(tp *Tuple) (natRef, bool) {
+	if x.n.Load() == 0 {
+		return natRef{}, false
+	}
+	h := x.replyHash(tp)
+	sh := x.shard(h)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if nr := sh.byReply.get(tp, h); nr != nil {
+		return *nr, true
+	}
+	return natRef{}, false
+}
+
 // lookup returns the connection whose NAT-changed reply tuple is tp.
 func (x *natIndex) lookup(tp *Tuple) (natRef, bool) {
 	if x.n.Load() == 0 {
@@ -312,15 +328,33 @@ func (t *Table) Taken(tp Tuple, now time.Time) bool { return t.TakenFor(nil, tp,
 // conntrack): a connection DNAT bound at PREROUTING keeps its tuple when
 // the null binding at POSTROUTING checks it.
 func (t *Table) TakenFor(r *Result, tp Tuple, now time.Time) bool {
-	var loc located
-	if t.locate(&loc, &tp, now.UnixNano()) {
-		loc.s.mu.Unlock()
+	ns := now.UnixNano()
+	var pr probe
+	t.prepare(&pr, &tp)
+	pr.s.mu.Lock()
+	_, _, _, _, _, found := t.find(&pr, ns)
+	pr.s.mu.Unlock()
+	if found {
 		return true
 	}
 	if r != nil && r.reservedBy == t && r.pending.tuple[Reply] == tp {
 		return false
 	}
-	return t.nat.has(&tp)
+	// One probe of the NAT index answers for both a NATed connection's
+	// reply tuple and a reservation (locate and has would probe twice).
+	nr, ok := t.nat.entry(&tp)
+	if !ok || nr.reserved {
+		return ok
+	}
+	s := nr.shard
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, live := s.stillThere(&nr.ref, &nr.orig)
+	if live && c.expired(ns) {
+		t.remove(s, nr.kind, nr.slot, ns)
+		return false
+	}
+	return live
 }
 
 // SourceMapping returns the reply tuple of the i-th source-NATed

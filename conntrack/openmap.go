@@ -11,12 +11,16 @@ package conntrack
 // hash again. Not safe for concurrent use: the NAT shard's lock guards
 // it.
 type openMap[K comparable, V any] struct {
+	// hs holds each slot's hash, with bit 0 set (0: empty), apart from
+	// the keys and values so that a probe run is read from a few cache
+	// lines of hashes and only a matching hash's slot is touched: most
+	// of NAT's lookups are of tuples no connection has.
+	hs    []uint64
 	slots []openSlot[K, V]
 	n     int
 }
 
 type openSlot[K comparable, V any] struct {
-	h uint64 // the key's hash with bit 0 set; 0: empty
 	k K
 	v V
 }
@@ -25,21 +29,22 @@ func openHash(h uint64) uint64 { return h | 1 }
 
 // get returns the value stored under k, or nil.
 func (m *openMap[K, V]) get(k *K, h uint64) *V {
-	n := len(m.slots)
 	if m.n == 0 {
 		return nil
 	}
 	h = openHash(h)
-	for i := pos(h>>8, n); ; i++ {
-		if i == n {
+	hs := m.hs
+	for i := pos(h>>8, len(hs)); ; i++ {
+		if i == len(hs) {
 			i = 0
 		}
-		s := &m.slots[i]
-		if s.h == 0 {
+		switch hs[i] {
+		case 0:
 			return nil
-		}
-		if s.h == h && s.k == *k {
-			return &s.v
+		case h:
+			if s := &m.slots[i]; s.k == *k {
+				return &s.v
+			}
 		}
 	}
 }
@@ -50,49 +55,49 @@ func (m *openMap[K, V]) put(k K, h uint64, v V) {
 		*p = v
 		return
 	}
-	if (m.n+1)*4 > len(m.slots)*3 {
+	if (m.n+1)*4 > len(m.hs)*3 {
 		m.grow()
 	}
-	m.place(openSlot[K, V]{h: openHash(h), k: k, v: v})
+	m.place(openHash(h), openSlot[K, V]{k: k, v: v})
 	m.n++
 }
 
-func (m *openMap[K, V]) place(s openSlot[K, V]) {
-	n := len(m.slots)
-	i := pos(s.h>>8, n)
-	for m.slots[i].h != 0 {
+func (m *openMap[K, V]) place(h uint64, s openSlot[K, V]) {
+	n := len(m.hs)
+	i := pos(h>>8, n)
+	for m.hs[i] != 0 {
 		if i++; i == n {
 			i = 0
 		}
 	}
-	m.slots[i] = s
+	m.hs[i], m.slots[i] = h, s
 }
 
 // grow doubles the slots (at least 16), keeping the load at most 3/4.
 func (m *openMap[K, V]) grow() {
-	old := m.slots
-	m.slots = make([]openSlot[K, V], max(16, 2*len(old)))
-	for i := range old {
-		if old[i].h != 0 {
-			m.place(old[i])
+	oldH, old := m.hs, m.slots
+	size := max(16, 2*len(oldH))
+	m.hs, m.slots = make([]uint64, size), make([]openSlot[K, V], size)
+	for i, h := range oldH {
+		if h != 0 {
+			m.place(h, old[i])
 		}
 	}
 }
 
 // del deletes k, reporting whether it was there.
 func (m *openMap[K, V]) del(k *K, h uint64) bool {
-	n := len(m.slots)
+	n := len(m.hs)
 	if m.n == 0 {
 		return false
 	}
 	h = openHash(h)
 	i := pos(h>>8, n)
 	for {
-		s := &m.slots[i]
-		if s.h == 0 {
+		if m.hs[i] == 0 {
 			return false
 		}
-		if s.h == h && s.k == *k {
+		if m.hs[i] == h && m.slots[i].k == *k {
 			break
 		}
 		if i++; i == n {
@@ -106,20 +111,20 @@ func (m *openMap[K, V]) del(k *K, h uint64) bool {
 		if j == n {
 			j = 0
 		}
-		s := &m.slots[j]
-		if s.h == 0 {
+		hj := m.hs[j]
+		if hj == 0 {
 			break
 		}
-		home := pos(s.h>>8, n)
+		home := pos(hj>>8, n)
 		if (j > hole && (home <= hole || home > j)) || (j < hole && home <= hole && home > j) {
-			m.slots[hole] = *s
+			m.hs[hole], m.slots[hole] = hj, m.slots[j]
 			hole = j
 		}
 	}
-	m.slots[hole] = openSlot[K, V]{}
+	m.hs[hole], m.slots[hole] = 0, openSlot[K, V]{}
 	m.n--
-	if m.n == 0 && len(m.slots) > 1024 {
-		m.slots = nil // a table that emptied gives its memory back
+	if m.n == 0 && n > 1024 {
+		m.hs, m.slots = nil, nil // a table that emptied gives its memory back
 	}
 	return true
 }

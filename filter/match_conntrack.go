@@ -78,6 +78,9 @@ func (m *ConntrackMatch) Match(c *Context) bool {
 		if (bit&m.States != 0) == (m.Invert&CTMatchState != 0) {
 			return false
 		}
+		if m.Flags == CTMatchState {
+			return true // the common rule: --ctstate alone
+		}
 	}
 	if !has {
 		// Without an entry only the state can be tested: a rule with
