@@ -60,16 +60,42 @@ func portRules(n int) string {
 	return b.String()
 }
 
+// ifaceRules is the interface shape: "-i vethN -j ACCEPT", n rules, none
+// for the benchmark packet's eth0 (a host with a veth per container).
+func ifaceRules(n int) string {
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+	for i := range n {
+		fmt.Fprintf(&b, "-A INPUT -i veth%d -j ACCEPT\n", i)
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
+}
+
+// markRules is the mark shape: "-m mark --mark N/0xffff -j ACCEPT", n
+// rules, none for the benchmark packet's mark 0 (policy routing by
+// fwmark, a mark per tunnel).
+func markRules(n int) string {
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+	for i := range n {
+		fmt.Fprintf(&b, "-A INPUT -m mark --mark 0x%x/0xffff -j ACCEPT\n", i+1)
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
+}
+
 // BenchmarkChainTraversal runs filter INPUT with n rules, none of which
 // matches the packet, so the policy decides: the worst case of a linear
 // walk. The address shape's rules test "-s NET -p tcp --dport PORT", the
-// port shape's "-p tcp --dport PORT"; the chain index files them by
-// source and by port, so the cost should not grow with n.
+// port shape's "-p tcp --dport PORT", the interface shape's "-i IFACE",
+// the mark shape's "-m mark --mark N/M"; the chain index files them by
+// that field, so the cost should not grow with n.
 func BenchmarkChainTraversal(b *testing.B) {
 	for _, shape := range []struct {
 		name  string
 		rules func(int) string
-	}{{"addr", chainRules}, {"port", portRules}} {
+	}{{"addr", chainRules}, {"port", portRules}, {"iface", ifaceRules}, {"mark", markRules}} {
 		for _, n := range []int{10, 100, 1000, 10000} {
 			b.Run(fmt.Sprintf("shape=%s/rules=%d", shape.name, n), func(b *testing.B) {
 				e := mustEngine(b, shape.rules(n))
@@ -80,8 +106,10 @@ func BenchmarkChainTraversal(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					c.Reset()
-					c.Packet, c.Hook = &p, filter.Input
-					prog.Run(filter.Filter, c)
+					c.Packet, c.Hook, c.In = &p, filter.Input, "eth0"
+					if prog.Run(filter.Filter, c).Rule != 0 {
+						b.Fatal("a rule matched")
+					}
 				}
 			})
 		}

@@ -12,7 +12,10 @@ import (
 // Compile looks at each chain of at least indexMinRules rules and picks
 // the one field that sorts its rules best: the source address, the
 // destination address (each under its own netmask, contiguous or not),
-// or the destination port of a first tcp or udp match. A rule that tests
+// the destination port of a first tcp or udp match, the input or output
+// interface (an exact name, not a "+" wildcard), or the packet mark of a
+// first mark match (under its mask; only in a chain none of whose
+// targets can change the mark while the chain is walked). A rule that tests
 // the field exactly (not inverted) is filed under its value; every other
 // rule is a wildcard, a candidate for every packet. For a packet the
 // index yields a few sorted lists (the buckets of its value under each
@@ -41,6 +44,9 @@ const (
 	indexSrc indexField = iota + 1
 	indexDst
 	indexDport
+	indexIn
+	indexOut
+	indexMark
 )
 
 // chainIndex is one chain's index.
@@ -51,6 +57,11 @@ type chainIndex struct {
 	masks []maskBucket
 	// ports files a port index's rules by protocol<<16 | port.
 	ports map[uint32][]int32
+	// names files an interface index's rules by interface name.
+	names map[string][]int32
+	// marks are a mark index's masks, each with the rules filed under
+	// a masked mark.
+	marks []markBucket
 	// wild are the rules every packet is a candidate for.
 	wild []int32
 }
@@ -58,6 +69,11 @@ type chainIndex struct {
 type maskBucket struct {
 	mask  [2]uint64
 	rules map[[2]uint64][]int32
+}
+
+type markBucket struct {
+	mask  uint32
+	rules map[uint32][]int32
 }
 
 // candidates are a packet's candidate rules in one chain, as the
@@ -95,7 +111,8 @@ func (cs *candidates) next(ri, end int32) int32 {
 
 // load fills cs with the packet's candidates in chain ci, reporting
 // false when the packet cannot use the index.
-func (x *chainIndex) load(cs *candidates, ci int32, p *packet.Packet, a *pktAddrs) bool {
+func (x *chainIndex) load(cs *candidates, ci int32, c *Context, a *pktAddrs) bool {
+	p := c.Packet
 	cs.chain, cs.n = ci, 0
 	add := func(l []int32) {
 		if len(l) > 0 {
@@ -125,6 +142,15 @@ func (x *chainIndex) load(cs *candidates, ci int32, p *packet.Packet, a *pktAddr
 			return false // the tcp and udp matches have their own say
 		}
 		add(x.ports[uint32(p.Proto)<<16|uint32(p.DstPort)])
+	case indexIn:
+		add(x.names[c.In])
+	case indexOut:
+		add(x.names[c.Out])
+	case indexMark:
+		for i := range x.marks {
+			m := &x.marks[i]
+			add(m.rules[c.Mark&m.mask])
+		}
 	}
 	return true
 }
@@ -137,7 +163,7 @@ func buildIndex(rules []progRule) *chainIndex {
 	}
 	var best *chainIndex
 	bestCost := len(rules) / 2 // an index must at least halve the walk
-	for _, f := range []indexField{indexSrc, indexDst, indexDport} {
+	for _, f := range []indexField{indexSrc, indexDst, indexDport, indexIn, indexOut, indexMark} {
 		x := indexBy(f, rules)
 		if x == nil {
 			continue
@@ -160,15 +186,29 @@ func (x *chainIndex) worstCase() int {
 		}
 		n += most
 	}
+	for _, m := range x.marks {
+		most := 0
+		for _, l := range m.rules {
+			most = max(most, len(l))
+		}
+		n += most
+	}
 	most := 0
 	for _, l := range x.ports {
+		most = max(most, len(l))
+	}
+	for _, l := range x.names {
 		most = max(most, len(l))
 	}
 	return n + most
 }
 
-// indexBy files the rules by field f; nil if too many netmasks.
+// indexBy files the rules by field f; nil if too many netmasks, or
+// for a mark index, if a target may change the mark.
 func indexBy(f indexField, rules []progRule) *chainIndex {
+	if f == indexMark && !markStable(rules) {
+		return nil
+	}
 	x := &chainIndex{field: f}
 	for i := range rules {
 		r := &rules[i]
@@ -209,9 +249,79 @@ func indexBy(f indexField, rules []progRule) *chainIndex {
 			}
 			key := uint32(r.hdr.proto)<<16 | uint32(port)
 			x.ports[key] = append(x.ports[key], ri)
+		case indexIn, indexOut:
+			test, ifc := testIn, r.hdr.in
+			if f == indexOut {
+				test, ifc = testOut, r.hdr.out
+			}
+			if r.hdr.tests&test == 0 || ifc.Invert || ifc.Wildcard {
+				x.wild = append(x.wild, ri)
+				continue
+			}
+			if x.names == nil {
+				x.names = map[string][]int32{}
+			}
+			x.names[ifc.Name] = append(x.names[ifc.Name], ri)
+		case indexMark:
+			m, ok := firstMatch(r).(*MarkMatch)
+			if !ok || m.Invert {
+				x.wild = append(x.wild, ri)
+				continue
+			}
+			k := -1
+			for j := range x.marks {
+				if x.marks[j].mask == m.Mask {
+					k = j
+				}
+			}
+			if k < 0 {
+				if len(x.marks) == indexMaxLists-1 {
+					return nil
+				}
+				x.marks = append(x.marks, markBucket{mask: m.Mask, rules: map[uint32][]int32{}})
+				k = len(x.marks) - 1
+			}
+			// A mark whose bits lie outside the mask never matches: it is
+			// filed under a key no packet's masked mark has.
+			x.marks[k].rules[m.Mark] = append(x.marks[k].rules[m.Mark], ri)
+		}
+	}
+	if f == indexIn || f == indexOut {
+		if x.names == nil {
+			return nil
 		}
 	}
 	return x
+}
+
+// firstMatch is a rule's first match after any comments, nil if none.
+func firstMatch(r *progRule) Match {
+	for _, m := range r.matches {
+		if _, ok := m.(*CommentMatch); !ok {
+			return m
+		}
+	}
+	return nil
+}
+
+// markStable reports whether the packet's mark cannot change while the
+// chain is walked: every target is a standard verdict, a goto, or none.
+// (A MARK rule, or a jump to a chain that may hold one, would make the
+// chain's later rules see another mark than the one its candidates were
+// chosen by.)
+func markStable(rules []progRule) bool {
+	for i := range rules {
+		switch t := rules[i].target.(type) {
+		case nil, *StandardTarget:
+		case *JumpTarget:
+			if !t.Goto {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // firstDport is the single destination port a rule's -p tcp or -p udp

@@ -68,19 +68,23 @@ func genRuleset(pick chooser, log *[]int) *Ruleset {
 		return NetFromPrefix(netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(pick(16)), 0}), 24))
 	}
 	ports := []uint16{22, 80, 443, 53, 9, 25, 110, 143, 993, 995, 8080, 8443}
+	ifaces := []string{"eth0", "eth1", "eth", "wg0", "lo"}
 	id := 0
 	chains := append([]string{"FORWARD"}, users...)
 	for ci, name := range chains {
 		n := indexMinRules + pick(24)
 		// Most chains have a shape, as generated rulesets do: nearly
-		// every rule tests the source, or the destination, or a port.
-		shape := pick(4)
+		// every rule tests the source, or the destination, or a port,
+		// or an interface, or the mark.
+		shape := pick(7)
+		inSide := pick(2) == 0 // an interface chain tests -i, or -o
 		for range n {
 			r := &Rule{}
-			field := pick(4)
-			if shape < 3 && pick(12) != 0 {
-				field = []int{0, 2, 3}[shape]
+			field := pick(6)
+			if shape < 5 && pick(12) != 0 {
+				field = []int{0, 2, 3, 4, 5}[shape]
 			}
+			var mark Match
 			switch field {
 			case 0, 1:
 				r.Header.Src = net()
@@ -88,6 +92,15 @@ func genRuleset(pick chooser, log *[]int) *Ruleset {
 			case 2:
 				r.Header.Dst = net()
 				r.Header.DstInvert = pick(8) == 0
+			case 4:
+				ifc := Iface{Name: ifaces[pick(len(ifaces))], Wildcard: pick(12) == 0, Invert: pick(12) == 0}
+				if inSide != (pick(12) == 0) {
+					r.Header.In = ifc
+				} else {
+					r.Header.Out = ifc
+				}
+			case 5:
+				mark = &MarkMatch{Mark: uint32(pick(16)), Mask: []uint32{0xff, 0xffffffff}[pick(2)], Invert: pick(12) == 0}
 			}
 			if pick(5) == 0 {
 				r.Header.Dst = net()
@@ -123,6 +136,12 @@ func genRuleset(pick chooser, log *[]int) *Ruleset {
 			lm := &loggedMatch{id: id, result: pick(3) != 0, log: log}
 			id++
 			switch {
+			case mark != nil && pick(4) == 0:
+				r.Matches = []Match{&CommentMatch{Comment: "m"}, mark, lm}
+			case mark != nil && pick(10) == 0:
+				r.Matches = []Match{lm, mark} // a side effect before the mark test
+			case mark != nil:
+				r.Matches = []Match{mark}
 			case pm != nil && pick(8) == 0:
 				r.Matches = []Match{lm, pm} // a side effect before the port test
 			case pm != nil && pick(2) == 0:
@@ -135,6 +154,8 @@ func genRuleset(pick chooser, log *[]int) *Ruleset {
 				r.Matches = []Match{lm}
 			}
 			switch k := pick(10); {
+			case k == 0 && pick(10) == 0, shape == 4 && pick(25) == 0:
+				r.Target = &MarkTarget{Mark: uint32(pick(4)), Mask: 0xff} // the mark changes mid-chain
 			case k == 0:
 				r.Target = AcceptTarget
 			case k == 1:
@@ -143,7 +164,9 @@ func genRuleset(pick chooser, log *[]int) *Ruleset {
 				r.Target = ReturnTarget
 			case k <= 4 && ci < len(users):
 				to := users[ci+pick(len(users)-ci)]
-				r.Target = &JumpTarget{Chain: to, Goto: pick(3) == 0}
+				// A mark chain mostly goes to its user chains: a jump might
+				// change the mark, and the chain could not be indexed by it.
+				r.Target = &JumpTarget{Chain: to, Goto: pick(3) == 0 || shape == 4 && pick(10) != 0}
 			}
 			if err := rs.Append(Filter, name, r); err != nil {
 				panic(err)
@@ -183,12 +206,23 @@ func genPacket(pick chooser) []byte {
 	return b
 }
 
+// genMeta picks the interfaces and mark a packet traverses with.
+func genMeta(pick chooser) pktMeta {
+	ifaces := []string{"eth0", "eth1", "eth10", "wg0", ""}
+	return pktMeta{in: ifaces[pick(len(ifaces))], out: ifaces[pick(len(ifaces))], mark: uint32(pick(18)) | uint32(pick(4))<<8}
+}
+
+type pktMeta struct {
+	in, out string
+	mark    uint32
+}
+
 // walk runs one packet through FORWARD and describes what happened.
-func walk(prog *Program, b []byte, log *[]int) string {
+func walk(prog *Program, b []byte, m pktMeta, log *[]int) string {
 	var p packet.Packet
 	p.Decode(append([]byte(nil), b...))
 	*log = (*log)[:0]
-	c := &Context{Packet: &p, Hook: Forward, In: "eth0", Out: "eth1"}
+	c := &Context{Packet: &p, Hook: Forward, In: m.in, Out: m.out, Mark: m.mark}
 	res := prog.Run(Filter, c)
 	name := ""
 	if res.Chain != nil {
@@ -230,9 +264,9 @@ func indexedAndLinear(t *testing.T, rules func() chooser, pkts chooser, n int) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		b := genPacket(pkts)
-		if gi, gl := walk(progI, b, &logI), walk(progL, b, &logL); gi != gl {
-			t.Fatalf("packet %d (% x): indexed: %s; linear: %s", i, b, gi, gl)
+		b, m := genPacket(pkts), genMeta(pkts)
+		if gi, gl := walk(progI, b, m, &logI), walk(progL, b, m, &logL); gi != gl {
+			t.Fatalf("packet %d (% x, %+v): indexed: %s; linear: %s", i, b, m, gi, gl)
 		}
 	}
 	ci, cl := counters(rsI), counters(rsL)
@@ -250,6 +284,7 @@ func indexedAndLinear(t *testing.T, rules func() chooser, pkts chooser, n int) {
 // comparison to test the index.
 func TestIndexMatchesLinear(t *testing.T) {
 	indexed, chains := 0, 0
+	byField := map[indexField]int{}
 	for seed := int64(1); seed <= 300; seed++ {
 		rules := func() chooser { return rand.New(rand.NewSource(seed)).Intn }
 		indexedAndLinear(t, rules, rand.New(rand.NewSource(-seed)).Intn, 300)
@@ -262,12 +297,18 @@ func TestIndexMatchesLinear(t *testing.T) {
 			chains++
 			if pc.index != nil {
 				indexed++
+				byField[pc.index.field]++
 			}
 		}
 	}
-	t.Logf("%d of %d chains indexed", indexed, chains)
-	if indexed < chains/4 {
+	t.Logf("%d of %d chains indexed, by field %v", indexed, chains, byField)
+	if indexed < chains/6 {
 		t.Errorf("only %d of %d chains indexed", indexed, chains)
+	}
+	for f := indexSrc; f <= indexMark; f++ {
+		if byField[f] < 10 {
+			t.Errorf("only %d chains indexed by field %d", byField[f], f)
+		}
 	}
 }
 

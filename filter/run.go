@@ -41,7 +41,7 @@ func (p *Program) Run(table TableID, c *Context) Result {
 		pc := &pt.chains[ci]
 		if pc.index != nil && indexed {
 			if c.cand.chain != ci {
-				c.cand.linear = !pc.index.load(&c.cand, ci, c.Packet, &addrs)
+				c.cand.linear = !pc.index.load(&c.cand, ci, c, &addrs)
 			}
 			if !c.cand.linear {
 				ri = c.cand.next(ri, int32(len(pc.rules)))
