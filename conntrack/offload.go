@@ -29,8 +29,9 @@ type Flow struct {
 	// Status and Mark are the connection's.
 	Status Status
 	Mark   uint32
-	// Orig and Reply are the connection's tuples; they differ from each
-	// other's inverse when the connection is NATed.
+	// Orig and Reply are the connection's tuples when it is NATed
+	// (Status has StatusSrcNAT or StatusDstNAT), for nat.Apply; zero
+	// otherwise.
 	Orig, Reply Tuple
 }
 
@@ -105,19 +106,16 @@ func (t *Table) Forward(f *Flow, p *packet.Packet, now time.Time, accept func(ds
 		return false
 	}
 	f.Dir, f.Status, f.Mark = loc.dir, c.status, c.mark
-	other := loc.other
-	if !loc.nat {
-		other, _ = tp.Invert()
-	}
-	if loc.dir == Original {
-		f.Orig, f.Reply = tp, other
-	} else {
-		f.Orig, f.Reply = other, tp
-	}
-	// The packet goes to the source of the other direction's tuple.
-	dst := f.Reply.SrcAddr()
-	if f.Dir == Reply {
-		dst = f.Orig.SrcAddr()
+	// The packet goes to the source of the other direction's tuple:
+	// without NAT, where it is addressed.
+	dst := tp.DstAddr()
+	if loc.nat {
+		if loc.dir == Original {
+			f.Orig, f.Reply = tp, loc.other
+		} else {
+			f.Orig, f.Reply = loc.other, tp
+		}
+		dst = loc.other.SrcAddr()
 	}
 	if !accept(dst) {
 		loc.s.mu.Unlock()
