@@ -89,10 +89,11 @@ type Engine struct {
 	// natDrops counts packets NAT dropped (no free tuple, no address).
 	natDrops atomic.Uint64
 	// ifaces numbers interfaces for MASQUERADE's bookkeeping
-	// (conntrack.Result.SetMasquerade); only new masqueraded connections
-	// and SetHost take the lock.
+	// (conntrack.Result.SetMasquerade): an immutable map, replaced by a
+	// copy when a new name is numbered, under ifaceMu, which only that
+	// takes.
 	ifaceMu sync.Mutex
-	ifaces  map[string]uint32
+	ifaces  atomic.Pointer[map[string]uint32]
 }
 
 // NATDrops returns how many packets NAT has dropped: a range with no free

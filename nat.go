@@ -1,6 +1,7 @@
 package nfgo
 
 import (
+	"maps"
 	"net/netip"
 	"time"
 
@@ -225,17 +226,33 @@ func (e *Engine) natRange(t filter.Target, ps *pktState, h filter.Hook, null nat
 // ifaceIndex returns the number the engine gives interface name, for
 // MASQUERADE's bookkeeping.
 func (e *Engine) ifaceIndex(name string) uint32 {
-	e.ifaceMu.Lock()
-	defer e.ifaceMu.Unlock()
-	if i, ok := e.ifaces[name]; ok {
+	if i, ok := e.boundIface(name); ok {
 		return i
 	}
-	if e.ifaces == nil {
-		e.ifaces = map[string]uint32{}
+	// A name not seen before: the map is copied, so that readers take
+	// no lock (a host has few interfaces, and they change rarely).
+	e.ifaceMu.Lock()
+	defer e.ifaceMu.Unlock()
+	m := map[string]uint32{}
+	if old := e.ifaces.Load(); old != nil {
+		if i, ok := (*old)[name]; ok {
+			return i
+		}
+		maps.Copy(m, *old)
 	}
-	i := uint32(len(e.ifaces) + 1)
-	e.ifaces[name] = i
+	i := uint32(len(m) + 1)
+	m[name] = i
+	e.ifaces.Store(&m)
 	return i
+}
+
+// boundIface returns the number ifaceIndex gave interface name, if any.
+func (e *Engine) boundIface(name string) (uint32, bool) {
+	if m := e.ifaces.Load(); m != nil {
+		i, ok := (*m)[name]
+		return i, ok
+	}
+	return 0, false
 }
 
 // SetHost replaces the engine's model of the host, as the interfaces,
@@ -260,9 +277,7 @@ func (e *Engine) SetHost(h Host, now time.Time) int {
 	}
 	n := 0
 	for _, ifc := range old.host.Interfaces {
-		e.ifaceMu.Lock()
-		idx, bound := e.ifaces[ifc.Name]
-		e.ifaceMu.Unlock()
+		idx, bound := e.boundIface(ifc.Name)
 		if !bound {
 			continue
 		}
