@@ -101,14 +101,17 @@ func TestMetricsAreWellFormed(t *testing.T) {
 	s.workers.Store(&[]*worker{w0, w1})
 	w0.stats.count(nfgo.Verdict{Action: filter.Drop, Reason: nfgo.ReasonPolicy})
 	w1.stats.count(nfgo.Verdict{Action: filter.Accept})
+	w1.stats.count(nfgo.Verdict{Action: filter.Accept, Reason: nfgo.ReasonOffload})
 	w0.stats.observe(1, 30*time.Microsecond)
 	w1.stats.observe(1, 40*time.Microsecond)
 	var b bytes.Buffer
 	s.WriteMetrics(&b)
 	out := b.String()
 	for _, want := range []string{
-		"nfgo_packets_total 2",
+		"nfgo_packets_total 3",
+		`nfgo_verdicts_total{verdict="accept"} 2`,
 		`nfgo_verdicts_total{verdict="drop"} 1`,
+		"nfgo_offloaded_packets_total 1",
 		`nfgo_drops_total{reason="policy"} 1`,
 		`nfgo_verdict_latency_seconds_bucket{le="1e-05"} 0`,
 		`nfgo_verdict_latency_seconds_bucket{le="5e-05"} 2`,

@@ -27,7 +27,7 @@ const numReasons = 16
 type Stats struct {
 	packets, accepted, dropped, stolen, errors, watchdog, injected, injectErrors atomic.Uint64
 	gso, partialChecksum, rewritten, nflogged, nflogDropped, teeSent, teeErrors  atomic.Uint64
-	ownPassed                                                                    atomic.Uint64
+	ownPassed, offloaded                                                         atomic.Uint64
 	dropReasons                                                                  [numReasons]atomic.Uint64
 	latency                                                                      [len(latencyBuckets) + 1]atomic.Uint64
 	latencySum                                                                   atomic.Int64
@@ -42,6 +42,9 @@ func (st *Stats) count(v nfgo.Verdict) {
 	switch v.Action {
 	case filter.Accept:
 		st.accepted.Add(1)
+		if v.Reason == nfgo.ReasonOffload {
+			st.offloaded.Add(1)
+		}
 		return
 	case filter.Stolen:
 		st.stolen.Add(1)
@@ -77,7 +80,7 @@ func (s *Server) Stats() *Stats {
 // add adds o's counters to st.
 func (st *Stats) add(o *Stats) {
 	for _, p := range []struct{ to, from *atomic.Uint64 }{
-		{&st.packets, &o.packets}, {&st.accepted, &o.accepted}, {&st.dropped, &o.dropped}, {&st.stolen, &o.stolen}, {&st.ownPassed, &o.ownPassed},
+		{&st.packets, &o.packets}, {&st.accepted, &o.accepted}, {&st.dropped, &o.dropped}, {&st.stolen, &o.stolen}, {&st.ownPassed, &o.ownPassed}, {&st.offloaded, &o.offloaded},
 		{&st.errors, &o.errors}, {&st.watchdog, &o.watchdog}, {&st.injected, &o.injected},
 		{&st.injectErrors, &o.injectErrors}, {&st.gso, &o.gso}, {&st.partialChecksum, &o.partialChecksum},
 		{&st.rewritten, &o.rewritten}, {&st.nflogged, &o.nflogged}, {&st.nflogDropped, &o.nflogDropped}, {&st.teeSent, &o.teeSent}, {&st.teeErrors, &o.teeErrors},
@@ -113,6 +116,8 @@ func (s *Server) WriteMetrics(w io.Writer) {
 			fmt.Fprintf(w, "nfgo_drops_total{reason=%q} %d\n", nfgo.Reason(r).String(), n)
 		}
 	}
+	metric("nfgo_offloaded_packets_total", "Packets of offloaded connections forwarded by the fast path (--flow-offload).", "counter")
+	fmt.Fprintf(w, "nfgo_offloaded_packets_total %d\n", st.offloaded.Load())
 	metric("nfgo_gso_packets_total", "GSO super-packets received (--gso).", "counter")
 	fmt.Fprintf(w, "nfgo_gso_packets_total %d\n", st.gso.Load())
 	metric("nfgo_partial_checksum_packets_total", "Packets received with a partial checksum (checksum-not-ready).", "counter")
