@@ -611,6 +611,33 @@ func TestGSOSuperPacketsThroughUserspaceNAT(t *testing.T) {
 	}
 }
 
+// TestDaemonOffloadsEstablishedConnections is the path layout with
+// --flow-offload, the rules offload allows (ESTABLISHED accepted first):
+// 4 MiB downloads through MASQUERADE and the port forward arrive intact,
+// most of their packets forwarded by the fast path, none INVALID.
+func TestDaemonOffloadsEstablishedConnections(t *testing.T) {
+	tp := newPathTopo(t)
+	d := tp.startDaemon(t, natRulesForPath, "--mode", "path", "--flow-offload")
+	for _, addr := range []string{"10.2.0.2:80", "10.1.0.1:8080"} {
+		body, err := tp.getPath(addr, "/big")
+		if err != nil || !bytes.Equal([]byte(body), bigBody) {
+			t.Errorf("download through %s: %d of %d bytes, intact %v, err %v", addr, len(body), len(bigBody), bytes.Equal([]byte(body), bigBody), err)
+		}
+	}
+	if ans, err := tp.udp("10.2.0.2:53", "q"); err != nil || ans != "echo q" {
+		t.Errorf("UDP through MASQUERADE: %q, %v", ans, err)
+	}
+	out := d.command(t, "stats")
+	// The downloads are some 7,800 packets; all but the handshakes' and
+	// closes' can be offloaded.
+	if n, all := metricValue(out, "nfgo_offloaded_packets_total"), metricValue(out, "nfgo_packets_total"); n < 1000 || n*2 < all {
+		t.Errorf("%d of %d packets offloaded, want most of them:\n%s", n, all, out)
+	}
+	if n := metricValue(out, "nfgo_conntrack_invalid_total"); n != 0 {
+		t.Errorf("%d packets INVALID", n)
+	}
+}
+
 // metricValue returns a sample's value from Prometheus text (0 if absent).
 func metricValue(text, name string) uint64 {
 	for _, l := range strings.Split(text, "\n") {
