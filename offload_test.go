@@ -17,15 +17,22 @@ import (
 
 // offloadHost forwards between clients on eth0 and servers on eth1.
 var offloadHost = nfgo.Host{Interfaces: []nfgo.Interface{
-	{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}},
-	{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/8")}},
-}, Routes: []nfgo.Route{{Dst: netip.MustParsePrefix("10.0.0.0/8"), Out: "eth1"}}, DefaultOut: "eth0"}
+	{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("2001:db8:1::1/64")}},
+	{Name: "eth1", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/8"), netip.MustParsePrefix("2001:db8:2::1/64")}},
+}, Routes: []nfgo.Route{
+	{Dst: netip.MustParsePrefix("10.0.0.0/8"), Out: "eth1"},
+	{Dst: netip.MustParsePrefix("2001:db8:2::/64"), Out: "eth1"},
+}, DefaultOut: "eth0"}
 
 func offloadEngine(t testing.TB, rules string, offload bool) *nfgo.Engine {
+	return offloadEngineFamily(t, rules, packet.IPv4, offload)
+}
+
+func offloadEngineFamily(t testing.TB, rules string, family packet.Family, offload bool) *nfgo.Engine {
 	t.Helper()
 	e := nfgo.New(nfgo.Config{Host: offloadHost, FlowOffload: offload})
 	if rules != "" {
-		rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
+		rs, err := iptables.Parse(strings.NewReader(rules), family)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,12 +60,11 @@ const (
 // UDP replies across the 2 s that make it a stream. dst is where the
 // client sends; srv and natted are the server and the client as the
 // server sees them.
-func offloadTraffic(dst, srv, natted netip.Addr, tport, uport uint16) []struct {
+func offloadTraffic(cl, dst, srv, natted netip.Addr, tport, uport uint16) []struct {
 	spec testpkt.Spec
 	in   string
 	at   time.Duration
 } {
-	cl := netip.MustParseAddr("192.0.2.50")
 	type step = struct {
 		spec testpkt.Spec
 		in   string
@@ -108,22 +114,28 @@ func tupleOf(t testing.TB, s testpkt.Spec) conntrack.Tuple {
 func TestFlowOffloadForwardsAsTheSlowPathDoes(t *testing.T) {
 	server, vip, natted := netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("192.0.2.80"), netip.MustParseAddr("10.0.0.1")
 	client := netip.MustParseAddr("192.0.2.50")
+	client6, server6 := netip.MustParseAddr("2001:db8:1::50"), netip.MustParseAddr("2001:db8:2::3")
 	for _, tt := range []struct {
 		name, rules        string
-		dst, natted        netip.Addr
+		family             packet.Family
+		client, dst        netip.Addr
+		server, natted     netip.Addr
 		tport, uport       uint16
 		wantOffloadAtLeast int
 	}{
-		{"empty", "", server, client, 80, 53, 20},
-		{"stateful", statefulRules, server, client, 80, 53, 20},
-		{"nat", natRules, vip, natted, 8080, 5353, 20},
-		{"stateful+nat", statefulRules + natRules, vip, natted, 8080, 5353, 20},
+		{"empty", "", packet.IPv4, client, server, server, client, 80, 53, 20},
+		{"stateful", statefulRules, packet.IPv4, client, server, server, client, 80, 53, 20},
+		{"nat", natRules, packet.IPv4, client, vip, server, natted, 8080, 5353, 20},
+		{"stateful+nat", statefulRules + natRules, packet.IPv4, client, vip, server, natted, 8080, 5353, 20},
+		{"ipv6 empty", "", packet.IPv6, client6, server6, server6, client6, 80, 53, 20},
+		{"ipv6 stateful", statefulRules, packet.IPv6, client6, server6, server6, client6, 80, 53, 20},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			slow, fast := offloadEngine(t, tt.rules, false), offloadEngine(t, tt.rules, true)
+			client := tt.client
+			slow, fast := offloadEngineFamily(t, tt.rules, tt.family, false), offloadEngineFamily(t, tt.rules, tt.family, true)
 			base := time.Unix(1_700_000_000, 0)
 			offloaded := 0
-			for i, s := range offloadTraffic(tt.dst, server, tt.natted, tt.tport, tt.uport) {
+			for i, s := range offloadTraffic(client, tt.dst, tt.server, tt.natted, tt.tport, tt.uport) {
 				b := testpkt.Build(s.spec)
 				var ps, pf packet.Packet
 				ps.Decode(append([]byte(nil), b...))
