@@ -163,6 +163,13 @@ func TestFlowOffloadForwardsAsTheSlowPathDoes(t *testing.T) {
 			} {
 				cs, _, oks := slow.Conntrack().Get(tp, end)
 				cf, _, okf := fast.Conntrack().Get(tp, end)
+				if tp.Proto == packet.ProtoUDP {
+					// The UDP stream is still offloaded: conntrack -L says
+					// so where it says ASSURED.
+					if line := cf.String(); cf.Status&conntrack.StatusOffload == 0 || !strings.Contains(line, "[OFFLOAD]") || strings.Contains(line, "[ASSURED]") {
+						t.Errorf("the offloaded UDP stream lists as %q", line)
+					}
+				}
 				cf.Status &^= conntrack.StatusOffload
 				if !oks || !okf || cs.Status != cf.Status || cs.TCPState != cf.TCPState || cs.Timeout != cf.Timeout ||
 					cs.Counters != cf.Counters || cs.Reply != cf.Reply {
