@@ -117,10 +117,14 @@ func (e *Engine) natHook(ps *pktState, h filter.Hook, prog *filter.Program, v *V
 		}
 		c.CT.Status = uint32(r.Status)
 	}
-	orig, reply := r.Tuple(conntrack.Original), r.Tuple(conntrack.Reply)
 	status := r.Status
+	icmpError := r.State == conntrack.Related && c.Packet.IsICMPError()
+	if status&(conntrack.StatusSrcNAT|conntrack.StatusDstNAT) == 0 || !icmpError && !nat.Acts(status, r.Dir, m) {
+		return true // nothing to rewrite at this hook (most packets)
+	}
+	orig, reply := r.Tuple(conntrack.Original), r.Tuple(conntrack.Reply)
 	var ok bool
-	if r.State == conntrack.Related && c.Packet.IsICMPError() {
+	if icmpError {
 		ok = nat.TranslateICMPError(c.Packet, r.Dir, &orig, &reply, status, m)
 	} else {
 		ok = nat.Apply(c.Packet, r.Dir, &orig, &reply, status, m)

@@ -31,7 +31,7 @@ import (
 // OK; the kernel drops a packet it cannot make writable. ICMP errors
 // RELATED to a connection go to [TranslateICMPError] instead.
 func Apply(p *packet.Packet, dir conntrack.Dir, orig, reply *conntrack.Tuple, status conntrack.Status, m Manip) bool {
-	if !acts(status, dir, m) {
+	if !Acts(status, dir, m) {
 		return true
 	}
 	if p.Invalid != packet.OK {
@@ -120,10 +120,10 @@ func (m Manip) Status() conntrack.Status {
 	return conntrack.StatusSrcNAT
 }
 
-// acts reports whether a hook of manipulation m rewrites packets of
+// Acts reports whether a hook of manipulation m rewrites packets of
 // direction dir of a connection with status: the reply direction undoes
 // the other manipulation (nf_nat_packet's statusbit ^= IPS_NAT_MASK).
-func acts(status conntrack.Status, dir conntrack.Dir, m Manip) bool {
+func Acts(status conntrack.Status, dir conntrack.Dir, m Manip) bool {
 	if dir == conntrack.Reply {
 		m = 1 - m
 	}
@@ -163,7 +163,7 @@ func TranslateICMPError(p *packet.Packet, dir conntrack.Dir, orig, reply *conntr
 			return false
 		}
 	}
-	if !acts(status, dir, m) {
+	if !Acts(status, dir, m) {
 		return true
 	}
 	other := reply
