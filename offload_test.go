@@ -228,24 +228,32 @@ func TestFlowOffloadNeedsRulesThatAcceptEveryEstablishedPacket(t *testing.T) {
 			// The engine keeps every packet on the slow path.
 			now := time.Unix(1_700_000_000, 0)
 			cl, srv := netip.MustParseAddr("192.0.2.50"), netip.MustParseAddr("10.1.2.3")
-			for i, s := range []testpkt.Spec{
-				{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 100},
-				{Src: srv, Dst: cl, Proto: "tcp", SrcPort: 80, DstPort: 40000, Flags: "SA", Seq: 500, Ack: 101},
-				{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "A", Seq: 101, Ack: 501},
-				{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "A", Seq: 101, Ack: 501},
-			} {
-				var p packet.Packet
-				p.Decode(testpkt.Build(s))
-				in := "eth0"
-				if s.Src == srv {
-					in = "eth1"
-				}
-				if v := e.Path(&p, nfgo.Meta{In: in, Time: now}); v.Reason == nfgo.ReasonOffload {
+			ack := testpkt.Spec{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "A", Seq: 101, Ack: 501}
+			for i, v := range forwardEach(t, e, now, srv,
+				testpkt.Spec{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 100},
+				testpkt.Spec{Src: srv, Dst: cl, Proto: "tcp", SrcPort: 80, DstPort: 40000, Flags: "SA", Seq: 500, Ack: 101},
+				ack, ack) {
+				if v.Reason == nfgo.ReasonOffload {
 					t.Fatalf("packet %d offloaded under a ruleset that does not allow it", i)
 				}
 			}
 		})
 	}
+}
+
+// forwardEach runs packets through e.Path, each from eth1 if server sent
+// it and from eth0 if not, and returns their verdicts.
+func forwardEach(t testing.TB, e *nfgo.Engine, now time.Time, server netip.Addr, specs ...testpkt.Spec) []nfgo.Verdict {
+	t.Helper()
+	var vs []nfgo.Verdict
+	for _, s := range specs {
+		in := "eth0"
+		if s.Src == server {
+			in = "eth1"
+		}
+		vs = append(vs, e.Path(decode(t, s), nfgo.Meta{In: in, Time: now}))
+	}
+	return vs
 }
 
 // TestFlowOffloadEndsWithTheRulesThatAllowedIt: once a ruleset that
@@ -256,17 +264,10 @@ func TestFlowOffloadEndsWithTheRulesThatAllowedIt(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	cl, srv := netip.MustParseAddr("192.0.2.50"), netip.MustParseAddr("10.1.2.3")
 	ack := testpkt.Spec{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "A", Seq: 101, Ack: 501}
-	for _, s := range []testpkt.Spec{
-		{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 100},
-		{Src: srv, Dst: cl, Proto: "tcp", SrcPort: 80, DstPort: 40000, Flags: "SA", Seq: 500, Ack: 101},
-		ack,
-	} {
-		in := "eth0"
-		if s.Src == srv {
-			in = "eth1"
-		}
-		e.Path(decode(t, s), nfgo.Meta{In: in, Time: now})
-	}
+	forwardEach(t, e, now, srv,
+		testpkt.Spec{Src: cl, Dst: srv, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 100},
+		testpkt.Spec{Src: srv, Dst: cl, Proto: "tcp", SrcPort: 80, DstPort: 40000, Flags: "SA", Seq: 500, Ack: 101},
+		ack)
 	if v := e.Path(decode(t, ack), nfgo.Meta{In: "eth0", Time: now}); v.Reason != nfgo.ReasonOffload {
 		t.Fatalf("the established ACK: %v, want it offloaded", v)
 	}
@@ -295,17 +296,10 @@ func TestFlowOffloadDoesNotAllocate(t *testing.T) {
 	cl, vip, srv, natted := a("192.0.2.50"), a("192.0.2.80"), a("10.1.2.3"), a("10.0.0.1")
 	orig := testpkt.Spec{Src: cl, Dst: vip, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "A", Seq: 101, Ack: 501}
 	reply := testpkt.Spec{Src: srv, Dst: natted, Proto: "tcp", SrcPort: 8080, DstPort: 40000, Flags: "A", Seq: 501, Ack: 101}
-	for _, s := range []testpkt.Spec{
-		{Src: cl, Dst: vip, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 100},
-		{Src: srv, Dst: natted, Proto: "tcp", SrcPort: 8080, DstPort: 40000, Flags: "SA", Seq: 500, Ack: 101},
-		orig,
-	} {
-		in := "eth0"
-		if s.Src == srv {
-			in = "eth1"
-		}
-		e.Path(decode(t, s), nfgo.Meta{In: in, Time: now})
-	}
+	forwardEach(t, e, now, srv,
+		testpkt.Spec{Src: cl, Dst: vip, Proto: "tcp", SrcPort: 40000, DstPort: 80, Flags: "S", Seq: 100},
+		testpkt.Spec{Src: srv, Dst: natted, Proto: "tcp", SrcPort: 8080, DstPort: 40000, Flags: "SA", Seq: 500, Ack: 101},
+		orig)
 	for _, tt := range []struct {
 		name string
 		spec testpkt.Spec

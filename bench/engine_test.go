@@ -231,27 +231,35 @@ func BenchmarkKubeProxyNewConnection(b *testing.B) {
 			last := max(n-1, 0)
 			syn := testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("192.0.2.50"), Dst: netip.AddrFrom4([4]byte{10, 96, byte(last >> 8), byte(last)}),
 				Proto: "tcp", SrcPort: 1, DstPort: 80, Flags: "S", Seq: 1})
-			buf := make([]byte, len(syn))
-			now := time.Unix(1_700_000_000, 0)
-			var p packet.Packet
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if i++; i%32768 == 0 {
-					b.StopTimer()
-					e.Conntrack().Flush(now)
-					b.StartTimer()
-				}
-				copy(buf, syn)
-				sport := 1024 + i%32768
-				buf[20], buf[21] = byte(sport>>8), byte(sport)
-				p.Decode(buf)
-				p.ComputeChecksums()
-				if v := e.Path(&p, nfgo.Meta{In: "eth0", Time: now}); v.Action != filter.Accept {
-					b.Fatalf("%v", v)
-				}
-			}
+			runNewConnections(b, e, syn)
 		})
+	}
+}
+
+// runNewConnections sends syn, a SYN from eth0, each time from another
+// source port (1024 on), through e.Path, so that each is a new
+// connection's first packet; every 32768 the connections are forgotten,
+// the timer stopped.
+func runNewConnections(b *testing.B, e *nfgo.Engine, syn []byte) {
+	buf := make([]byte, len(syn))
+	now := time.Unix(1_700_000_000, 0)
+	var p packet.Packet
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i++; i%32768 == 0 {
+			b.StopTimer()
+			e.Conntrack().Flush(now)
+			b.StartTimer()
+		}
+		copy(buf, syn)
+		sport := 1024 + i%32768
+		buf[20], buf[21] = byte(sport>>8), byte(sport)
+		p.Decode(buf)
+		p.ComputeChecksums()
+		if v := e.Path(&p, nfgo.Meta{In: "eth0", Time: now}); v.Action != filter.Accept {
+			b.Fatalf("%v", v)
+		}
 	}
 }
 
@@ -490,26 +498,7 @@ func BenchmarkNewNATConnection(b *testing.B) {
 			}
 			syn := testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("192.0.2.50"), Dst: netip.MustParseAddr("10.1.2.3"),
 				Proto: "tcp", SrcPort: 1, DstPort: 80, Flags: "S", Seq: 1})
-			buf := make([]byte, len(syn))
-			now := time.Unix(1_700_000_000, 0)
-			var p packet.Packet
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if i++; i%32768 == 0 {
-					b.StopTimer()
-					e.Conntrack().Flush(now)
-					b.StartTimer()
-				}
-				copy(buf, syn)
-				sport := 1024 + i%32768
-				buf[20], buf[21] = byte(sport>>8), byte(sport)
-				p.Decode(buf)
-				p.ComputeChecksums()
-				if v := e.Path(&p, nfgo.Meta{In: "eth0", Time: now}); v.Action != filter.Accept {
-					b.Fatalf("%v", v)
-				}
-			}
+			runNewConnections(b, e, syn)
 		})
 	}
 }

@@ -249,15 +249,8 @@ func (x *natIndex) entry(tp *Tuple) (natRef, bool) {
 
 // lookup returns the connection whose NAT-changed reply tuple is tp.
 func (x *natIndex) lookup(tp *Tuple) (natRef, bool) {
-	if x.n.Load() == 0 {
-		return natRef{}, false
-	}
-	h := x.replyHash(tp)
-	sh := x.shard(h)
-	sh.mu.RLock()
-	defer sh.mu.RUnlock()
-	if nr := sh.byReply.get(tp, h); nr != nil && !nr.reserved {
-		return *nr, true
+	if nr, ok := x.entry(tp); ok && !nr.reserved {
+		return nr, true
 	}
 	return natRef{}, false
 }
