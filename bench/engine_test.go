@@ -17,18 +17,26 @@ import (
 	"github.com/nfgo/nfgo/packet"
 )
 
+// inputRules is a filter ruleset whose INPUT chain (policy DROP) has n
+// rules "-A INPUT <match(i)> -j ACCEPT".
+func inputRules(n int, match func(i int) string) string {
+	var b strings.Builder
+	b.WriteString("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+	for i := range n {
+		fmt.Fprintf(&b, "-A INPUT %s -j ACCEPT\n", match(i))
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
+}
+
 // chainRules returns a filter ruleset whose INPUT chain has n rules of
 // the common shape "-s NET -p tcp --dport PORT -j ACCEPT", none of which
 // matches the benchmark packet, so every rule is evaluated (the worst
 // case of a linear chain, and the case iptables users meet).
 func chainRules(n int) string {
-	var b strings.Builder
-	b.WriteString("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
-	for i := range n {
-		fmt.Fprintf(&b, "-A INPUT -s 10.%d.%d.0/24 -p tcp -m tcp --dport %d -j ACCEPT\n", i>>8&0xff, i&0xff, 1000+i%50000)
-	}
-	b.WriteString("COMMIT\n")
-	return b.String()
+	return inputRules(n, func(i int) string {
+		return fmt.Sprintf("-s 10.%d.%d.0/24 -p tcp -m tcp --dport %d", i>>8&0xff, i&0xff, 1000+i%50000)
+	})
 }
 
 func mustEngine(tb testing.TB, rules string) *nfgo.Engine {
@@ -52,38 +60,20 @@ var benchPacket = testpkt.Build(testpkt.Spec{
 // portRules is chainRules' port shape: "-p tcp --dport PORT -j ACCEPT",
 // n rules, none for the benchmark packet's port 22.
 func portRules(n int) string {
-	var b strings.Builder
-	b.WriteString("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
-	for i := range n {
-		fmt.Fprintf(&b, "-A INPUT -p tcp -m tcp --dport %d -j ACCEPT\n", 1000+i)
-	}
-	b.WriteString("COMMIT\n")
-	return b.String()
+	return inputRules(n, func(i int) string { return fmt.Sprintf("-p tcp -m tcp --dport %d", 1000+i) })
 }
 
 // ifaceRules is the interface shape: "-i vethN -j ACCEPT", n rules, none
 // for the benchmark packet's eth0 (a host with a veth per container).
 func ifaceRules(n int) string {
-	var b strings.Builder
-	b.WriteString("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
-	for i := range n {
-		fmt.Fprintf(&b, "-A INPUT -i veth%d -j ACCEPT\n", i)
-	}
-	b.WriteString("COMMIT\n")
-	return b.String()
+	return inputRules(n, func(i int) string { return fmt.Sprintf("-i veth%d", i) })
 }
 
 // markRules is the mark shape: "-m mark --mark N/0xffff -j ACCEPT", n
 // rules, none for the benchmark packet's mark 0 (policy routing by
 // fwmark, a mark per tunnel).
 func markRules(n int) string {
-	var b strings.Builder
-	b.WriteString("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
-	for i := range n {
-		fmt.Fprintf(&b, "-A INPUT -m mark --mark 0x%x/0xffff -j ACCEPT\n", i+1)
-	}
-	b.WriteString("COMMIT\n")
-	return b.String()
+	return inputRules(n, func(i int) string { return fmt.Sprintf("-m mark --mark 0x%x/0xffff", i+1) })
 }
 
 // BenchmarkChainTraversal runs filter INPUT with n rules, none of which
