@@ -45,6 +45,10 @@ type hostEnv struct {
 	// with its interface: the kernel's broadcast routes.
 	bcast  addrIndex
 	routes []Route // sorted longest prefix first
+	// routeMTU is the MTU of each route's output interface, and
+	// defaultMTU DefaultOut's, for the offload path's routing decision.
+	routeMTU   []int
+	defaultMTU int
 	// ifaddrs are each interface's IPv4 addresses as the kernel keeps
 	// them, for the broadcast helpers.
 	ifaddrs map[string][]helpers.InterfaceAddr
@@ -136,7 +140,27 @@ func newHostEnv(h Host) *hostEnv {
 	if e.host.DefaultOut == "" {
 		e.host.DefaultOut = "eth1"
 	}
+	for _, r := range e.routes {
+		e.routeMTU = append(e.routeMTU, e.MTU(r.Out))
+	}
+	e.defaultMTU = e.MTU(e.host.DefaultOut)
 	return e
+}
+
+// forwardRoute is the routing decision for a forwarded packet to dst,
+// in one pass: ok is false when dst is for the host (ForHost), else out
+// is Route's interface and mtu its MTU.
+func (e *hostEnv) forwardRoute(dst netip.Addr) (out string, mtu int, ok bool) {
+	if e.local.has(dst) || dst.IsLoopback() || e.bcast.has(dst) || dst.IsMulticast() ||
+		dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return "", 0, false
+	}
+	for i := range e.routes {
+		if e.routes[i].Dst.Contains(dst) {
+			return e.routes[i].Out, e.routeMTU[i], true
+		}
+	}
+	return e.host.DefaultOut, e.defaultMTU, true
 }
 
 func lastAddr(p netip.Prefix) netip.Addr {

@@ -48,15 +48,16 @@ func (e *Engine) offloaded(p *packet.Packet, m Meta, env *hostEnv, v *Verdict) b
 	var f conntrack.Flow
 	var out string
 	ok := e.ct.Forward(&f, p, m.Time, func(dst netip.Addr) bool {
-		if env.ForHost(dst) {
+		var mtu int
+		var forwarded bool
+		if out, mtu, forwarded = env.forwardRoute(dst); !forwarded {
 			return false
 		}
-		out = env.Route(dst)
 		if e.cfg.KernelForwards {
 			return true
 		}
 		// The TTL and MTU checks' ICMP errors are the slow path's.
-		return p.TTL > 1 && (p.Length <= env.MTU(out) || p.Family == packet.IPv4 && !p.DontFrag)
+		return p.TTL > 1 && (p.Length <= mtu || p.Family == packet.IPv4 && !p.DontFrag)
 	})
 	if !ok {
 		return false
