@@ -54,6 +54,12 @@ func (p *Program) Offload() (ok bool, reason string) {
 	return p.offload == "", p.offload
 }
 
+// Offload is Program.Offload for a ruleset not compiled (nfgo check).
+func (rs *Ruleset) Offload() (ok bool, reason string) {
+	why := analyseOffload(rs)
+	return why == "", why
+}
+
 // analyseOffload returns "" if the program may offload, or why not.
 func analyseOffload(rs *Ruleset) string {
 	for _, h := range offloadHooks {

@@ -49,6 +49,11 @@ func checkCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		n, notes := summarize(rs)
 		fmt.Fprintf(stdout, "%s: OK, %d rules\n", in.path, n)
+		if ok, why := rs.Offload(); ok {
+			fmt.Fprintf(stdout, "%s: flow offload: allowed (the rules accept every established forwarded packet)\n", in.path)
+		} else {
+			fmt.Fprintf(stdout, "%s: flow offload: not allowed: %s\n", in.path, why)
+		}
 		for _, note := range notes {
 			fmt.Fprintf(stdout, "%s: note: %s\n", in.path, note)
 		}

@@ -72,6 +72,24 @@ func TestCheckAcceptsAGoodRuleset(t *testing.T) {
 	}
 }
 
+// nfgo check says whether --flow-offload could offload under the rules,
+// and if not, which rule stands in the way.
+func TestCheckSaysWhetherTheRulesAllowOffload(t *testing.T) {
+	const head = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+	for _, tt := range []struct{ rules, want string }{
+		{head + "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+			"flow offload: allowed"},
+		{head + "-A FORWARD -p tcp --dport 22 -j ACCEPT\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+			"flow offload: not allowed: filter FORWARD rule 1: established packets may or may not match it"},
+	} {
+		path := writeFile(t, "r.rules", tt.rules)
+		code, out, errOut := runCLI(t, "check", "--rules", path)
+		if code != 0 || !strings.Contains(out, path+": "+tt.want) {
+			t.Errorf("exit %d, output:\n%s%s\nwant %q", code, out, errOut, tt.want)
+		}
+	}
+}
+
 func TestSavePrintsCanonicalForm(t *testing.T) {
 	path := writeFile(t, "r.rules", "*filter\n:INPUT DROP [3:120]\n-A INPUT -s 10.1.2.3/8 -p udp -j ACCEPT\nCOMMIT\n")
 	code, out, errOut := runCLI(t, "save", "--rules", path)
