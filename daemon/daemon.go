@@ -230,10 +230,26 @@ func (s *Server) Reload() error {
 			if err := s.eng.SetRuleset(rs); err != nil {
 				return err
 			}
+			s.logOffload(rs.Family)
 		}
 	}
 	s.rules.v4, s.rules.v6 = v4, v6
 	return nil
+}
+
+// logOffload says, with --flow-offload, whether the family's rules in
+// force let connections be offloaded: rules that do not would otherwise
+// leave the option silently without effect.
+func (s *Server) logOffload(f packet.Family) {
+	prog := s.eng.Program(f)
+	if !s.cfg.Engine.FlowOffload || prog == nil {
+		return
+	}
+	if ok, why := prog.Offload(); ok {
+		s.log.Info("flow offload: the rules allow it", "family", f)
+	} else {
+		s.log.Warn("flow offload: the rules do not allow it; every packet takes the rules", "family", f, "reason", why)
+	}
 }
 
 // Restore applies an iptables-save file to the rules in force for the
@@ -267,6 +283,7 @@ func (s *Server) Restore(r io.Reader, family packet.Family, opt iptables.ReadOpt
 	if err := s.eng.SetRuleset(next); err != nil {
 		return err
 	}
+	s.logOffload(family)
 	*cur = next
 	return nil
 }

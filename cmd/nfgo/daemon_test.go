@@ -636,6 +636,11 @@ func TestDaemonOffloadsEstablishedConnections(t *testing.T) {
 	if n := metricValue(out, "nfgo_conntrack_invalid_total"); n != 0 {
 		t.Errorf("%d packets INVALID", n)
 	}
+	// It said at start that the rules allow offload.
+	d.stop(t)
+	if log := d.stderr.String(); !strings.Contains(log, "flow offload: the rules allow it") {
+		t.Errorf("the daemon's log does not say the rules allow offload:\n%s", log)
+	}
 }
 
 // metricValue returns a sample's value from Prometheus text (0 if absent).
