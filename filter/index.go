@@ -12,7 +12,8 @@ import (
 // Compile looks at each chain of at least indexMinRules rules and picks
 // the one field that sorts its rules best: the source address, the
 // destination address (each under its own netmask, contiguous or not),
-// the destination port of a first tcp or udp match, the input or output
+// the destination ports of a first tcp or udp match or multiport
+// --dports (ranges of up to 64 ports spelled out), the input or output
 // interface (an exact name, not a "+" wildcard), or the packet mark of a
 // first mark match (under its mask; only in a chain none of whose
 // targets can change the mark while the chain is walked). A rule that tests
@@ -239,7 +240,7 @@ func indexBy(f indexField, rules []progRule) *chainIndex {
 			key := [2]uint64{v[0] & m[0], v[1] & m[1]}
 			x.masks[k].rules[key] = append(x.masks[k].rules[key], ri)
 		case indexDport:
-			port, ok := firstDport(r)
+			ports, ok := firstDports(r)
 			if !ok {
 				x.wild = append(x.wild, ri)
 				continue
@@ -247,8 +248,12 @@ func indexBy(f indexField, rules []progRule) *chainIndex {
 			if x.ports == nil {
 				x.ports = map[uint32][]int32{}
 			}
-			key := uint32(r.hdr.proto)<<16 | uint32(port)
-			x.ports[key] = append(x.ports[key], ri)
+			for _, port := range ports {
+				key := uint32(r.hdr.proto)<<16 | uint32(port)
+				if l := x.ports[key]; len(l) == 0 || l[len(l)-1] != ri { // a port listed twice
+					x.ports[key] = append(l, ri)
+				}
+			}
 		case indexIn, indexOut:
 			test, ifc := testIn, r.hdr.in
 			if f == indexOut {
@@ -324,12 +329,21 @@ func markStable(rules []progRule) bool {
 	return true
 }
 
-// firstDport is the single destination port a rule's -p tcp or -p udp
-// and first match (after any comments) test, exactly.
-func firstDport(r *progRule) (uint16, bool) {
+// indexPortsMax bounds the ports a multiport rule is filed under (its
+// ranges spelled out); a rule with more is a wildcard.
+const indexPortsMax = 64
+
+// firstDports are the destination ports a rule's -p tcp or -p udp and
+// first match (after any comments) test: those of a tcp or udp --dport,
+// or those a multiport --dports lists, ranges spelled out, up to
+// indexPortsMax.
+func firstDports(r *progRule) ([]uint16, bool) {
 	h := &r.hdr
 	if h.tests&testProto == 0 || h.protoInv || len(r.matches) == 0 {
-		return 0, false
+		return nil, false
+	}
+	if h.proto != packet.ProtoTCP && h.proto != packet.ProtoUDP {
+		return nil, false // the index serves TCP and UDP packets only
 	}
 	// Comments come first in generated rules (kube-proxy's); they test
 	// nothing and do nothing, so the port test is still the first that
@@ -341,23 +355,34 @@ func firstDport(r *progRule) (uint16, bool) {
 		}
 		ms = ms[1:]
 	}
-	var pr PortRange
+	var ranges []PortRange
 	switch m := ms[0].(type) {
 	case *TCPMatch:
 		if h.proto != packet.ProtoTCP || m.DstInvert {
-			return 0, false
+			return nil, false
 		}
-		pr = m.DstPorts
+		ranges = []PortRange{m.DstPorts}
 	case *UDPMatch:
 		if h.proto != packet.ProtoUDP || m.DstInvert {
-			return 0, false
+			return nil, false
 		}
-		pr = m.DstPorts
+		ranges = []PortRange{m.DstPorts}
+	case *MultiportMatch:
+		if m.Mode != MultiportDestination || m.Invert {
+			return nil, false
+		}
+		ranges = m.Ports
 	default:
-		return 0, false
+		return nil, false
 	}
-	if pr.Min != pr.Max {
-		return 0, false
+	var ports []uint16
+	for _, pr := range ranges {
+		if pr.Min > pr.Max || int(pr.Max)-int(pr.Min)+len(ports) >= indexPortsMax {
+			return nil, false
+		}
+		for p := int(pr.Min); p <= int(pr.Max); p++ {
+			ports = append(ports, uint16(p))
+		}
 	}
-	return pr.Min, true
+	return ports, len(ports) > 0
 }

@@ -123,14 +123,32 @@ func genRuleset(pick chooser, log *[]int) *Ruleset {
 				pr = PortRange{Min: 50, Max: 100}
 			}
 			var pm Match
-			switch r.Header.Proto {
-			case packet.ProtoTCP:
+			switch {
+			case (r.Header.Proto == packet.ProtoTCP || r.Header.Proto == packet.ProtoUDP) && !r.Header.ProtoInvert && pick(4) == 0:
+				// multiport, now and then with a range, a port listed twice,
+				// --ports or --sports, or inverted.
+				m := &MultiportMatch{Mode: MultiportDestination, Invert: pick(8) == 0}
+				if pick(6) == 0 {
+					m.Mode = []MultiportMode{MultiportSource, MultiportEither}[pick(2)]
+				}
+				for range 1 + pick(4) {
+					p := ports[pick(len(ports))]
+					m.Ports = append(m.Ports, PortRange{Min: p, Max: p})
+				}
+				if pick(4) == 0 {
+					m.Ports = append(m.Ports, pr)
+				}
+				if pick(6) == 0 {
+					m.Ports = append(m.Ports, m.Ports[0])
+				}
+				pm = m
+			case r.Header.Proto == packet.ProtoTCP:
 				m := &TCPMatch{SrcPorts: AllPorts, DstPorts: pr, DstInvert: pick(8) == 0}
 				if pick(4) == 0 {
 					m.FlagMask, m.FlagComp = packet.TCPSyn|packet.TCPAck, packet.TCPSyn
 				}
 				pm = m
-			case packet.ProtoUDP:
+			case r.Header.Proto == packet.ProtoUDP:
 				pm = &UDPMatch{SrcPorts: AllPorts, DstPorts: pr, DstInvert: pick(8) == 0}
 			}
 			lm := &loggedMatch{id: id, result: pick(3) != 0, log: log}
@@ -190,6 +208,9 @@ func genPacket(pick chooser) []byte {
 	protos := []string{"tcp", "udp", "icmp"}
 	ports := []uint16{22, 80, 443, 53, 9, 25, 110, 143, 993, 995, 8080, 8443, 77, 60}
 	s := testpkt.Spec{Src: addr(), Dst: addr(), Proto: protos[pick(len(protos))], SrcPort: 40000, DstPort: ports[pick(len(ports))]}
+	if pick(4) == 0 {
+		s.SrcPort = ports[pick(len(ports))] // for multiport --sports and --ports
+	}
 	if s.Proto == "tcp" {
 		s.Flags = []string{"S", "SA", "A", "PA"}[pick(4)]
 	}
