@@ -544,6 +544,9 @@ func (w *worker) judge(np *nfq.Packet, now time.Time) {
 	} else {
 		p.Decode(np.Payload)
 		p.PartialChecksum = np.ChecksumNotReady()
+		// conntrack and the matches then skip the checksum check the
+		// kernel skips (skb_csum_unnecessary).
+		p.ChecksumVerified = np.ChecksumVerified()
 	}
 	if p.PartialChecksum {
 		w.stats.partialChecksum.Add(1)

@@ -79,3 +79,17 @@ func TestPayloadRoomToGrow(t *testing.T) {
 		t.Errorf("the last payload has room for %d bytes, want the buffer's rest", c)
 	}
 }
+
+// The kernel's checksum state, as NFQA_SKB_INFO reports it: verified
+// unless the attribute says not ready or not verified.
+func TestChecksumVerified(t *testing.T) {
+	for _, tt := range []struct {
+		info uint32
+		want bool
+	}{{0, true}, {skbGSO, true}, {skbCsumNotReady, false}, {skbCsumNotVerified, false}, {skbCsumNotVerified | skbGSO, false}} {
+		p := Packet{SkbInfo: tt.info}
+		if got := p.ChecksumVerified(); got != tt.want {
+			t.Errorf("SkbInfo %#x: ChecksumVerified() = %v, want %v", tt.info, got, tt.want)
+		}
+	}
+}

@@ -49,6 +49,14 @@ type Packet struct {
 // (CHECKSUM_PARTIAL): the kernel or the NIC completes it on the way out.
 func (p *Packet) ChecksumNotReady() bool { return p.SkbInfo&skbCsumNotReady != 0 }
 
+// ChecksumVerified reports that the kernel has verified the packet's L4
+// checksum (CHECKSUM_UNNECESSARY): its NFQA_SKB_INFO has neither
+// NFQA_SKB_CSUMNOTREADY nor NFQA_SKB_CSUM_NOTVERIFIED (a kernel sends
+// the attribute only when a bit is set).
+func (p *Packet) ChecksumVerified() bool {
+	return p.SkbInfo&(skbCsumNotReady|skbCsumNotVerified) == 0
+}
+
 // GSO reports that the packet is a GSO super-packet, larger than the MTU.
 func (p *Packet) GSO() bool { return p.SkbInfo&skbGSO != 0 }
 

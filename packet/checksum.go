@@ -134,13 +134,14 @@ func (p *Packet) l4Checksummable() bool {
 // (RFC 3828 3.1). Protocols without a checksum (ESP, AH, unknown) are OK.
 //
 // A packet with a [Packet.PartialChecksum] is OK: its checksum is yet to
-// be computed, and the kernel does not verify it either.
+// be computed, and the kernel does not verify it either; so is one with
+// [Packet.ChecksumVerified], whose checksum was verified already.
 //
 // It reports false when the checksum cannot be verified: p is invalid,
 // truncated, a fragment, or has no L4 header.
 func (p *Packet) L4ChecksumOK() bool {
-	if p.PartialChecksum && p.Invalid == OK {
-		return true // skb_csum_unnecessary: the kernel will compute it
+	if (p.PartialChecksum || p.ChecksumVerified) && p.Invalid == OK {
+		return true // skb_csum_unnecessary
 	}
 	if !p.l4Checksummable() {
 		return false

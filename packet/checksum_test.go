@@ -218,3 +218,29 @@ func TestComputeChecksumsNeverSendsZeroUDPChecksum(t *testing.T) {
 	}
 	t.Fatal("no payload word gave a zero UDP checksum")
 }
+
+// A checksum the deliverer verified counts as good, as the kernel takes
+// CHECKSUM_UNNECESSARY; Decode forgets it, and a malformed packet is
+// not made good by it.
+func TestL4ChecksumOKTrustsAVerifiedChecksum(t *testing.T) {
+	b := buildUDP(t, flow4, []byte("x"))
+	var p Packet
+	p.Decode(b)
+	binary.BigEndian.PutUint16(p.b[p.L4Off+6:], 0x1234) // a bad checksum
+	if p.L4ChecksumOK() {
+		t.Fatal("a bad checksum is OK")
+	}
+	p.ChecksumVerified = true
+	if !p.L4ChecksumOK() {
+		t.Error("a verified checksum is not OK")
+	}
+	p.Decode(b)
+	if p.ChecksumVerified {
+		t.Error("Decode kept ChecksumVerified")
+	}
+	p.Decode(b[:p.L4Off+4])
+	p.ChecksumVerified = true
+	if p.Invalid == OK || p.L4ChecksumOK() {
+		t.Errorf("a cut UDP header (%v) is OK when verified", p.Invalid)
+	}
+}

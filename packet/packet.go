@@ -200,6 +200,13 @@ type Packet struct {
 	// CHECKSUM_NONE).
 	PartialChecksum bool
 
+	// ChecksumVerified says whoever delivered the packet verified its L4
+	// checksum already: the kernel's CHECKSUM_UNNECESSARY, which NFQUEUE
+	// reports by leaving NFQA_SKB_CSUM_NOTVERIFIED unset. Such a packet's
+	// checksum counts as good, as the kernel's checks (nf_checksum) take
+	// it. Decode clears it; whoever knows sets it afterwards.
+	ChecksumVerified bool
+
 	// Modified is set by every method that changes the packet's bytes
 	// (the Set methods, ComputeChecksums, CompleteChecksum), so that a
 	// caller knows whether to hand the kernel a new payload. Decode
