@@ -94,6 +94,8 @@ type Engine struct {
 	// takes.
 	ifaceMu sync.Mutex
 	ifaces  atomic.Pointer[map[string]uint32]
+	// stripes numbers the pooled contexts' counter stripes.
+	stripes atomic.Uint32
 }
 
 // NATDrops returns how many packets NAT has dropped: a range with no free
@@ -180,7 +182,11 @@ func New(cfg Config) *Engine {
 		e.ct = conntrack.NewTable(ctc)
 	}
 	e.pool.New = func() any {
-		return &pktState{Context: filter.Context{Logger: e.cfg.Logger, Sockets: cfg.Sockets}, table: e.ct, eng: e}
+		// Each context counts into a stripe of its own, so that the
+		// goroutines judging packets at once (whose pools hand out
+		// different contexts) do not share the rules' counters' lines.
+		stripe := e.stripes.Add(1) - 1
+		return &pktState{Context: filter.Context{Logger: e.cfg.Logger, Sockets: cfg.Sockets, CounterStripe: stripe}, table: e.ct, eng: e}
 	}
 	return e
 }

@@ -78,6 +78,10 @@ type Context struct {
 	// Trace, when non-nil, is called for every rule evaluated (nfgo
 	// replay --trace, and the TRACE target).
 	Trace func(TraceEvent)
+	// CounterStripe is the stripe of the rules' counters the packet is
+	// counted in (see Counters): contexts that run at the same time on
+	// different goroutines should have different ones. Reset keeps it.
+	CounterStripe uint32
 
 	// Effects are what the packet asks for beyond its verdict: packets
 	// to send, lines to log (see Emit).
@@ -155,15 +159,16 @@ type ConnCounter interface {
 	ConnState(id ConnID) (tracked, closing bool)
 }
 
-// Reset prepares c for a new packet, keeping its buffers.
+// Reset prepares c for a new packet, keeping its buffers, its
+// environment and its counter stripe.
 func (c *Context) Reset() {
 	// Zeroing c in place and putting back what it keeps is half the work
 	// of assigning it a literal that reads c, which the compiler builds
 	// in a temporary and copies.
-	env, sockets, logger, trace := c.Env, c.Sockets, c.Logger, c.Trace
+	env, sockets, logger, trace, stripe := c.Env, c.Sockets, c.Logger, c.Trace, c.CounterStripe
 	resp, effects, stack := c.ResponseBuf[:0], c.Effects[:0], c.stack[:0]
 	*c = Context{}
-	c.Env, c.Sockets, c.Logger, c.Trace = env, sockets, logger, trace
+	c.Env, c.Sockets, c.Logger, c.Trace, c.CounterStripe = env, sockets, logger, trace, stripe
 	c.ResponseBuf, c.Effects, c.stack = resp, effects, stack
 }
 

@@ -25,26 +25,81 @@ type Rule struct {
 
 // Counters count packets and bytes. They are updated atomically, so a
 // Program shared by several goroutines stays exact.
+//
+// A rule that every packet meets (the ESTABLISHED one) would have every
+// goroutine write the same cache line. So counters are striped, as the
+// kernel keeps them per CPU: each Context counts into its stripe
+// (Context.CounterStripe). A counter stays one pair of words while one
+// stripe alone counts into it; when a second one does, it gets a stripe
+// per cache line, and Load sums them.
 type Counters struct {
 	packets atomic.Uint64
 	bytes   atomic.Uint64
+	// owner is 1 + the stripe counting into packets and bytes, 0 until
+	// one has; stripes, once a second stripe has counted, take every
+	// count (packets and bytes keep what was counted before).
+	owner   atomic.Uint32
+	stripes atomic.Pointer[counterStripes]
 }
 
-// Add counts one packet of n bytes.
-func (c *Counters) Add(n int) {
-	c.packets.Add(1)
-	c.bytes.Add(uint64(n))
+// CounterStripes is how many stripes a counter spreads over.
+const CounterStripes = 8
+
+type counterStripes [CounterStripes]struct {
+	packets, bytes atomic.Uint64
+	_              [48]byte // a cache line each
+}
+
+// Add counts one packet of n bytes, in stripe 0.
+func (c *Counters) Add(n int) { c.AddStripe(n, 0) }
+
+// AddStripe counts one packet of n bytes in stripe (taken modulo
+// CounterStripes).
+func (c *Counters) AddStripe(n int, stripe uint32) {
+	stripe %= CounterStripes
+	if s := c.stripes.Load(); s != nil {
+		s[stripe].packets.Add(1)
+		s[stripe].bytes.Add(uint64(n))
+		return
+	}
+	if o := c.owner.Load(); o == stripe+1 || o == 0 && c.owner.CompareAndSwap(0, stripe+1) {
+		c.packets.Add(1)
+		c.bytes.Add(uint64(n))
+		return
+	}
+	// A second stripe counts: from now on each has a line of its own.
+	// (The one allocation happens once per counter, when it first
+	// becomes shared.)
+	s := new(counterStripes)
+	if !c.stripes.CompareAndSwap(nil, s) {
+		s = c.stripes.Load()
+	}
+	s[stripe].packets.Add(1)
+	s[stripe].bytes.Add(uint64(n))
 }
 
 // Set overwrites the counters, as iptables-restore -c does.
 func (c *Counters) Set(packets, bytes uint64) {
 	c.packets.Store(packets)
 	c.bytes.Store(bytes)
+	if s := c.stripes.Load(); s != nil {
+		for i := range s {
+			s[i].packets.Store(0)
+			s[i].bytes.Store(0)
+		}
+	}
 }
 
 // Load returns the packet and byte counts.
 func (c *Counters) Load() (packets, bytes uint64) {
-	return c.packets.Load(), c.bytes.Load()
+	packets, bytes = c.packets.Load(), c.bytes.Load()
+	if s := c.stripes.Load(); s != nil {
+		for i := range s {
+			packets += s[i].packets.Load()
+			bytes += s[i].bytes.Load()
+		}
+	}
+	return packets, bytes
 }
 
 // Header is the part of a rule every rule has (struct ipt_ip): protocol,

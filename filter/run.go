@@ -77,7 +77,7 @@ func (p *Program) Run(table TableID, c *Context) Result {
 			ri++
 			continue
 		}
-		r.Counters.Add(size)
+		r.Counters.AddStripe(size, c.CounterStripe)
 		if c.Traced {
 			c.traceLine(pc.chain.Name, "rule", int(ri)+1)
 		}
@@ -110,7 +110,7 @@ func (p *Program) Run(table TableID, c *Context) Result {
 }
 
 func (p *Program) policy(pc *progChain, c *Context, size int) Result {
-	pc.chain.Counters.Add(size)
+	pc.chain.Counters.AddStripe(size, c.CounterStripe)
 	if c.Traced {
 		c.traceLine(pc.chain.Name, "policy", len(pc.rules)+1)
 	}
