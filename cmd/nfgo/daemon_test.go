@@ -613,22 +613,39 @@ func TestGSOSuperPacketsThroughUserspaceNAT(t *testing.T) {
 
 // TestDaemonOffloadsEstablishedConnections is the path layout with
 // --flow-offload, the rules offload allows (ESTABLISHED accepted first):
-// 4 MiB downloads through MASQUERADE and the port forward arrive intact,
-// most of their packets forwarded by the fast path, none INVALID.
+// 4 MiB downloads through MASQUERADE (IPv4 and IPv6) and the port
+// forward arrive intact, most of their packets forwarded by the fast
+// path, none INVALID.
 func TestDaemonOffloadsEstablishedConnections(t *testing.T) {
 	tp := newPathTopo(t)
-	d := tp.startDaemon(t, natRulesForPath, "--mode", "path", "--flow-offload")
-	for _, addr := range []string{"10.2.0.2:80", "10.1.0.1:8080"} {
+	tp.routerRules6(t, pathPlumbing)
+	rules6 := filepath.Join(tp.dir, "nfgo.rules6")
+	os.WriteFile(rules6, []byte(`*nat
+-A POSTROUTING -o r1 -j MASQUERADE
+COMMIT
+*filter
+:FORWARD DROP [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -p tcp -m tcp --syn -m conntrack --ctstate NEW -j ACCEPT
+COMMIT
+`), 0o644)
+	d := tp.startDaemon(t, natRulesForPath, "--mode", "path", "--flow-offload", "--rules6", rules6)
+	offloaded := func() uint64 { return metricValue(d.command(t, "stats"), "nfgo_offloaded_packets_total") }
+	for _, addr := range []string{"10.2.0.2:80", "10.1.0.1:8080", "[fd02::2]:80"} {
+		before := offloaded()
 		body, err := tp.getPath(addr, "/big")
 		if err != nil || !bytes.Equal([]byte(body), bigBody) {
 			t.Errorf("download through %s: %d of %d bytes, intact %v, err %v", addr, len(body), len(bigBody), bytes.Equal([]byte(body), bigBody), err)
+		}
+		if n := offloaded() - before; n < 1000 {
+			t.Errorf("download through %s: %d packets offloaded, want most of its ~3,900", addr, n)
 		}
 	}
 	if ans, err := tp.udp("10.2.0.2:53", "q"); err != nil || ans != "echo q" {
 		t.Errorf("UDP through MASQUERADE: %q, %v", ans, err)
 	}
 	out := d.command(t, "stats")
-	// The downloads are some 7,800 packets; all but the handshakes' and
+	// The downloads are some 11,700 packets; all but the handshakes' and
 	// closes' can be offloaded.
 	if n, all := metricValue(out, "nfgo_offloaded_packets_total"), metricValue(out, "nfgo_packets_total"); n < 1000 || n*2 < all {
 		t.Errorf("%d of %d packets offloaded, want most of them:\n%s", n, all, out)
@@ -638,8 +655,8 @@ func TestDaemonOffloadsEstablishedConnections(t *testing.T) {
 	}
 	// It said at start that the rules allow offload.
 	d.stop(t)
-	if log := d.stderr.String(); !strings.Contains(log, "flow offload: the rules allow it") {
-		t.Errorf("the daemon's log does not say the rules allow offload:\n%s", log)
+	if log := d.stderr.String(); strings.Count(log, "flow offload: the rules allow it") != 2 {
+		t.Errorf("the daemon's log does not say, for IPv4 and IPv6, that the rules allow offload:\n%s", log)
 	}
 }
 
