@@ -50,6 +50,8 @@ const (
 		"-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n" +
 		"-A FORWARD -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate NEW -j ACCEPT\n" +
 		"-A FORWARD -p udp -m multiport --dports 53,5353 -m state --state NEW -j ACCEPT\nCOMMIT\n"
+	mssRules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
+		"-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1300\nCOMMIT\n"
 	natRules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
 		"-A PREROUTING -d 192.0.2.80/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.1.2.3:8080\n" +
 		"-A PREROUTING -d 192.0.2.80/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.1.2.3:5353\n" +
@@ -128,6 +130,7 @@ func TestFlowOffloadForwardsAsTheSlowPathDoes(t *testing.T) {
 		{"stateful", statefulRules, packet.IPv4, client, server, server, client, 80, 53, 20},
 		{"nat", natRules, packet.IPv4, client, vip, server, natted, 8080, 5353, 20},
 		{"stateful+nat", statefulRules + natRules, packet.IPv4, client, vip, server, natted, 8080, 5353, 20},
+		{"mss clamping+stateful", mssRules + statefulRules, packet.IPv4, client, server, server, client, 80, 53, 20},
 		{"ipv6 empty", "", packet.IPv6, client6, server6, server6, client6, 80, 53, 20},
 		{"ipv6 stateful", statefulRules, packet.IPv6, client6, server6, server6, client6, 80, 53, 20},
 	} {
@@ -213,6 +216,9 @@ func TestFlowOffloadNeedsRulesThatAcceptEveryEstablishedPacket(t *testing.T) {
 			"-A FORWARD -j MARK --set-mark 1\nCOMMIT\n", false, "mangle FORWARD rule 1"},
 		{"raw rules", "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j CT --notrack\nCOMMIT\n", false, "raw PREROUTING"},
 		{"nat alone", natRules, true, ""},
+		{"MSS clamping", mssRules + statefulRules, true, ""},
+		{"--syn inverted", filterHead + "-A FORWARD -p tcp -m tcp ! --syn -j DROP\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n",
+			false, "filter FORWARD rule 1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := offloadEngine(t, tt.rules, true)

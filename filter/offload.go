@@ -1,6 +1,10 @@
 package filter
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/nfgo/nfgo/packet"
+)
 
 // Flow offload (the engine's Config.FlowOffload) lets the packets of an
 // established, forwarded connection skip the rules, as nftables'
@@ -17,7 +21,7 @@ import "fmt"
 // effect but its counters: each built-in chain, walked in order, must
 // reach an ACCEPT, or its end with an ACCEPT policy, through rules
 // that either cannot match such a packet (-m conntrack --ctstate NEW,
-// say) or surely do (-m conntrack --ctstate ESTABLISHED, or no
+// or --tcp-flags SYN,RST SYN, say) or surely do (-m conntrack --ctstate ESTABLISHED, or no
 // condition at all) and then accept, return, or jump to a chain that
 // passes the same test. A raw chain must hold no rules at all: they run
 // before conntrack, on every packet.
@@ -179,7 +183,15 @@ func matchOffload(m Match) (o matchOutcome, pure bool) {
 			return outcomeOf(inv), true
 		}
 		return outcomeDepends, true
-	case *TCPMatch, *UDPMatch, *MultiportMatch, *MarkMatch, *ConnmarkMatch, *IPRangeMatch,
+	case *TCPMatch:
+		// Offloaded segments carry no SYN, FIN or RST: a --tcp-flags
+		// (or --syn) that wants one of them never matches them, as the
+		// MSS clamping rule every router has (--tcp-flags SYN,RST SYN).
+		if !m.FlagInvert && m.FlagComp&(packet.TCPSyn|packet.TCPFin|packet.TCPRst) != 0 {
+			return outcomeNever, true
+		}
+		return outcomeDepends, true
+	case *UDPMatch, *MultiportMatch, *MarkMatch, *ConnmarkMatch, *IPRangeMatch,
 		*AddrTypeMatch, *LengthMatch, *ICMPMatch, *TTLMatch, *HLMatch, *TOSMatch, *DSCPMatch:
 		return outcomeDepends, true
 	}
