@@ -50,6 +50,18 @@ const (
 		"-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n" +
 		"-A FORWARD -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate NEW -j ACCEPT\n" +
 		"-A FORWARD -p udp -m multiport --dports 53,5353 -m state --state NEW -j ACCEPT\nCOMMIT\n"
+	// kubeForwardRules is kube-proxy's filter FORWARD (iptables mode): a
+	// mark-based ACCEPT before the ESTABLISHED one, and NEW-only jumps.
+	kubeForwardRules = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n" +
+		":KUBE-FORWARD - [0:0]\n:KUBE-SERVICES - [0:0]\n" +
+		"-A FORWARD -m comment --comment \"kubernetes forwarding rules\" -j KUBE-FORWARD\n" +
+		"-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n" +
+		"-A FORWARD -p tcp -m multiport --dports 80,8080 -m conntrack --ctstate NEW -j ACCEPT\n" +
+		"-A FORWARD -p udp -m multiport --dports 53,5353 -m conntrack --ctstate NEW -j ACCEPT\n" +
+		"-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP\n" +
+		"-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark 0x4000/0x4000 -j ACCEPT\n" +
+		"-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n" +
+		"-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m tcp --dport 443 -j REJECT --reject-with icmp-port-unreachable\nCOMMIT\n"
 	mssRules = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
 		"-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1300\nCOMMIT\n"
 	natRules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
@@ -131,6 +143,7 @@ func TestFlowOffloadForwardsAsTheSlowPathDoes(t *testing.T) {
 		{"nat", natRules, packet.IPv4, client, vip, server, natted, 8080, 5353, 20},
 		{"stateful+nat", statefulRules + natRules, packet.IPv4, client, vip, server, natted, 8080, 5353, 20},
 		{"mss clamping+stateful", mssRules + statefulRules, packet.IPv4, client, server, server, client, 80, 53, 20},
+		{"kube-proxy's FORWARD", kubeForwardRules, packet.IPv4, client, server, server, client, 80, 53, 20},
 		{"ipv6 empty", "", packet.IPv6, client6, server6, server6, client6, 80, 53, 20},
 		{"ipv6 stateful", statefulRules, packet.IPv6, client6, server6, server6, client6, 80, 53, 20},
 	} {
@@ -217,6 +230,17 @@ func TestFlowOffloadNeedsRulesThatAcceptEveryEstablishedPacket(t *testing.T) {
 		{"raw rules", "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p udp -j CT --notrack\nCOMMIT\n", false, "raw PREROUTING"},
 		{"nat alone", natRules, true, ""},
 		{"MSS clamping", mssRules + statefulRules, true, ""},
+		{"kube-proxy's FORWARD", kubeForwardRules, true, ""},
+		{"an accept that may not match, then the policy", filterHead + "-A FORWARD -i eth0 -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n",
+			false, "filter FORWARD rule 1: established packets may or may not match it, and those it does not accept get the policy, DROP"},
+		{"a drop that may not match", filterHead + "-A FORWARD -o eth1 -j DROP\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n",
+			false, "filter FORWARD rule 1"},
+		{"a jump to a chain that only returns", filterHead + ":LOGGING - [0:0]\n-A FORWARD -i eth0 -j LOGGING\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n" +
+			"-A LOGGING -m conntrack --ctstate NEW -j DROP\nCOMMIT\n", true, ""},
+		{"a RETURN that may not match", filterHead + ":LOGGING - [0:0]\n-A FORWARD -i eth0 -j LOGGING\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n" +
+			"-A LOGGING -p tcp -j RETURN\n-A LOGGING -j DROP\nCOMMIT\n", false, "filter LOGGING rule 1"},
+		{"a jump to a chain that may accept", filterHead + ":OK - [0:0]\n-A FORWARD -i eth0 -j OK\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n" +
+			"-A OK -p tcp -j ACCEPT\nCOMMIT\n", true, ""},
 		{"--syn inverted", filterHead + "-A FORWARD -p tcp -m tcp ! --syn -j DROP\n-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n",
 			false, "filter FORWARD rule 1"},
 	} {

@@ -30,9 +30,10 @@ import (
 type offloadFate uint8
 
 const (
-	fateUnknown offloadFate = iota // depends on the packet, or has side effects
-	fateAccept                     // accepts it
-	fateEnd                        // returns, or falls off the chain's end
+	fateUnknown     offloadFate = iota // depends on the packet, or has side effects
+	fateAccept                         // accepts it
+	fateEnd                            // returns, or falls off the chain's end
+	fateAcceptOrEnd                    // accepts it, or returns, depending on the packet
 )
 
 // matchOutcome is whether a rule or a match accepts every offloaded
@@ -83,6 +84,8 @@ func analyseOffload(rs *Ruleset) string {
 			switch {
 			case fate == fateUnknown:
 				return why
+			case fate == fateAcceptOrEnd && c.Policy != PolicyAccept:
+				return fmt.Sprintf("%s, and those it does not accept get the policy, %s", why, c.Policy)
 			case fate == fateEnd && c.Policy != PolicyAccept:
 				return fmt.Sprintf("%s %s: the policy of established packets is %s", id, c.Name, c.Policy)
 			}
@@ -92,24 +95,49 @@ func analyseOffload(rs *Ruleset) string {
 }
 
 // chainFate walks chain c of table t for an offloaded packet.
+//
+// A pure rule that may or may not match is no obstacle when the packet's
+// fate is the same either way: an ACCEPT that, unmatched, leaves the
+// packet to a later ACCEPT (kube-proxy's `-m mark --mark 0x4000/0x4000
+// -j ACCEPT` before its ESTABLISHED rule), or a jump to a chain that
+// only returns. Such an ACCEPT makes the rest of the walk's end an
+// "accept or end" (fateAcceptOrEnd), which a built-in chain with an
+// ACCEPT policy, or a caller that reaches an ACCEPT, settles.
 func chainFate(t *Table, c *Chain, depth int) (offloadFate, string) {
 	if depth > offloadMaxDepth {
 		return fateUnknown, fmt.Sprintf("%s %s: jumps nest too deep", t.ID, c.Name)
 	}
+	maybe := "" // the first rule passed that may have accepted, if any
+	end := func(f offloadFate) (offloadFate, string) {
+		if f == fateEnd && maybe != "" {
+			return fateAcceptOrEnd, maybe
+		}
+		return f, ""
+	}
 	for i, r := range c.Rules {
-		switch ruleOutcome(r) {
-		case outcomeNever:
+		outcome, pure := ruleOutcome(r)
+		if outcome == outcomeNever {
 			continue
-		case outcomeDepends:
-			return fateUnknown, fmt.Sprintf("%s %s rule %d: established packets may or may not match it", t.ID, c.Name, i+1)
+		}
+		unsure := fmt.Sprintf("%s %s rule %d: established packets may or may not match it", t.ID, c.Name, i+1)
+		if !pure {
+			return fateUnknown, unsure
 		}
 		switch tg := r.Target.(type) {
 		case *StandardTarget:
 			switch tg.Verdict {
 			case Accept:
-				return fateAccept, ""
+				if outcome == outcomeAlways {
+					return fateAccept, ""
+				}
+				if maybe == "" {
+					maybe = unsure
+				}
+				continue
 			case Return:
-				return fateEnd, ""
+				if outcome == outcomeAlways {
+					return end(fateEnd)
+				}
 			}
 		case *JumpTarget:
 			sub := t.Chain(tg.Chain)
@@ -117,17 +145,25 @@ func chainFate(t *Table, c *Chain, depth int) (offloadFate, string) {
 				break
 			}
 			fate, why := chainFate(t, sub, depth+1)
-			switch fate {
-			case fateAccept:
+			switch {
+			case fate == fateAccept && outcome == outcomeAlways:
 				return fateAccept, ""
-			case fateEnd:
+			case fate == fateEnd:
+				continue // the chain returns, whether it is jumped to or not
+			case fate == fateAccept || fate == fateAcceptOrEnd:
+				if maybe == "" {
+					maybe = unsure
+				}
 				continue
 			}
 			return fateUnknown, why
 		}
+		if outcome == outcomeDepends {
+			return fateUnknown, unsure
+		}
 		return fateUnknown, fmt.Sprintf("%s %s rule %d: its target applies to established packets", t.ID, c.Name, i+1)
 	}
-	return fateEnd, ""
+	return end(fateEnd)
 }
 
 // ruleOutcome says whether rule r matches offloaded packets. The header
@@ -135,10 +171,10 @@ func chainFate(t *Table, c *Chain, depth int) (offloadFate, string) {
 // a rule that surely fails on a later match never matches; a match with
 // side effects (limit, recent, quota…) makes the rule depend on the
 // packet, whatever follows it.
-func ruleOutcome(r *Rule) matchOutcome {
+func ruleOutcome(r *Rule) (o matchOutcome, pure bool) {
 	h := &r.Header
 	if h.Fragment == Yes {
-		return outcomeNever // offloaded packets are never fragments
+		return outcomeNever, true // offloaded packets are never fragments
 	}
 	out := outcomeAlways
 	if h.Proto != 0 || !h.Src.IsZero() || !h.Dst.IsZero() || !h.In.IsZero() || !h.Out.IsZero() {
@@ -147,16 +183,16 @@ func ruleOutcome(r *Rule) matchOutcome {
 	for _, m := range r.Matches {
 		o, pure := matchOffload(m)
 		if !pure {
-			return outcomeDepends
+			return outcomeDepends, false
 		}
 		if o == outcomeNever {
-			return outcomeNever
+			return outcomeNever, true
 		}
 		if o == outcomeDepends {
 			out = outcomeDepends
 		}
 	}
-	return out
+	return out, true
 }
 
 // matchOffload says whether m matches offloaded packets, and whether it

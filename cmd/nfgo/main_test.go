@@ -79,7 +79,7 @@ func TestCheckSaysWhetherTheRulesAllowOffload(t *testing.T) {
 	for _, tt := range []struct{ rules, want string }{
 		{head + "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
 			"flow offload: allowed"},
-		{head + "-A FORWARD -p tcp --dport 22 -j ACCEPT\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+		{head + "-A FORWARD -p tcp --dport 22 -j DROP\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
 			"flow offload: not allowed: filter FORWARD rule 1: established packets may or may not match it"},
 	} {
 		path := writeFile(t, "r.rules", tt.rules)
