@@ -620,15 +620,7 @@ func TestDaemonOffloadsEstablishedConnections(t *testing.T) {
 	tp := newPathTopo(t)
 	tp.routerRules6(t, pathPlumbing)
 	rules6 := filepath.Join(tp.dir, "nfgo.rules6")
-	os.WriteFile(rules6, []byte(`*nat
--A POSTROUTING -o r1 -j MASQUERADE
-COMMIT
-*filter
-:FORWARD DROP [0:0]
--A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
--A FORWARD -p tcp -m tcp --syn -m conntrack --ctstate NEW -j ACCEPT
-COMMIT
-`), 0o644)
+	os.WriteFile(rules6, []byte(masqRules6), 0o644)
 	d := tp.startDaemon(t, natRulesForPath, "--mode", "path", "--flow-offload", "--rules6", rules6)
 	offloaded := func() uint64 { return metricValue(d.command(t, "stats"), "nfgo_offloaded_packets_total") }
 	for _, addr := range []string{"10.2.0.2:80", "10.1.0.1:8080", "[fd02::2]:80"} {
@@ -659,6 +651,18 @@ COMMIT
 		t.Errorf("the daemon's log does not say, for IPv4 and IPv6, that the rules allow offload:\n%s", log)
 	}
 }
+
+// masqRules6 is the IPv6 ruleset of the path layout: MASQUERADE out of
+// r1 and a stateful FORWARD that admits new TCP connections.
+const masqRules6 = `*nat
+-A POSTROUTING -o r1 -j MASQUERADE
+COMMIT
+*filter
+:FORWARD DROP [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -p tcp -m tcp --syn -m conntrack --ctstate NEW -j ACCEPT
+COMMIT
+`
 
 // metricValue returns a sample's value from Prometheus text (0 if absent).
 func metricValue(text, name string) uint64 {
@@ -816,15 +820,7 @@ func TestDaemonNATsIPv6InUserspace(t *testing.T) {
 	tp := newPathTopo(t)
 	tp.routerRules6(t, pathPlumbing)
 	rules6 := filepath.Join(tp.dir, "nfgo.rules6")
-	os.WriteFile(rules6, []byte(`*nat
--A POSTROUTING -o r1 -j MASQUERADE
-COMMIT
-*filter
-:FORWARD DROP [0:0]
--A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
--A FORWARD -p tcp -m tcp --syn -m conntrack --ctstate NEW -j ACCEPT
-COMMIT
-`), 0o644)
+	os.WriteFile(rules6, []byte(masqRules6), 0o644)
 	tp.startDaemon(t, natRulesForPath, "--mode", "path", "--rules6", rules6)
 	if body, err := tp.get("[fd02::2]:80"); err != nil || !strings.HasPrefix(body, "hello [fd02::1]:") {
 		t.Errorf("HTTP over IPv6 through MASQUERADE: %q, %v; want it seen from the router's fd02::1", body, err)
