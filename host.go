@@ -147,18 +147,17 @@ func newHostEnv(h Host) *hostEnv {
 	return e
 }
 
-// forwardRoute is the routing decision for a forwarded packet to dst,
-// in one pass: ok is false when dst is for the host (ForHost), else out
-// is Route's interface and mtu its MTU.
+// forwardRoute is the routing decision for a forwarded packet to dst:
+// ok is false when dst is for the host (ForHost), else out is Route's
+// interface and mtu its MTU, kept with the route.
 func (e *hostEnv) forwardRoute(dst netip.Addr) (out string, mtu int, ok bool) {
-	if e.local.has(dst) || dst.IsLoopback() || e.bcast.has(dst) || dst.IsMulticast() ||
-		dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	if e.ForHost(dst) {
 		return "", 0, false
 	}
-	for i := range e.routes {
-		if e.routes[i].Dst.Contains(dst) {
-			return e.routes[i].Out, e.routeMTU[i], true
-		}
+	// Not for the host, so not a broadcast address of its: Route's
+	// routes decide.
+	if i := e.route(dst); i >= 0 {
+		return e.routes[i].Out, e.routeMTU[i], true
 	}
 	return e.host.DefaultOut, e.defaultMTU, true
 }
@@ -194,12 +193,20 @@ func (e *hostEnv) Route(dst netip.Addr) string {
 	if ifc, ok := e.bcast.get(dst); ok {
 		return ifc
 	}
-	for _, r := range e.routes {
-		if r.Dst.Contains(dst) {
-			return r.Out
-		}
+	if i := e.route(dst); i >= 0 {
+		return e.routes[i].Out
 	}
 	return e.host.DefaultOut
+}
+
+// route returns the index of the route dst takes, -1 for the default.
+func (e *hostEnv) route(dst netip.Addr) int {
+	for i := range e.routes {
+		if e.routes[i].Dst.Contains(dst) {
+			return i
+		}
+	}
+	return -1
 }
 
 // RouteTo implements filter.RouteEnv, as the kernel's FIB answers:

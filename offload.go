@@ -22,28 +22,31 @@ import (
 // offload offloads the connection of a packet the slow path forwarded,
 // if the program that judged it allows.
 func (e *Engine) offload(ps *pktState) {
-	if e.ct == nil || ps.ct.State != conntrack.Established || ps.ct.Status&conntrack.StatusOffload != 0 {
+	if e.ct == nil || ps.ct.State != conntrack.Established || ps.ct.Status&conntrack.StatusOffload != 0 ||
+		!e.offloadAllowed(ps.Packet.Family) {
 		return
 	}
-	if prog := e.Program(ps.Packet.Family); prog != nil {
-		if ok, _ := prog.Offload(); !ok {
-			return
-		}
-	}
 	e.ct.Offload(&ps.ct)
+}
+
+// offloadAllowed reports whether the running program of family f lets
+// connections be offloaded (no program: no rules, so it does).
+func (e *Engine) offloadAllowed(f packet.Family) bool {
+	prog := e.Program(f)
+	if prog == nil {
+		return true
+	}
+	ok, _ := prog.Offload()
+	return ok
 }
 
 // offloaded forwards p by the fast path if its connection is offloaded
 // and the running program still allows offload, filling v; it reports
 // false, having changed nothing, for a packet the slow path must judge.
 func (e *Engine) offloaded(p *packet.Packet, m Meta, env *hostEnv, v *Verdict) bool {
-	if e.ct == nil || p.Family != packet.IPv4 && p.Family != packet.IPv6 || env.IsLocal(p.Src()) {
+	if e.ct == nil || p.Family != packet.IPv4 && p.Family != packet.IPv6 || env.IsLocal(p.Src()) ||
+		!e.offloadAllowed(p.Family) {
 		return false
-	}
-	if prog := e.Program(p.Family); prog != nil {
-		if ok, _ := prog.Offload(); !ok {
-			return false
-		}
 	}
 	var f conntrack.Flow
 	var out string

@@ -40,12 +40,20 @@ func chainRules(n int) string {
 }
 
 func mustEngine(tb testing.TB, rules string) *nfgo.Engine {
+	return engineWith(tb, nfgo.Config{Host: nfgo.Host{Interfaces: []nfgo.Interface{{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}}}}}, rules)
+}
+
+// engineWith is an engine of cfg with the IPv4 rules ("": none).
+func engineWith(tb testing.TB, cfg nfgo.Config, rules string) *nfgo.Engine {
 	tb.Helper()
+	e := nfgo.New(cfg)
+	if rules == "" {
+		return e
+	}
 	rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := nfgo.New(nfgo.Config{Host: nfgo.Host{Interfaces: []nfgo.Interface{{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24")}}}}})
 	if err := e.SetRuleset(rs); err != nil {
 		tb.Fatal(err)
 	}
@@ -208,16 +216,11 @@ func BenchmarkKubeProxyNewConnection(b *testing.B) {
 	// services=0 is the baseline: the same new flows through no rules.
 	for _, n := range []int{0, 10, 10000} {
 		b.Run(fmt.Sprintf("services=%d", n), func(b *testing.B) {
-			e := nfgo.New(nfgo.Config{Host: host})
+			rules := ""
 			if n > 0 {
-				rs, err := iptables.Parse(strings.NewReader(kubeRules(n)), packet.IPv4)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := e.SetRuleset(rs); err != nil {
-					b.Fatal(err)
-				}
+				rules = kubeRules(n)
 			}
+			e := engineWith(b, nfgo.Config{Host: host}, rules)
 			last := max(n-1, 0)
 			syn := testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("192.0.2.50"), Dst: netip.AddrFrom4([4]byte{10, 96, byte(last >> 8), byte(last)}),
 				Proto: "tcp", SrcPort: 1, DstPort: 80, Flags: "S", Seq: 1})
@@ -359,16 +362,7 @@ func BenchmarkEstablishedForward(b *testing.B) {
 		{"snat", "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n" +
 			"-A POSTROUTING -o eth1 -j SNAT --to-source 10.0.0.1\nCOMMIT\n"},
 	} {
-		e := nfgo.New(nfgo.Config{Host: forwardHost})
-		if tt.rules != "" {
-			rs, err := iptables.Parse(strings.NewReader(tt.rules), packet.IPv4)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := e.SetRuleset(rs); err != nil {
-				b.Fatal(err)
-			}
-		}
+		e := engineWith(b, nfgo.Config{Host: forwardHost}, tt.rules)
 		now := time.Unix(1_700_000_000, 0)
 		natted := client
 		if tt.name == "snat" {
@@ -419,14 +413,7 @@ func BenchmarkParallelEstablished(b *testing.B) {
 		"-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -p tcp -m tcp --dport 80 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n"
 	for _, offload := range []bool{false, true} {
 		b.Run(fmt.Sprintf("offload=%v", offload), func(b *testing.B) {
-			e := nfgo.New(nfgo.Config{Host: forwardHost, FlowOffload: offload})
-			rs, err := iptables.Parse(strings.NewReader(rules), packet.IPv4)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := e.SetRuleset(rs); err != nil {
-				b.Fatal(err)
-			}
+			e := engineWith(b, nfgo.Config{Host: forwardHost, FlowOffload: offload}, rules)
 			now := time.Unix(1_700_000_000, 0)
 			client, server := netip.MustParseAddr("192.0.2.50"), netip.MustParseAddr("10.1.2.3")
 			var next atomic.Uint32
@@ -476,16 +463,7 @@ func BenchmarkNewNATConnection(b *testing.B) {
 			"-A POSTROUTING -o eth1 -j MASQUERADE --random-fully\nCOMMIT\n"},
 	} {
 		b.Run("rules="+tt.name, func(b *testing.B) {
-			e := nfgo.New(nfgo.Config{Host: forwardHost})
-			if tt.rules != "" {
-				rs, err := iptables.Parse(strings.NewReader(tt.rules), packet.IPv4)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := e.SetRuleset(rs); err != nil {
-					b.Fatal(err)
-				}
-			}
+			e := engineWith(b, nfgo.Config{Host: forwardHost}, tt.rules)
 			syn := testpkt.Build(testpkt.Spec{Src: netip.MustParseAddr("192.0.2.50"), Dst: netip.MustParseAddr("10.1.2.3"),
 				Proto: "tcp", SrcPort: 1, DstPort: 80, Flags: "S", Seq: 1})
 			runNewConnections(b, e, syn)

@@ -99,3 +99,11 @@ func (t *Table) runDestroyHooks() {
 		}
 	}
 }
+
+// runPendingDestroyHooks is runDestroyHooks for the packet path: one
+// load when, as nearly always, no connection is dying.
+func (t *Table) runPendingDestroyHooks() {
+	if t.dying.n.Load() != 0 {
+		t.runDestroyHooks()
+	}
+}

@@ -339,15 +339,12 @@ func (t *Table) TakenFor(r *Result, tp Tuple, now time.Time) bool {
 	if !ok || nr.reserved {
 		return ok
 	}
-	s := nr.shard
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, live := s.stillThere(&nr.ref, &nr.orig)
-	if live && c.expired(ns) {
-		t.remove(s, nr.kind, nr.slot, ns)
+	var loc located
+	if !t.lockNATed(&loc, &nr, ns) {
 		return false
 	}
-	return live
+	loc.s.mu.Unlock()
+	return true
 }
 
 // SourceMapping returns the reply tuple of the i-th source-NATed
@@ -407,16 +404,21 @@ func (t *Table) locate(loc *located, tp *Tuple, ns int64) bool {
 		return false
 	}
 	rf, ok := t.nat.lookup(tp)
-	if !ok {
-		return false
-	}
+	return ok && t.lockNATed(loc, &rf, ns)
+}
+
+// lockNATed locks the shard of the NATed connection the NAT index names
+// by its reply tuple, and fills loc, if the connection is still there
+// and unexpired (an expired one is reaped). When it reports true the
+// shard stays locked.
+func (t *Table) lockNATed(loc *located, rf *natRef, ns int64) bool {
 	s := rf.shard
 	s.mu.Lock()
 	if _, ok := s.stillThere(&rf.ref, &rf.orig); !ok {
 		s.mu.Unlock()
 		return false
 	}
-	c, tcp, born = s.conn(rf.kind, rf.slot)
+	c, tcp, born := s.conn(rf.kind, rf.slot)
 	if c.expired(ns) {
 		t.remove(s, rf.kind, rf.slot, ns)
 		s.mu.Unlock()

@@ -97,7 +97,7 @@ func (t *Table) Forward(f *Flow, p *packet.Packet, now time.Time, accept func(ds
 	ns := now.UnixNano()
 	var loc located
 	if !t.locate(&loc, &tp, ns) {
-		t.afterLocate()
+		t.runPendingDestroyHooks()
 		return false
 	}
 	c := loc.c
@@ -149,12 +149,5 @@ func endOffload(c *connState, tcp *tcpTrack) {
 			tcp.seen[d].maxWin = 0
 			tcp.flags[d] &^= tcpFlagMaxAckSet
 		}
-	}
-}
-
-// afterLocate runs the destroy hooks of connections a lookup reaped.
-func (t *Table) afterLocate() {
-	if t.dying.n.Load() != 0 {
-		t.runDestroyHooks()
 	}
 }

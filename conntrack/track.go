@@ -130,9 +130,7 @@ func icmpv6Untracked(typ uint8) bool {
 // (the kernel verifies at PREROUTING only).
 func (t *Table) In(r *Result, p *packet.Packet, zone uint16, now time.Time, checksum bool) {
 	t.in(r, p, zone, now, checksum)
-	if t.dying.n.Load() != 0 {
-		t.runDestroyHooks()
-	}
+	t.runPendingDestroyHooks()
 }
 
 func (t *Table) in(r *Result, p *packet.Packet, zone uint16, now time.Time, checksum bool) {

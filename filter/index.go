@@ -55,26 +55,61 @@ type chainIndex struct {
 	field indexField
 	// masks are the netmasks of an address index, each with the rules
 	// filed under a masked address.
-	masks []maskBucket
+	masks maskBuckets[[2]uint64]
 	// ports files a port index's rules by protocol<<16 | port.
 	ports map[uint32][]int32
 	// names files an interface index's rules by interface name.
 	names map[string][]int32
 	// marks are a mark index's masks, each with the rules filed under
 	// a masked mark.
-	marks []markBucket
+	marks maskBuckets[uint32]
 	// wild are the rules every packet is a candidate for.
 	wild []int32
 }
 
-type maskBucket struct {
-	mask  [2]uint64
-	rules map[[2]uint64][]int32
+// maskBuckets file rules by a value under each of the masks they use
+// (addresses under netmasks, marks under mark masks), at most
+// indexMaxLists-1 masks, so that a packet's candidates come from one
+// bucket per mask.
+type maskBuckets[V comparable] []maskBucket[V]
+
+type maskBucket[V comparable] struct {
+	mask  V
+	rules map[V][]int32
 }
 
-type markBucket struct {
-	mask  uint32
-	rules map[uint32][]int32
+// file files rule ri under key in mask's bucket, reporting false when
+// that would be one mask too many.
+func (bs *maskBuckets[V]) file(mask, key V, ri int32) bool {
+	k := -1
+	for j := range *bs {
+		if (*bs)[j].mask == mask {
+			k = j
+		}
+	}
+	if k < 0 {
+		if len(*bs) == indexMaxLists-1 {
+			return false
+		}
+		*bs = append(*bs, maskBucket[V]{mask, map[V][]int32{}})
+		k = len(*bs) - 1
+	}
+	(*bs)[k].rules[key] = append((*bs)[k].rules[key], ri)
+	return true
+}
+
+// worstCase is the most rules a packet meets in the buckets: the
+// largest bucket under each mask.
+func (bs maskBuckets[V]) worstCase() int {
+	n := 0
+	for _, b := range bs {
+		most := 0
+		for _, l := range b.rules {
+			most = max(most, len(l))
+		}
+		n += most
+	}
+	return n
 }
 
 // candidates are a packet's candidate rules in one chain, as the
@@ -179,21 +214,6 @@ func buildIndex(rules []progRule) *chainIndex {
 // worstCase is the most candidates a packet can have: the wildcards and
 // the largest bucket under each netmask.
 func (x *chainIndex) worstCase() int {
-	n := len(x.wild)
-	for _, m := range x.masks {
-		most := 0
-		for _, l := range m.rules {
-			most = max(most, len(l))
-		}
-		n += most
-	}
-	for _, m := range x.marks {
-		most := 0
-		for _, l := range m.rules {
-			most = max(most, len(l))
-		}
-		n += most
-	}
 	most := 0
 	for _, l := range x.ports {
 		most = max(most, len(l))
@@ -201,7 +221,7 @@ func (x *chainIndex) worstCase() int {
 	for _, l := range x.names {
 		most = max(most, len(l))
 	}
-	return n + most
+	return len(x.wild) + x.masks.worstCase() + x.marks.worstCase() + most
 }
 
 // indexBy files the rules by field f; nil if too many netmasks, or
@@ -224,21 +244,9 @@ func indexBy(f indexField, rules []progRule) *chainIndex {
 				x.wild = append(x.wild, ri)
 				continue
 			}
-			k := -1
-			for j := range x.masks {
-				if x.masks[j].mask == m {
-					k = j
-				}
+			if !x.masks.file(m, [2]uint64{v[0] & m[0], v[1] & m[1]}, ri) {
+				return nil
 			}
-			if k < 0 {
-				if len(x.masks) == indexMaxLists-1 {
-					return nil
-				}
-				x.masks = append(x.masks, maskBucket{mask: m, rules: map[[2]uint64][]int32{}})
-				k = len(x.masks) - 1
-			}
-			key := [2]uint64{v[0] & m[0], v[1] & m[1]}
-			x.masks[k].rules[key] = append(x.masks[k].rules[key], ri)
 		case indexDport:
 			ports, ok := firstDports(r)
 			if !ok {
@@ -273,22 +281,11 @@ func indexBy(f indexField, rules []progRule) *chainIndex {
 				x.wild = append(x.wild, ri)
 				continue
 			}
-			k := -1
-			for j := range x.marks {
-				if x.marks[j].mask == m.Mask {
-					k = j
-				}
-			}
-			if k < 0 {
-				if len(x.marks) == indexMaxLists-1 {
-					return nil
-				}
-				x.marks = append(x.marks, markBucket{mask: m.Mask, rules: map[uint32][]int32{}})
-				k = len(x.marks) - 1
-			}
 			// A mark whose bits lie outside the mask never matches: it is
 			// filed under a key no packet's masked mark has.
-			x.marks[k].rules[m.Mark] = append(x.marks[k].rules[m.Mark], ri)
+			if !x.marks.file(m.Mask, m.Mark, ri) {
+				return nil
+			}
 		}
 	}
 	if f == indexIn || f == indexOut {
@@ -339,7 +336,7 @@ const indexPortsMax = 64
 // indexPortsMax.
 func firstDports(r *progRule) ([]uint16, bool) {
 	h := &r.hdr
-	if h.tests&testProto == 0 || h.protoInv || len(r.matches) == 0 {
+	if h.tests&testProto == 0 || h.protoInv {
 		return nil, false
 	}
 	if h.proto != packet.ProtoTCP && h.proto != packet.ProtoUDP {
@@ -348,15 +345,8 @@ func firstDports(r *progRule) ([]uint16, bool) {
 	// Comments come first in generated rules (kube-proxy's); they test
 	// nothing and do nothing, so the port test is still the first that
 	// can fail.
-	ms := r.matches
-	for len(ms) > 1 {
-		if _, ok := ms[0].(*CommentMatch); !ok {
-			break
-		}
-		ms = ms[1:]
-	}
 	var ranges []PortRange
-	switch m := ms[0].(type) {
+	switch m := firstMatch(r).(type) {
 	case *TCPMatch:
 		if h.proto != packet.ProtoTCP || m.DstInvert {
 			return nil, false

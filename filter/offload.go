@@ -19,12 +19,14 @@ import (
 // and security at PREROUTING, FORWARD and POSTROUTING; nat sees only a
 // connection's first packet) accepts every one of them, with no side
 // effect but its counters: each built-in chain, walked in order, must
-// reach an ACCEPT, or its end with an ACCEPT policy, through rules
-// that either cannot match such a packet (-m conntrack --ctstate NEW,
-// or --tcp-flags SYN,RST SYN, say) or surely do (-m conntrack --ctstate ESTABLISHED, or no
-// condition at all) and then accept, return, or jump to a chain that
-// passes the same test. A raw chain must hold no rules at all: they run
-// before conntrack, on every packet.
+// reach an ACCEPT, or its end with an ACCEPT policy, through rules that
+// cannot match such a packet (-m conntrack --ctstate NEW, or
+// --tcp-flags SYN,RST SYN, say), rules that surely do (-m conntrack
+// --ctstate ESTABLISHED, or no condition at all) and then accept,
+// return, or jump to a chain that passes the same test, and rules that
+// leave the packet's fate the same whether they match or not (see
+// chainFate). A raw chain must hold no rules at all: they run before
+// conntrack, on every packet.
 
 // offloadFate is what a chain does with every offloaded packet.
 type offloadFate uint8

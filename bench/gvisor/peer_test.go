@@ -115,23 +115,23 @@ func (g *gvisorForwarder) forget() {
 func (g *gvisorForwarder) forward(pkt []byte, in, out string) bool {
 	pb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(pkt)})
 	defer pb.DecRef()
-	if !parse.IPv4(pb) || !parse.TCP(pb) {
-		return false
-	}
-	return g.it.CheckPrerouting(pb, nil, in) &&
-		g.it.CheckForward(pb, in, out) &&
-		g.it.CheckPostrouting(pb, nil, nil, out)
+	return g.run(pb, in, out)
 }
 
 func (g *gvisorForwarder) forwardBytes(pkt []byte, in, out string) []byte {
 	pb := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(pkt)})
 	defer pb.DecRef()
-	if !parse.IPv4(pb) || !parse.TCP(pb) ||
-		!g.it.CheckPrerouting(pb, nil, in) || !g.it.CheckForward(pb, in, out) || !g.it.CheckPostrouting(pb, nil, nil, out) {
+	if !g.run(pb, in, out) {
 		return nil
 	}
 	buf := pb.ToBuffer()
 	return buf.Flatten()
+}
+
+// run parses pb's headers and runs it through the three hooks.
+func (g *gvisorForwarder) run(pb *stack.PacketBuffer, in, out string) bool {
+	return parse.IPv4(pb) && parse.TCP(pb) &&
+		g.it.CheckPrerouting(pb, nil, in) && g.it.CheckForward(pb, in, out) && g.it.CheckPostrouting(pb, nil, nil, out)
 }
 
 // gvRule is one rule of a gVisor table under construction; jump names
