@@ -33,7 +33,7 @@ type natIndex struct {
 }
 
 type natShard struct {
-	mu sync.RWMutex
+	mu sync.Mutex
 	// byReply holds the NATed connections by reply tuple, and the
 	// reply tuples unconfirmed connections reserved (natRef.reserved).
 	byReply openMap[Tuple, natRef]
@@ -41,11 +41,16 @@ type natShard struct {
 	_       [64]byte // keep neighbours' locks off this cache line
 }
 
-// natRef names a NATed connection from its reply tuple; reserved marks
-// a reservation, which has no connection yet.
+// natRef names a NATed connection from its reply tuple by its place in
+// the table (shard, store, slot); reserved marks a reservation, which has
+// no connection yet. It holds no tuple: a slot the index names still
+// holds the connection it named as long as the entry is in the index
+// (lockNATed), so the original tuple is read from the store, and a slot
+// costs one cache line with its key.
 type natRef struct {
-	ref
-	orig     Tuple
+	shard    *shard
+	slot     uint32
+	kind     storeKind
 	reserved bool
 }
 
@@ -60,14 +65,12 @@ func srcKeyOf(t *Tuple) srcKey {
 	return srcKey{addr: t.Src, port: t.SrcPort, zone: t.Zone, family: uint8(t.Family), pro: t.Proto}
 }
 
-// replyHash hashes a reply tuple: its top bits pick the NAT shard, the
-// others place it in the shard's map.
-func (x *natIndex) replyHash(reply *Tuple) uint64 {
-	w0 := binary.LittleEndian.Uint64(reply.Src[:8]) ^ binary.LittleEndian.Uint64(reply.Dst[:8])
-	w1 := binary.LittleEndian.Uint64(reply.Src[8:]) ^ binary.LittleEndian.Uint64(reply.Dst[8:]) ^
-		uint64(reply.SrcPort)<<48 ^ uint64(reply.DstPort)<<32 ^ uint64(reply.Zone)<<16 ^ uint64(reply.Proto)
-	return xxh64Words(x.seed, w0, w1)
-}
+// replyHash hashes a reply tuple as the table hashes any tuple
+// (tupleHash, with the table's seed), so that a lookup by a packet's
+// tuple that misses the table probes the NAT index with the hash it
+// already has. Its top bits pick the NAT shard, the others place it in
+// the shard's map.
+func (x *natIndex) replyHash(reply *Tuple) uint64 { return tupleHash(reply, x.seed) }
 
 // srcHash hashes an original source as replyHash hashes a reply tuple.
 func (x *natIndex) srcHash(k *srcKey) uint64 {
@@ -92,8 +95,8 @@ func (x *natIndex) has(reply *Tuple) bool {
 	}
 	h := x.replyHash(reply)
 	sh := x.shard(h)
-	sh.mu.RLock()
-	defer sh.mu.RUnlock()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	return sh.byReply.get(reply, h) != nil
 }
 
@@ -127,8 +130,7 @@ func (x *natIndex) release(reply *Tuple) {
 // add indexes a confirmed NATed connection, taking over the reservation
 // of its reply tuple if it holds one. It fails if another connection has
 // the reply tuple or reserved it.
-func (x *natIndex) add(orig, reply Tuple, rf ref, status Status, reserved bool) bool {
-	rf.natted, rf.tuple, rf.dir = true, reply, Reply
+func (x *natIndex) add(orig, reply Tuple, rf natRef, status Status, reserved bool) bool {
 	h := x.replyHash(&reply)
 	sh := x.shard(h)
 	sh.mu.Lock()
@@ -138,9 +140,9 @@ func (x *natIndex) add(orig, reply Tuple, rf ref, status Status, reserved bool) 
 		return false
 	}
 	if nr != nil {
-		*nr = natRef{ref: rf, orig: orig}
+		*nr = rf
 	} else {
-		sh.byReply.put(reply, h, natRef{ref: rf, orig: orig})
+		sh.byReply.put(reply, h, rf)
 		x.n.Add(1)
 	}
 	sh.mu.Unlock()
@@ -231,30 +233,6 @@ func (l *srcList) remove(t Tuple) {
 	}
 }
 
-// entry returns what the index holds under reply tuple tp: a NATed
-// connection, or an unconfirmed one's reservation.
-func (x *natIndex) entry(tp *Tuple) (natRef, bool) {
-	if x.n.Load() == 0 {
-		return natRef{}, false
-	}
-	h := x.replyHash(tp)
-	sh := x.shard(h)
-	sh.mu.RLock()
-	defer sh.mu.RUnlock()
-	if nr := sh.byReply.get(tp, h); nr != nil {
-		return *nr, true
-	}
-	return natRef{}, false
-}
-
-// lookup returns the connection whose NAT-changed reply tuple is tp.
-func (x *natIndex) lookup(tp *Tuple) (natRef, bool) {
-	if nr, ok := x.entry(tp); ok && !nr.reserved {
-		return nr, true
-	}
-	return natRef{}, false
-}
-
 // SetReply gives the unconfirmed connection of a NEW packet the reply
 // tuple NAT chose for it, with the NAT status bits (IPS_SRC_NAT,
 // IPS_DST_NAT and the _DONE bits), as nf_conntrack_alter_reply and
@@ -335,16 +313,12 @@ func (t *Table) TakenFor(r *Result, tp Tuple, now time.Time) bool {
 	}
 	// One probe of the NAT index answers for both a NATed connection's
 	// reply tuple and a reservation (locate and has would probe twice).
-	nr, ok := t.nat.entry(&tp)
-	if !ok || nr.reserved {
-		return ok
-	}
 	var loc located
-	if !t.lockNATed(&loc, &nr, ns) {
-		return false
+	found, reserved := t.lockNATed(&loc, &tp, pr.h, ns)
+	if found {
+		loc.s.mu.Unlock()
 	}
-	loc.s.mu.Unlock()
-	return true
+	return found || reserved
 }
 
 // SourceMapping returns the reply tuple of the i-th source-NATed
@@ -358,8 +332,8 @@ func (t *Table) SourceMapping(orig Tuple, i int) (Tuple, bool) {
 	k := srcKeyOf(&orig)
 	h := t.nat.srcHash(&k)
 	sh := t.nat.shard(h)
-	sh.mu.RLock()
-	defer sh.mu.RUnlock()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	l := sh.bySrc.get(&k, h)
 	if l == nil || i >= l.n {
 		return Tuple{}, false
@@ -400,32 +374,61 @@ func (t *Table) locate(loc *located, tp *Tuple, ns int64) bool {
 		return true
 	}
 	pr.s.mu.Unlock()
-	if t.nat.n.Load() == 0 {
-		return false
-	}
-	rf, ok := t.nat.lookup(tp)
-	return ok && t.lockNATed(loc, &rf, ns)
+	found, _ = t.lockNATed(loc, tp, pr.h, ns)
+	return found
 }
 
-// lockNATed locks the shard of the NATed connection the NAT index names
-// by its reply tuple, and fills loc, if the connection is still there
-// and unexpired (an expired one is reaped). When it reports true the
-// shard stays locked.
-func (t *Table) lockNATed(loc *located, rf *natRef, ns int64) bool {
-	s := rf.shard
-	s.mu.Lock()
-	if _, ok := s.stillThere(&rf.ref, &rf.orig); !ok {
-		s.mu.Unlock()
-		return false
+// lockNATedWaits, if set (by tests), is called when lockNATed gives up
+// the NAT shard's lock to wait for a table shard's.
+var lockNATedWaits func()
+
+// lockNATed finds the NATed connection whose reply tuple is tp (of hash
+// h, replyHash) in the NAT index, locks its shard and fills loc, if it is unexpired (an
+// expired one is reaped); when found is true the shard stays locked.
+// reserved reports an unconfirmed connection's reservation of tp
+// instead.
+//
+// The lock order is a table shard's, then a NAT shard's, and a
+// connection leaves the index (forget) before its slot is freed, with
+// its table shard locked. So while the NAT shard is locked, a table
+// shard taken with TryLock holds the very connection the index names.
+// When TryLock fails, the locks are taken again in order and the index
+// asked again.
+func (t *Table) lockNATed(loc *located, tp *Tuple, h uint64, ns int64) (found, reserved bool) {
+	x := &t.nat
+	if x.n.Load() == 0 {
+		return false, false
 	}
-	c, tcp, born := s.conn(rf.kind, rf.slot)
+	sh := x.shard(h)
+	sh.mu.Lock()
+	nr := sh.byReply.get(tp, h)
+	for nr != nil && !nr.reserved && !nr.shard.mu.TryLock() {
+		s := nr.shard
+		sh.mu.Unlock()
+		if lockNATedWaits != nil {
+			lockNATedWaits()
+		}
+		s.mu.Lock()
+		sh.mu.Lock()
+		if nr = sh.byReply.get(tp, h); nr != nil && !nr.reserved && nr.shard == s {
+			break
+		}
+		s.mu.Unlock()
+	}
+	if nr == nil || nr.reserved {
+		sh.mu.Unlock()
+		return false, nr != nil
+	}
+	s, kind, slot := nr.shard, nr.kind, nr.slot
+	sh.mu.Unlock()
+	c, tcp, born := s.conn(kind, slot)
 	if c.expired(ns) {
-		t.remove(s, rf.kind, rf.slot, ns)
+		t.remove(s, kind, slot, ns)
 		s.mu.Unlock()
-		return false
+		return false, false
 	}
-	*loc = located{s: s, kind: rf.kind, slot: rf.slot, c: c, tcp: tcp, born: born, dir: Reply, nat: true, other: rf.orig}
-	return true
+	*loc = located{s: s, kind: kind, slot: slot, c: c, tcp: tcp, born: born, dir: Reply, nat: true, other: s.origTuple(kind, slot)}
+	return true, false
 }
 
 // setRef records in r the located connection found by the packet's

@@ -167,3 +167,50 @@ func TestReservedReplyTuplesCannotBeChosenTwice(t *testing.T) {
 		t.Errorf("after Reset: taken %v, %d NAT index entries (want the one confirmed)", tb.Taken(other, t0), tb.nat.n.Load())
 	}
 }
+
+// TestNATedReplyLookupWaitsOutARemoval looks a NATed connection up by
+// its reply tuple while its shard is locked, so that the lookup must let
+// go of the NAT index and wait: it must then find the connection if it
+// is still there, and not find it if it was removed meanwhile (its slot
+// may already hold another connection).
+func TestNATedReplyLookupWaitsOutARemoval(t *testing.T) {
+	for _, removed := range []bool{false, true} {
+		tb := NewTable(Config{})
+		orig := Tuple{Family: packet.IPv4, Proto: packet.ProtoUDP, SrcPort: 5000, DstPort: 53}
+		copy(orig.Src[:], []byte{10, 0, 0, 5})
+		copy(orig.Dst[:], []byte{8, 8, 8, 8})
+		r := snat(t, tb, orig, [4]byte{203, 0, 113, 1}, 61000)
+		reply := r.Tuple(Reply)
+		ns := t0.Add(time.Second).UnixNano()
+
+		var held located
+		if !tb.locate(&held, &orig, ns) {
+			t.Fatal("the connection is not there")
+		}
+		waiting := make(chan struct{})
+		lockNATedWaits = func() { close(waiting) }
+		type result struct {
+			found bool
+			other Tuple
+		}
+		done := make(chan result)
+		go func() {
+			var loc located
+			found := tb.locate(&loc, &reply, ns)
+			if found {
+				loc.s.mu.Unlock()
+			}
+			done <- result{found, loc.other}
+		}()
+		<-waiting
+		lockNATedWaits = nil
+		if removed {
+			tb.remove(held.s, held.kind, held.slot, ns)
+		}
+		held.s.mu.Unlock()
+		got := <-done
+		if got.found == removed || got.found && got.other != orig {
+			t.Errorf("removed %v: found %v (original tuple %v), want found %v with %v", removed, got.found, got.other, !removed, orig)
+		}
+	}
+}

@@ -115,7 +115,7 @@ func NewTable(cfg Config) *Table {
 		panic("conntrack: no randomness: " + err.Error())
 	}
 	t.seed = binary.LittleEndian.Uint64(seed[:])
-	t.nat.seed = t.seed ^ 0x9e3779b97f4a7c15
+	t.nat.seed = t.seed
 	for i := range t.shards {
 		sh := &t.shards[i]
 		h4 := func(k *key4) uint64 { return t.hash4(k) }
@@ -166,7 +166,18 @@ func (t *Table) probeOf(tp *Tuple) probe {
 	return pr
 }
 
-// prepare fills pr for a lookup of tp.
+// tupleHash is the table's hash of a tuple: symmetric, so that a
+// connection's original tuple and its inverse hash alike.
+func tupleHash(tp *Tuple, seed uint64) uint64 {
+	if tp.Family == 6 {
+		k := toKey6(tp)
+		return symHash6(&k, seed)
+	}
+	k := toKey4(tp)
+	return symHash4(&k, seed)
+}
+
+// prepare fills pr for a lookup of tp; pr.h is tupleHash(tp).
 func (t *Table) prepare(pr *probe, tp *Tuple) {
 	if tp.Family == 6 {
 		pr.kind, pr.k6 = kind6, toKey6(tp)
@@ -236,7 +247,7 @@ func (t *Table) insert(pr *probe, e *entry, reserved bool) (uint32, bool) {
 	}
 	slot := pr.s.add(pr, e)
 	if natted {
-		rf := ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: e.tuple[Original], dir: Original}
+		rf := natRef{shard: pr.s, kind: pr.kind, slot: slot}
 		if !t.nat.add(e.tuple[Original], e.tuple[Reply], rf, e.status, reserved) {
 			pr.s.remove(pr.kind, slot)
 			return 0, false
