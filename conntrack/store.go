@@ -57,9 +57,19 @@ func (k key6) tuple() Tuple {
 // a reply type folded onto its request), then xxhash runs over them with
 // the table's seed in front.
 func symHash4(k *key4, seed uint64) uint64 {
-	a, b := binary.BigEndian.Uint32(k.src[:]), binary.BigEndian.Uint32(k.dst[:])
-	sp, dp := k.sport, k.dport
-	if k.proto == 1 {
+	return symHash4Of(binary.BigEndian.Uint32(k.src[:]), binary.BigEndian.Uint32(k.dst[:]), k.sport, k.dport, k.zone, k.proto, seed)
+}
+
+// symHash4Tuple is symHash4 of toKey4(tp), read from the tuple itself: a
+// lookup that hashed the key it had just built would read each address
+// back as one word from four one-byte stores, which the CPU cannot
+// forward, and stall.
+func symHash4Tuple(tp *Tuple, seed uint64) uint64 {
+	return symHash4Of(binary.BigEndian.Uint32(tp.Src[:4]), binary.BigEndian.Uint32(tp.Dst[:4]), tp.SrcPort, tp.DstPort, tp.Zone, tp.Proto, seed)
+}
+
+func symHash4Of(a, b uint32, sp, dp, zone uint16, proto uint8, seed uint64) uint64 {
+	if proto == 1 {
 		dp = foldICMP(1, dp)
 		if b < a {
 			a, b = b, a
@@ -67,7 +77,7 @@ func symHash4(k *key4, seed uint64) uint64 {
 	} else if b < a || b == a && dp < sp {
 		a, b, sp, dp = b, a, dp, sp
 	}
-	return xxh64Words(seed, uint64(a)<<32|uint64(b), uint64(sp)<<48|uint64(dp)<<32|uint64(k.zone)<<16|uint64(k.proto))
+	return xxh64Words(seed, uint64(a)<<32|uint64(b), uint64(sp)<<48|uint64(dp)<<32|uint64(zone)<<16|uint64(proto))
 }
 
 // The XXH64 primes.

@@ -173,8 +173,7 @@ func tupleHash(tp *Tuple, seed uint64) uint64 {
 		k := toKey6(tp)
 		return symHash6(&k, seed)
 	}
-	k := toKey4(tp)
-	return symHash4(&k, seed)
+	return symHash4Tuple(tp, seed)
 }
 
 // prepare fills pr for a lookup of tp; pr.h is tupleHash(tp).
@@ -184,7 +183,7 @@ func (t *Table) prepare(pr *probe, tp *Tuple) {
 		pr.h = symHash6(&pr.k6, t.seed)
 	} else {
 		pr.kind, pr.k4 = kind4, toKey4(tp)
-		pr.h = symHash4(&pr.k4, t.seed)
+		pr.h = symHash4Tuple(tp, t.seed)
 	}
 	if tp.Proto == 6 {
 		pr.kind |= kindTCP
