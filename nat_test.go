@@ -306,3 +306,34 @@ COMMIT
 		t.Errorf("%v allocations per new NATed connection, want 0", n)
 	}
 }
+
+// TestDNATClashMovesTheSourcePort: one client port reaches two
+// forwarded ports that DNAT to the same server, so both connections
+// would have the same reply tuple. As in the kernel, the second one's
+// null source binding gives it another source port (get_unique_tuple),
+// and both connections work in both directions.
+func TestDNATClashMovesTheSourcePort(t *testing.T) {
+	e := natEngine(t, `*nat
+-A PREROUTING -i eth1 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.0.2.20:80
+-A PREROUTING -i eth1 -p tcp -m tcp --dport 8081 -j DNAT --to-destination 192.0.2.20:80
+COMMIT
+`)
+	t0 := time.Unix(1_700_000_000, 0)
+	var sports []uint16
+	for _, dport := range []uint16{8080, 8081} {
+		p, v := through(t, e, testpkt.Spec{Src: a("203.0.113.5"), Dst: a("198.51.100.1"), Proto: "tcp", SrcPort: 50000, DstPort: dport, Flags: "S", Seq: 1}, "eth1", t0)
+		if v.Action != filter.Accept || p.Dst() != a("192.0.2.20") || p.DstPort != 80 {
+			t.Fatalf("SYN to %d: %v, leaves for %v:%d", dport, v, p.Dst(), p.DstPort)
+		}
+		sports = append(sports, p.SrcPort)
+	}
+	if sports[0] != 50000 || sports[1] == 50000 {
+		t.Fatalf("source ports after DNAT: %v, want 50000 and another", sports)
+	}
+	for i, dport := range []uint16{8080, 8081} {
+		p, v := through(t, e, testpkt.Spec{Src: a("192.0.2.20"), Dst: a("203.0.113.5"), Proto: "tcp", SrcPort: 80, DstPort: sports[i], Flags: "SA", Seq: 9, Ack: 2}, "eth0", t0)
+		if v.Action != filter.Accept || v.CTDir != conntrack.Reply || p.SrcPort != dport || p.DstPort != 50000 {
+			t.Errorf("SYN/ACK to port %d: %v, leaves %d → %d, want %d → 50000", sports[i], v, p.SrcPort, p.DstPort, dport)
+		}
+	}
+}

@@ -236,25 +236,37 @@ func (l *srcList) remove(t Tuple) {
 // SetReply gives the unconfirmed connection of a NEW packet the reply
 // tuple NAT chose for it, with the NAT status bits (IPS_SRC_NAT,
 // IPS_DST_NAT and the _DONE bits), as nf_conntrack_alter_reply and
-// nf_nat_setup_info do. A reply tuple that differs from the original's
-// inverse is reserved until the connection is confirmed or abandoned
+// nf_nat_setup_info do. It does nothing for a packet whose connection
+// is already confirmed.
+//
+// The binding that completes the connection's NAT (both _DONE bits set:
+// the source binding at POSTROUTING or INPUT, always the last before
+// confirmation) reserves the reply tuple, if it differs from the
+// original's inverse, until the connection is confirmed or abandoned
 // ([Table.Abandon]), so that no other connection can choose it
-// meanwhile; SetReply reports false, changing nothing, if a confirmed
-// connection has it or another unconfirmed one reserved it first. It
-// does nothing for a packet whose connection is already confirmed.
+// meanwhile; that SetReply reports false, changing nothing, if another
+// NATed connection has the tuple or an unconfirmed one reserved it
+// first, and the caller chooses again. A first binding (DNAT at
+// PREROUTING) reserves nothing: the kernel lets a destination binding
+// clash and resolves the clash at the source binding, whose null
+// binding then moves the connection to another source port
+// (get_unique_tuple), and a connection DNATed and then source-NATed
+// reserves one tuple, not two.
 func (t *Table) SetReply(r *Result, reply Tuple, status Status) bool {
 	if !r.isNew {
 		return false
 	}
 	e := &r.pending
-	if reply != e.tuple[Reply] {
-		inv, _ := e.tuple[Original].Invert()
-		if reply != inv && !t.nat.reserve(&reply) {
-			return false
-		}
+	const done = StatusSrcNATDone | StatusDstNATDone
+	inv, _ := e.tuple[Original].Invert()
+	reserve := (e.status|status)&done == done && reply != inv && (r.reservedBy != t || reply != e.tuple[Reply])
+	if reserve && !t.nat.reserve(&reply) {
+		return false
+	}
+	if reserve || reply != e.tuple[Reply] {
 		t.releaseReply(r)
 		e.tuple[Reply] = reply
-		if reply != inv {
+		if reserve {
 			r.reservedBy = t
 		}
 	}

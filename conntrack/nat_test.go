@@ -119,7 +119,12 @@ func TestOriginalDirectionOfANATedConnectionSeesTheReplyTuple(t *testing.T) {
 // different flows handled at once, both wanting the same public tuple:
 // the kernel lets both choose it and drops the second at confirmation;
 // nfgo's reservation makes the second choose again.
+// TestReservedReplyTuplesCannotBeChosenTwice: the binding that
+// completes a connection's NAT (here the source binding after a null
+// destination one) reserves its reply tuple until the connection is
+// confirmed or abandoned.
 func TestReservedReplyTuplesCannotBeChosenTwice(t *testing.T) {
+	const complete = StatusSrcNAT | StatusSrcNATDone | StatusDstNATDone
 	tb := NewTable(Config{})
 	var r1, r2 Result
 	tb.In(&r1, pkt(t, udp("10.0.0.5", "8.8.8.8", 5000, 53)), 0, t0, true)
@@ -132,14 +137,14 @@ func TestReservedReplyTuplesCannotBeChosenTwice(t *testing.T) {
 	if tb.Taken(public(&r1), t0) {
 		t.Fatal("public tuple taken before anyone chose it")
 	}
-	if !tb.SetReply(&r1, public(&r1), StatusSrcNAT|StatusSrcNATDone) {
+	if !tb.SetReply(&r1, public(&r1), complete) {
 		t.Fatal("first SetReply refused")
 	}
 	// Unconfirmed, the first connection's choice is already taken.
 	if !tb.Taken(public(&r2), t0) {
 		t.Error("Taken: a reserved reply tuple is free")
 	}
-	if tb.SetReply(&r2, public(&r2), StatusSrcNAT|StatusSrcNATDone) {
+	if tb.SetReply(&r2, public(&r2), complete) {
 		t.Fatal("second SetReply of the same reply tuple accepted")
 	}
 	// The first packet is dropped after all: its reservation goes.
@@ -147,7 +152,7 @@ func TestReservedReplyTuplesCannotBeChosenTwice(t *testing.T) {
 	if tb.Taken(public(&r2), t0) {
 		t.Error("Taken: an abandoned reservation still holds the tuple")
 	}
-	if !tb.SetReply(&r2, public(&r2), StatusSrcNAT|StatusSrcNATDone) || !tb.Confirm(&r2) {
+	if !tb.SetReply(&r2, public(&r2), complete) || !tb.Confirm(&r2) {
 		t.Fatal("second connection could not take the freed tuple")
 	}
 	tb.Confirm(&r1)
@@ -159,7 +164,7 @@ func TestReservedReplyTuplesCannotBeChosenTwice(t *testing.T) {
 	tb.In(&r3, pkt(t, udp("10.0.0.7", "8.8.8.8", 5000, 53)), 0, t0, true)
 	other := public(&r3)
 	other.DstPort = 61000
-	if !tb.SetReply(&r3, other, StatusSrcNAT|StatusSrcNATDone) {
+	if !tb.SetReply(&r3, other, complete) {
 		t.Fatal("SetReply refused")
 	}
 	r3.Reset()
@@ -175,12 +180,21 @@ func TestReservedReplyTuplesCannotBeChosenTwice(t *testing.T) {
 // may already hold another connection).
 func TestNATedReplyLookupWaitsOutARemoval(t *testing.T) {
 	for _, removed := range []bool{false, true} {
-		tb := NewTable(Config{})
 		orig := Tuple{Family: packet.IPv4, Proto: packet.ProtoUDP, SrcPort: 5000, DstPort: 53}
 		copy(orig.Src[:], []byte{10, 0, 0, 5})
 		copy(orig.Dst[:], []byte{8, 8, 8, 8})
-		r := snat(t, tb, orig, [4]byte{203, 0, 113, 1}, 61000)
-		reply := r.Tuple(Reply)
+		var tb *Table
+		var reply Tuple
+		// The lookup's first probe, by the reply tuple, locks that
+		// tuple's shard: it must not be the connection's, which the
+		// test holds. Each table has its own hash seed.
+		for {
+			tb = NewTable(Config{})
+			r := snat(t, tb, orig, [4]byte{203, 0, 113, 1}, 61000)
+			if reply = r.Tuple(Reply); tb.probeOf(&reply).s != tb.probeOf(&orig).s {
+				break
+			}
+		}
 		ns := t0.Add(time.Second).UnixNano()
 
 		var held located
@@ -212,5 +226,33 @@ func TestNATedReplyLookupWaitsOutARemoval(t *testing.T) {
 		if got.found == removed || got.found && got.other != orig {
 			t.Errorf("removed %v: found %v (original tuple %v), want found %v with %v", removed, got.found, got.other, !removed, orig)
 		}
+	}
+}
+
+// TestOnlyTheCompletingBindingReserves: a DNAT binding at PREROUTING
+// reserves nothing (the kernel lets it clash, for the source binding to
+// resolve); the source binding after it, a null one here, reserves the
+// reply tuple, once, and confirmation turns the reservation into the
+// connection's index entry.
+func TestOnlyTheCompletingBindingReserves(t *testing.T) {
+	tb := NewTable(Config{})
+	var r Result
+	tb.In(&r, pkt(t, udp("198.51.100.9", "192.0.2.1", 5000, 53)), 0, t0, true)
+	reply := r.Tuple(Reply)
+	copy(reply.Src[:4], []byte{10, 0, 0, 53})
+	if !tb.SetReply(&r, reply, StatusDstNAT|StatusDstNATDone) {
+		t.Fatal("DNAT SetReply refused")
+	}
+	if tb.Taken(reply, t0) || tb.nat.n.Load() != 0 {
+		t.Errorf("after the DNAT binding: taken %v, %d index entries; want free and 0", tb.Taken(reply, t0), tb.nat.n.Load())
+	}
+	if !tb.SetReply(&r, reply, StatusSrcNATDone) {
+		t.Fatal("null source binding refused")
+	}
+	if !tb.Taken(reply, t0) || tb.nat.n.Load() != 1 {
+		t.Errorf("after the source binding: taken %v, %d index entries; want taken and 1", tb.Taken(reply, t0), tb.nat.n.Load())
+	}
+	if !tb.Confirm(&r) || tb.nat.n.Load() != 1 {
+		t.Errorf("after confirming: %d index entries, want 1", tb.nat.n.Load())
 	}
 }

@@ -51,10 +51,13 @@ const maxAttempts = 128
 const minAttempts = 16
 
 // Select returns the tuple that the connection whose original-direction
-// tuple is now curr should have after manipulation m into range r, and
-// ok=false when no tuple in the range is free (the caller drops the
-// packet and counts it, as the kernel's confirm step would drop the
-// clash). The connection's new reply tuple is the inverse of the result;
+// tuple is now curr should have after manipulation m into range r. For
+// a source manipulation ok is false when no tuple in the range is free
+// (the caller drops the packet and counts it, as the kernel's confirm
+// step would drop the clash). A destination manipulation always
+// succeeds, as get_unique_tuple cannot fail: with no free tuple it
+// returns the last one tried, and the source binding after it resolves
+// the clash by moving the source port (the null binding does), or fails. The connection's new reply tuple is the inverse of the result;
 // the result equals curr when nothing needs to change (a null binding).
 //
 // It follows get_unique_tuple:
@@ -90,10 +93,13 @@ func (s *Selector) Select(curr conntrack.Tuple, r *Range, m Manip) (conntrack.Tu
 	if r.Flags&ProtoRandomAll == 0 {
 		if r.Flags&ProtoSpecified != 0 {
 			if r.Flags&ProtoOffset == 0 && l4InRange(&t, m, r.MinPort, r.MaxPort) {
-				// With a single port the kernel does not even look:
-				// a clash is dropped at confirm. Report it here.
+				// With a single port the kernel does not even look. A
+				// destination binding's clash is then resolved by the
+				// source binding after it (its null binding moves the
+				// source port); a source binding's is dropped at
+				// confirm, so report it here.
 				if r.MinPort == r.MaxPort {
-					return t, !s.used(&t)
+					return t, m == ManipDst || !s.used(&t)
 				}
 				if !s.used(&t) {
 					return t, true
@@ -103,7 +109,13 @@ func (s *Selector) Select(curr conntrack.Tuple, r *Range, m Manip) (conntrack.Tu
 			return t, true
 		}
 	}
-	return s.uniquePort(t, r, m)
+	t, ok := s.uniquePort(t, r, m)
+	// The kernel's search gives up with the last tuple it tried, which
+	// the connection then takes (get_unique_tuple cannot fail): a
+	// destination binding's clash is resolved by the source binding
+	// after it, and one left unresolved fails that binding's
+	// reservation, where the kernel drops it at confirm.
+	return t, ok || m == ManipDst
 }
 
 // used is nf_nat_used_tuple: whether another connection's reply tuple is

@@ -129,7 +129,7 @@ func TestSelectRandomFlagsAlwaysSearch(t *testing.T) {
 	}
 }
 
-func TestSelectDNATWithoutPortsKeepsPortAndReportsClash(t *testing.T) {
+func TestSelectDNATWithoutPortsKeepsPortEvenOnAClash(t *testing.T) {
 	c := newFakeConns()
 	r := addrRange("10.0.0.80", "10.0.0.80")
 	s := Selector{Conns: c, Rand: seq(0)}
@@ -141,10 +141,18 @@ func TestSelectDNATWithoutPortsKeepsPortAndReportsClash(t *testing.T) {
 	}
 	c.add(curr, got)
 	// The same client port to another public address DNATed to the same
-	// server: the kernel cannot change a DNAT port without a range.
+	// server: the kernel cannot change a DNAT port without a range, and
+	// keeps the clashing tuple for the source binding to resolve (its
+	// null binding moves the source port).
 	curr2 := tuple(tcp, "198.51.100.1", 5000, "203.0.113.6", 80)
-	if got, ok := s.Select(curr2, &r, ManipDst); ok {
-		t.Errorf("Select = %v, true; want a clash reported", got)
+	if got, ok := s.Select(curr2, &r, ManipDst); !ok || got != want {
+		t.Errorf("Select = %v, %v; want %v, true", got, ok, want)
+	}
+	// The source binding's null range then finds the tuple used and
+	// moves the source port.
+	null := NullRange(want, ManipSrc)
+	if got, ok := s.Select(want, &null, ManipSrc); !ok || got.SrcPort == 5000 || got.Src != want.Src {
+		t.Errorf("null source binding = %v, %v; want another source port on %v", got, ok, want.SrcAddr())
 	}
 }
 
