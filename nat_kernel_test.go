@@ -2,12 +2,10 @@ package nfgo_test
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 
 	"github.com/nfgo/nfgo"
 	"github.com/nfgo/nfgo/filter"
-	"github.com/nfgo/nfgo/filter/iptables"
 	"github.com/nfgo/nfgo/internal/kernel"
 	"github.com/nfgo/nfgo/internal/testpkt"
 	"github.com/nfgo/nfgo/packet"
@@ -50,14 +48,7 @@ func TestDNATClashMatchesKernel(t *testing.T) {
 	if err := r.Restore([]byte(dnatClashRules), false); err != nil {
 		t.Fatal(err)
 	}
-	e := nfgo.New(nfgo.Config{Host: routerHost})
-	rs, err := iptables.Parse(strings.NewReader(dnatClashRules), packet.IPv4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.SetRuleset(rs); err != nil {
-		t.Fatal(err)
-	}
+	e := engine(t, dnatClashRules)
 	ours := func(b []byte) []byte {
 		var p packet.Packet
 		p.Decode(append([]byte(nil), b...))

@@ -222,61 +222,48 @@ func BenchmarkTableLookup(b *testing.B) {
 				i++
 			}
 		})
-		b.Run(fmt.Sprintf("entries=%d/map-baseline", n), func(b *testing.B) {
-			type conn struct {
-				deadline int64
-				packets  uint64
-				bytes    uint64
+		// The yardstick, bare; then made safe for concurrent readers and
+		// writers in the two least costly ways: one mutex around it, or
+		// a sync.Map (reads take no lock) whose values are updated
+		// atomically. They are what the yardstick costs once it must be
+		// -race clean.
+		type conn struct {
+			deadline int64
+			packets  uint64
+			bytes    uint64
+		}
+		for _, locked := range []bool{false, true} {
+			name := "map-baseline"
+			if locked {
+				name = "map-mutex-baseline"
 			}
-			m := make(map[Tuple]*conn, n)
-			for i := range n {
-				p.Decode(flowPacket(udpTemplate, i))
-				tp, _ := TupleOf(&p, 0)
-				m[tp] = &conn{}
-			}
-			ns := t0.Add(time.Second).UnixNano()
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if c := m[tuples[i%k]]; c != nil {
-					c.deadline = ns + int64(30*time.Second)
-					c.packets++
-					c.bytes += 64
+			b.Run(fmt.Sprintf("entries=%d/%s", n, name), func(b *testing.B) {
+				var mu sync.Mutex
+				m := make(map[Tuple]*conn, n)
+				for i := range n {
+					p.Decode(flowPacket(udpTemplate, i))
+					tp, _ := TupleOf(&p, 0)
+					m[tp] = &conn{}
 				}
-				i++
-			}
-		})
-		// The same map made safe for concurrent readers and writers in
-		// the two least costly ways: one mutex around it, or a sync.Map
-		// (reads take no lock) whose values are updated atomically. They
-		// are what the yardstick costs once it must be -race clean.
-		b.Run(fmt.Sprintf("entries=%d/map-mutex-baseline", n), func(b *testing.B) {
-			type conn struct {
-				deadline int64
-				packets  uint64
-				bytes    uint64
-			}
-			var mu sync.Mutex
-			m := make(map[Tuple]*conn, n)
-			for i := range n {
-				p.Decode(flowPacket(udpTemplate, i))
-				tp, _ := TupleOf(&p, 0)
-				m[tp] = &conn{}
-			}
-			ns := t0.Add(time.Second).UnixNano()
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				mu.Lock()
-				if c := m[tuples[i%k]]; c != nil {
-					c.deadline = ns + int64(30*time.Second)
-					c.packets++
-					c.bytes += 64
+				ns := t0.Add(time.Second).UnixNano()
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if locked {
+						mu.Lock()
+					}
+					if c := m[tuples[i%k]]; c != nil {
+						c.deadline = ns + int64(30*time.Second)
+						c.packets++
+						c.bytes += 64
+					}
+					if locked {
+						mu.Unlock()
+					}
+					i++
 				}
-				mu.Unlock()
-				i++
-			}
-		})
+			})
+		}
 		b.Run(fmt.Sprintf("entries=%d/syncmap-atomic-baseline", n), func(b *testing.B) {
 			type conn struct {
 				deadline atomic.Int64
