@@ -381,7 +381,9 @@ func (t *Table) locate(loc *located, tp *Tuple, ns int64) bool {
 			// Found by its original tuple; its reply tuple is the one NAT
 			// chose, kept beside it.
 			loc.nat = true
-			loc.other, _ = pr.s.natReply(pr.kind, slot)
+			if reply := pr.s.natReplyAt(pr.kind, slot); reply != nil {
+				loc.other = *reply
+			}
 		}
 		return true
 	}
@@ -439,7 +441,8 @@ func (t *Table) lockNATed(loc *located, tp *Tuple, h uint64, ns int64) (found, r
 		s.mu.Unlock()
 		return false, false
 	}
-	*loc = located{s: s, kind: kind, slot: slot, c: c, tcp: tcp, born: born, dir: Reply, nat: true, other: s.origTuple(kind, slot)}
+	loc.s, loc.kind, loc.slot, loc.c, loc.tcp, loc.born, loc.dir, loc.nat = s, kind, slot, c, tcp, born, Reply, true
+	s.origTupleInto(&loc.other, kind, slot)
 	return true, false
 }
 

@@ -90,8 +90,8 @@ func (t *Table) Forward(f *Flow, p *packet.Packet, now time.Time, accept func(ds
 	default:
 		return false
 	}
-	tp, ok := TupleOf(p, 0)
-	if !ok {
+	var tp Tuple
+	if !tupleOf(&tp, p, 0) {
 		return false
 	}
 	ns := now.UnixNano()

@@ -89,6 +89,20 @@ func (s *shard) origTuple(kind storeKind, slot uint32) Tuple {
 	return s.v6t.at(slot).key.tuple()
 }
 
+// origTupleInto writes a stored connection's original tuple in place.
+func (s *shard) origTupleInto(t *Tuple, kind storeKind, slot uint32) {
+	switch kind {
+	case kind4:
+		s.v4.at(slot).key.tupleInto(t)
+	case kind4 | kindTCP:
+		s.v4t.at(slot).key.tupleInto(t)
+	case kind6:
+		s.v6.at(slot).key.tupleInto(t)
+	default:
+		s.v6t.at(slot).key.tupleInto(t)
+	}
+}
+
 // materialize returns the full entry of a stored connection.
 func (s *shard) materialize(kind storeKind, slot uint32, now int64) entry {
 	var e entry
@@ -165,11 +179,18 @@ func (s *shard) stillThere(rf *ref, natOther *Tuple) (*connState, bool) {
 // natReply returns the reply tuple NAT gave the connection in slot, if
 // it changed it. s.mu must be held.
 func (s *shard) natReply(kind storeKind, slot uint32) (Tuple, bool) {
-	k := extKey(kind, slot)
-	if t := s.replies.get(&k, keyHash(k)); t != nil {
+	if t := s.natReplyAt(kind, slot); t != nil {
 		return *t, true
 	}
 	return Tuple{}, false
+}
+
+// natReplyAt is natReply in place: the tuple stays valid while s.mu is
+// held and the connection stays. The hot path copies it once, not
+// twice.
+func (s *shard) natReplyAt(kind storeKind, slot uint32) *Tuple {
+	k := extKey(kind, slot)
+	return s.replies.get(&k, keyHash(k))
 }
 
 // setNATReply records the reply tuple NAT gave the connection in slot.

@@ -41,15 +41,25 @@ func toKey6(t *Tuple) key6 {
 }
 
 func (k key4) tuple() Tuple {
-	t := Tuple{SrcPort: k.sport, DstPort: k.dport, Zone: k.zone, Family: 4, Proto: k.proto}
+	var t Tuple
+	k.tupleInto(&t)
+	return t
+}
+
+// tupleInto writes the key's tuple in place (see tupleOf for why the
+// hot paths avoid building a tuple and copying it whole at once).
+func (k *key4) tupleInto(t *Tuple) {
+	*t = Tuple{}
 	copy(t.Src[:4], k.src[:])
 	copy(t.Dst[:4], k.dst[:])
-	return t
+	t.SrcPort, t.DstPort, t.Zone, t.Family, t.Proto = k.sport, k.dport, k.zone, 4, k.proto
 }
 
 func (k key6) tuple() Tuple {
 	return Tuple{Src: k.src, Dst: k.dst, SrcPort: k.sport, DstPort: k.dport, Zone: k.zone, Family: 6, Proto: k.proto}
 }
+
+func (k *key6) tupleInto(t *Tuple) { *t = k.tuple() }
 
 // symHash4 hashes a key so that it and its inverse agree, without
 // building the inverse: the two endpoints are taken in a fixed order (for

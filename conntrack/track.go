@@ -161,7 +161,8 @@ func (t *Table) in(r *Result, p *packet.Packet, zone uint16, now time.Time, chec
 		t.related(r, p, zone, ns)
 		return
 	}
-	tp, ok := TupleOf(p, zone)
+	var tp Tuple
+	ok := tupleOf(&tp, p, zone)
 	if ok && tp.Proto == packet.ProtoGRE && p.GREVersion == 1 {
 		tp.SrcPort = t.gre.srcKey(&tp) // as Table.TupleOf
 	}

@@ -131,33 +131,46 @@ const greProtoPPP = 0x880b
 // PPTP's GRE without PPP in it. A PPTP packet's source key is left 0:
 // [Table.TupleOf] looks it up.
 func TupleOf(p *packet.Packet, zone uint16) (Tuple, bool) {
-	t := Tuple{Family: p.Family, Proto: p.Proto, Zone: zone}
+	var t Tuple
+	ok := tupleOf(&t, p, zone)
+	return t, ok
+}
+
+// tupleOf is TupleOf writing the tuple in place, which the hot paths
+// use: a tuple built field by field and at once copied whole, as
+// returning it copies it, is read back in wide words from the narrow
+// stores that just wrote it, which the CPU cannot forward, and stalls.
+// t is left zero when ok is false.
+func tupleOf(t *Tuple, p *packet.Packet, zone uint16) bool {
+	*t = Tuple{}
 	b := p.Bytes()
 	switch p.Family {
 	case packet.IPv4:
 		if len(b) < 20 {
-			return Tuple{}, false
+			return false
 		}
 		copy(t.Src[:4], b[12:16])
 		copy(t.Dst[:4], b[16:20])
 	case packet.IPv6:
 		if len(b) < 40 {
-			return Tuple{}, false
+			return false
 		}
 		copy(t.Src[:], b[8:24])
 		copy(t.Dst[:], b[24:40])
 	default:
-		return Tuple{}, false
+		return false
 	}
 	switch p.Proto {
 	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP:
 		if p.L4Off == 0 {
-			return Tuple{}, false
+			*t = Tuple{}
+			return false
 		}
 		t.SrcPort, t.DstPort = p.SrcPort, p.DstPort
 	case packet.ProtoICMP, packet.ProtoICMPv6:
 		if p.L4Off == 0 {
-			return Tuple{}, false
+			*t = Tuple{}
+			return false
 		}
 		t.SrcPort, t.DstPort = p.ICMPID, uint16(p.ICMPType)<<8|uint16(p.ICMPCode)
 	case packet.ProtoGRE:
@@ -168,12 +181,14 @@ func TupleOf(p *packet.Packet, zone uint16) (Tuple, bool) {
 		// One cut off before the call ID gets zero keys too.
 		if p.L4Off != 0 && p.GREVersion == 1 && p.HasGREKey {
 			if p.GREProto != greProtoPPP {
-				return Tuple{}, false
+				*t = Tuple{}
+				return false
 			}
 			t.DstPort = uint16(p.GREKey)
 		}
 	}
-	return t, true
+	t.Zone, t.Family, t.Proto = zone, p.Family, p.Proto
+	return true
 }
 
 // String formats the tuple as conntrack -L prints one direction:
