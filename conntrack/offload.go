@@ -29,10 +29,11 @@ type Flow struct {
 	// Status and Mark are the connection's.
 	Status Status
 	Mark   uint32
-	// Orig and Reply are the connection's tuples when it is NATed
-	// (Status has StatusSrcNAT or StatusDstNAT), for nat.Apply; zero
-	// otherwise.
-	Orig, Reply Tuple
+	// Other is the connection's tuple in the direction the packet does
+	// not travel when it is NATed (Status has StatusSrcNAT or
+	// StatusDstNAT), zero otherwise: all nat.Apply reads of the two
+	// tuples to rewrite the packet.
+	Other Tuple
 }
 
 // Offload marks the connection of r offloaded, if it can be: confirmed,
@@ -110,11 +111,7 @@ func (t *Table) Forward(f *Flow, p *packet.Packet, now time.Time, accept func(ds
 	// without NAT, where it is addressed.
 	dst := tp.DstAddr()
 	if loc.nat {
-		if loc.dir == Original {
-			f.Orig, f.Reply = tp, loc.other
-		} else {
-			f.Orig, f.Reply = loc.other, tp
-		}
+		f.Other = loc.other
 		dst = loc.other.SrcAddr()
 	}
 	if !accept(dst) {
