@@ -66,10 +66,8 @@ func (e *Engine) offloaded(p *packet.Packet, m Meta, env *hostEnv, v *Verdict) b
 		return false
 	}
 	*v = Verdict{Action: filter.Accept, Reason: ReasonOffload, Mark: m.Mark, Out: out, CT: conntrack.Established, CTDir: f.Dir}
-	// nat.Apply reads only the tuple of the other direction, so f.Other
-	// stands for both.
 	if f.Status&(conntrack.StatusSrcNAT|conntrack.StatusDstNAT) != 0 &&
-		(!nat.Apply(p, f.Dir, &f.Other, &f.Other, f.Status, nat.ManipDst) || !nat.Apply(p, f.Dir, &f.Other, &f.Other, f.Status, nat.ManipSrc)) {
+		(!nat.ApplyOther(p, f.Dir, &f.Other, f.Status, nat.ManipDst) || !nat.ApplyOther(p, f.Dir, &f.Other, f.Status, nat.ManipSrc)) {
 		v.Action, v.Reason = filter.Drop, ReasonNAT
 		e.natDrops.Add(1)
 	} else if !e.cfg.KernelForwards {

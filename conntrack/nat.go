@@ -397,8 +397,9 @@ func (t *Table) locate(loc *located, tp *Tuple, ns int64) bool {
 var lockNATedWaits func()
 
 // lockNATed finds the NATed connection whose reply tuple is tp (of hash
-// h, replyHash) in the NAT index, locks its shard and fills loc, if it is unexpired (an
-// expired one is reaped); when found is true the shard stays locked.
+// h, replyHash) in the NAT index, locks its shard and fills loc, if it
+// is unexpired (an expired one is reaped); when found is true the shard
+// stays locked.
 // reserved reports an unconfirmed connection's reservation of tp
 // instead.
 //

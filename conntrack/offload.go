@@ -31,8 +31,8 @@ type Flow struct {
 	Mark   uint32
 	// Other is the connection's tuple in the direction the packet does
 	// not travel when it is NATed (Status has StatusSrcNAT or
-	// StatusDstNAT), zero otherwise: all nat.Apply reads of the two
-	// tuples to rewrite the packet.
+	// StatusDstNAT), zero otherwise: what nat.ApplyOther rewrites the
+	// packet from.
 	Other Tuple
 }
 

@@ -147,30 +147,28 @@ func tupleOf(t *Tuple, p *packet.Packet, zone uint16) bool {
 	switch p.Family {
 	case packet.IPv4:
 		if len(b) < 20 {
-			return false
+			return noTuple(t)
 		}
 		copy(t.Src[:4], b[12:16])
 		copy(t.Dst[:4], b[16:20])
 	case packet.IPv6:
 		if len(b) < 40 {
-			return false
+			return noTuple(t)
 		}
 		copy(t.Src[:], b[8:24])
 		copy(t.Dst[:], b[24:40])
 	default:
-		return false
+		return noTuple(t)
 	}
 	switch p.Proto {
 	case packet.ProtoTCP, packet.ProtoUDP, packet.ProtoUDPLite, packet.ProtoSCTP:
 		if p.L4Off == 0 {
-			*t = Tuple{}
-			return false
+			return noTuple(t)
 		}
 		t.SrcPort, t.DstPort = p.SrcPort, p.DstPort
 	case packet.ProtoICMP, packet.ProtoICMPv6:
 		if p.L4Off == 0 {
-			*t = Tuple{}
-			return false
+			return noTuple(t)
 		}
 		t.SrcPort, t.DstPort = p.ICMPID, uint16(p.ICMPType)<<8|uint16(p.ICMPCode)
 	case packet.ProtoGRE:
@@ -181,14 +179,19 @@ func tupleOf(t *Tuple, p *packet.Packet, zone uint16) bool {
 		// One cut off before the call ID gets zero keys too.
 		if p.L4Off != 0 && p.GREVersion == 1 && p.HasGREKey {
 			if p.GREProto != greProtoPPP {
-				*t = Tuple{}
-				return false
+				return noTuple(t)
 			}
 			t.DstPort = uint16(p.GREKey)
 		}
 	}
 	t.Zone, t.Family, t.Proto = zone, p.Family, p.Proto
 	return true
+}
+
+// noTuple leaves t zero and reports that the packet has no tuple.
+func noTuple(t *Tuple) bool {
+	*t = Tuple{}
+	return false
 }
 
 // String formats the tuple as conntrack -L prints one direction:

@@ -31,15 +31,23 @@ import (
 // OK; the kernel drops a packet it cannot make writable. ICMP errors
 // RELATED to a connection go to [TranslateICMPError] instead.
 func Apply(p *packet.Packet, dir conntrack.Dir, orig, reply *conntrack.Tuple, status conntrack.Status, m Manip) bool {
+	other := reply
+	if dir == conntrack.Reply {
+		other = orig
+	}
+	return ApplyOther(p, dir, other, status, m)
+}
+
+// ApplyOther is [Apply] given only the connection's tuple in the
+// direction p does not travel (the reply tuple for an original-direction
+// packet, the original for a reply), which is all Apply reads, as
+// conntrack.Flow carries it.
+func ApplyOther(p *packet.Packet, dir conntrack.Dir, other *conntrack.Tuple, status conntrack.Status, m Manip) bool {
 	if !Acts(status, dir, m) {
 		return true
 	}
 	if p.Invalid != packet.OK {
 		return false
-	}
-	other := reply
-	if dir == conntrack.Reply {
-		other = orig
 	}
 	return manip(p, other, m, false)
 }

@@ -57,7 +57,8 @@ const minAttempts = 16
 // step would drop the clash). A destination manipulation always
 // succeeds, as get_unique_tuple cannot fail: with no free tuple it
 // returns the last one tried, and the source binding after it resolves
-// the clash by moving the source port (the null binding does), or fails. The connection's new reply tuple is the inverse of the result;
+// the clash by moving the source port (the null binding does), or fails.
+// The connection's new reply tuple is the inverse of the result;
 // the result equals curr when nothing needs to change (a null binding).
 //
 // It follows get_unique_tuple:
