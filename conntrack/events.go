@@ -52,6 +52,10 @@ type Event struct {
 	// Timeout is what was left when it was removed: 0 for an expired
 	// entry, more when it was deleted early.
 	Conn Conn
+	// Adopted says the change was made by Table.Adopt (a connection
+	// handed over from a sync peer or the kernel), not by a packet. A
+	// sync layer does not send such changes back where they came from.
+	Adopted bool
 }
 
 // String formats the event as conntrack -E prints it with
@@ -289,7 +293,10 @@ func (h *eventHub) emitExpect(typ EventType, e *expectation, now int64) {
 // nanoseconds). It is called with e's shard locked, so it never blocks:
 // with no subscriber anywhere it is one atomic load and allocates
 // nothing.
-func (t *Table) emit(typ EventType, e *entry, now int64) {
+func (t *Table) emit(typ EventType, e *entry, now int64) { t.emitFrom(typ, e, now, false) }
+
+// emitFrom is emit, saying whether the change came from Adopt.
+func (t *Table) emitFrom(typ EventType, e *entry, now int64, adopted bool) {
 	x := &t.ext
 	if x.hooks.Load() == 0 {
 		return
@@ -303,7 +310,7 @@ func (t *Table) emit(typ EventType, e *entry, now int64) {
 	if subs == nil || len(*subs) == 0 {
 		return
 	}
-	ev := Event{Type: typ, Time: time.Unix(0, now), Conn: e.conn(now)}
+	ev := Event{Type: typ, Time: time.Unix(0, now), Conn: e.conn(now), Adopted: adopted}
 	ev.Conn.Timeout = max(ev.Conn.Timeout, 0)
 	for _, s := range *subs {
 		s.send(&ev)

@@ -1,0 +1,225 @@
+package ctsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// PeerConfig configures a Peer.
+type PeerConfig struct {
+	Session SessionConfig
+	// Local is the address and port to listen on (conntrackd's UDP
+	// IPv4_address or IPv6_address, and Port); messages are sent from it.
+	Local netip.AddrPort
+	// Remote is the peer (IPv4_Destination_Address or
+	// IPv6_Destination_Address, and Port). Datagrams from any other
+	// address are dropped and counted, which conntrackd does not do.
+	Remote netip.AddrPort
+	// Interface, if set, binds the socket to the sync interface
+	// (SO_BINDTODEVICE), so that nothing from another link reaches it.
+	Interface string
+	// Apply is called, from the receiving goroutine, with the
+	// connection messages of each datagram.
+	Apply func([]Received)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Peer runs a Session over UDP: it sends what is enqueued, keeps the
+// link alive, answers the peer's control messages and hands received
+// connections to Apply.
+//
+// Peer.mu guards the session and is the only lock. Apply and the
+// session's Resync callback run without it held, so both may call
+// Enqueue.
+type Peer struct {
+	cfg  PeerConfig
+	conn *net.UDPConn
+	dst  *net.UDPAddr
+
+	mu   sync.Mutex // guards sess
+	sess *Session
+
+	wake chan struct{}
+	// resync is set, under mu, when the peer asked for a full dump;
+	// the receiving goroutine then calls the configured Resync.
+	resync   bool
+	onResync func()
+	foreign  atomic.Uint64
+	sendErr  atomic.Uint64
+}
+
+// PeerStats are a peer's counters.
+type PeerStats struct {
+	SessionStats
+	// Foreign counts datagrams from an address other than the peer's,
+	// dropped.
+	Foreign uint64
+	// SendErrors counts datagrams the socket refused.
+	SendErrors uint64
+}
+
+// ListenPeer opens the peer's socket.
+func ListenPeer(cfg PeerConfig) (*Peer, error) {
+	if !cfg.Local.IsValid() || !cfg.Remote.IsValid() {
+		return nil, errors.New("ctsync: a peer needs a local and a remote address")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			if serr == nil && cfg.Interface != "" {
+				serr = syscall.BindToDevice(int(fd), cfg.Interface)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	network := "udp4"
+	if cfg.Local.Addr().Is6() {
+		network = "udp6"
+	}
+	pc, err := lc.ListenPacket(context.Background(), network, cfg.Local.String())
+	if err != nil {
+		return nil, fmt.Errorf("ctsync: listening on %v: %w", cfg.Local, err)
+	}
+	p := &Peer{cfg: cfg, conn: pc.(*net.UDPConn), dst: net.UDPAddrFromAddrPort(cfg.Remote), wake: make(chan struct{}, 1)}
+	p.onResync = cfg.Session.Resync
+	sc := cfg.Session
+	sc.Resync = func() { p.resync = true }
+	p.sess = NewSession(sc, cfg.Now())
+	return p, nil
+}
+
+// Enqueue queues a connection's change for the peer (see
+// Session.Enqueue). It does not block on the network.
+func (p *Peer) Enqueue(typ MsgType, c *Conn) {
+	p.mu.Lock()
+	p.sess.Enqueue(typ, c)
+	p.mu.Unlock()
+	p.poke()
+}
+
+// RequestResync asks the peer for a full dump.
+func (p *Peer) RequestResync() {
+	p.mu.Lock()
+	p.sess.RequestResync()
+	p.mu.Unlock()
+	p.poke()
+}
+
+func (p *Peer) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns the peer's counters.
+func (p *Peer) Stats() PeerStats {
+	p.mu.Lock()
+	st := p.sess.Stats()
+	p.mu.Unlock()
+	return PeerStats{SessionStats: st, Foreign: p.foreign.Load(), SendErrors: p.sendErr.Load()}
+}
+
+// Run sends and receives until ctx ends or the socket fails, then
+// closes the socket.
+func (p *Peer) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- p.receive() }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			p.flush()
+			p.conn.Close()
+			<-errc
+			return nil
+		case err := <-errc:
+			p.conn.Close()
+			return err
+		case <-tick.C:
+			p.mu.Lock()
+			p.sess.Tick(p.cfg.Now())
+			p.mu.Unlock()
+			p.flush()
+		case <-p.wake:
+			p.flush()
+		}
+	}
+}
+
+// flush sends what the session has queued.
+func (p *Peer) flush() {
+	p.mu.Lock()
+	if !p.sess.Pending() {
+		p.mu.Unlock()
+		return
+	}
+	dgrams := p.sess.Flush(nil, p.cfg.Now())
+	p.mu.Unlock()
+	for _, d := range dgrams {
+		if _, err := p.conn.WriteToUDP(d, p.dst); err != nil {
+			p.sendErr.Add(1)
+		}
+	}
+}
+
+// receive reads datagrams until the socket is closed.
+func (p *Peer) receive() error {
+	buf := make([]byte, 65536)
+	var got []Received
+	for {
+		n, from, err := p.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				continue // an earlier send found no listener
+			}
+			return fmt.Errorf("ctsync: receiving: %w", err)
+		}
+		if from.Addr().Unmap() != p.cfg.Remote.Addr().Unmap() {
+			p.foreign.Add(1)
+			continue
+		}
+		p.mu.Lock()
+		got = p.sess.Receive(got[:0], buf[:n])
+		pending, resync := p.sess.Pending(), p.resync
+		p.resync = false
+		p.mu.Unlock()
+		if len(got) > 0 && p.cfg.Apply != nil {
+			p.cfg.Apply(got)
+		}
+		if resync && p.onResync != nil {
+			p.onResync()
+		}
+		if pending {
+			p.poke()
+		}
+	}
+}
+
+// LocalAddr returns the address the peer listens on.
+func (p *Peer) LocalAddr() netip.AddrPort { return p.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// SetRemote changes the peer's address. It must be called before Run.
+func (p *Peer) SetRemote(a netip.AddrPort) {
+	p.cfg.Remote = a
+	p.dst = net.UDPAddrFromAddrPort(a)
+}
