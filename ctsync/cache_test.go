@@ -1,7 +1,6 @@
 package ctsync
 
 import (
-	"context"
 	"net/netip"
 	"sync"
 	"testing"
@@ -30,28 +29,9 @@ func track(t *testing.T, tb *conntrack.Table, s testpkt.Spec, now time.Time) con
 // from table a, b's received connections applied by apply.
 func loopbackPeers(t *testing.T, a *conntrack.Table, apply func([]Received)) (pa, pb *Peer) {
 	t.Helper()
-	var err error
-	// Ports chosen by the kernel: listen first, then tell each the other's.
-	pa, err = ListenPeer(PeerConfig{Local: netip.MustParseAddrPort("127.0.0.1:0"), Remote: netip.MustParseAddrPort("127.0.0.1:9")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err = ListenPeer(PeerConfig{Local: netip.MustParseAddrPort("127.0.0.1:0"), Remote: pa.LocalAddr(), Apply: apply})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pa.SetRemote(pb.LocalAddr())
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, p := range []*Peer{pa, pb} {
-		wg.Go(func() {
-			if err := p.Run(ctx); err != nil {
-				t.Errorf("peer: %v", err)
-			}
-		})
-	}
+	pa, pb = peerPair(t, 0, apply)
 	stop, _ := Tap(a, pa, 1024)
-	t.Cleanup(func() { stop(); cancel(); wg.Wait() })
+	t.Cleanup(stop)
 	return pa, pb
 }
 

@@ -25,6 +25,11 @@ type PeerConfig struct {
 	// Interface, if set, binds the socket to the sync interface
 	// (SO_BINDTODEVICE), so that nothing from another link reaches it.
 	Interface string
+	// RcvBuffer and SndBuffer size the socket's buffers
+	// (conntrackd's RcvSocketBuffer and SndSocketBuffer; 0 leaves the
+	// system's). As conntrackd does, they are forced past the system's
+	// maximum when the process may (SO_RCVBUFFORCE).
+	RcvBuffer, SndBuffer int
 	// Apply is called, from the receiving goroutine, with the
 	// connection messages of each datagram.
 	Apply func([]Received)
@@ -80,6 +85,16 @@ func ListenPeer(cfg PeerConfig) (*Peer, error) {
 			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
 			if serr == nil && cfg.Interface != "" {
 				serr = syscall.BindToDevice(int(fd), cfg.Interface)
+			}
+			for _, b := range [...]struct{ force, plain, size int }{
+				{syscall.SO_RCVBUFFORCE, syscall.SO_RCVBUF, cfg.RcvBuffer},
+				{syscall.SO_SNDBUFFORCE, syscall.SO_SNDBUF, cfg.SndBuffer},
+			} {
+				if serr == nil && b.size > 0 {
+					if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, b.force, b.size) != nil {
+						serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, b.plain, b.size)
+					}
+				}
 			}
 		})
 		if err != nil {
