@@ -289,14 +289,7 @@ func checkDecoded(t *testing.T, c *Conn, reply string, state conntrack.TCPState,
 func TestConntrackdTakesWhatNfgoSends(t *testing.T) {
 	p := newSyncPair(t)
 	p.startConntrackd(t, p.b, p.conntrackdConf(t, "b", "NOTRACK {\n\t\tDisableExternalCache on\n\t}", syncAddrB, syncAddrA))
-	conns := []conntrack.Conn{
-		natConn(t, "tcp", "192.0.2.10:40000", "198.51.100.20:80", "198.51.100.20:80", "203.0.113.5:61000",
-			conntrack.StatusSrcNAT|conntrack.StatusAssured|conntrack.StatusSeenReply, conntrack.TCPEstablished, 0x2a),
-		natConn(t, "tcp", "192.0.2.13:40001", "198.51.100.23:8080", "10.0.0.5:80", "192.0.2.13:40001",
-			conntrack.StatusDstNAT, conntrack.TCPSynSent, 0),
-		natConn(t, "udp", "[2001:db8::1]:5000", "[2001:db8:1::2]:53", "[2001:db8:1::2]:53", "[2001:db8:ff::1]:5000",
-			conntrack.StatusSrcNAT, 0, 7),
-	}
+	conns := sentConns(t)
 	var tx *net.UDPConn
 	err := p.a.Do(func() (err error) {
 		tx, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(syncAddrA), Port: syncPort})
@@ -306,11 +299,7 @@ func TestConntrackdTakesWhatNfgoSends(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Close()
-	want := []string{
-		"tcp      6 ESTABLISHED src=192.0.2.10 dst=198.51.100.20 sport=40000 dport=80 src=198.51.100.20 dst=203.0.113.5 sport=80 dport=61000 [ASSURED] mark=42",
-		"tcp      6 SYN_SENT src=192.0.2.13 dst=198.51.100.23 sport=40001 dport=8080 [UNREPLIED] src=10.0.0.5 dst=192.0.2.13 sport=80 dport=40001 mark=0",
-		"udp      17 src=2001:db8::1 dst=2001:db8:1::2 sport=5000 dport=53 [UNREPLIED] src=2001:db8:1::2 dst=2001:db8:ff::1 sport=53 dport=5000 mark=7",
-	}
+	want := sentListed
 	// conntrackd may still be starting: send until the kernel has them
 	// all, a bounded number of times.
 	var listed []string
@@ -382,4 +371,26 @@ func natConn(t *testing.T, proto, src, dst, rsrc, rdst string, status conntrack.
 		Orig: tuple(src, dst), Reply: tuple(rsrc, rdst), Status: status | conntrack.StatusConfirmed,
 		TCPState: state, Timeout: 120 * time.Second, Mark: mark,
 	}
+}
+
+// sentConns are the connections the tests send to conntrackd: SNAT to
+// another port, DNAT to another port, and IPv6 SNAT.
+func sentConns(t *testing.T) []conntrack.Conn {
+	t.Helper()
+	return []conntrack.Conn{
+		natConn(t, "tcp", "192.0.2.10:40000", "198.51.100.20:80", "198.51.100.20:80", "203.0.113.5:61000",
+			conntrack.StatusSrcNAT|conntrack.StatusAssured|conntrack.StatusSeenReply, conntrack.TCPEstablished, 0x2a),
+		natConn(t, "tcp", "192.0.2.13:40001", "198.51.100.23:8080", "10.0.0.5:80", "192.0.2.13:40001",
+			conntrack.StatusDstNAT, conntrack.TCPSynSent, 0),
+		natConn(t, "udp", "[2001:db8::1]:5000", "[2001:db8:1::2]:53", "[2001:db8:1::2]:53", "[2001:db8:ff::1]:5000",
+			conntrack.StatusSrcNAT, 0, 7),
+	}
+}
+
+// sentListed is how conntrack -L lists sentConns once a kernel has them
+// (normalized).
+var sentListed = []string{
+	"tcp      6 ESTABLISHED src=192.0.2.10 dst=198.51.100.20 sport=40000 dport=80 src=198.51.100.20 dst=203.0.113.5 sport=80 dport=61000 [ASSURED] mark=42",
+	"tcp      6 SYN_SENT src=192.0.2.13 dst=198.51.100.23 sport=40001 dport=8080 [UNREPLIED] src=10.0.0.5 dst=192.0.2.13 sport=80 dport=40001 mark=0",
+	"udp      17 src=2001:db8::1 dst=2001:db8:1::2 sport=5000 dport=53 [UNREPLIED] src=2001:db8:1::2 dst=2001:db8:ff::1 sport=53 dport=5000 mark=7",
 }

@@ -63,14 +63,7 @@ func TestConntrackdCommitsWhatAnFTFWPeerSends(t *testing.T) {
 	conf := p.conntrackdConf(t, "b", "FTFW {\n\t}", syncAddrB, syncAddrA)
 	p.startConntrackd(t, p.b, conf)
 	peer := startPeer(t, p.a, syncAddrA, syncAddrB, nil)
-	conns := []conntrack.Conn{
-		natConn(t, "tcp", "192.0.2.10:40000", "198.51.100.20:80", "198.51.100.20:80", "203.0.113.5:61000",
-			conntrack.StatusSrcNAT|conntrack.StatusAssured|conntrack.StatusSeenReply, conntrack.TCPEstablished, 0x2a),
-		natConn(t, "tcp", "192.0.2.13:40001", "198.51.100.23:8080", "10.0.0.5:80", "192.0.2.13:40001",
-			conntrack.StatusDstNAT, conntrack.TCPSynSent, 0),
-		natConn(t, "udp", "[2001:db8::1]:5000", "[2001:db8:1::2]:53", "[2001:db8:1::2]:53", "[2001:db8:ff::1]:5000",
-			conntrack.StatusSrcNAT, 0, 7),
-	}
+	conns := sentConns(t)
 	for i := range conns {
 		c := FromConn(&conns[i], conntrack.Tuple{}, [2]conntrack.SeqAdj{}, false, [2]uint8{})
 		peer.Enqueue(TypeNew, &c)
@@ -87,11 +80,7 @@ func TestConntrackdCommitsWhatAnFTFWPeerSends(t *testing.T) {
 	if out, err := p.b.Exec("conntrackd -C "+conf+" -c", nil); err != nil {
 		t.Fatalf("conntrackd -c: %v: %s", err, out)
 	}
-	want := []string{
-		"tcp      6 ESTABLISHED src=192.0.2.10 dst=198.51.100.20 sport=40000 dport=80 src=198.51.100.20 dst=203.0.113.5 sport=80 dport=61000 [ASSURED] mark=42",
-		"tcp      6 SYN_SENT src=192.0.2.13 dst=198.51.100.23 sport=40001 dport=8080 [UNREPLIED] src=10.0.0.5 dst=192.0.2.13 sport=80 dport=40001 mark=0",
-		"udp      17 src=2001:db8::1 dst=2001:db8:1::2 sport=5000 dport=53 [UNREPLIED] src=2001:db8:1::2 dst=2001:db8:ff::1 sport=53 dport=5000 mark=7",
-	}
+	want := sentListed
 	var listed []string
 	waitFor(t, "the commit", func() bool {
 		out, _ := p.b.Exec("conntrack -L 2>/dev/null", nil)
