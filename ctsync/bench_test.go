@@ -51,7 +51,7 @@ func newSenderBench(tb testing.TB, syncOn bool) *senderBench {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { pa.Run(ctx); close(done) }()
-		stop, _ := Tap(b.tb, pa, 1<<16)
+		stop, _ := Tap(b.tb, pa, 1<<16, nil)
 		b.stop = func() { stop(); cancel(); <-done; sink.Close() }
 	}
 	return b

@@ -33,7 +33,24 @@ type ExternalCache struct {
 	mu    sync.Mutex
 	conns map[conntrack.Tuple]cached
 	max   int
-	full  uint64
+	stats CacheStats
+	// commitTimeout, if set, is the timeout every committed
+	// connection gets (conntrackd's CommitTimeout).
+	commitTimeout time.Duration
+}
+
+// CacheStats are a cache's counters, as conntrackd -s shows them.
+type CacheStats struct {
+	// Active is how many connections the cache holds.
+	Active int
+	// Created, Updated and Destroyed count the connections added,
+	// changed and removed by the peer's messages.
+	Created, Updated, Destroyed uint64
+	// CreateFailed counts new connections refused because the cache
+	// was full (conntrackd's "no space left in cache"); UpdateFailed
+	// and DestroyFailed count failures to apply a message (only an
+	// injecting node has them: a full table, a tuple taken).
+	CreateFailed, UpdateFailed, DestroyFailed uint64
 }
 
 // cached is a peer's connection and when it was received, so that a
@@ -59,13 +76,21 @@ func (x *ExternalCache) Apply(rs []Received, now time.Time) {
 	defer x.mu.Unlock()
 	for i := range rs {
 		r := &rs[i]
-		if r.Type == TypeDelete {
-			delete(x.conns, r.Conn.Orig)
+		_, had := x.conns[r.Conn.Orig]
+		switch {
+		case r.Type == TypeDelete:
+			if had {
+				delete(x.conns, r.Conn.Orig)
+				x.stats.Destroyed++
+			}
 			continue
-		}
-		if _, ok := x.conns[r.Conn.Orig]; !ok && len(x.conns) >= x.max {
-			x.full++
+		case had:
+			x.stats.Updated++
+		case len(x.conns) >= x.max:
+			x.stats.CreateFailed++
 			continue
+		default:
+			x.stats.Created++
 		}
 		x.conns[r.Conn.Orig] = cached{conn: r.Conn, at: now}
 	}
@@ -83,7 +108,16 @@ func (x *ExternalCache) Len() int {
 func (x *ExternalCache) Dropped() uint64 {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.full
+	return x.stats.CreateFailed
+}
+
+// Stats returns the cache's counters.
+func (x *ExternalCache) Stats() CacheStats {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	st := x.stats
+	st.Active = len(x.conns)
+	return st
 }
 
 // All returns the cached connections at time now, with the time each has
@@ -92,7 +126,7 @@ func (x *ExternalCache) All(now time.Time) iter.Seq[conntrack.Conn] {
 	x.mu.Lock()
 	list := make([]conntrack.Conn, 0, len(x.conns))
 	for _, c := range x.conns {
-		if k, ok := c.left(now); ok {
+		if k, ok := c.left(now, x.commitTimeout); ok {
 			list = append(list, k)
 		}
 	}
@@ -106,15 +140,38 @@ func (x *ExternalCache) All(now time.Time) iter.Seq[conntrack.Conn] {
 	}
 }
 
-// left returns the connection with the timeout it has left at now; ok
-// is false if it has run out.
-func (c *cached) left(now time.Time) (conntrack.Conn, bool) {
+// SetCommitTimeout gives every connection Commit puts into a table the
+// timeout d (conntrackd's CommitTimeout); 0 gives each the time it has
+// left.
+func (x *ExternalCache) SetCommitTimeout(d time.Duration) {
+	x.mu.Lock()
+	x.commitTimeout = d
+	x.mu.Unlock()
+}
+
+// expiredTimeout is what a committed connection gets when the time it
+// had left has run out, as in conntrackd's commit: a sender does not
+// report timeout refreshes (the kernel sends no event for them), so a
+// connection whose last message is older than its timeout may well be
+// alive.
+const expiredTimeout = 60 * time.Second
+
+// left returns the connection with the timeout it would be committed
+// with at now (see Commit); ok is false for one a table cannot hold.
+func (c *cached) left(now time.Time, commitTimeout time.Duration) (conntrack.Conn, bool) {
 	k, ok := c.conn.ToConn()
 	if !ok {
 		return k, false
 	}
-	k.Timeout -= now.Sub(c.at)
-	return k, k.Timeout > 0
+	switch elapsed := now.Sub(c.at); {
+	case commitTimeout > 0:
+		k.Timeout = commitTimeout
+	case elapsed < 0 || k.Timeout-elapsed <= 0:
+		k.Timeout = expiredTimeout
+	default:
+		k.Timeout -= elapsed
+	}
+	return k, true
 }
 
 // Flush empties the cache (conntrackd -f external).
@@ -124,9 +181,12 @@ func (x *ExternalCache) Flush() {
 	x.mu.Unlock()
 }
 
-// Commit puts every cached connection into the table with the time it
-// has left, as conntrackd -c does when a backup takes over, and empties
-// the cache. It returns how many were committed; the error joins those
+// Commit puts every cached connection into the table, as conntrackd -c
+// does when a backup takes over, and empties the cache (conntrackd
+// keeps it, so that a second commit would overwrite live connections
+// with stale copies). Each gets the commit timeout if one is set, else
+// the time it has left since its last message, else, if that has run
+// out, 60 s, as conntrackd gives it. It returns how many were committed; the error joins those
 // that were not (a full table, a tuple already taken).
 func (x *ExternalCache) Commit(t *conntrack.Table, now time.Time) (int, error) {
 	x.mu.Lock()
@@ -135,11 +195,12 @@ func (x *ExternalCache) Commit(t *conntrack.Table, now time.Time) (int, error) {
 		list = append(list, c)
 	}
 	clear(x.conns)
+	commitTimeout := x.commitTimeout
 	x.mu.Unlock()
 	n := 0
 	var errs []error
 	for i := range list {
-		k, ok := list[i].left(now)
+		k, ok := list[i].left(now, commitTimeout)
 		if !ok {
 			continue
 		}
@@ -180,17 +241,24 @@ func Inject(t *conntrack.Table, rs []Received, now time.Time) error {
 // Tap sends the table's changes to the peer until stop is called: each
 // event becomes a message, built off the packet path from the event
 // stream. Changes made by Adopt (connections that came from a peer or
-// the kernel) are not sent. buffer is the event stream's buffer;
+// the kernel) are not sent, nor are connections keep refuses (nil keeps
+// all; Filter.Allows is conntrackd's filter). buffer is the event
+// stream's buffer;
 // events lost when it is full are counted by the returned function's
 // second result, and a resync (RequestResync on the peer's side, or
 // Peer's Resync) sends them again.
-func Tap(t *conntrack.Table, p *Peer, buffer int) (stop func(), lost func() uint64) {
+func Tap(t *conntrack.Table, p *Peer, buffer int, keep func(*conntrack.Conn) bool) (stop func(), lost func() uint64) {
+	return tap(t, p, buffer, keep, nil)
+}
+
+// tap is Tap, calling sent (if not nil) with each message's type.
+func tap(t *conntrack.Table, p *Peer, buffer int, keep func(*conntrack.Conn) bool, sent func(MsgType)) (stop func(), lost func() uint64) {
 	sub := t.Subscribe(buffer)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for ev := range sub.Events() {
-			if ev.Adopted {
+			if ev.Adopted || keep != nil && !keep(&ev.Conn) {
 				continue
 			}
 			typ := TypeUpdate
@@ -202,6 +270,9 @@ func Tap(t *conntrack.Table, p *Peer, buffer int) (stop func(), lost func() uint
 			}
 			c := FromConn(&ev.Conn, conntrack.Tuple{}, [2]conntrack.SeqAdj{}, false, [2]uint8{})
 			p.Enqueue(typ, &c)
+			if sent != nil {
+				sent(typ)
+			}
 		}
 	}()
 	return func() { sub.Close(); <-done }, sub.Lost

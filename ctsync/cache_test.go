@@ -30,7 +30,7 @@ func track(t *testing.T, tb *conntrack.Table, s testpkt.Spec, now time.Time) con
 func loopbackPeers(t *testing.T, a *conntrack.Table, apply func([]Received)) (pa, pb *Peer) {
 	t.Helper()
 	pa, pb = peerPair(t, 0, apply)
-	stop, _ := Tap(a, pa, 1024)
+	stop, _ := Tap(a, pa, 1024, nil)
 	t.Cleanup(stop)
 	return pa, pb
 }
@@ -114,9 +114,24 @@ func TestCommitGivesTheTimeLeft(t *testing.T) {
 	if c.Timeout > 41*time.Second || c.Timeout < 39*time.Second {
 		t.Errorf("timeout %v, want the 40 s left", c.Timeout)
 	}
+	// Past its timeout it may still be alive (no refresh is sent):
+	// conntrackd commits it with 60 s.
 	x.Apply([]Received{{Type: TypeNew, Conn: *testConn(2, 1)}}, t0)
-	if n, _ := x.Commit(tb, t0.Add(2*time.Minute)); n != 0 {
-		t.Errorf("committed %d expired connections", n)
+	late := t0.Add(2 * time.Minute)
+	if n, err := x.Commit(tb, late); n != 1 || err != nil {
+		t.Fatalf("commit after the timeout: %d %v", n, err)
+	}
+	if c, _, _ := tb.Get(testConn(2, 1).Orig, late); (c.Timeout - 60*time.Second).Abs() > time.Second {
+		t.Errorf("timeout %v after the time ran out, want conntrackd's 60 s", c.Timeout)
+	}
+	// CommitTimeout gives every connection the same.
+	x.SetCommitTimeout(7 * time.Second)
+	x.Apply([]Received{{Type: TypeNew, Conn: *testConn(3, 1)}}, t0)
+	if n, err := x.Commit(tb, late); n != 1 || err != nil {
+		t.Fatalf("commit with CommitTimeout: %d %v", n, err)
+	}
+	if c, _, _ := tb.Get(testConn(3, 1).Orig, late); (c.Timeout - 7*time.Second).Abs() > time.Second {
+		t.Errorf("timeout %v with CommitTimeout 7 s", c.Timeout)
 	}
 }
 

@@ -384,7 +384,7 @@ func (p *parser) generalLine(_ token) {
 		if len(cString(v.text)) > filenameMax {
 			p.fail(0, "LockFile path is longer than 256 characters")
 		}
-		p.ignore(t, "nfgo runs no daemon of its own")
+		p.ignore(t, "nfgo run takes no lock file")
 	case t.is("UNIX"):
 		p.block(func(token) {
 			o := p.advance()
@@ -402,7 +402,7 @@ func (p *parser) generalLine(_ token) {
 				p.syntaxError(o)
 			}
 		})
-		p.ignore(t, "nfgo has no control socket")
+		p.ignore(t, "nfgo run's control socket is --control, which nfgo sync talks to")
 	case t.is("PollSecs"):
 		if p.number() == 0 {
 			p.fail(0, "`PollSecs' clause must be > 0")
@@ -418,7 +418,7 @@ func (p *parser) generalLine(_ token) {
 		p.ignore(t, "nfgo reads no netlink socket")
 	case t.is("NetlinkEventsReliable"), t.is("Systemd"):
 		p.boolean()
-		p.ignore(t, "nfgo runs no daemon of its own")
+		p.ignore(t, "nfgo run reads no kernel events and does not notify systemd")
 	case t.is("Nice"):
 		p.expectKind(tokSigned)
 		p.note(t.line, "deprecated nice configuration, ignoring. The nice value can be set externally with nice(1) and renice(1).")

@@ -292,15 +292,15 @@ func TestReadConfigNotesIgnoredSettingsAndWarnings(t *testing.T) {
 		want       Note
 	}{
 		{"HashSize", "General {\n\tHashSize 8192\n}\n", Note{2, "`HashSize' means nothing to nfgo (nfgo sizes its own connection table), ignoring"}},
-		{"lock file", "General {\n\tLockFile /run/x.lock\n}\n", Note{2, "`LockFile' means nothing to nfgo (nfgo runs no daemon of its own), ignoring"}},
+		{"lock file", "General {\n\tLockFile /run/x.lock\n}\n", Note{2, "`LockFile' means nothing to nfgo (nfgo run takes no lock file), ignoring"}},
 		{"netlink buffer alias", "General {\n\tSocketBufferSizeMaxGrown 1\n}\n", Note{2, "`SocketBufferSizeMaxGrown' means nothing to nfgo (nfgo reads no netlink socket), ignoring"}},
 		{"scheduler", "General {\n\tScheduler {\n\t\tType FIFO\n\t\tPriority 5\n\t}\n}\n", Note{2, "`Scheduler' means nothing to nfgo (nfgo leaves scheduling to its caller), ignoring"}},
 		{"log file", "General {\n\tLogFile off\n}\n", Note{2, "`LogFile' means nothing to nfgo (nfgo logs through its caller), ignoring"}},
 		{"syslog", "General {\n\tSyslog ||\n}\n", Note{2, "`Syslog' means nothing to nfgo (nfgo logs through its caller), ignoring"}},
 		{"poll secs", "General {\n\tPollSecs 2\n}\n", Note{2, "`PollSecs' means nothing to nfgo (nfgo sees every event), ignoring"}},
 		{"nice", "General {\n\tNice -20\n}\n", Note{2, "deprecated nice configuration, ignoring. The nice value can be set externally with nice(1) and renice(1)."}},
-		{"systemd", "General {\n\tSystemd |||\n}\n", Note{2, "`Systemd' means nothing to nfgo (nfgo runs no daemon of its own), ignoring"}},
-		{"UNIX", "General {\n\tUNIX {\n\t\tPath /run/ct.sock\n\t}\n}\n", Note{2, "`UNIX' means nothing to nfgo (nfgo has no control socket), ignoring"}},
+		{"systemd", "General {\n\tSystemd |||\n}\n", Note{2, "`Systemd' means nothing to nfgo (nfgo run reads no kernel events and does not notify systemd), ignoring"}},
+		{"UNIX", "General {\n\tUNIX {\n\t\tPath /run/ct.sock\n\t}\n}\n", Note{2, "`UNIX' means nothing to nfgo (nfgo run's control socket is --control, which nfgo sync talks to), ignoring"}},
 		{"UNIX backlog", "General {\n\tUNIX {\n\t\tBacklog 20\n\t}\n}\n", Note{3, "deprecated unix backlog configuration, ignoring."}},
 		{"event iteration limit", "General {\n\tEventIterationLimit 5\n}\n", Note{2, "`EventIterationLimit' means nothing to nfgo (nfgo reads no netlink socket), ignoring"}},
 		{"helper", "Helper {\n\tType ftp inet tcp {\n\t\tQueueNum 5\n\t}\n}\n", Note{1, "conntrackd's userspace helpers mean nothing to nfgo (it has its own), ignoring the Helper section"}},

@@ -59,6 +59,8 @@ type Peer struct {
 	onResync func()
 	foreign  atomic.Uint64
 	sendErr  atomic.Uint64
+	recvErr  atomic.Uint64
+	traffic  struct{ bytesSent, bytesRecv, sent, recv atomic.Uint64 }
 }
 
 // PeerStats are a peer's counters.
@@ -67,8 +69,13 @@ type PeerStats struct {
 	// Foreign counts datagrams from an address other than the peer's,
 	// dropped.
 	Foreign uint64
-	// SendErrors counts datagrams the socket refused.
-	SendErrors uint64
+	// SendErrors counts datagrams the socket refused; RecvErrors counts
+	// failed receives that the peer survived.
+	SendErrors, RecvErrors uint64
+	// Sent and Received count the peer's datagrams, BytesSent and
+	// BytesReceived their UDP payload bytes (conntrackd's channel
+	// statistics); foreign datagrams are not counted here.
+	Sent, Received, BytesSent, BytesReceived uint64
 }
 
 // ListenPeer opens the peer's socket.
@@ -147,7 +154,11 @@ func (p *Peer) Stats() PeerStats {
 	p.mu.Lock()
 	st := p.sess.Stats()
 	p.mu.Unlock()
-	return PeerStats{SessionStats: st, Foreign: p.foreign.Load(), SendErrors: p.sendErr.Load()}
+	return PeerStats{
+		SessionStats: st, Foreign: p.foreign.Load(), SendErrors: p.sendErr.Load(), RecvErrors: p.recvErr.Load(),
+		Sent: p.traffic.sent.Load(), Received: p.traffic.recv.Load(),
+		BytesSent: p.traffic.bytesSent.Load(), BytesReceived: p.traffic.bytesRecv.Load(),
+	}
 }
 
 // Run sends and receives until ctx ends or the socket fails, then
@@ -190,7 +201,10 @@ func (p *Peer) flush() {
 	for _, d := range dgrams {
 		if _, err := p.conn.WriteToUDP(d, p.dst); err != nil {
 			p.sendErr.Add(1)
+			continue
 		}
+		p.traffic.sent.Add(1)
+		p.traffic.bytesSent.Add(uint64(len(d)))
 	}
 }
 
@@ -205,6 +219,7 @@ func (p *Peer) receive() error {
 				return nil
 			}
 			if errors.Is(err, syscall.ECONNREFUSED) {
+				p.recvErr.Add(1)
 				continue // an earlier send found no listener
 			}
 			return fmt.Errorf("ctsync: receiving: %w", err)
@@ -213,6 +228,8 @@ func (p *Peer) receive() error {
 			p.foreign.Add(1)
 			continue
 		}
+		p.traffic.recv.Add(1)
+		p.traffic.bytesRecv.Add(uint64(n))
 		p.mu.Lock()
 		got = p.sess.Receive(got[:0], buf[:n])
 		pending, resync := p.sess.Pending(), p.resync

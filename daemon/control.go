@@ -32,6 +32,12 @@ import (
 //	                           (of the original direction)
 //	conntrack -E               stream events until the client hangs up
 //	conntrack -L|-F|-E expect  the same for the expectations
+//	sync commit                the HA pair's commands, as conntrackd's
+//	sync flush [external|internal]  -c, -f, -n, -B, -s, -i and -e
+//	sync resync                (see syncCommand)
+//	sync bulk
+//	sync stats
+//	sync internal|external
 //	ipset COMMAND ...          an ipset command on the daemon's sets
 //	                           (create, add, del, test, list, save,
 //	                           restore with the file after the line,
@@ -169,6 +175,8 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 		return nil
 	case "recent":
 		return s.recent(args[1:], w)
+	case "sync":
+		return s.syncCommand(args[1:], w)
 	case "nfacct":
 		return s.nfacct(args[1:], w)
 	case "idletimer":
@@ -500,4 +508,69 @@ func (s *Server) saveCommand(args []string, w *bufio.Writer) error {
 	}
 	opt.ConnLabels = s.cfg.ConnLabels
 	return iptables.Write(w, rs, opt)
+}
+
+// ErrNoSync is the sync commands' error on a daemon started without
+// --sync.
+var ErrNoSync = errors.New("state sync is off (start nfgo run with --sync conntrackd.conf)")
+
+// syncCommand is conntrackd's local commands on the daemon's HA node:
+//
+//	commit            -c: the external cache into the live table
+//	flush [external]  -f, -f external: empty the external cache
+//	flush internal    -f internal: nothing to do, the internal cache
+//	                  being the live table (flushing it would drop
+//	                  every connection); said so, not an error
+//	resync            -n: ask the peer for its whole table
+//	bulk              -B: send the whole table to the peer
+//	stats             -s
+//	internal          -i: the live table's connections the filter allows
+//	external          -e: the external cache
+//
+// commit answers nothing on success, as conntrackd's does.
+func (s *Server) syncCommand(args []string, w *bufio.Writer) error {
+	n := s.sync
+	if n == nil {
+		return ErrNoSync
+	}
+	if len(args) == 0 {
+		return errors.New("sync needs commit, flush, resync, bulk, stats, internal or external")
+	}
+	switch args[0] {
+	case "commit":
+		_, err := n.Commit()
+		return err
+	case "flush":
+		what := "external"
+		if len(args) > 1 {
+			what = args[1]
+		}
+		switch what {
+		case "external":
+			return n.FlushExternal()
+		case "internal":
+			fmt.Fprintln(w, "the internal cache is the live table: nothing flushed")
+			return nil
+		}
+		return fmt.Errorf("sync flush %s: want internal or external", what)
+	case "resync":
+		n.RequestResync()
+		return nil
+	case "bulk":
+		n.SendBulk()
+		return nil
+	case "stats":
+		n.WriteStats(w)
+		return nil
+	case "internal", "external":
+		all := n.Internal()
+		if args[0] == "external" {
+			all = n.External()
+		}
+		for c := range all {
+			fmt.Fprintln(w, c.String())
+		}
+		return nil
+	}
+	return fmt.Errorf("sync %s: unknown command", args[0])
 }

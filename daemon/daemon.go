@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/ctsync"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/filter/iptables"
 	"github.com/nfgo/nfgo/ipset"
@@ -94,6 +95,11 @@ type Config struct {
 	// ConnLabels names the connection labels of rules restored over the
 	// control socket (nil: labels are numbers).
 	ConnLabels *iptables.ConnLabels
+	// Sync, if set, is a conntrackd.conf (ctsync.ReadConfig): the daemon
+	// is then a member of an HA pair, syncing its table with the peer
+	// as conntrackd does (see docs/HA.md). It needs nfgo's own
+	// connection tracking: ModePath or ModeEachHook.
+	Sync *ctsync.Config
 	// Logger logs the daemon's life (nil: slog.Default()).
 	Logger *slog.Logger
 }
@@ -116,7 +122,9 @@ type Server struct {
 	// startSets are the sets of the ipset snapshot, which the first
 	// Reload (in New) uses instead of LoadSets'.
 	startSets *ipset.Sets
-	rules     struct {
+	// sync is the HA pair's node (nil without Config.Sync).
+	sync  *ctsync.Node
+	rules struct {
 		mu     sync.Mutex
 		v4, v6 *filter.Ruleset
 	}
@@ -180,8 +188,26 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("restoring %s: %w", cfg.Snapshot, err)
 		}
 	}
+	if cfg.Sync != nil {
+		if cfg.Mode == ModeHook || s.eng.Conntrack() == nil {
+			return nil, ErrSyncLayout
+		}
+		node, err := ctsync.NewNode(ctsync.NodeConfig{Sync: cfg.Sync, Table: s.eng.Conntrack(), Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("state sync: %w", err)
+		}
+		s.sync = node
+	}
 	return s, nil
 }
+
+// ErrSyncLayout is New's error for state sync in the hook layout, where
+// the kernel tracks the connections: its table is the one to sync, with
+// conntrackd.
+var ErrSyncLayout = errors.New("state sync needs nfgo's own connection tracking: use the path or each-hook layout (--mode path); in the hook layout the kernel's table is synced by conntrackd")
+
+// Sync returns the daemon's HA node, nil without Config.Sync.
+func (s *Server) Sync() *ctsync.Node { return s.sync }
 
 // Engine returns the server's engine.
 func (s *Server) Engine() *nfgo.Engine { return s.eng }
@@ -345,6 +371,19 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("serving", "queues", s.cfg.Queues, "mode", s.modeName())
 	var wg sync.WaitGroup
+	if s.sync != nil {
+		syncCtx, stopSync := context.WithCancel(context.Background())
+		syncDone := make(chan struct{})
+		go func() {
+			defer close(syncDone)
+			if err := s.sync.Run(syncCtx); err != nil {
+				s.log.Error("state sync stopped", "err", err)
+			}
+		}()
+		// The sync runs until the queues are drained, so that the
+		// last changes reach the peer.
+		defer func() { stopSync(); <-syncDone }()
+	}
 	workers := make([]*worker, len(s.queues))
 	for i, q := range s.queues {
 		workers[i] = &worker{s: s, q: q}

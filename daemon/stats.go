@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/ctsync"
 	"github.com/nfgo/nfgo/filter"
 )
 
@@ -197,4 +198,46 @@ func (s *Server) WriteMetrics(w io.Writer) {
 	}
 	metric("nfgo_nat_drops_total", "Packets NAT dropped.", "counter")
 	fmt.Fprintf(w, "nfgo_nat_drops_total %d\n", s.eng.NATDrops())
+	if s.sync != nil {
+		writeSyncMetrics(w, s.sync.Stats(), metric)
+	}
+}
+
+// writeSyncMetrics writes the HA node's counters.
+func writeSyncMetrics(w io.Writer, st ctsync.NodeStats, metric func(name, help, typ string)) {
+	for _, c := range []struct {
+		name, help, typ string
+		v               uint64
+	}{
+		{"nfgo_sync_messages_sent_total", "Sync messages sent to the peer, data and control.", "counter", st.MsgSent},
+		{"nfgo_sync_messages_received_total", "Sync messages received from the peer, data and control.", "counter", st.MsgRecv},
+		{"nfgo_sync_datagrams_sent_total", "Sync datagrams sent.", "counter", st.Sent},
+		{"nfgo_sync_datagrams_received_total", "Sync datagrams received from the peer.", "counter", st.Received},
+		{"nfgo_sync_bytes_sent_total", "Sync payload bytes sent.", "counter", st.BytesSent},
+		{"nfgo_sync_bytes_received_total", "Sync payload bytes received from the peer.", "counter", st.BytesReceived},
+		{"nfgo_sync_send_errors_total", "Sync datagrams the socket refused.", "counter", st.SendErrors},
+		{"nfgo_sync_foreign_datagrams_total", "Datagrams on the sync port from an address other than the peer's, dropped.", "counter", st.Foreign},
+		{"nfgo_sync_malformed_total", "Sync messages dropped as malformed.", "counter", st.Malformed},
+		{"nfgo_sync_lost_total", "Messages missing in gaps of the peer's sequence (NACKed in FTFW).", "counter", st.Lost},
+		{"nfgo_sync_resent_total", "Connections sent again because the peer NACKed them.", "counter", st.Resent},
+		{"nfgo_sync_evicted_total", "Messages dropped from a full resend queue.", "counter", st.Evicted},
+		{"nfgo_sync_resyncs_requested_total", "Resync requests from the peer.", "counter", st.ResyncsRequested},
+		{"nfgo_sync_bulk_sends_total", "Full sends of the table (resync answers, sync bulk, recovery from lost events).", "counter", st.Bulks},
+		{"nfgo_sync_events_lost_total", "Table events the sync missed (repaired by a full send).", "counter", st.EventsLost},
+		{"nfgo_sync_resend_queue", "Messages awaiting the peer's acknowledgement.", "gauge", uint64(st.ResendQueue)},
+		{"nfgo_sync_internal_connections", "Connections of the live table the sync filter allows.", "gauge", uint64(st.Internal.Active)},
+		{"nfgo_sync_external_connections", "Connections in the external cache.", "gauge", uint64(st.External.Active)},
+		{"nfgo_sync_external_refused_total", "Peer's connections refused: the external cache full, or an injection failed.", "counter", st.External.CreateFailed + st.External.UpdateFailed},
+	} {
+		metric(c.name, c.help, c.typ)
+		fmt.Fprintf(w, "%s %d\n", c.name, c.v)
+	}
+	metric("nfgo_sync_changes_sent_total", "Changes of the live table sent to the peer, by kind.", "counter")
+	fmt.Fprintf(w, "nfgo_sync_changes_sent_total{kind=\"new\"} %d\n", st.Internal.Created)
+	fmt.Fprintf(w, "nfgo_sync_changes_sent_total{kind=\"update\"} %d\n", st.Internal.Updated)
+	fmt.Fprintf(w, "nfgo_sync_changes_sent_total{kind=\"destroy\"} %d\n", st.Internal.Destroyed)
+	metric("nfgo_sync_changes_received_total", "Changes received from the peer and applied, by kind.", "counter")
+	fmt.Fprintf(w, "nfgo_sync_changes_received_total{kind=\"new\"} %d\n", st.External.Created)
+	fmt.Fprintf(w, "nfgo_sync_changes_received_total{kind=\"update\"} %d\n", st.External.Updated)
+	fmt.Fprintf(w, "nfgo_sync_changes_received_total{kind=\"destroy\"} %d\n", st.External.Destroyed)
 }

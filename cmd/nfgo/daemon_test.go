@@ -30,7 +30,8 @@ import (
 //	client 10.1.0.2 ── c0 ══ r0 ── router 10.1.0.1 | 10.2.0.1 ── r1 ══ s0 ── server 10.2.0.2
 //
 // The server answers HTTP on :80, echoes TCP lines on :7 and UDP on :53
-// and :54. Every wait is bounded.
+// and :54, and on :55 UDP with the sender's address. Every wait is
+// bounded.
 
 var (
 	nfgoBinOnce sync.Once
@@ -96,7 +97,7 @@ func newTopo(t *testing.T) *topo {
 func (tp *topo) serve(t *testing.T) {
 	t.Helper()
 	var web, web6, echo net.Listener
-	var udp53, udp54 net.PacketConn
+	var udp53, udp54, udp55 net.PacketConn
 	err := tp.server.Do(func() error {
 		var err error
 		if web, err = net.Listen("tcp", "10.2.0.2:80"); err != nil {
@@ -111,7 +112,10 @@ func (tp *topo) serve(t *testing.T) {
 		if udp53, err = net.ListenPacket("udp", "10.2.0.2:53"); err != nil {
 			return err
 		}
-		udp54, err = net.ListenPacket("udp", "10.2.0.2:54")
+		if udp54, err = net.ListenPacket("udp", "10.2.0.2:54"); err != nil {
+			return err
+		}
+		udp55, err = net.ListenPacket("udp", "10.2.0.2:55")
 		return err
 	})
 	if err != nil {
@@ -153,7 +157,18 @@ func (tp *topo) serve(t *testing.T) {
 			}
 		}()
 	}
-	t.Cleanup(func() { hs.Close(); echo.Close(); udp53.Close(); udp54.Close() })
+	// :55 says whom it answers, as the TCP echo does.
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := udp55.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			udp55.WriteTo(fmt.Appendf(nil, "%s from %s", buf[:n], from), from)
+		}
+	}()
+	t.Cleanup(func() { hs.Close(); echo.Close(); udp53.Close(); udp54.Close(); udp55.Close() })
 }
 
 // routerRules loads the router's kernel rules (the NFQUEUE plumbing).
@@ -184,13 +199,21 @@ type daemonProc struct {
 // ruleset and flags, and waits until its control socket answers.
 func (tp *topo) startDaemon(t *testing.T, rules string, flags ...string) *daemonProc {
 	t.Helper()
+	return startNfgo(t, tp.router, tp.dir, rules, flags...)
+}
+
+// startNfgo runs nfgo run in ns with the given nfgo ruleset and flags,
+// its files (rules, control socket) in dir, and waits until its control
+// socket answers.
+func startNfgo(t *testing.T, ns *kernel.Netns, dir, rules string, flags ...string) *daemonProc {
+	t.Helper()
 	bin := buildNfgo(t)
-	rulesPath := filepath.Join(tp.dir, "nfgo.rules")
+	rulesPath := filepath.Join(dir, "nfgo.rules")
 	if err := os.WriteFile(rulesPath, []byte(rules), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemonProc{stderr: &bytes.Buffer{}, control: filepath.Join(tp.dir, "ctl.sock"), done: make(chan error, 1)}
-	args := append([]string{"netns", "exec", tp.router.Name, bin, "run", "--rules", rulesPath, "--control", d.control}, flags...)
+	d := &daemonProc{stderr: &bytes.Buffer{}, control: filepath.Join(dir, "ctl.sock"), done: make(chan error, 1)}
+	args := append([]string{"netns", "exec", ns.Name, bin, "run", "--rules", rulesPath, "--control", d.control}, flags...)
 	d.cmd = exec.Command("ip", args...)
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
@@ -213,7 +236,7 @@ func (tp *topo) startDaemon(t *testing.T, rules string, flags ...string) *daemon
 	for time.Now().Before(deadline) {
 		if c, err := net.Dial("unix", d.control); err == nil {
 			c.Close()
-			out, err := tp.router.Exec("cat /proc/net/netfilter/nfnetlink_queue", nil)
+			out, err := ns.Exec("cat /proc/net/netfilter/nfnetlink_queue", nil)
 			if bound := strings.TrimSpace(string(out)); err == nil && bound != "" && strings.Count(bound, "\n")+1 >= queues {
 				return d
 			}
@@ -227,6 +250,13 @@ func (tp *topo) startDaemon(t *testing.T, rules string, flags ...string) *daemon
 	}
 	t.Fatalf("nfgo run did not come up:\n%s", d.stderr)
 	return nil
+}
+
+// kill ends the daemon at once (SIGKILL), as a node that dies.
+func (d *daemonProc) kill() {
+	d.cmd.Process.Kill()
+	err := <-d.done
+	d.done <- err
 }
 
 // signal sends sig to the daemon.

@@ -9,7 +9,7 @@
 //	nfgo save --rules FILE          print a ruleset in iptables-save form
 //	nfgo trace --rules FILE PACKET  follow packets through the rules
 //	nfgo run --rules FILE [flags]   the NFQUEUE verdict daemon
-//	nfgo reload | counters | conntrack -L|-E|-F|-D
+//	nfgo reload | counters | conntrack -L|-E|-F|-D | sync commit ...
 //	                                talk to a running daemon (--control PATH)
 //
 // "nfgo replay" with no arguments runs the embedded example.
@@ -64,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCmd(args[1:], stdout, stderr)
 	case "trace":
 		err = traceCmd(args[1:], os.Stdin, stdout, stderr)
-	case "reload", "counters", "stats", "conntrack", "ipset", "recent", "nfacct", "idletimer",
+	case "reload", "counters", "stats", "conntrack", "ipset", "recent", "nfacct", "idletimer", "sync",
 		"iptables-restore", "ip6tables-restore", "iptables-save", "ip6tables-save":
 		err = controlCmd(args[0], args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
@@ -119,6 +119,9 @@ Commands:
   ipset COMMAND ...         add, del, test, list, save, restore (file on
                             stdin), create, flush, rename, swap, destroy
                             its sets, as the ipset tool does
+  sync commit|flush|resync|bulk|stats|internal|external
+                            a daemon run with --sync: conntrackd's -c, -f,
+                            -n, -B, -s, -i and -e
 
 Run "nfgo COMMAND -h" for a command's flags.
 `)

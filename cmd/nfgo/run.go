@@ -18,6 +18,7 @@ import (
 
 	"github.com/nfgo/nfgo"
 	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/ctsync"
 	"github.com/nfgo/nfgo/daemon"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/ipset"
@@ -51,6 +52,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	metrics := fs.String("metrics", "", "serve Prometheus metrics on `ADDR` (host:port) at /metrics")
 	deadline := fs.Duration("deadline", time.Second, "watchdog: give a batch still undecided after this long the default verdict")
 	defVerdict := fs.String("default-verdict", "accept", "the watchdog's verdict: accept or drop")
+	syncConf := fs.String("sync", "", "state sync with an HA peer by conntrackd's protocol, configured by a conntrackd.conf `FILE` (its Sync section and General filter; needs --mode path or each-hook)")
 	offload := fs.Bool("flow-offload", false, "with --mode path: forward established connections without the rules when the ruleset provably accepts them (as nftables' flowtable)")
 	var hp helperParams
 	helperParamFlag(fs, &hp)
@@ -77,6 +79,12 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var syncCfg *ctsync.Config
+	if *syncConf != "" {
+		if syncCfg, err = readSyncConf(*syncConf, stderr); err != nil {
+			return err
+		}
+	}
 	var sets *ipset.Sets
 	// -m socket and TPROXY find the kernel's sockets: the packets are
 	// the kernel's.
@@ -89,6 +97,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		NFLogDir:   *nflogDir,
 		ConnLabels: hostConnLabels(),
 		Deadline:   *deadline,
+		Sync:       syncCfg,
 		Engine:     nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets, Conntrack: conntrack.Config{TCP: sc.tcp}, FlowOffload: *offload},
 		Logger:     slog.New(slog.NewTextHandler(stderr, nil)),
 		// Sets are read first and the rules checked against them; the
@@ -185,6 +194,25 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// readSyncConf reads a conntrackd.conf, printing its notes (settings
+// nfgo ignores) as FILE:LINE: note, and refusing it as conntrackd would,
+// or where nfgo cannot honour a setting, with FILE:LINE: reason.
+func readSyncConf(path string, stderr io.Writer) (*ctsync.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--sync: %w", err)
+	}
+	cfg, notes, err := ctsync.ReadConfig(data)
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "%s:%d: note: %s\n", path, n.Line, n.Text)
+	}
+	if ce, ok := errors.AsType[*ctsync.ConfigError](err); ok {
+		fmt.Fprintf(stderr, "%s:%d: %s\n", path, ce.Line, ce.Msg)
+		return nil, errFailed
+	}
+	return cfg, err
 }
 
 // parseQueues reads N or N:M.

@@ -1,0 +1,413 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nfgo/nfgo/internal/kernel"
+)
+
+// The failover tests put two routers between the client and the server,
+// on shared bridges, with a sync link between them:
+//
+//	                 ┌─ lan0 10.1.0.11  router A  wan0 10.2.0.11 ─┐
+//	client 10.1.0.2 ─┤br0          sync0 10.99.0.1               ├─br1─ server 10.2.0.2
+//	                 │               ║                            │
+//	                 └─ lan0 10.1.0.12  router B  wan0 10.2.0.12 ─┘
+//	                              sync0 10.99.0.2
+//
+// The active router holds the virtual addresses, 10.1.0.1 (the client's
+// gateway) and 10.2.0.1 (the source the routers SNAT to, to a port of
+// 20000-20999), as keepalived would. A router is nfgo in the path layout
+// or the kernel with a stock conntrackd; both take the same ruleset,
+// which lets a TCP connection start only with a SYN, so a router that
+// does not know a connection stalls it. A failover is what keepalived
+// and its conntrackd notify script do: the active node dies (its process
+// killed, its links down), the backup commits its external cache and
+// takes the addresses, and its gratuitous ARP updates the neighbours
+// (done here with ip neigh replace).
+
+// haRules is both routers' ruleset.
+const haRules = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -o wan0 -p tcp -j SNAT --to-source 10.2.0.1:20000-20999
+-A POSTROUTING -o wan0 -p udp -j SNAT --to-source 10.2.0.1:20000-20999
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW -j ACCEPT
+-A FORWARD -p udp -m conntrack --ctstate NEW -j ACCEPT
+COMMIT
+`
+
+// haPlumbing queues an nfgo router's packets in the path layout; the
+// sync link stays the kernel's.
+const haPlumbing = `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -i sync0 -j ACCEPT
+-A PREROUTING -j NOTRACK
+-A PREROUTING -j NFQUEUE --queue-num 0
+-A OUTPUT -o sync0 -j ACCEPT
+-A OUTPUT -j NOTRACK
+-A OUTPUT -j NFQUEUE --queue-num 0
+COMMIT
+`
+
+type haRouter struct {
+	name, kind string // "a" or "b"; "nfgo" or "kernel"
+	ns         *kernel.Netns
+	dir        string
+	conf       string      // its conntrackd.conf
+	nfgo       *daemonProc // kind nfgo
+	conntrackd *exec.Cmd   // kind kernel, with sync
+	lanMAC     string
+	wanMAC     string
+}
+
+type haTopo struct {
+	*topo
+	a, b *haRouter
+}
+
+// newHATopo builds the topology; kinds are router A's and B's ("nfgo"
+// or "kernel"); with sync, each syncs with the other in FTFW mode. A is
+// active.
+func newHATopo(t *testing.T, kindA, kindB string, sync bool) *haTopo {
+	t.Helper()
+	kernel.Require(t, "ip", "iptables-restore", "conntrack", "conntrackd")
+	tp := &haTopo{topo: &topo{client: kernel.NewNetns(t, "client"), server: kernel.NewNetns(t, "server"), dir: t.TempDir()}}
+	tp.client.MustExec(t, "ip link add br0 type bridge && ip link set br0 up && ip addr add 10.1.0.2/24 dev br0 && ip route add default via 10.1.0.1")
+	tp.server.MustExec(t, "ip link add br1 type bridge && ip link set br1 up && ip addr add 10.2.0.2/24 dev br1 && ip addr add fd02::2/64 dev br1 nodad")
+	tp.a = tp.router(t, "a", kindA, 11)
+	tp.b = tp.router(t, "b", kindB, 12)
+	kernel.Veth(t, tp.a.ns, "sync0", "10.99.0.1/24", tp.b.ns, "sync0", "10.99.0.2/24")
+	tp.serve(t)
+	tp.takeAddresses(t, tp.a)
+	for _, r := range []*haRouter{tp.a, tp.b} {
+		r.conf = r.syncConf(t, map[string]string{"a": "10.99.0.1", "b": "10.99.0.2"}[r.name], map[string]string{"a": "10.99.0.2", "b": "10.99.0.1"}[r.name])
+	}
+	for _, r := range []*haRouter{tp.a, tp.b} {
+		r.start(t, sync)
+	}
+	return tp
+}
+
+// router makes router name of the given kind, its host addresses ending
+// in host.
+func (tp *haTopo) router(t *testing.T, name, kind string, host int) *haRouter {
+	t.Helper()
+	r := &haRouter{name: name, kind: kind, ns: kernel.NewNetns(t, "router-"+name), dir: filepath.Join(tp.dir, name)}
+	if err := os.Mkdir(r.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kernel.Veth(t, tp.client, "c"+name, "", r.ns, "lan0", fmt.Sprintf("10.1.0.%d/24", host))
+	kernel.Veth(t, tp.server, "s"+name, "", r.ns, "wan0", fmt.Sprintf("10.2.0.%d/24", host))
+	tp.client.MustExec(t, "ip link set c"+name+" master br0")
+	tp.server.MustExec(t, "ip link set s"+name+" master br1")
+	r.ns.MustExec(t, "sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.all.accept_local=1 net.netfilter.nf_conntrack_tcp_loose=1")
+	r.lanMAC = strings.TrimSpace(string(mustOut(t, r.ns, "cat /sys/class/net/lan0/address")))
+	r.wanMAC = strings.TrimSpace(string(mustOut(t, r.ns, "cat /sys/class/net/wan0/address")))
+	return r
+}
+
+func mustOut(t *testing.T, ns *kernel.Netns, script string) []byte {
+	t.Helper()
+	out, err := ns.Exec(script, nil)
+	if err != nil {
+		t.Fatalf("in %s: %s: %v: %s", ns.Name, script, err, out)
+	}
+	return out
+}
+
+// syncConf writes the router's conntrackd.conf: FTFW on sync0.
+func (r *haRouter) syncConf(t *testing.T, local, peer string) string {
+	t.Helper()
+	conf := fmt.Sprintf(`Sync {
+	Mode FTFW {
+		DisableExternalCache off
+	}
+	UDP {
+		IPv4_address %s
+		IPv4_Destination_Address %s
+		Port 3780
+		Interface sync0
+		Checksum on
+	}
+}
+General {
+	HashSize 8192
+	HashLimit 65536
+	LogFile %s
+	Syslog off
+	LockFile %s
+	UNIX {
+		Path %s
+	}
+	Filter From Kernelspace {
+		Address Ignore {
+			IPv4_address 127.0.0.1
+			IPv4_address 10.99.0.1
+			IPv4_address 10.99.0.2
+		}
+	}
+}
+`, local, peer, filepath.Join(r.dir, "conntrackd.log"), filepath.Join(r.dir, "conntrackd.lock"), filepath.Join(r.dir, "conntrackd.ctl"))
+	path := filepath.Join(r.dir, "conntrackd.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// start runs the router: nfgo run in the path layout, or the kernel's
+// rules and, with sync, conntrackd.
+func (r *haRouter) start(t *testing.T, sync bool) {
+	t.Helper()
+	if r.kind == "nfgo" {
+		if out, err := r.ns.Exec("iptables-restore", []byte(haPlumbing)); err != nil {
+			t.Fatalf("router %s plumbing: %v: %s", r.name, err, out)
+		}
+		flags := []string{"--mode", "path"}
+		if sync {
+			flags = append(flags, "--sync", r.conf)
+		}
+		r.nfgo = startNfgo(t, r.ns, r.dir, haRules, flags...)
+		return
+	}
+	if out, err := r.ns.Exec("iptables-restore", []byte(haRules)); err != nil {
+		t.Fatalf("router %s rules: %v: %s", r.name, err, out)
+	}
+	if !sync {
+		return
+	}
+	r.ns.MustExec(t, "sysctl -qw net.netfilter.nf_conntrack_events=1")
+	cmd := exec.Command("ip", "netns", "exec", r.ns.Name, "conntrackd", "-C", r.conf)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.conntrackd = cmd
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(r.dir, "conntrackd.log"))
+			t.Logf("router %s conntrackd output: %s\nlog: %s", r.name, out.Bytes(), log)
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join(r.dir, "conntrackd.ctl")); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("router %s: conntrackd did not come up: %s", r.name, out.Bytes())
+}
+
+// external lists the router's external cache: nfgo sync external, or
+// conntrackd -e.
+func (r *haRouter) external(t *testing.T) string {
+	t.Helper()
+	if r.kind == "nfgo" {
+		return r.nfgo.command(t, "sync", "external")
+	}
+	out, err := r.ns.Exec("conntrackd -C "+r.conf+" -e", nil)
+	if err != nil {
+		t.Fatalf("conntrackd -e: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+// commit is the notify script's conntrackd -c (nfgo sync commit).
+func (r *haRouter) commit(t *testing.T) {
+	t.Helper()
+	if r.kind == "nfgo" {
+		r.nfgo.command(t, "sync", "commit")
+		return
+	}
+	if out, err := r.ns.Exec("conntrackd -C "+r.conf+" -c", nil); err != nil {
+		t.Fatalf("conntrackd -c: %v: %s", err, out)
+	}
+}
+
+// die kills the router's process and takes its links down, as a node
+// that loses power.
+func (r *haRouter) die(t *testing.T) {
+	t.Helper()
+	if r.nfgo != nil {
+		r.nfgo.kill()
+	}
+	if r.conntrackd != nil {
+		r.conntrackd.Process.Kill()
+	}
+	r.ns.MustExec(t, "ip link set lan0 down; ip link set wan0 down; ip link set sync0 down")
+}
+
+// takeAddresses gives r the virtual addresses and points the
+// neighbours at it, as keepalived's gratuitous ARP does.
+func (tp *haTopo) takeAddresses(t *testing.T, r *haRouter) {
+	t.Helper()
+	r.ns.MustExec(t, "ip addr add 10.1.0.1/24 dev lan0 && ip addr add 10.2.0.1/24 dev wan0")
+	tp.client.MustExec(t, "ip neigh replace 10.1.0.1 lladdr "+r.lanMAC+" dev br0 nud reachable")
+	tp.server.MustExec(t, "ip neigh replace 10.2.0.1 lladdr "+r.wanMAC+" dev br1 nud reachable")
+}
+
+// echoSession is a TCP session with the server's echo service.
+type echoSession struct {
+	c  net.Conn
+	rd *bufio.Reader
+}
+
+func (tp *haTopo) echoSession(t *testing.T) *echoSession {
+	t.Helper()
+	c, err := tp.dial("10.2.0.2:7", 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &echoSession{c: c, rd: bufio.NewReader(c)}
+}
+
+// say sends a line and returns the address the server saw it from.
+func (e *echoSession) say(msg string, wait time.Duration) (string, error) {
+	e.c.SetDeadline(time.Now().Add(wait))
+	if _, err := fmt.Fprintln(e.c, msg); err != nil {
+		return "", err
+	}
+	return e.hear(msg, wait)
+}
+
+// hear reads the echo of msg and returns the address the server saw it
+// from.
+func (e *echoSession) hear(msg string, wait time.Duration) (string, error) {
+	e.c.SetDeadline(time.Now().Add(wait))
+	line, err := e.rd.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	from, ok := strings.CutPrefix(strings.TrimSpace(line), msg+" from ")
+	if !ok {
+		return "", fmt.Errorf("echo %q for %q", line, msg)
+	}
+	return from, nil
+}
+
+// waitExternal waits until the router's external cache lists a
+// connection with all of the given fields.
+func (r *haRouter) waitExternal(t *testing.T, fields ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var list string
+	for time.Now().Before(deadline) {
+		list = r.external(t)
+		for _, line := range strings.Split(list, "\n") {
+			all := true
+			for _, f := range fields {
+				all = all && strings.Contains(line, f)
+			}
+			if all {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("router %s's external cache never listed %q:\n%s", r.name, fields, list)
+}
+
+// failover runs a long-lived TCP echo session through A, fails A over
+// to B in the middle of it, and checks that every echo comes back from
+// the same NAT address and port.
+func (tp *haTopo) failoverTCP(t *testing.T) {
+	t.Helper()
+	e := tp.echoSession(t)
+	from, err := e.say("hello", 3*time.Second)
+	if err != nil {
+		t.Fatalf("through A: %v", err)
+	}
+	if !strings.HasPrefix(from, "10.2.0.1:20") {
+		t.Fatalf("the server saw %s; want the SNAT address 10.2.0.1 and a port of 20000-20999", from)
+	}
+	// conntrackd -e shows no reply tuple, so no NAT port: the echoes
+	// check that.
+	tp.b.waitExternal(t, "dport=7", "ESTABLISHED")
+	const echoes = 30
+	for i := range echoes {
+		msg := fmt.Sprintf("echo %d", i)
+		var got string
+		var err error
+		if i == 10 {
+			// The failover, with this echo in flight.
+			e.c.SetDeadline(time.Now().Add(15 * time.Second))
+			fmt.Fprintln(e.c, msg)
+			tp.a.die(t)
+			tp.b.commit(t)
+			tp.takeAddresses(t, tp.b)
+			got, err = e.hear(msg, 15*time.Second)
+		} else {
+			got, err = e.say(msg, 15*time.Second)
+		}
+		if err != nil {
+			t.Fatalf("%s (the failover began at echo 10): %v", msg, err)
+		}
+		if got != from {
+			t.Fatalf("%s: the server saw %s, before the failover %s: the NAT binding changed", msg, got, from)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestFailoverNfgoToConntrackd: A is nfgo, syncing over FTFW to B, a
+// kernel with a stock conntrackd, which takes over.
+func TestFailoverNfgoToConntrackd(t *testing.T) {
+	tp := newHATopo(t, "nfgo", "kernel", true)
+	tp.failoverTCP(t)
+}
+
+// TestFailoverConntrackdToNfgo: A is the kernel with conntrackd, B is
+// nfgo, which takes over.
+func TestFailoverConntrackdToNfgo(t *testing.T) {
+	tp := newHATopo(t, "kernel", "nfgo", true)
+	tp.failoverTCP(t)
+}
+
+// TestFailoverNfgoToNfgo: both routers are nfgo.
+func TestFailoverNfgoToNfgo(t *testing.T) {
+	tp := newHATopo(t, "nfgo", "nfgo", true)
+	tp.failoverTCP(t)
+}
+
+// TestFailoverWithoutSyncStalls is the control: the same failover with
+// sync off leaves B without the connection, and the session stalls.
+func TestFailoverWithoutSyncStalls(t *testing.T) {
+	for _, kind := range []string{"kernel", "nfgo"} {
+		t.Run(kind, func(t *testing.T) {
+			tp := newHATopo(t, "nfgo", kind, false)
+			e := tp.echoSession(t)
+			if _, err := e.say("hello", 3*time.Second); err != nil {
+				t.Fatalf("through A: %v", err)
+			}
+			tp.a.die(t)
+			tp.takeAddresses(t, tp.b)
+			if from, err := e.say("after", 4*time.Second); err == nil {
+				t.Fatalf("the session went on through B without sync (seen from %s)", from)
+			}
+		})
+	}
+}
