@@ -31,6 +31,8 @@ import (
 //	                           -p PROTO, -s ADDR, -d ADDR, --sport N, --dport N
 //	                           (of the original direction)
 //	conntrack -E               stream events until the client hangs up
+//	conntrack export           write the table into the kernel's, NAT
+//	                           bindings included (see ExportKernel)
 //	conntrack -L|-F|-E expect  the same for the expectations
 //	sync commit                the HA pair's commands, as conntrackd's
 //	sync flush [external|internal]  -c, -f, -n, -B, -s, -i and -e
@@ -229,6 +231,10 @@ func (s *Server) Command(ctx context.Context, args []string, w *bufio.Writer, pe
 			sub := ct.Subscribe(4096)
 			defer sub.Close()
 			return streamEvents(ctx, sub.Events(), w, peer)
+		case "export":
+			n, err := s.ExportKernel()
+			fmt.Fprintf(w, "%d connections written to the kernel's table\n", n)
+			return err
 		default:
 			return fmt.Errorf("conntrack %s: unknown option", args[1])
 		}

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo"
+	"github.com/nfgo/nfgo/ctnetlink"
 	"github.com/nfgo/nfgo/ctsync"
 	"github.com/nfgo/nfgo/filter"
 	"github.com/nfgo/nfgo/filter/iptables"
@@ -100,6 +101,17 @@ type Config struct {
 	// as conntrackd does (see docs/HA.md). It needs nfgo's own
 	// connection tracking: ModePath or ModeEachHook.
 	Sync *ctsync.Config
+	// AdoptKernel takes the kernel's connections, NAT bindings
+	// included, into nfgo's table at start, and follows the kernel's
+	// changes to each until nfgo sees a packet of it
+	// (ctnetlink.Adopter), so that a box switching from the kernel
+	// firewall to nfgo keeps its connections. It needs ModePath or
+	// ModeEachHook.
+	AdoptKernel bool
+	// HandoffKernel writes nfgo's connections into the kernel's table
+	// at shutdown, after the queues are drained (ctnetlink.Export),
+	// so that the kernel firewall can take the path back.
+	HandoffKernel bool
 	// Logger logs the daemon's life (nil: slog.Default()).
 	Logger *slog.Logger
 }
@@ -188,6 +200,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("restoring %s: %w", cfg.Snapshot, err)
 		}
 	}
+	if (cfg.AdoptKernel || cfg.HandoffKernel) && (cfg.Mode == ModeHook || s.eng.Conntrack() == nil) {
+		return nil, ErrAdoptLayout
+	}
 	if cfg.Sync != nil {
 		if cfg.Mode == ModeHook || s.eng.Conntrack() == nil {
 			return nil, ErrSyncLayout
@@ -205,6 +220,10 @@ func New(cfg Config) (*Server, error) {
 // the kernel tracks the connections: its table is the one to sync, with
 // conntrackd.
 var ErrSyncLayout = errors.New("state sync needs nfgo's own connection tracking: use the path or each-hook layout (--mode path); in the hook layout the kernel's table is synced by conntrackd")
+
+// ErrAdoptLayout is New's error for AdoptKernel or HandoffKernel in the
+// hook layout, where the kernel's table is the live one already.
+var ErrAdoptLayout = errors.New("adopting or handing back the kernel's connections needs nfgo's own connection tracking: use the path or each-hook layout (--mode path)")
 
 // Sync returns the daemon's HA node, nil without Config.Sync.
 func (s *Server) Sync() *ctsync.Node { return s.sync }
@@ -355,6 +374,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.inject = inj
 	defer inj.close()
+	if s.cfg.AdoptKernel {
+		stop, err := s.adoptKernel()
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	for _, n := range s.cfg.Queues {
 		qc := s.cfg.Queue
 		qc.Num = n
@@ -432,7 +458,42 @@ loop:
 		q.Shutdown()
 	}
 	<-done
+	if s.cfg.HandoffKernel {
+		s.ExportKernel()
+	}
 	return s.saveSnapshot()
+}
+
+// adoptKernel adopts the kernel's table and follows it until stop.
+func (s *Server) adoptKernel() (stop func(), err error) {
+	a, err := ctnetlink.NewAdopter(s.eng.Conntrack(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("adopting the kernel's connections: %w", err)
+	}
+	st := a.Stats()
+	s.log.Info("kernel connections adopted", "listed", st.Dumped, "adopted", st.Adopted, "refused", st.Failed)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.Run(ctx); err != nil {
+			s.log.Error("following the kernel's connections stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
+// ExportKernel writes nfgo's connections into the kernel's table, with
+// their NAT bindings (nfgo conntrack export, and --handoff-kernel at
+// shutdown). It returns how many were written.
+func (s *Server) ExportKernel() (int, error) {
+	n, err := ctnetlink.Export(s.eng.Conntrack(), time.Now())
+	if err != nil {
+		s.log.Warn("handing connections to the kernel", "written", n, "err", err)
+	} else {
+		s.log.Info("connections handed to the kernel", "written", n)
+	}
+	return n, err
 }
 
 func (s *Server) modeName() string {

@@ -140,6 +140,7 @@ func (r *haRouter) syncConf(t *testing.T, local, peer string) string {
 	conf := fmt.Sprintf(`Sync {
 	Mode FTFW {
 		DisableExternalCache off
+		StartupResync on
 	}
 	UDP {
 		IPv4_address %s
@@ -260,6 +261,15 @@ func (r *haRouter) die(t *testing.T) {
 	r.ns.MustExec(t, "ip link set lan0 down; ip link set wan0 down; ip link set sync0 down")
 }
 
+// revive brings a dead nfgo router back as the backup: its links up
+// without the virtual addresses, and nfgo run started again, which asks
+// its peer for the table (StartupResync).
+func (r *haRouter) revive(t *testing.T) {
+	t.Helper()
+	r.ns.MustExec(t, "ip addr del 10.1.0.1/24 dev lan0; ip addr del 10.2.0.1/24 dev wan0; ip link set lan0 up; ip link set wan0 up; ip link set sync0 up")
+	r.nfgo = startNfgo(t, r.ns, r.dir, haRules, "--mode", "path", "--sync", r.conf)
+}
+
 // takeAddresses gives r the virtual addresses and points the
 // neighbours at it, as keepalived's gratuitous ARP does.
 func (tp *haTopo) takeAddresses(t *testing.T, r *haRouter) {
@@ -275,7 +285,7 @@ type echoSession struct {
 	rd *bufio.Reader
 }
 
-func (tp *haTopo) echoSession(t *testing.T) *echoSession {
+func (tp *topo) echoSession(t *testing.T) *echoSession {
 	t.Helper()
 	c, err := tp.dial("10.2.0.2:7", 3*time.Second)
 	if err != nil {
@@ -331,46 +341,132 @@ func (r *haRouter) waitExternal(t *testing.T, fields ...string) {
 	t.Fatalf("router %s's external cache never listed %q:\n%s", r.name, fields, list)
 }
 
-// failover runs a long-lived TCP echo session through A, fails A over
-// to B in the middle of it, and checks that every echo comes back from
-// the same NAT address and port.
-func (tp *haTopo) failoverTCP(t *testing.T) {
+// udpSession is a UDP flow with the server's :55, which answers with
+// the address it saw.
+type udpSession struct{ c net.Conn }
+
+func (tp *haTopo) udpSession(t *testing.T) *udpSession {
 	t.Helper()
-	e := tp.echoSession(t)
-	from, err := e.say("hello", 3*time.Second)
-	if err != nil {
-		t.Fatalf("through A: %v", err)
+	var c net.Conn
+	if err := tp.client.Do(func() (err error) {
+		c, err = net.Dial("udp", "10.2.0.2:55")
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
-	if !strings.HasPrefix(from, "10.2.0.1:20") {
-		t.Fatalf("the server saw %s; want the SNAT address 10.2.0.1 and a port of 20000-20999", from)
+	t.Cleanup(func() { c.Close() })
+	return &udpSession{c: c}
+}
+
+// ping sends msg until it is answered (UDP has no retransmission of its
+// own: a datagram sent while no router holds the addresses is lost), at
+// most tries times, and returns the address the server saw.
+func (u *udpSession) ping(msg string, tries int) (string, error) {
+	buf := make([]byte, 2048)
+	var err error
+	for range tries {
+		u.c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err = u.c.Write([]byte(msg)); err != nil {
+			continue
+		}
+		for {
+			var n int
+			if n, err = u.c.Read(buf); err != nil {
+				break
+			}
+			// A late answer to an earlier try is not this one's.
+			if from, ok := strings.CutPrefix(string(buf[:n]), msg+" from "); ok {
+				return from, nil
+			}
+		}
+	}
+	return "", err
+}
+
+// sessions are the flows that must survive a failover, with the address
+// and port the server saw each from before it.
+type sessions struct {
+	tcp       *echoSession
+	tcpFrom   string
+	udp       *udpSession // nil: TCP only
+	udpFrom   string
+	failovers int
+}
+
+// openSessions opens a TCP session (and, with udp, a UDP flow) through
+// A and waits until B's external cache has them.
+func (tp *haTopo) openSessions(t *testing.T, udp bool) *sessions {
+	t.Helper()
+	ss := &sessions{tcp: tp.echoSession(t)}
+	var err error
+	if ss.tcpFrom, err = ss.tcp.say("hello", 3*time.Second); err != nil {
+		t.Fatalf("TCP through A: %v", err)
+	}
+	if !strings.HasPrefix(ss.tcpFrom, "10.2.0.1:20") {
+		t.Fatalf("the server saw %s; want the SNAT address 10.2.0.1 and a port of 20000-20999", ss.tcpFrom)
 	}
 	// conntrackd -e shows no reply tuple, so no NAT port: the echoes
 	// check that.
 	tp.b.waitExternal(t, "dport=7", "ESTABLISHED")
-	const echoes = 30
-	for i := range echoes {
-		msg := fmt.Sprintf("echo %d", i)
+	if udp {
+		ss.udp = tp.udpSession(t)
+		if ss.udpFrom, err = ss.udp.ping("hello", 5); err != nil {
+			t.Fatalf("UDP through A: %v", err)
+		}
+		if !strings.HasPrefix(ss.udpFrom, "10.2.0.1:20") {
+			t.Fatalf("the server saw UDP from %s; want 10.2.0.1 and a port of 20000-20999", ss.udpFrom)
+		}
+		tp.b.waitExternal(t, "udp", "dport=55")
+	}
+	return ss
+}
+
+// failoverDuring runs 30 echoes on the sessions, runs failover with the
+// eleventh TCP echo in flight, and checks that every echo comes back,
+// seen from the same NAT address and port as before.
+func (ss *sessions) failoverDuring(t *testing.T, failover func()) {
+	t.Helper()
+	ss.failovers++
+	for i := range 30 {
+		msg := fmt.Sprintf("echo %d.%d", ss.failovers, i)
 		var got string
 		var err error
 		if i == 10 {
-			// The failover, with this echo in flight.
-			e.c.SetDeadline(time.Now().Add(15 * time.Second))
-			fmt.Fprintln(e.c, msg)
-			tp.a.die(t)
-			tp.b.commit(t)
-			tp.takeAddresses(t, tp.b)
-			got, err = e.hear(msg, 15*time.Second)
+			ss.tcp.c.SetDeadline(time.Now().Add(15 * time.Second))
+			fmt.Fprintln(ss.tcp.c, msg)
+			failover()
+			got, err = ss.tcp.hear(msg, 15*time.Second)
 		} else {
-			got, err = e.say(msg, 15*time.Second)
+			got, err = ss.tcp.say(msg, 15*time.Second)
 		}
 		if err != nil {
-			t.Fatalf("%s (the failover began at echo 10): %v", msg, err)
+			t.Fatalf("TCP %s (failover %d began at echo 10): %v", msg, ss.failovers, err)
 		}
-		if got != from {
-			t.Fatalf("%s: the server saw %s, before the failover %s: the NAT binding changed", msg, got, from)
+		if got != ss.tcpFrom {
+			t.Fatalf("TCP %s: the server saw %s, before %s: the NAT binding changed", msg, got, ss.tcpFrom)
+		}
+		if ss.udp != nil {
+			got, err := ss.udp.ping(msg, 30)
+			if err != nil {
+				t.Fatalf("UDP %s (failover %d began at echo 10): %v", msg, ss.failovers, err)
+			}
+			if got != ss.udpFrom {
+				t.Fatalf("UDP %s: the server saw %s, before %s: the NAT binding changed", msg, got, ss.udpFrom)
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// failoverTCP fails A over to B in the middle of a TCP echo session.
+func (tp *haTopo) failoverTCP(t *testing.T) {
+	t.Helper()
+	ss := tp.openSessions(t, false)
+	ss.failoverDuring(t, func() {
+		tp.a.die(t)
+		tp.b.commit(t)
+		tp.takeAddresses(t, tp.b)
+	})
 }
 
 // TestFailoverNfgoToConntrackd: A is nfgo, syncing over FTFW to B, a
@@ -387,10 +483,25 @@ func TestFailoverConntrackdToNfgo(t *testing.T) {
 	tp.failoverTCP(t)
 }
 
-// TestFailoverNfgoToNfgo: both routers are nfgo.
+// TestFailoverNfgoToNfgo: both routers are nfgo, with a TCP session and
+// a UDP flow. A fails over to B; A comes back as the backup, gets the
+// table from B (StartupResync), and B fails back to A.
 func TestFailoverNfgoToNfgo(t *testing.T) {
 	tp := newHATopo(t, "nfgo", "nfgo", true)
-	tp.failoverTCP(t)
+	ss := tp.openSessions(t, true)
+	ss.failoverDuring(t, func() {
+		tp.a.die(t)
+		tp.b.commit(t)
+		tp.takeAddresses(t, tp.b)
+	})
+	tp.a.revive(t)
+	tp.a.waitExternal(t, "dport=7", "ESTABLISHED")
+	tp.a.waitExternal(t, "udp", "dport=55")
+	ss.failoverDuring(t, func() {
+		tp.b.die(t)
+		tp.a.commit(t)
+		tp.takeAddresses(t, tp.a)
+	})
 }
 
 // TestFailoverWithoutSyncStalls is the control: the same failover with

@@ -53,6 +53,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	deadline := fs.Duration("deadline", time.Second, "watchdog: give a batch still undecided after this long the default verdict")
 	defVerdict := fs.String("default-verdict", "accept", "the watchdog's verdict: accept or drop")
 	syncConf := fs.String("sync", "", "state sync with an HA peer by conntrackd's protocol, configured by a conntrackd.conf `FILE` (its Sync section and General filter; needs --mode path or each-hook)")
+	adopt := fs.Bool("adopt-kernel", false, "at start, take the kernel's connections (NAT bindings included) into nfgo's table and follow the kernel's changes until nfgo carries them: switching from the kernel firewall drops nothing (needs --mode path or each-hook)")
+	handoff := fs.Bool("handoff-kernel", false, "at shutdown, write nfgo's connections into the kernel's table with their NAT bindings, so the kernel firewall can take the path back")
 	offload := fs.Bool("flow-offload", false, "with --mode path: forward established connections without the rules when the ruleset provably accepts them (as nftables' flowtable)")
 	var hp helperParams
 	helperParamFlag(fs, &hp)
@@ -91,15 +93,17 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	sockets := &sockdiag.Lookup{}
 	defer sockets.Close()
 	cfg := daemon.Config{
-		Queues:     nums,
-		Queue:      nfq.Config{FailOpen: *failOpen, GSO: *gso, CopyRange: uint32(*copyRange), MaxLen: uint32(*maxLen)},
-		Snapshot:   *snapshot,
-		NFLogDir:   *nflogDir,
-		ConnLabels: hostConnLabels(),
-		Deadline:   *deadline,
-		Sync:       syncCfg,
-		Engine:     nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets, Conntrack: conntrack.Config{TCP: sc.tcp}, FlowOffload: *offload},
-		Logger:     slog.New(slog.NewTextHandler(stderr, nil)),
+		Queues:        nums,
+		Queue:         nfq.Config{FailOpen: *failOpen, GSO: *gso, CopyRange: uint32(*copyRange), MaxLen: uint32(*maxLen)},
+		Snapshot:      *snapshot,
+		NFLogDir:      *nflogDir,
+		ConnLabels:    hostConnLabels(),
+		Deadline:      *deadline,
+		Sync:          syncCfg,
+		AdoptKernel:   *adopt,
+		HandoffKernel: *handoff,
+		Engine:        nfgo.Config{Helpers: hp.cfg, NFAcct: acct, OSF: osf, Sockets: sockets, Conntrack: conntrack.Config{TCP: sc.tcp}, FlowOffload: *offload},
+		Logger:        slog.New(slog.NewTextHandler(stderr, nil)),
 		// Sets are read first and the rules checked against them; the
 		// daemon then installs both.
 		LoadSets: func() (*ipset.Sets, error) {
