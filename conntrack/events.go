@@ -151,6 +151,9 @@ type ExpectEvent struct {
 	// Expectation is the expectation, with the time it had left as its
 	// Timeout.
 	Expectation Expectation
+	// Adopted says the expectation came from Table.AdoptExpectation (a
+	// sync peer's), so that it is not sent back.
+	Adopted bool
 }
 
 // String formats the event as conntrack -E expect prints it:
@@ -282,7 +285,7 @@ func (h *eventHub) emitExpect(typ EventType, e *expectation, now int64) {
 	if subs == nil || len(*subs) == 0 {
 		return
 	}
-	ev := ExpectEvent{Type: typ, Time: time.Unix(0, now), Expectation: e.Expectation}
+	ev := ExpectEvent{Type: typ, Time: time.Unix(0, now), Expectation: e.Expectation, Adopted: e.adopted}
 	ev.Expectation.Timeout = max(time.Duration(e.deadline-now), 0)
 	for _, s := range *subs {
 		s.send(&ev)

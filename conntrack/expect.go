@@ -244,6 +244,8 @@ type expectation struct {
 	// expectation matches nothing (nf_ct_find_expectation), since the
 	// other end cannot know of it.
 	unconfirmed bool
+	// adopted says AdoptExpectation made it.
+	adopted bool
 }
 
 // expectKey is what an expectation never wildcards: the expected
@@ -522,16 +524,22 @@ func (x *expectTable) check(e *Expectation, ns int64, anyMaster bool, pending in
 
 // insert registers a checked expectation. x.mu must be held.
 func (x *expectTable) insert(master *Result, e *Expectation, ns int64) {
+	x.add(&expectation{Expectation: *e, mark: master.Mark, deadline: ns + int64(e.Timeout), unconfirmed: master.isNew}, ns)
+	if master.isNew {
+		master.madeExpectations = true
+	}
+}
+
+// add stores n and reports it. x.mu must be held.
+func (x *expectTable) add(n *expectation, ns int64) {
 	x.seq++
-	n := &expectation{Expectation: *e, mark: master.Mark, deadline: ns + int64(e.Timeout), seq: x.seq, unconfirmed: master.isNew}
+	n.seq = x.seq
+	e := &n.Expectation
 	k := expectKeyOf(&e.Tuple)
 	x.byDst[k] = append(x.byDst[k], n)
 	x.byMaster[e.Master] = append(x.byMaster[e.Master], n)
 	x.n++
 	x.hooks.Add(hookExpectation)
-	if master.isNew {
-		master.madeExpectations = true
-	}
 	x.events.emitExpect(EventNew, n, ns)
 }
 

@@ -13,16 +13,31 @@ import (
 // ToConn returns the connection as the conntrack table holds it: both
 // tuples, the state and the timeout left. ok is false for a message
 // that names no connection the table could hold (an ICMP type without a
-// reply).
+// reply). EXPECTED is cleared, as conntrackd clears it when it creates
+// the connection: the master link is not recreated. The helper is not
+// set (see adoptable).
 func (c *Conn) ToConn() (conntrack.Conn, bool) {
 	reply, ok := c.Reply()
 	if !ok {
 		return conntrack.Conn{}, false
 	}
 	return conntrack.Conn{
-		Orig: c.Orig, Reply: reply, Status: c.Status, TCPState: c.TCPState, SCTPState: c.SCTPState,
+		Orig: c.Orig, Reply: reply, Status: c.Status &^ conntrack.StatusExpected, TCPState: c.TCPState, SCTPState: c.SCTPState,
 		Timeout: time.Duration(c.Timeout) * time.Second, Mark: c.Mark, Labels: c.Labels,
 	}, true
+}
+
+// related reports whether the connection was expected by a master.
+func (c *Conn) related() bool { return c.Attrs.Has(AttrMasterIPv4) || c.Attrs.Has(AttrMasterIPv6) }
+
+// withHelper gives k the helper c names, if t has it, so that the
+// adopted connection's helper goes on (an FTP control connection keeps
+// announcing data connections).
+func withHelper(k conntrack.Conn, c *Conn, t *conntrack.Table) conntrack.Conn {
+	if c.Helper != "" {
+		k.Helper, _ = t.HelperNamed(c.Helper)
+	}
+	return k
 }
 
 // ExternalCache holds the peer's connections, as conntrackd's external
@@ -32,6 +47,7 @@ func (c *Conn) ToConn() (conntrack.Conn, bool) {
 type ExternalCache struct {
 	mu    sync.Mutex
 	conns map[conntrack.Tuple]cached
+	exps  map[expKey]cachedExp
 	max   int
 	stats CacheStats
 	// commitTimeout, if set, is the timeout every committed
@@ -53,6 +69,12 @@ type CacheStats struct {
 	CreateFailed, UpdateFailed, DestroyFailed uint64
 }
 
+// cachedExp is a peer's expectation and when it was received.
+type cachedExp struct {
+	exp Exp
+	at  time.Time
+}
+
 // cached is a peer's connection and when it was received, so that a
 // commit gives it the time it has left then.
 type cached struct {
@@ -66,16 +88,29 @@ func NewExternalCache(max int) *ExternalCache {
 	if max <= 0 {
 		max = 131072
 	}
-	return &ExternalCache{conns: map[conntrack.Tuple]cached{}, max: max}
+	return &ExternalCache{conns: map[conntrack.Tuple]cached{}, exps: map[expKey]cachedExp{}, max: max}
 }
 
-// Apply takes the peer's messages: a new or updated connection is
-// upserted, a deleted one removed.
+// Apply takes the peer's messages: a new or updated connection or
+// expectation is upserted, a deleted one removed. Expectations share
+// the connections' bound.
 func (x *ExternalCache) Apply(rs []Received, now time.Time) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for i := range rs {
 		r := &rs[i]
+		if r.Type >= TypeExpNew {
+			k := expKey{r.Exp.Master, r.Exp.Tuple}
+			switch _, had := x.exps[k]; {
+			case r.Type == TypeExpDelete:
+				delete(x.exps, k)
+			case !had && len(x.conns)+len(x.exps) >= x.max:
+				x.stats.CreateFailed++
+			default:
+				x.exps[k] = cachedExp{exp: r.Exp, at: now}
+			}
+			continue
+		}
 		_, had := x.conns[r.Conn.Orig]
 		switch {
 		case r.Type == TypeDelete:
@@ -86,7 +121,7 @@ func (x *ExternalCache) Apply(rs []Received, now time.Time) {
 			continue
 		case had:
 			x.stats.Updated++
-		case len(x.conns) >= x.max:
+		case len(x.conns)+len(x.exps) >= x.max:
 			x.stats.CreateFailed++
 			continue
 		default:
@@ -174,10 +209,34 @@ func (c *cached) left(now time.Time, commitTimeout time.Duration) (conntrack.Con
 	return k, true
 }
 
+// Expectations returns the cached expectations at time now, each with
+// the time it has left (conntrackd -e expect); helper resolves helper
+// names (nil: none are set).
+func (x *ExternalCache) Expectations(now time.Time, helper func(string) (conntrack.Helper, bool)) []conntrack.Expectation {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var out []conntrack.Expectation
+	for _, c := range x.exps {
+		if e, ok := c.left(now, helper); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// left returns the expectation with the time it has left at now; ok is
+// false once it has run out (an expectation is not refreshed).
+func (c *cachedExp) left(now time.Time, helper func(string) (conntrack.Helper, bool)) (conntrack.Expectation, bool) {
+	e := c.exp.ToExpectation(helper)
+	e.Timeout -= now.Sub(c.at)
+	return e, e.Timeout > 0
+}
+
 // Flush empties the cache (conntrackd -f external).
 func (x *ExternalCache) Flush() {
 	x.mu.Lock()
 	clear(x.conns)
+	clear(x.exps)
 	x.mu.Unlock()
 }
 
@@ -186,52 +245,87 @@ func (x *ExternalCache) Flush() {
 // keeps it, so that a second commit would overwrite live connections
 // with stale copies). Each gets the commit timeout if one is set, else
 // the time it has left since its last message, else, if that has run
-// out, 60 s, as conntrackd gives it. It returns how many were committed; the error joins those
-// that were not (a full table, a tuple already taken).
+// out, 60 s, as conntrackd gives it. As conntrackd's commit does, it
+// takes the connections first, the expected ones after their masters,
+// and then the expectations, whose masters must be in the table by then
+// (an expectation past its time is dropped). A connection's helper is
+// attached if the table has it. It returns how many connections and
+// expectations were committed; the error joins those that were not (a
+// full table, a tuple already taken, an expectation without its master).
 func (x *ExternalCache) Commit(t *conntrack.Table, now time.Time) (int, error) {
 	x.mu.Lock()
 	list := make([]cached, 0, len(x.conns))
 	for _, c := range x.conns {
 		list = append(list, c)
 	}
+	exps := make([]cachedExp, 0, len(x.exps))
+	for _, e := range x.exps {
+		exps = append(exps, e)
+	}
 	clear(x.conns)
+	clear(x.exps)
 	commitTimeout := x.commitTimeout
 	x.mu.Unlock()
 	n := 0
 	var errs []error
-	for i := range list {
-		k, ok := list[i].left(now, commitTimeout)
+	for _, related := range []bool{false, true} {
+		for i := range list {
+			if list[i].conn.related() != related {
+				continue
+			}
+			k, ok := list[i].left(now, commitTimeout)
+			if !ok {
+				continue
+			}
+			if err := t.Adopt(withHelper(k, &list[i].conn, t), now); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			n++
+		}
+	}
+	for i := range exps {
+		e, ok := exps[i].left(now, t.HelperNamed)
 		if !ok {
 			continue
 		}
-		if err := t.Adopt(k, now); err != nil {
+		if err := t.AdoptExpectation(e, now); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		n++
 	}
 	if len(errs) > 0 {
-		return n, fmt.Errorf("ctsync: %d of %d connections not committed: %w", len(errs), len(list), errors.Join(errs...))
+		return n, fmt.Errorf("ctsync: %d of %d connections and expectations not committed: %w", len(errs), len(list)+len(exps), errors.Join(errs...))
 	}
 	return n, nil
 }
 
 // Inject applies the peer's messages straight to the table, as
 // conntrackd does with DisableExternalCache: new and updated
-// connections are adopted, deleted ones removed.
+// connections and expectations are adopted, deleted ones removed.
 func Inject(t *conntrack.Table, rs []Received, now time.Time) error {
 	var errs []error
 	for i := range rs {
 		r := &rs[i]
-		if r.Type == TypeDelete {
+		switch r.Type {
+		case TypeDelete:
 			t.Delete(r.Conn.Orig, now)
+			continue
+		case TypeExpDelete:
+			t.UnexpectTuple(r.Exp.Tuple, now)
+			continue
+		case TypeExpNew, TypeExpUpdate:
+			if err := t.AdoptExpectation(r.Exp.ToExpectation(t.HelperNamed), now); err != nil {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		k, ok := r.Conn.ToConn()
 		if !ok {
 			continue
 		}
-		if err := t.Adopt(k, now); err != nil {
+		if err := t.Adopt(withHelper(k, &r.Conn, t), now); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -141,6 +142,10 @@ func (n *Node) Run(ctx context.Context) error {
 	stop, lost := tap(n.table, n.peer, n.cfg.Events, n.sync.Filter.allows(), n.countSent)
 	defer stop()
 	n.lost = lost
+	if n.sync.ExpectationSync {
+		stopExp := n.tapExpectations()
+		defer stopExp()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- n.peer.Run(ctx) }()
 	n.log.Info("state sync", "mode", n.sync.Mode, "local", n.peer.LocalAddr(), "peer", n.peer.cfg.Remote, "interface", n.sync.Transport.Interface, "external-cache", n.ext != nil)
@@ -162,6 +167,47 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// tapExpectations sends the table's expectation changes (ExpectationSync)
+// until stopped. Expectations the table adopted are not sent back.
+func (n *Node) tapExpectations() (stop func()) {
+	sub := n.table.SubscribeExpectations(n.cfg.Events)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range sub.Events() {
+			if ev.Adopted || !n.syncsExpectation(&ev.Expectation) {
+				continue
+			}
+			typ := TypeExpNew
+			if ev.Type == conntrack.EventDestroy {
+				typ = TypeExpDelete
+			}
+			x := FromExpectation(&ev.Expectation)
+			n.peer.EnqueueExp(typ, &x)
+		}
+	}()
+	return func() { sub.Close(); <-done }
+}
+
+// syncsExpectation reports whether ExpectationSync covers e: all, or
+// those of the helpers it names, matched as conntrackd matches them (a
+// case-insensitive prefix, so "sip" covers "sip-5060").
+func (n *Node) syncsExpectation(e *conntrack.Expectation) bool {
+	if len(n.sync.ExpectationHelpers) == 0 {
+		return true
+	}
+	if e.Helper == nil {
+		return false
+	}
+	name := e.Helper.Name()
+	for _, h := range n.sync.ExpectationHelpers {
+		if len(name) >= len(h) && strings.EqualFold(name[:len(h)], h) {
+			return true
+		}
+	}
+	return false
 }
 
 // allows is the filter as Tap's keep (nil when there is none).
@@ -192,12 +238,16 @@ func (n *Node) apply(rs []Received) {
 	}
 	for i := range rs {
 		err := Inject(n.table, rs[i:i+1], now)
+		typ := rs[i].Type
+		if typ >= TypeExpNew {
+			typ -= TypeExpNew - TypeNew
+		}
 		switch {
 		case err != nil:
 			n.injected.failed.Add(1)
-		case rs[i].Type == TypeNew:
+		case typ == TypeNew:
 			n.injected.created.Add(1)
-		case rs[i].Type == TypeDelete:
+		case typ == TypeDelete:
 			n.injected.destroyed.Add(1)
 		default:
 			n.injected.updated.Add(1)
@@ -210,12 +260,21 @@ func (n *Node) apply(rs []Received) {
 func (n *Node) SendBulk() {
 	n.bulks.Add(1)
 	keep := n.sync.Filter.allows()
-	for c := range n.table.All(n.cfg.Now()) {
+	now := n.cfg.Now()
+	for c := range n.table.All(now) {
 		if keep != nil && !keep(&c) {
 			continue
 		}
 		m := FromConn(&c, conntrack.Tuple{}, [2]conntrack.SeqAdj{}, false, [2]uint8{})
 		n.peer.Enqueue(TypeUpdate, &m)
+	}
+	if n.sync.ExpectationSync {
+		for _, e := range n.table.Expectations(now) {
+			if n.syncsExpectation(&e) {
+				x := FromExpectation(&e)
+				n.peer.EnqueueExp(TypeExpUpdate, &x)
+			}
+		}
 	}
 }
 
@@ -245,6 +304,15 @@ func (n *Node) FlushExternal() error {
 	}
 	n.ext.Flush()
 	return nil
+}
+
+// ExternalExpectations returns the external cache's expectations
+// (conntrackd -e expect).
+func (n *Node) ExternalExpectations() []conntrack.Expectation {
+	if n.ext == nil {
+		return nil
+	}
+	return n.ext.Expectations(n.cfg.Now(), n.table.HelperNamed)
 }
 
 // External returns the external cache's connections (conntrackd -e).

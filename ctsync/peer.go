@@ -134,6 +134,15 @@ func (p *Peer) Enqueue(typ MsgType, c *Conn) {
 	p.poke()
 }
 
+// EnqueueExp queues an expectation's change for the peer (see
+// Session.EnqueueExp).
+func (p *Peer) EnqueueExp(typ MsgType, x *Exp) {
+	p.mu.Lock()
+	p.sess.EnqueueExp(typ, x)
+	p.mu.Unlock()
+	p.poke()
+}
+
 // RequestResync asks the peer for a full dump.
 func (p *Peer) RequestResync() {
 	p.mu.Lock()

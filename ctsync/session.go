@@ -55,8 +55,22 @@ type node struct {
 	from, to   uint32
 	status     objStatus
 	conn       Conn
-	seq        uint32
+	// exp, when set, makes the node an expectation's (conn unused).
+	exp *Exp
+	seq uint32
 }
+
+// forget removes a data node from the session's index.
+func (s *Session) forget(n *node) {
+	if n.exp != nil {
+		delete(s.exps, expKey{n.exp.Master, n.exp.Tuple})
+	} else {
+		delete(s.objects, n.conn.Orig)
+	}
+}
+
+// expKey identifies an expectation: its master and its tuple.
+type expKey struct{ master, tuple conntrack.Tuple }
 
 // queue is a doubly linked list of nodes, so that a node moves between
 // the transmit and resend queues in constant time.
@@ -110,8 +124,7 @@ type SessionStats struct {
 	// Malformed counts messages conntrackd would drop: truncated, of
 	// another version, a bad header or a payload msg2ct refuses.
 	Malformed uint64
-	// Expectations counts expectation messages received and not applied
-	// (expectations are not synced yet).
+	// Expectations counts expectation messages received.
 	Expectations uint64
 	// Resent counts connections sent again because the peer asked (NACK).
 	Resent uint64
@@ -131,10 +144,16 @@ type SessionStats struct {
 	Unacked int
 }
 
-// Received is a connection message from the peer.
+// Received is a data message from the peer: a connection's or an
+// expectation's.
 type Received struct {
 	Type MsgType
+	// Conn is a connection message's connection (Type TypeNew,
+	// TypeUpdate or TypeDelete).
 	Conn Conn
+	// Exp is an expectation message's expectation (TypeExpNew,
+	// TypeExpUpdate, TypeExpDelete).
+	Exp Exp
 }
 
 // Session is one end of a sync link, with conntrackd's FTFW or NOTRACK
@@ -153,6 +172,7 @@ type Session struct {
 
 	tx, rs  queue
 	objects map[conntrack.Tuple]*node
+	exps    map[expKey]*node
 
 	lastRecv   uint32
 	recvSet    bool
@@ -181,7 +201,7 @@ func NewSession(cfg SessionConfig, now time.Time) *Session {
 	if cfg.Peer == (Release{}) {
 		cfg.Peer = Latest
 	}
-	return &Session{cfg: cfg, seq: uint32(now.Unix()), objects: map[conntrack.Tuple]*node{},
+	return &Session{cfg: cfg, seq: uint32(now.Unix()), objects: map[conntrack.Tuple]*node{}, exps: map[expKey]*node{},
 		window: cfg.ACKWindowSize, lastXmit: now}
 }
 
@@ -210,6 +230,24 @@ func (s *Session) Enqueue(typ MsgType, c *Conn) {
 		s.objects[key] = n
 	}
 	n.conn = *c
+	s.requeue(n, typ)
+}
+
+// EnqueueExp queues an expectation's change, as Enqueue does a
+// connection's: typ is TypeExpNew, TypeExpUpdate or TypeExpDelete.
+func (s *Session) EnqueueExp(typ MsgType, x *Exp) {
+	key := expKey{x.Master, x.Tuple}
+	n := s.exps[key]
+	if n == nil {
+		n = &node{exp: new(Exp)}
+		s.exps[key] = n
+	}
+	*n.exp = *x
+	s.requeue(n, typ-TypeExpNew+TypeNew)
+}
+
+// requeue gives a data node its new status and queues it for sending.
+func (s *Session) requeue(n *node, typ MsgType) {
 	// The message type follows the cache object's status when it is
 	// sent: a NEW folded with an UPDATE goes out as CT_UPD, as
 	// cache_update_force leaves it.
@@ -266,6 +304,9 @@ func (s *Session) Flush(dst [][]byte, now time.Time) [][]byte {
 		if n.ctl {
 			cur = AppendControl(cur, n.flags|flags, seq, n.from, n.to)
 			n.flags |= flags
+		} else if n.exp != nil {
+			typ := [...]MsgType{objNew: TypeExpNew, objAlive: TypeExpUpdate, objDead: TypeExpDelete}[n.status]
+			cur = AppendExp(cur, typ, flags, seq, n.exp)
 		} else {
 			typ := [...]MsgType{objNew: TypeNew, objAlive: TypeUpdate, objDead: TypeDelete}[n.status]
 			if u := n.conn.Unsent(s.cfg.Peer); u != 0 {
@@ -281,7 +322,7 @@ func (s *Session) Flush(dst [][]byte, now time.Time) [][]byte {
 		n.seq = seq
 		switch {
 		case s.cfg.NoTrack && !n.ctl:
-			delete(s.objects, n.conn.Orig)
+			s.forget(n)
 		case n.ctl && !n.flags.hasRange(), s.cfg.NoTrack:
 			// ALIVEs are not kept; NOTRACK keeps nothing.
 		default:
@@ -303,7 +344,7 @@ func (s *Session) Flush(dst [][]byte, now time.Time) [][]byte {
 func (s *Session) drop(n *node) {
 	s.rs.remove(n)
 	if !n.ctl {
-		delete(s.objects, n.conn.Orig)
+		s.forget(n)
 	}
 }
 
@@ -372,7 +413,13 @@ func (s *Session) Receive(dst []Received, dgram []byte) []Received {
 			}
 			dst = append(dst, Received{Type: h.Type, Conn: c})
 		case h.Type <= TypeExpDelete:
+			_, x, err := DecodeExp(msg)
+			if err != nil {
+				s.stats.Malformed++
+				continue
+			}
 			s.stats.Expectations++
+			dst = append(dst, Received{Type: h.Type, Exp: x})
 		}
 	}
 	return dst

@@ -530,8 +530,9 @@ var ErrNoSync = errors.New("state sync is off (start nfgo run with --sync conntr
 //	resync            -n: ask the peer for its whole table
 //	bulk              -B: send the whole table to the peer
 //	stats             -s
-//	internal          -i: the live table's connections the filter allows
-//	external          -e: the external cache
+//	internal [expect] -i, -i expect: the live table's connections the
+//	                  filter allows, or its expectations
+//	external [expect] -e, -e expect: the external cache
 //
 // commit answers nothing on success, as conntrackd's does.
 func (s *Server) syncCommand(args []string, w *bufio.Writer) error {
@@ -569,6 +570,16 @@ func (s *Server) syncCommand(args []string, w *bufio.Writer) error {
 		n.WriteStats(w)
 		return nil
 	case "internal", "external":
+		if len(args) > 1 && args[1] == "expect" {
+			exps := n.ExternalExpectations()
+			if args[0] == "internal" {
+				exps = s.eng.Conntrack().Expectations(time.Now())
+			}
+			for _, e := range exps {
+				fmt.Fprintln(w, e.String())
+			}
+			return nil
+		}
 		all := n.Internal()
 		if args[0] == "external" {
 			all = n.External()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -70,6 +71,7 @@ COMMIT
 
 type haRouter struct {
 	name, kind string // "a" or "b"; "nfgo" or "kernel"
+	rules      string // its ruleset
 	ns         *kernel.Netns
 	dir        string
 	conf       string      // its conntrackd.conf
@@ -89,17 +91,25 @@ type haTopo struct {
 // active.
 func newHATopo(t *testing.T, kindA, kindB string, sync bool) *haTopo {
 	t.Helper()
+	return newHATopoWith(t, kindA, kindB, sync, haRules, "")
+}
+
+// newHATopoWith is newHATopo with the routers' ruleset and extra lines
+// for the Sync section of their conntrackd.conf.
+func newHATopoWith(t *testing.T, kindA, kindB string, sync bool, rules, syncOptions string) *haTopo {
+	t.Helper()
 	kernel.Require(t, "ip", "iptables-restore", "conntrack", "conntrackd")
 	tp := &haTopo{topo: &topo{client: kernel.NewNetns(t, "client"), server: kernel.NewNetns(t, "server"), dir: t.TempDir()}}
 	tp.client.MustExec(t, "ip link add br0 type bridge && ip link set br0 up && ip addr add 10.1.0.2/24 dev br0 && ip route add default via 10.1.0.1")
 	tp.server.MustExec(t, "ip link add br1 type bridge && ip link set br1 up && ip addr add 10.2.0.2/24 dev br1 && ip addr add fd02::2/64 dev br1 nodad")
 	tp.a = tp.router(t, "a", kindA, 11)
 	tp.b = tp.router(t, "b", kindB, 12)
+	tp.a.rules, tp.b.rules = rules, rules
 	kernel.Veth(t, tp.a.ns, "sync0", "10.99.0.1/24", tp.b.ns, "sync0", "10.99.0.2/24")
 	tp.serve(t)
 	tp.takeAddresses(t, tp.a)
 	for _, r := range []*haRouter{tp.a, tp.b} {
-		r.conf = r.syncConf(t, map[string]string{"a": "10.99.0.1", "b": "10.99.0.2"}[r.name], map[string]string{"a": "10.99.0.2", "b": "10.99.0.1"}[r.name])
+		r.conf = r.syncConf(t, map[string]string{"a": "10.99.0.1", "b": "10.99.0.2"}[r.name], map[string]string{"a": "10.99.0.2", "b": "10.99.0.1"}[r.name], syncOptions)
 	}
 	for _, r := range []*haRouter{tp.a, tp.b} {
 		r.start(t, sync)
@@ -135,7 +145,7 @@ func mustOut(t *testing.T, ns *kernel.Netns, script string) []byte {
 }
 
 // syncConf writes the router's conntrackd.conf: FTFW on sync0.
-func (r *haRouter) syncConf(t *testing.T, local, peer string) string {
+func (r *haRouter) syncConf(t *testing.T, local, peer, options string) string {
 	t.Helper()
 	conf := fmt.Sprintf(`Sync {
 	Mode FTFW {
@@ -149,7 +159,7 @@ func (r *haRouter) syncConf(t *testing.T, local, peer string) string {
 		Interface sync0
 		Checksum on
 	}
-}
+%s}
 General {
 	HashSize 8192
 	HashLimit 65536
@@ -167,7 +177,7 @@ General {
 		}
 	}
 }
-`, local, peer, filepath.Join(r.dir, "conntrackd.log"), filepath.Join(r.dir, "conntrackd.lock"), filepath.Join(r.dir, "conntrackd.ctl"))
+`, local, peer, options, filepath.Join(r.dir, "conntrackd.log"), filepath.Join(r.dir, "conntrackd.lock"), filepath.Join(r.dir, "conntrackd.ctl"))
 	path := filepath.Join(r.dir, "conntrackd.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -187,10 +197,10 @@ func (r *haRouter) start(t *testing.T, sync bool) {
 		if sync {
 			flags = append(flags, "--sync", r.conf)
 		}
-		r.nfgo = startNfgo(t, r.ns, r.dir, haRules, flags...)
+		r.nfgo = startNfgo(t, r.ns, r.dir, r.rules, flags...)
 		return
 	}
-	if out, err := r.ns.Exec("iptables-restore", []byte(haRules)); err != nil {
+	if out, err := r.ns.Exec("iptables-restore", []byte(r.rules)); err != nil {
 		t.Fatalf("router %s rules: %v: %s", r.name, err, out)
 	}
 	if !sync {
@@ -236,6 +246,30 @@ func (r *haRouter) external(t *testing.T) string {
 	return string(out)
 }
 
+// externalExpect lists the router's external expectations: nfgo sync
+// external expect, or conntrackd -e expect.
+func (r *haRouter) externalExpect(t *testing.T) string {
+	t.Helper()
+	if r.kind == "nfgo" {
+		return r.nfgo.command(t, "sync", "external", "expect")
+	}
+	out, err := r.ns.Exec("conntrackd -C "+r.conf+" -e expect", nil)
+	if err != nil {
+		t.Fatalf("conntrackd -e expect: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+// table lists the router's connections and expectations.
+func (r *haRouter) table(t *testing.T) string {
+	t.Helper()
+	if r.kind == "nfgo" {
+		return r.nfgo.command(t, "conntrack", "-L") + r.nfgo.command(t, "conntrack", "-L", "expect")
+	}
+	out, _ := r.ns.Exec("conntrack -L 2>&1; conntrack -L expect 2>&1", nil)
+	return string(out)
+}
+
 // commit is the notify script's conntrackd -c (nfgo sync commit).
 func (r *haRouter) commit(t *testing.T) {
 	t.Helper()
@@ -245,6 +279,9 @@ func (r *haRouter) commit(t *testing.T) {
 	}
 	if out, err := r.ns.Exec("conntrackd -C "+r.conf+" -c", nil); err != nil {
 		t.Fatalf("conntrackd -c: %v: %s", err, out)
+	}
+	if out, err := r.ns.Exec("conntrackd -C "+r.conf+" -c expect", nil); err != nil {
+		t.Fatalf("conntrackd -c expect: %v: %s", err, out)
 	}
 }
 
@@ -267,7 +304,7 @@ func (r *haRouter) die(t *testing.T) {
 func (r *haRouter) revive(t *testing.T) {
 	t.Helper()
 	r.ns.MustExec(t, "ip addr del 10.1.0.1/24 dev lan0; ip addr del 10.2.0.1/24 dev wan0; ip link set lan0 up; ip link set wan0 up; ip link set sync0 up")
-	r.nfgo = startNfgo(t, r.ns, r.dir, haRules, "--mode", "path", "--sync", r.conf)
+	r.nfgo = startNfgo(t, r.ns, r.dir, r.rules, "--mode", "path", "--sync", r.conf)
 }
 
 // takeAddresses gives r the virtual addresses and points the
@@ -521,4 +558,150 @@ func TestFailoverWithoutSyncStalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// haFTPRules admit new TCP connections only to port 21, and the data
+// connections only as RELATED by the FTP helper.
+const haFTPRules = `*raw
+:PREROUTING ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -o wan0 -p tcp -j SNAT --to-source 10.2.0.1:20000-20999
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT
+-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT
+-A FORWARD -p tcp -m tcp --dport 21 --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW -j ACCEPT
+COMMIT
+`
+
+// ftpControl is an FTP control connection from the client.
+type ftpControl struct {
+	c  net.Conn
+	rd *bufio.Reader
+}
+
+// cmd sends an FTP command (none for "") and returns the final reply.
+func (f *ftpControl) cmd(line string) (string, error) {
+	f.c.SetDeadline(time.Now().Add(10 * time.Second))
+	if line != "" {
+		if _, err := fmt.Fprintf(f.c, "%s\r\n", line); err != nil {
+			return "", err
+		}
+	}
+	for {
+		l, err := f.rd.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		if len(l) >= 4 && l[3] == ' ' {
+			return strings.TrimSpace(l), nil
+		}
+	}
+}
+
+// TestFailoverKeepsFTPRelated: nfgo to nfgo with ExpectationSync. The
+// client logs in and asks for a passive data port through A; A fails
+// over to B; the client then opens the data connection, which B admits
+// only as RELATED to the control connection, by the expectation A's FTP
+// helper made and the sync carried, and the file comes through. Without
+// ExpectationSync, B has the control connection but not the
+// expectation, and the data connection is refused.
+func TestFailoverKeepsFTPRelated(t *testing.T) {
+	for _, tc := range []struct {
+		a, b   string
+		expect bool
+	}{{"nfgo", "nfgo", true}, {"kernel", "nfgo", true}, {"nfgo", "kernel", true}, {"nfgo", "nfgo", false}} {
+		expect := tc.expect
+		name := tc.a + "-to-" + tc.b
+		if !expect {
+			name = "control"
+		}
+		t.Run(name, func(t *testing.T) {
+			opts := ""
+			if expect {
+				opts = "\tOptions {\n\t\tExpectationSync {\n\t\t\tftp\n\t\t}\n\t}\n"
+			}
+			tp := newHATopoWith(t, tc.a, tc.b, true, haFTPRules, opts)
+			startVsftpd(t, tp.topo)
+			c, err := tp.dial("10.2.0.2:21", 3*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			f := &ftpControl{c: c, rd: bufio.NewReader(c)}
+			for _, step := range []struct{ cmd, want string }{{"", "220"}, {"USER anonymous", "230"}, {"TYPE I", "200"}} {
+				if got, err := f.cmd(step.cmd); err != nil || !strings.HasPrefix(got, step.want) {
+					t.Fatalf("%q: %q, %v", step.cmd, got, err)
+				}
+			}
+			reply, err := f.cmd("PASV")
+			var h1, h2, h3, h4, p1, p2 int
+			if err == nil {
+				_, err = fmt.Sscanf(reply[strings.IndexByte(reply, '(')+1:], "%d,%d,%d,%d,%d,%d", &h1, &h2, &h3, &h4, &p1, &p2)
+			}
+			if err != nil {
+				t.Fatalf("PASV: %q, %v", reply, err)
+			}
+			dataAddr := fmt.Sprintf("%d.%d.%d.%d:%d", h1, h2, h3, h4, p1<<8|p2)
+			if expect {
+				tp.b.waitExternal(t, "dport=21", "ESTABLISHED")
+				waitFor(t, "the expectation on B", func() bool {
+					return strings.Contains(tp.b.externalExpect(t), fmt.Sprintf("dport=%d", p1<<8|p2))
+				})
+			} else {
+				tp.b.waitExternal(t, "dport=21", "ESTABLISHED")
+			}
+			tp.a.die(t)
+			tp.b.commit(t)
+			tp.takeAddresses(t, tp.b)
+			data, err := tp.dial(dataAddr, 4*time.Second)
+			if !expect {
+				if err == nil {
+					data.Close()
+					t.Fatal("B admitted the data connection without the expectation")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("the data connection through B: %v\nB's table:\n%s", err, tp.b.table(t))
+			}
+			defer data.Close()
+			if got, err := f.cmd("RETR file"); err != nil || !strings.HasPrefix(got, "150") {
+				t.Fatalf("RETR: %q, %v", got, err)
+			}
+			data.SetDeadline(time.Now().Add(10 * time.Second))
+			body, err := io.ReadAll(data)
+			if err != nil || string(body) != fileBody {
+				t.Fatalf("the file through B: %d bytes of %d, %v", len(body), len(fileBody), err)
+			}
+			if got, err := f.cmd(""); err != nil || !strings.HasPrefix(got, "226") {
+				t.Errorf("after the transfer: %q, %v", got, err)
+			}
+			if list := tp.b.table(t); !strings.Contains(list, fmt.Sprintf("dport=%d", p1<<8|p2)) {
+				t.Errorf("B's table lacks the data connection:\n%s", list)
+			}
+		})
+	}
+}
+
+// waitFor polls cond every 100 ms for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 100 {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
 }
