@@ -32,10 +32,6 @@ type NodeConfig struct {
 	Now func() time.Time
 }
 
-// ErrMulticast is NewNode's error for a Multicast transport, which nfgo
-// does not speak yet.
-var ErrMulticast = errors.New("ctsync: the Multicast transport is not supported yet; use UDP")
-
 // Node is one member of an HA pair, doing what conntrackd does beside a
 // kernel: the live table is its internal cache, whose changes it sends
 // to the peer (filtered by the General section's Filter); the peer's
@@ -85,9 +81,6 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if sc == nil || cfg.Table == nil {
 		return nil, errors.New("ctsync: a node needs a configuration and a table")
 	}
-	if sc.Transport.Kind == "Multicast" {
-		return nil, ErrMulticast
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -102,10 +95,13 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		n.ext = NewExternalCache(0)
 		n.ext.SetCommitTimeout(sc.CommitTimeout)
 	}
-	local := sc.Transport.Local
+	local, remote, mcast := sc.Transport.Local, sc.Transport.Peer, sc.Transport.Kind == "Multicast"
+	if mcast {
+		local, remote = sc.Transport.InterfaceAddr, sc.Transport.Local
+	}
 	if !local.IsValid() {
 		local = netip.IPv4Unspecified()
-		if sc.Transport.Peer.Is6() {
+		if remote.Is6() {
 			local = netip.IPv6Unspecified()
 		}
 	}
@@ -117,13 +113,15 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 			Peer:            cfg.Peer,
 			Resync:          n.SendBulk,
 		},
-		Local:     netip.AddrPortFrom(local, sc.Transport.Port),
-		Remote:    netip.AddrPortFrom(sc.Transport.Peer, sc.Transport.Port),
-		Interface: sc.Transport.Interface,
-		RcvBuffer: sc.Transport.RcvBuffer,
-		SndBuffer: sc.Transport.SndBuffer,
-		Apply:     n.apply,
-		Now:       cfg.Now,
+		Local:      netip.AddrPortFrom(local, sc.Transport.Port),
+		Remote:     netip.AddrPortFrom(remote, sc.Transport.Port),
+		Multicast:  mcast,
+		NoChecksum: !sc.Transport.Checksum,
+		Interface:  sc.Transport.Interface,
+		RcvBuffer:  sc.Transport.RcvBuffer,
+		SndBuffer:  sc.Transport.SndBuffer,
+		Apply:      n.apply,
+		Now:        cfg.Now,
 	})
 	if err != nil {
 		return nil, err
@@ -373,8 +371,11 @@ func (n *Node) WriteStats(w io.Writer) {
 	} else {
 		block("cache external", st.External, true)
 	}
-	dev := n.sync.Transport.Interface
-	fmt.Fprintf(w, "UDP traffic (active device=%s):\n", dev)
+	kind := "UDP"
+	if n.sync.Transport.Kind == "Multicast" {
+		kind = "multicast"
+	}
+	fmt.Fprintf(w, "%s traffic (active device=%s):\n", kind, n.sync.Transport.Interface)
 	fmt.Fprintf(w, "%20d Bytes sent %20d Bytes recv\n", st.BytesSent, st.BytesReceived)
 	fmt.Fprintf(w, "%20d Pckts sent %20d Pckts recv\n", st.Sent, st.Received)
 	fmt.Fprintf(w, "%20d Error send %20d Error recv\n\n", st.SendErrors, st.RecvErrors)

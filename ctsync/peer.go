@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // PeerConfig configures a Peer.
@@ -30,6 +32,16 @@ type PeerConfig struct {
 	// system's). As conntrackd does, they are forced past the system's
 	// maximum when the process may (SO_RCVBUFFORCE).
 	RcvBuffer, SndBuffer int
+	// Multicast makes Remote a multicast group (conntrackd's Multicast
+	// IPv4_address or IPv6_address, and Group): the peer joins it on
+	// Interface and receives what is sent to it, and sends to it from
+	// Local (IPv4_interface; its port is not used). The configuration
+	// names no peer, so the first source heard from is taken as the
+	// peer and datagrams from any other are dropped and counted.
+	Multicast bool
+	// NoChecksum turns the UDP checksum off (conntrackd's "Checksum
+	// off", SO_NO_CHECK).
+	NoChecksum bool
 	// Apply is called, from the receiving goroutine, with the
 	// connection messages of each datagram.
 	Apply func([]Received)
@@ -46,8 +58,12 @@ type PeerConfig struct {
 // Enqueue.
 type Peer struct {
 	cfg  PeerConfig
-	conn *net.UDPConn
+	conn *net.UDPConn // receives, and sends unless tx is set
+	tx   *net.UDPConn // multicast: the sending socket
 	dst  *net.UDPAddr
+	// source is the peer's address, for multicast the first heard;
+	// only the receiving goroutine uses it.
+	source netip.Addr
 
 	mu   sync.Mutex // guards sess
 	sess *Session
@@ -78,14 +94,89 @@ type PeerStats struct {
 	Sent, Received, BytesSent, BytesReceived uint64
 }
 
-// ListenPeer opens the peer's socket.
+// ListenPeer opens the peer's socket (two for multicast: one bound to
+// the group, one to send from).
 func ListenPeer(cfg PeerConfig) (*Peer, error) {
 	if !cfg.Local.IsValid() || !cfg.Remote.IsValid() {
 		return nil, errors.New("ctsync: a peer needs a local and a remote address")
 	}
+	if cfg.Multicast && !cfg.Remote.Addr().IsMulticast() {
+		return nil, fmt.Errorf("ctsync: %v is not a multicast group", cfg.Remote.Addr())
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	bind := cfg.Local
+	if cfg.Multicast {
+		bind = cfg.Remote
+	}
+	conn, err := listenUDP(&cfg, bind, cfg.Multicast)
+	if err != nil {
+		return nil, err
+	}
+	p := &Peer{cfg: cfg, conn: conn, dst: net.UDPAddrFromAddrPort(cfg.Remote), wake: make(chan struct{}, 1)}
+	if cfg.Multicast {
+		if p.tx, err = listenUDP(&cfg, netip.AddrPortFrom(cfg.Local.Addr(), 0), false); err == nil {
+			err = p.multicastSender()
+		}
+		if err != nil {
+			conn.Close()
+			if p.tx != nil {
+				p.tx.Close()
+			}
+			return nil, err
+		}
+	} else {
+		p.source = cfg.Remote.Addr().Unmap()
+	}
+	p.onResync = cfg.Session.Resync
+	sc := cfg.Session
+	sc.Resync = func() { p.resync = true }
+	p.sess = NewSession(sc, cfg.Now())
+	return p, nil
+}
+
+// multicastSender sets the sending socket's interface and keeps its
+// datagrams from looping back.
+func (p *Peer) multicastSender() error {
+	rc, err := p.tx.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		ifi, ierr := net.InterfaceByName(p.cfg.Interface)
+		if p.cfg.Remote.Addr().Is6() {
+			if ierr != nil {
+				serr = fmt.Errorf("ctsync: multicast interface %q: %w", p.cfg.Interface, ierr)
+				return
+			}
+			if serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifi.Index); serr == nil {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0)
+			}
+			return
+		}
+		mreq := &unix.IPMreqn{Address: p.cfg.Local.Addr().As4()}
+		if ierr == nil {
+			mreq.Ifindex = int32(ifi.Index)
+		}
+		if serr = unix.SetsockoptIPMreqn(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq); serr == nil {
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("ctsync: multicast sender: %w", serr)
+	}
+	return nil
+}
+
+// listenUDP opens a UDP socket bound to addr with the configured
+// options; join makes it a member of addr's multicast group on the
+// interface.
+func listenUDP(cfg *PeerConfig, addr netip.AddrPort, join bool) (*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
@@ -103,6 +194,12 @@ func ListenPeer(cfg PeerConfig) (*Peer, error) {
 					}
 				}
 			}
+			if serr == nil && cfg.NoChecksum {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_NO_CHECK, 1)
+			}
+			if serr == nil && join {
+				serr = joinGroup(int(fd), cfg)
+			}
 		})
 		if err != nil {
 			return err
@@ -110,19 +207,32 @@ func ListenPeer(cfg PeerConfig) (*Peer, error) {
 		return serr
 	}}
 	network := "udp4"
-	if cfg.Local.Addr().Is6() {
+	if addr.Addr().Is6() {
 		network = "udp6"
 	}
-	pc, err := lc.ListenPacket(context.Background(), network, cfg.Local.String())
+	pc, err := lc.ListenPacket(context.Background(), network, addr.String())
 	if err != nil {
-		return nil, fmt.Errorf("ctsync: listening on %v: %w", cfg.Local, err)
+		return nil, fmt.Errorf("ctsync: listening on %v: %w", addr, err)
 	}
-	p := &Peer{cfg: cfg, conn: pc.(*net.UDPConn), dst: net.UDPAddrFromAddrPort(cfg.Remote), wake: make(chan struct{}, 1)}
-	p.onResync = cfg.Session.Resync
-	sc := cfg.Session
-	sc.Resync = func() { p.resync = true }
-	p.sess = NewSession(sc, cfg.Now())
-	return p, nil
+	return pc.(*net.UDPConn), nil
+}
+
+// joinGroup makes the socket a member of the configured group, on the
+// interface (by name, or for IPv4 by its address Local).
+func joinGroup(fd int, cfg *PeerConfig) error {
+	ifi, ierr := net.InterfaceByName(cfg.Interface)
+	group := cfg.Remote.Addr()
+	if group.Is6() {
+		if ierr != nil {
+			return fmt.Errorf("ctsync: multicast interface %q: %w", cfg.Interface, ierr)
+		}
+		return unix.SetsockoptIPv6Mreq(fd, unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP, &unix.IPv6Mreq{Multiaddr: group.As16(), Interface: uint32(ifi.Index)})
+	}
+	mreq := &unix.IPMreqn{Multiaddr: group.As4(), Address: cfg.Local.Addr().As4()}
+	if ierr == nil {
+		mreq.Ifindex = int32(ifi.Index)
+	}
+	return unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq)
 }
 
 // Enqueue queues a connection's change for the peer (see
@@ -181,11 +291,11 @@ func (p *Peer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			p.flush()
-			p.conn.Close()
+			p.close()
 			<-errc
 			return nil
 		case err := <-errc:
-			p.conn.Close()
+			p.close()
 			return err
 		case <-tick.C:
 			p.mu.Lock()
@@ -207,8 +317,12 @@ func (p *Peer) flush() {
 	}
 	dgrams := p.sess.Flush(nil, p.cfg.Now())
 	p.mu.Unlock()
+	tx := p.conn
+	if p.tx != nil {
+		tx = p.tx
+	}
 	for _, d := range dgrams {
-		if _, err := p.conn.WriteToUDP(d, p.dst); err != nil {
+		if _, err := tx.WriteToUDP(d, p.dst); err != nil {
 			p.sendErr.Add(1)
 			continue
 		}
@@ -233,9 +347,12 @@ func (p *Peer) receive() error {
 			}
 			return fmt.Errorf("ctsync: receiving: %w", err)
 		}
-		if from.Addr().Unmap() != p.cfg.Remote.Addr().Unmap() {
-			p.foreign.Add(1)
-			continue
+		if src := from.Addr().Unmap(); src != p.source {
+			if p.source.IsValid() || !p.cfg.Multicast {
+				p.foreign.Add(1)
+				continue
+			}
+			p.source = src // multicast: the first heard is the peer
 		}
 		p.traffic.recv.Add(1)
 		p.traffic.bytesRecv.Add(uint64(n))
@@ -256,11 +373,21 @@ func (p *Peer) receive() error {
 	}
 }
 
+// close closes the sockets.
+func (p *Peer) close() {
+	p.conn.Close()
+	if p.tx != nil {
+		p.tx.Close()
+	}
+}
+
 // LocalAddr returns the address the peer listens on.
 func (p *Peer) LocalAddr() netip.AddrPort { return p.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
 
-// SetRemote changes the peer's address. It must be called before Run.
+// SetRemote changes the peer's address. It must be called before Run,
+// and not for multicast.
 func (p *Peer) SetRemote(a netip.AddrPort) {
 	p.cfg.Remote = a
 	p.dst = net.UDPAddrFromAddrPort(a)
+	p.source = a.Addr().Unmap()
 }
