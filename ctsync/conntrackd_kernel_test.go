@@ -84,8 +84,8 @@ General {
 }
 
 // startConntrackd runs conntrackd in ns in the foreground until the test
-// ends.
-func (p *syncPair) startConntrackd(t *testing.T, ns *kernel.Netns, conf string) {
+// ends, and returns its process.
+func (p *syncPair) startConntrackd(t *testing.T, ns *kernel.Netns, conf string) *os.Process {
 	t.Helper()
 	// Events for every change, also of connections made before
 	// conntrackd subscribed (ha-conntrackd.md: nf_conntrack_events=2
@@ -105,6 +105,7 @@ func (p *syncPair) startConntrackd(t *testing.T, ns *kernel.Netns, conf string) 
 			t.Logf("conntrackd output: %s\nlog: %s", out.Bytes(), log)
 		}
 	})
+	return cmd.Process
 }
 
 // listen opens a UDP socket on addr:syncPort in ns.

@@ -2,10 +2,12 @@ package ctsync
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -175,4 +177,52 @@ func TestConntrackdRecoversWhatAnFTFWPeerSendsThroughLoss(t *testing.T) {
 		t.Error("nothing was resent: the test did not exercise conntrackd's NACK")
 	}
 	waitFor(t, "conntrackd's ACKs", func() bool { return peer.Stats().Unacked == 0 })
+}
+
+// TestConntrackdCatchesUpAfterStalling stops a stock conntrackd (SIGSTOP)
+// while nfgo's FTFW peer sends it 5000 connections, more than its socket
+// buffer holds, then lets it go on: the datagrams the kernel dropped
+// show as gaps, conntrackd NACKs them, and nfgo resends from its resend
+// queue until conntrackd has every connection. The test logs the
+// figures BENCHMARKS.md reports.
+func TestConntrackdCatchesUpAfterStalling(t *testing.T) {
+	p := newSyncPair(t)
+	conf := p.conntrackdConf(t, "b", "FTFW {\n\t}", syncAddrB, syncAddrA)
+	proc := p.startConntrackd(t, p.b, conf)
+	peer := startPeer(t, p.a, syncAddrA, syncAddrB, nil)
+	waitFor(t, "the HELLO handshake", func() bool { return peer.Stats().MsgRecv >= 2 })
+	time.Sleep(1500 * time.Millisecond)
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	for i := range n {
+		k := natConn(t, "udp", fmt.Sprintf("192.0.2.%d:%d", 50+i/10000, 20000+i%10000), "198.51.100.60:53", "198.51.100.60:53",
+			fmt.Sprintf("203.0.113.7:%d", 20000+i%10000), conntrack.StatusSrcNAT, 0, 0)
+		c := FromConn(&k, conntrack.Tuple{}, [2]conntrack.SeqAdj{}, false, [2]uint8{})
+		peer.Enqueue(TypeNew, &c)
+	}
+	time.Sleep(2 * time.Second)
+	sentWhileStopped := peer.Stats().Sent
+	resumed := time.Now()
+	if err := proc.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out, _ = p.b.Exec("conntrackd -C "+conf+" -e", nil)
+		if strings.Count(string(out), "src=192.0.2.50 ") >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("conntrackd has %d of %d connections 30 s after it went on", strings.Count(string(out), "src=192.0.2.50 "), n)
+		}
+	}
+	st := peer.Stats()
+	drops, _ := p.b.Exec("nstat -az UdpRcvbufErrors 2>/dev/null | awk '/UdpRcvbufErrors/ {print $2}'", nil)
+	t.Logf("stalled peer: %d datagrams sent while it was stopped, %s dropped by its full buffer; caught up %v after it went on, nfgo resent %d connections",
+		sentWhileStopped, strings.TrimSpace(string(drops)), time.Since(resumed).Round(10*time.Millisecond), st.Resent)
+	if st.Resent == 0 {
+		t.Error("nothing was resent: the stall lost nothing, so the test did not exercise recovery")
+	}
 }
