@@ -345,13 +345,50 @@ func Tap(t *conntrack.Table, p *Peer, buffer int, keep func(*conntrack.Conn) boo
 	return tap(t, p, buffer, keep, nil)
 }
 
+// wakeEvery is how many queued changes wake the sender during a burst:
+// about a datagram's worth of connection messages.
+const wakeEvery = 16
+
+// minIdle and maxIdle bound how long the tap sleeps when the table has
+// nothing new: a change waits at most maxIdle after a quiet spell, and
+// a busy table's events are read without the packet path ever waking
+// the tap.
+const (
+	minIdle = time.Millisecond
+	maxIdle = 20 * time.Millisecond
+)
+
 // tap is Tap, calling sent (if not nil) with each message's type.
 func tap(t *conntrack.Table, p *Peer, buffer int, keep func(*conntrack.Conn) bool, sent func(MsgType)) (stop func(), lost func() uint64) {
 	sub := t.Subscribe(buffer)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for ev := range sub.Events() {
+		events := sub.Events()
+		// ev is reused: keep takes its address.
+		var ev conntrack.Event
+		queued, idle := 0, minIdle
+		for {
+			var ok bool
+			select {
+			case ev, ok = <-events:
+				if !ok {
+					return
+				}
+				idle = minIdle
+			default:
+				// Nothing waiting: send what is queued, then poll
+				// again later rather than wait on the channel, so
+				// that the packet path, which fills it, never has
+				// to wake this goroutine.
+				if queued > 0 {
+					p.poke()
+					queued = 0
+				}
+				time.Sleep(idle)
+				idle = min(2*idle, maxIdle)
+				continue
+			}
 			if ev.Adopted || keep != nil && !keep(&ev.Conn) {
 				continue
 			}
@@ -363,7 +400,13 @@ func tap(t *conntrack.Table, p *Peer, buffer int, keep func(*conntrack.Conn) boo
 				typ = TypeDelete
 			}
 			c := FromConn(&ev.Conn, conntrack.Tuple{}, [2]conntrack.SeqAdj{}, false, [2]uint8{})
-			p.Enqueue(typ, &c)
+			// A burst goes out in full datagrams: the sender wakes
+			// for every datagram's worth, and when the burst ends.
+			queued++
+			p.enqueue(typ, &c, queued >= wakeEvery)
+			if queued >= wakeEvery {
+				queued = 0
+			}
 			if sent != nil {
 				sent(typ)
 			}

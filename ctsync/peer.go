@@ -237,11 +237,17 @@ func joinGroup(fd int, cfg *PeerConfig) error {
 
 // Enqueue queues a connection's change for the peer (see
 // Session.Enqueue). It does not block on the network.
-func (p *Peer) Enqueue(typ MsgType, c *Conn) {
+func (p *Peer) Enqueue(typ MsgType, c *Conn) { p.enqueue(typ, c, true) }
+
+// enqueue is Enqueue; without wake, the sender is not woken, so that a
+// burst of changes goes out in full datagrams once the last is queued.
+func (p *Peer) enqueue(typ MsgType, c *Conn, wake bool) {
 	p.mu.Lock()
 	p.sess.Enqueue(typ, c)
 	p.mu.Unlock()
-	p.poke()
+	if wake {
+		p.poke()
+	}
 }
 
 // EnqueueExp queues an expectation's change for the peer (see

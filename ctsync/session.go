@@ -173,6 +173,9 @@ type Session struct {
 	tx, rs  queue
 	objects map[conntrack.Tuple]*node
 	exps    map[expKey]*node
+	// free are connection nodes done with, for reuse: a busy link
+	// then allocates nothing per message.
+	free []*node
 
 	lastRecv   uint32
 	recvSet    bool
@@ -226,11 +229,30 @@ func (s *Session) Enqueue(typ MsgType, c *Conn) {
 	key := c.Orig
 	n := s.objects[key]
 	if n == nil {
-		n = &node{}
+		if k := len(s.free); k > 0 {
+			n, s.free = s.free[k-1], s.free[:k-1]
+		} else {
+			n = &node{}
+		}
 		s.objects[key] = n
 	}
 	n.conn = *c
 	s.requeue(n, typ)
+}
+
+// maxFree bounds the nodes kept for reuse.
+const maxFree = 4096
+
+// release forgets a connection or control node that left both queues,
+// keeping it for reuse.
+func (s *Session) release(n *node) {
+	if !n.ctl {
+		s.forget(n)
+	}
+	if n.exp == nil && len(s.free) < maxFree {
+		*n = node{}
+		s.free = append(s.free, n)
+	}
 }
 
 // EnqueueExp queues an expectation's change, as Enqueue does a
@@ -271,7 +293,14 @@ func (s *Session) requeue(n *node, typ MsgType) {
 func (s *Session) RequestResync() { s.control(FlagResync, 0, 0) }
 
 func (s *Session) control(flags Flags, from, to uint32) {
-	s.tx.push(&node{ctl: true, flags: flags, from: from, to: to})
+	var n *node
+	if k := len(s.free); k > 0 {
+		n, s.free = s.free[k-1], s.free[:k-1]
+	} else {
+		n = new(node)
+	}
+	n.ctl, n.flags, n.from, n.to = true, flags, from, to
+	s.tx.push(n)
 }
 
 // Pending reports whether Flush has anything to send.
@@ -322,9 +351,10 @@ func (s *Session) Flush(dst [][]byte, now time.Time) [][]byte {
 		n.seq = seq
 		switch {
 		case s.cfg.NoTrack && !n.ctl:
-			s.forget(n)
+			s.release(n)
 		case n.ctl && !n.flags.hasRange(), s.cfg.NoTrack:
 			// ALIVEs are not kept; NOTRACK keeps nothing.
+			s.release(n)
 		default:
 			if s.rs.n >= s.cfg.ResendQueueSize {
 				s.drop(s.rs.head)
@@ -343,9 +373,7 @@ func (s *Session) Flush(dst [][]byte, now time.Time) [][]byte {
 // drop takes a node out of the resend queue for good.
 func (s *Session) drop(n *node) {
 	s.rs.remove(n)
-	if !n.ctl {
-		s.forget(n)
-	}
+	s.release(n)
 }
 
 func (s *Session) nextSeq() uint32 {
