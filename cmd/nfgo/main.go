@@ -116,6 +116,7 @@ Commands:
                             and ip6tables-save: its IPv6 rules)
   stats                     print a running daemon's metrics
   conntrack -L|-E|-F|-D     list, watch, flush or delete its connections
+  conntrack export          write its connections into the kernel's table
   ipset COMMAND ...         add, del, test, list, save, restore (file on
                             stdin), create, flush, rename, swap, destroy
                             its sets, as the ipset tool does
