@@ -518,6 +518,18 @@ func TestFailoverNfgoToConntrackd(t *testing.T) {
 func TestFailoverConntrackdToNfgo(t *testing.T) {
 	tp := newHATopo(t, "kernel", "nfgo", true)
 	tp.failoverTCP(t)
+	// What B counted: conntrackd's messages, the connection received.
+	stats := tp.b.nfgo.command(t, "sync", "stats")
+	for _, want := range []string{"cache internal:", "cache external:", "UDP traffic (active device=sync0):", "message tracking:"} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("nfgo sync stats lacks %q:\n%s", want, stats)
+		}
+	}
+	metrics := tp.b.nfgo.command(t, "stats")
+	if metricValue(metrics, `nfgo_sync_changes_received_total{kind="new"}`)+metricValue(metrics, `nfgo_sync_changes_received_total{kind="update"}`) == 0 ||
+		metricValue(metrics, "nfgo_sync_messages_received_total") == 0 {
+		t.Errorf("the sync metrics show nothing received:\n%s", metrics)
+	}
 }
 
 // TestFailoverNfgoToNfgo: both routers are nfgo, with a TCP session and

@@ -355,3 +355,29 @@ COMMIT
 		t.Errorf("a bad set file: exit %d, stderr:\n%s", code, errOut)
 	}
 }
+
+// TestRunRefusesABadSyncConfig: nfgo run --sync reads conntrackd.conf
+// before anything else, prints its notes and refuses a file conntrackd
+// refuses, or one asking for what nfgo cannot do, as FILE:LINE: reason.
+func TestRunRefusesABadSyncConfig(t *testing.T) {
+	rules := writeFile(t, "ok.rules", "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n")
+	for _, c := range []struct {
+		name, conf string
+		line       int
+		want       string
+	}{
+		{"syntax", "Sync {\n\tMode FTFW {\n\t}\n\tUDP {\n\t\tPort\n\t}\n}\n", 6, "syntax error"},
+		{"ALARM", "Sync {\n\tMode ALARM {\n\t}\n\tUDP {\n\t\tIPv4_address 10.0.0.1\n\t\tIPv4_Destination_Address 10.0.0.2\n\t\tInterface eth1\n\t}\n}\nGeneral {\n\tLockFile /run/x.lock\n\tUNIX {\n\t\tPath /run/x.ctl\n\t}\n}\n", 2, "ALARM"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conf := writeFile(t, "conntrackd.conf", c.conf)
+			code, out, errs := runCLI(t, "run", "--rules", rules, "--mode", "path", "--sync", conf)
+			if code != 1 {
+				t.Errorf("exit code %d, want 1 (%s%s)", code, out, errs)
+			}
+			if prefix := fmt.Sprintf("%s:%d: ", conf, c.line); !strings.Contains(out+errs, prefix) || !strings.Contains(out+errs, c.want) {
+				t.Errorf("output lacks %q and %q:\n%s%s", prefix, c.want, out, errs)
+			}
+		})
+	}
+}
