@@ -47,17 +47,6 @@ func p0Orig() conntrack.Tuple {
 	return tp
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 100 {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // TestDumpAndCreateRoundTrip dumps connections made with conntrack -I,
 // checks them against what conntrack -L prints, flushes the kernel's
 // table, creates them again through ctnetlink, and checks that the
@@ -196,11 +185,11 @@ func TestAdopterFollowsTheKernel(t *testing.T) {
 		}
 	}()
 	ns.MustExec(t, "conntrack -I "+kernelConns[3].args+" 2>&1")
-	waitFor(t, "the new connection", func() bool { return tb.Len() == 3 })
+	kernel.WaitFor(t, "the new connection", func() bool { return tb.Len() == 3 })
 	ns.MustExec(t, "conntrack -D -p icmp 2>&1")
-	waitFor(t, "the deletion by event", func() bool { return tb.Len() == 2 })
+	kernel.WaitFor(t, "the deletion by event", func() bool { return tb.Len() == 2 })
 	ns.MustExec(t, "conntrack -D -f ipv6 -p udp 2>&1")
-	waitFor(t, "the deletion seen by a dump", func() bool { return tb.Len() == 1 })
+	kernel.WaitFor(t, "the deletion seen by a dump", func() bool { return tb.Len() == 1 })
 	// A packet of the first connection through nfgo's table makes it
 	// nfgo's: the kernel's deletion no longer applies.
 	var p packet.Packet
@@ -214,7 +203,7 @@ func TestAdopterFollowsTheKernel(t *testing.T) {
 	}
 	ns.MustExec(t, "conntrack -D -p tcp 2>&1")
 	dumps := a.Stats().Dumps
-	waitFor(t, "two more dumps", func() bool { return a.Stats().Dumps >= dumps+2 })
+	kernel.WaitFor(t, "two more dumps", func() bool { return a.Stats().Dumps >= dumps+2 })
 	if tb.Len() != 1 {
 		t.Errorf("nfgo's own connection was deleted with the kernel's")
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/internal/kernel"
 	"github.com/nfgo/nfgo/internal/testpkt"
 	"github.com/nfgo/nfgo/packet"
 )
@@ -53,7 +54,7 @@ func TestStandbyTakesOverEstablishedConnection(t *testing.T) {
 	}
 	udp := testpkt.Spec{Src: cli, Dst: srv, Proto: "udp", SrcPort: 5353, DstPort: 53, Payload: []byte("q")}
 	track(t, active, udp, now)
-	waitFor(t, "the standby's cache", func() bool {
+	kernel.WaitFor(t, "the standby's cache", func() bool {
 		for c := range ext.All(time.Now()) {
 			if c.Orig.Proto == packet.ProtoTCP && c.TCPState == conntrack.TCPEstablished {
 				return ext.Len() == 2
@@ -84,9 +85,9 @@ func TestDeletionsReachTheStandby(t *testing.T) {
 	loopbackPeers(t, active, func(rs []Received) { ext.Apply(rs, time.Now()) })
 	udp := testpkt.Spec{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), Proto: "udp", SrcPort: 5353, DstPort: 53, Payload: []byte("q")}
 	track(t, active, udp, now)
-	waitFor(t, "the standby's cache", func() bool { return ext.Len() == 1 })
+	kernel.WaitFor(t, "the standby's cache", func() bool { return ext.Len() == 1 })
 	active.Delete(mustTuple(t, udp), now)
-	waitFor(t, "the deletion", func() bool { return ext.Len() == 0 })
+	kernel.WaitFor(t, "the deletion", func() bool { return ext.Len() == 0 })
 }
 
 func TestExternalCacheIsBounded(t *testing.T) {
@@ -159,7 +160,7 @@ func TestAdoptedConnectionsAreNotSentBack(t *testing.T) {
 	}
 	udp := testpkt.Spec{Src: netip.MustParseAddr("10.0.0.1"), Dst: netip.MustParseAddr("10.0.0.2"), Proto: "udp", SrcPort: 5353, DstPort: 53, Payload: []byte("q")}
 	track(t, tb, udp, time.Now())
-	waitFor(t, "the tracked connection", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 0 })
+	kernel.WaitFor(t, "the tracked connection", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 0 })
 	mu.Lock()
 	defer mu.Unlock()
 	for _, r := range got {

@@ -47,15 +47,22 @@ func newSyncPair(t *testing.T) *syncPair {
 // addresses.
 func (p *syncPair) conntrackdConf(t *testing.T, name, mode, local, peer string) string {
 	t.Helper()
-	conf := fmt.Sprintf(`Sync {
-	Mode %s
-	UDP {
+	return p.writeConf(t, name, mode, fmt.Sprintf(`UDP {
 		IPv4_address %s
 		IPv4_Destination_Address %s
 		Port %d
 		Interface sync0
 		Checksum on
-	}
+	}`, local, peer, syncPort))
+}
+
+// writeConf writes a conntrackd.conf for one end of the pair, with the
+// mode block and the link block given.
+func (p *syncPair) writeConf(t *testing.T, name, mode, link string) string {
+	t.Helper()
+	conf := fmt.Sprintf(`Sync {
+	Mode %s
+	%s
 }
 General {
 	HashSize 8192
@@ -74,7 +81,7 @@ General {
 		}
 	}
 }
-`, mode, local, peer, syncPort, filepath.Join(p.dir, name+".log"), filepath.Join(p.dir, name+".lock"),
+`, mode, link, filepath.Join(p.dir, name+".log"), filepath.Join(p.dir, name+".lock"),
 		filepath.Join(p.dir, name+".ctl"), syncAddrA, syncAddrB)
 	path := filepath.Join(p.dir, name+".conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {

@@ -10,46 +10,20 @@ import (
 	"time"
 
 	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/internal/kernel"
 )
 
 // multicastConf is a conntrackd.conf whose link is FTFW over the
 // multicast group 225.0.0.50, port 3780, on sync0 from local.
 func (p *syncPair) multicastConf(t *testing.T, name, local string) string {
 	t.Helper()
-	conf := fmt.Sprintf(`Sync {
-	Mode FTFW {
-	}
-	Multicast {
+	return p.writeConf(t, name, "FTFW {\n\t}", fmt.Sprintf(`Multicast {
 		IPv4_address 225.0.0.50
 		Group %d
 		IPv4_interface %s
 		Interface sync0
 		Checksum on
-	}
-}
-General {
-	HashSize 8192
-	HashLimit 65536
-	LogFile %s
-	Syslog off
-	LockFile %s
-	UNIX {
-		Path %s
-	}
-	Filter From Kernelspace {
-		Address Ignore {
-			IPv4_address 127.0.0.1
-			IPv4_address %s
-			IPv4_address %s
-		}
-	}
-}
-`, syncPort, local, filepath.Join(p.dir, name+".log"), filepath.Join(p.dir, name+".lock"), filepath.Join(p.dir, name+".ctl"), syncAddrA, syncAddrB)
-	path := filepath.Join(p.dir, name+".conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	}`, syncPort, local))
 }
 
 // TestMulticastWithConntrackd runs a Node read from a multicast
@@ -86,7 +60,7 @@ func TestMulticastWithConntrackd(t *testing.T) {
 	}()
 	// conntrackd to nfgo.
 	p.a.MustExec(t, "conntrack -I "+kernelConns[0].args+" 2>&1")
-	waitFor(t, "conntrackd's connection", func() bool {
+	kernel.WaitFor(t, "conntrackd's connection", func() bool {
 		for c := range node.External() {
 			if strings.Contains(c.Orig.String(), kernelConns[0].orig) {
 				return true
@@ -103,7 +77,7 @@ func TestMulticastWithConntrackd(t *testing.T) {
 	}
 	// Adopted connections are not sent; a bulk send is.
 	node.SendBulk()
-	waitFor(t, "nfgo's connections in conntrackd's external cache", func() bool {
+	kernel.WaitFor(t, "nfgo's connections in conntrackd's external cache", func() bool {
 		out, _ := p.a.Exec("conntrackd -C "+filepath.Join(p.dir, "a.conf")+" -e", nil)
 		for _, c := range conns {
 			if !strings.Contains(string(out), c.Orig.String()+" ") {

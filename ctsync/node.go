@@ -339,8 +339,12 @@ func (n *Node) Internal() iter.Seq[conntrack.Conn] {
 func (n *Node) Stats() NodeStats {
 	st := NodeStats{PeerStats: n.peer.Stats(), Bulks: n.bulks.Load(), Injecting: n.ext == nil}
 	st.Internal = CacheStats{Created: n.sent.created.Load(), Updated: n.sent.updated.Load(), Destroyed: n.sent.destroyed.Load()}
-	for range n.Internal() {
-		st.Internal.Active++
+	if n.sync.Filter.allows() == nil {
+		st.Internal.Active = n.table.Len()
+	} else {
+		for range n.Internal() {
+			st.Internal.Active++
+		}
 	}
 	if n.ext != nil {
 		st.External = n.ext.Stats()

@@ -43,18 +43,6 @@ func startPeer(t *testing.T, ns *kernel.Netns, local, remote string, apply func(
 	return p
 }
 
-// waitFor polls cond every 100 ms for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 100 {
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // TestConntrackdCommitsWhatAnFTFWPeerSends runs nfgo's FTFW peer
 // against a stock conntrackd in FTFW mode: the connections nfgo sends
 // land in conntrackd's external cache, conntrackd acknowledges them, and
@@ -71,7 +59,7 @@ func TestConntrackdCommitsWhatAnFTFWPeerSends(t *testing.T) {
 		peer.Enqueue(TypeNew, &c)
 	}
 	// conntrackd's ACKs empty nfgo's resend queue of connections.
-	waitFor(t, "conntrackd's ACK", func() bool { return peer.Stats().Unacked == 0 && peer.Stats().MsgRecv > 0 })
+	kernel.WaitFor(t, "conntrackd's ACK", func() bool { return peer.Stats().Unacked == 0 && peer.Stats().MsgRecv > 0 })
 	out, err := p.b.Exec("conntrackd -C "+conf+" -e", nil)
 	// conntrackd -e lists each entry by its original tuple.
 	for _, c := range conns {
@@ -84,7 +72,7 @@ func TestConntrackdCommitsWhatAnFTFWPeerSends(t *testing.T) {
 	}
 	want := sentListed
 	var listed []string
-	waitFor(t, "the commit", func() bool {
+	kernel.WaitFor(t, "the commit", func() bool {
 		out, _ := p.b.Exec("conntrack -L 2>/dev/null", nil)
 		listed = normalize(string(out))
 		return len(listed) >= len(want)
@@ -117,7 +105,7 @@ func TestFTFWPeerRecoversWhatConntrackdSendsThroughLoss(t *testing.T) {
 	p.startConntrackd(t, p.a, p.conntrackdConf(t, "a", "FTFW {\n\t}", syncAddrA, syncAddrB))
 	// The handshake first: while HELLO is on, a receiver takes gaps as
 	// a restart and cannot NACK them.
-	waitFor(t, "the HELLO handshake", func() bool { return peer.Stats().MsgRecv >= 2 })
+	kernel.WaitFor(t, "the HELLO handshake", func() bool { return peer.Stats().MsgRecv >= 2 })
 	time.Sleep(1500 * time.Millisecond)
 	p.b.MustExec(t, "iptables -A INPUT -i sync0 -p udp --dport 3780 -m statistic --mode nth --every 4 --packet 1 -j DROP")
 	const n = 300
@@ -126,7 +114,7 @@ func TestFTFWPeerRecoversWhatConntrackdSendsThroughLoss(t *testing.T) {
 		script.WriteString("conntrack -I -p udp -s 192.0.2.50 -d 198.51.100.60 --sport " + strconv.Itoa(20000+i) + " --dport 53 -t 120 --src-nat 203.0.113.7 >/dev/null 2>&1\n")
 	}
 	p.a.MustExec(t, script.String())
-	waitFor(t, "every connection", func() bool {
+	kernel.WaitFor(t, "every connection", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) >= n
@@ -155,7 +143,7 @@ func TestConntrackdRecoversWhatAnFTFWPeerSendsThroughLoss(t *testing.T) {
 	conf := p.conntrackdConf(t, "b", "FTFW {\n\t}", syncAddrB, syncAddrA)
 	p.startConntrackd(t, p.b, conf)
 	peer := startPeer(t, p.a, syncAddrA, syncAddrB, nil)
-	waitFor(t, "the HELLO handshake", func() bool { return peer.Stats().MsgRecv >= 2 })
+	kernel.WaitFor(t, "the HELLO handshake", func() bool { return peer.Stats().MsgRecv >= 2 })
 	time.Sleep(1500 * time.Millisecond)
 	p.b.MustExec(t, "iptables -A INPUT -i sync0 -p udp --dport 3780 -m statistic --mode nth --every 4 --packet 1 -j DROP")
 	const n = 300
@@ -166,7 +154,7 @@ func TestConntrackdRecoversWhatAnFTFWPeerSendsThroughLoss(t *testing.T) {
 		peer.Enqueue(TypeNew, &c)
 	}
 	var out []byte
-	waitFor(t, "every connection in conntrackd's external cache", func() bool {
+	kernel.WaitFor(t, "every connection in conntrackd's external cache", func() bool {
 		out, _ = p.b.Exec("conntrackd -C "+conf+" -e", nil)
 		return strings.Count(string(out), "src=192.0.2.50 ") >= n
 	})
@@ -176,7 +164,7 @@ func TestConntrackdRecoversWhatAnFTFWPeerSendsThroughLoss(t *testing.T) {
 	if st.Resent == 0 {
 		t.Error("nothing was resent: the test did not exercise conntrackd's NACK")
 	}
-	waitFor(t, "conntrackd's ACKs", func() bool { return peer.Stats().Unacked == 0 })
+	kernel.WaitFor(t, "conntrackd's ACKs", func() bool { return peer.Stats().Unacked == 0 })
 }
 
 // TestConntrackdCatchesUpAfterStalling stops a stock conntrackd (SIGSTOP)
@@ -190,7 +178,7 @@ func TestConntrackdCatchesUpAfterStalling(t *testing.T) {
 	conf := p.conntrackdConf(t, "b", "FTFW {\n\t}", syncAddrB, syncAddrA)
 	proc := p.startConntrackd(t, p.b, conf)
 	peer := startPeer(t, p.a, syncAddrA, syncAddrB, nil)
-	waitFor(t, "the HELLO handshake", func() bool { return peer.Stats().MsgRecv >= 2 })
+	kernel.WaitFor(t, "the HELLO handshake", func() bool { return peer.Stats().MsgRecv >= 2 })
 	time.Sleep(1500 * time.Millisecond)
 	if err := proc.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)

@@ -7,24 +7,11 @@ import (
 )
 
 // kernelFirewall is the router's ruleset for the adopt and hand-back
-// tests, run by the kernel or by nfgo: SNAT to a port range, and a TCP
-// connection starts only with a SYN, so a firewall that does not know a
-// connection stalls it.
-const kernelFirewall = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
--A POSTROUTING -o r1 -p tcp -j SNAT --to-source 10.2.0.1:20000-20999
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
--A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW -j ACCEPT
-COMMIT
-`
+// tests, run by the kernel or by nfgo: the failover tests' (SNAT to a
+// port range, a TCP connection starts only with a SYN, so a firewall
+// that does not know a connection stalls it) on this topology's
+// outside interface.
+var kernelFirewall = strings.ReplaceAll(haRules, "wan0", "r1")
 
 // toNfgo hands the router's path to nfgo: the kernel's own rules go,
 // and every packet is queued untracked (the path layout).
@@ -50,7 +37,7 @@ COMMIT
 `
 
 // toKernel gives the path back to the kernel firewall.
-const toKernel = `*raw
+var toKernel = `*raw
 :PREROUTING ACCEPT [0:0]
 :OUTPUT ACCEPT [0:0]
 COMMIT

@@ -667,7 +667,7 @@ func TestFailoverKeepsFTPRelated(t *testing.T) {
 			dataAddr := fmt.Sprintf("%d.%d.%d.%d:%d", h1, h2, h3, h4, p1<<8|p2)
 			if expect {
 				tp.b.waitExternal(t, "dport=21", "ESTABLISHED")
-				waitFor(t, "the expectation on B", func() bool {
+				kernel.WaitFor(t, "the expectation on B", func() bool {
 					return strings.Contains(tp.b.externalExpect(t), fmt.Sprintf("dport=%d", p1<<8|p2))
 				})
 			} else {
@@ -704,16 +704,4 @@ func TestFailoverKeepsFTPRelated(t *testing.T) {
 			}
 		})
 	}
-}
-
-// waitFor polls cond every 100 ms for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 100 {
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
