@@ -34,6 +34,15 @@ func (t *Table) Adopt(c Conn, now time.Time) error {
 	if c.Timeout <= 0 {
 		return nil // expired on the way
 	}
+	// A connection adopted again (a peer's update, a new dump of the
+	// kernel's table) keeps its expectations, as the kernel's does when
+	// ctnetlink changes it: they are held aside while it is replaced.
+	if kept := t.ext.expect.detach(&c.Orig, &c.Reply); kept != nil {
+		defer func() {
+			_, dir, found := t.Get(c.Orig, now)
+			t.ext.expect.reattach(&c.Orig, kept, found && dir == Original, ns)
+		}()
+	}
 	t.Delete(c.Orig, now)
 	e := entry{started: ns, born: ticks(ns)}
 	e.tuple[Original], e.tuple[Reply] = c.Orig, c.Reply
@@ -62,7 +71,7 @@ func (t *Table) Adopt(c Conn, now time.Time) error {
 		}
 		return fmt.Errorf("conntrack: adopting %v: reply %v: %w", c.Orig, c.Reply, ErrTupleTaken)
 	}
-	t.emitFrom(EventNew, &e, ns, true)
+	t.emitFrom(EventNew, &e, ns, true, t.shardOf(&e.tuple[Original]))
 	return nil
 }
 

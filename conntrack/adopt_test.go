@@ -90,3 +90,36 @@ func TestAdoptRefusesATakenReplyAndAFullTable(t *testing.T) {
 		t.Errorf("into a full table: %v, want ErrTableFull", err)
 	}
 }
+
+// TestAdoptingAMasterAgainKeepsItsExpectations: a connection adopted
+// again with the same tuples (a peer's update, the kernel's table dumped
+// again) keeps its expectations, as a kernel connection changed over
+// ctnetlink does; one adopted with another reply tuple is a new
+// connection, and the old one's expectations end with it.
+func TestAdoptingAMasterAgainKeepsItsExpectations(t *testing.T) {
+	tb := NewTable(Config{})
+	t0 := time.Unix(1000, 0)
+	c := adoptedSNAT(t)
+	if err := tb.Adopt(c, t0); err != nil {
+		t.Fatal(err)
+	}
+	exp := Expectation{Tuple: TupleOfSpec(t, testpkt.Spec{Src: a("10.0.0.1"), Dst: a("203.0.113.9"), Proto: "tcp", DstPort: 50000}),
+		Mask: ExpectAnySrcPort, Master: c.Orig, Timeout: time.Minute}
+	if err := tb.AdoptExpectation(exp, t0); err != nil {
+		t.Fatal(err)
+	}
+	c.Mark = 10
+	if err := tb.Adopt(c, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := tb.Expectations(t0.Add(2 * time.Second)); len(got) != 1 || got[0].Timeout != 58*time.Second {
+		t.Fatalf("after adopting the master again: %d expectations (%v), want the one, with its own 58s left", len(got), got)
+	}
+	c.Reply.DstPort = 61001
+	if err := tb.Adopt(c, t0.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := tb.Expectations(t0.Add(3 * time.Second)); len(got) != 0 {
+		t.Errorf("after replacing the master by another: %d expectations, want none", len(got))
+	}
+}

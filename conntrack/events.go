@@ -216,6 +216,7 @@ func (s *stream[T]) send(ev *T) {
 type eventHub struct {
 	mu      sync.Mutex // serialises Subscribe and Close
 	subs    atomic.Pointer[[]*Subscription]
+	feeds   atomic.Pointer[[]*Feed]
 	expSubs atomic.Pointer[[]*ExpectSubscription]
 	// hooks is the table's tableExt.hooks.
 	hooks *atomic.Int64
@@ -292,14 +293,16 @@ func (h *eventHub) emitExpect(typ EventType, e *expectation, now int64) {
 	}
 }
 
-// emit reports a change of entry e at time now (the table clock's
-// nanoseconds). It is called with e's shard locked, so it never blocks:
-// with no subscriber anywhere it is one atomic load and allocates
-// nothing.
-func (t *Table) emit(typ EventType, e *entry, now int64) { t.emitFrom(typ, e, now, false) }
+// emit reports a change of entry e, which lives in shard sh, at time
+// now (the table clock's nanoseconds). It is called with sh locked, or
+// just after the entry was stored, and never blocks: with no subscriber
+// anywhere it is one atomic load and allocates nothing.
+func (t *Table) emit(typ EventType, e *entry, now int64, sh *shard) {
+	t.emitFrom(typ, e, now, false, sh)
+}
 
 // emitFrom is emit, saying whether the change came from Adopt.
-func (t *Table) emitFrom(typ EventType, e *entry, now int64, adopted bool) {
+func (t *Table) emitFrom(typ EventType, e *entry, now int64, adopted bool, sh *shard) {
 	x := &t.ext
 	if x.hooks.Load() == 0 {
 		return
@@ -309,14 +312,21 @@ func (t *Table) emitFrom(typ EventType, e *entry, now int64, adopted bool) {
 		// with it.
 		x.expect.masterGone(&e.tuple[Original], now)
 	}
-	subs := x.events.subs.Load()
-	if subs == nil || len(*subs) == 0 {
+	subs, feeds := x.events.subs.Load(), x.events.feeds.Load()
+	if (subs == nil || len(*subs) == 0) && (feeds == nil || len(*feeds) == 0) {
 		return
 	}
 	ev := Event{Type: typ, Time: time.Unix(0, now), Conn: e.conn(now), Adopted: adopted}
 	ev.Conn.Timeout = max(ev.Conn.Timeout, 0)
-	for _, s := range *subs {
-		s.send(&ev)
+	if subs != nil {
+		for _, s := range *subs {
+			s.send(&ev)
+		}
+	}
+	if feeds != nil {
+		for _, f := range *feeds {
+			f.put(sh.idx, &ev)
+		}
 	}
 }
 

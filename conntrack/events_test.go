@@ -194,7 +194,7 @@ func TestEmitWithoutSubscribersDoesNotAllocate(t *testing.T) {
 		t.Errorf("conntrack-in of a new flow: %v allocations, want 0", allocs)
 	}
 	e := entry{tuple: [2]Tuple{{Family: 4}, {Family: 4}}}
-	if allocs := testing.AllocsPerRun(1000, func() { tb.emit(EventUpdate, &e, 1) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(1000, func() { tb.emit(EventUpdate, &e, 1, &tb.shards[0]) }); allocs != 0 {
 		t.Errorf("emit with no subscriber: %v allocations, want 0", allocs)
 	}
 }

@@ -342,6 +342,40 @@ func (x *expectTable) masterGone(orig *Tuple, now int64) {
 	}
 }
 
+// detach takes the expectations of the master orig off it, so that the
+// master can be replaced without them dying (masterGone), if the
+// replacement has the same reply tuple. They stay findable by their
+// tuples meanwhile; reattach gives them back.
+func (x *expectTable) detach(orig, reply *Tuple) []*expectation {
+	if x.hooks.Load()&hookExpectMask == 0 {
+		return nil
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	l := x.byMaster[*orig]
+	if len(l) == 0 || l[0].MasterReply != *reply {
+		return nil
+	}
+	delete(x.byMaster, *orig)
+	return l
+}
+
+// reattach gives the expectations detach took back to their master,
+// or, if it is not in the table (the replacement failed), ends them.
+func (x *expectTable) reattach(orig *Tuple, l []*expectation, present bool, now int64) {
+	if l == nil {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.byMaster[*orig] = append(l, x.byMaster[*orig]...)
+	if !present {
+		for _, e := range slices.Clone(x.byMaster[*orig]) {
+			x.remove(e, now)
+		}
+	}
+}
+
 // setMark gives the expectations of a master (found by its tuple in
 // either direction) the master's new mark: the kernel copies the mark
 // the master has when the expected connection arrives. x.mu is taken
@@ -741,5 +775,63 @@ func (t *Table) matchExpectation(r *Result, e *entry, now int64) {
 		r.expected, r.fromExpectation = exp.Expectation, true
 		r.expected.Timeout = time.Duration(exp.deadline - now)
 		return
+	}
+}
+
+// KernelMask returns the expectation's source mask as the kernel keeps
+// it (struct nf_conntrack_tuple_mask): the address bits and the port
+// compared, from Mask and SrcBits. The destination is always compared
+// in full.
+func (e *Expectation) KernelMask() (addr [16]byte, port uint16) {
+	n := 4
+	if e.Tuple.Family == packet.IPv6 {
+		n = 16
+	}
+	bits := n * 8
+	if e.Mask&ExpectAnySrcAddr != 0 {
+		bits = 0
+	} else if e.SrcBits != 0 {
+		bits = int(e.SrcBits)
+	}
+	for i := range n {
+		switch left := bits - 8*i; {
+		case left >= 8:
+			addr[i] = 0xff
+		case left > 0:
+			addr[i] = byte(0xff << (8 - left))
+		}
+	}
+	if e.Mask&ExpectAnySrcPort == 0 {
+		port = 0xffff
+	}
+	return addr, port
+}
+
+// SetKernelMask sets Mask and SrcBits from a kernel source mask (see
+// KernelMask). The address mask counts its leading ones.
+func (e *Expectation) SetKernelMask(addr [16]byte, port uint16) {
+	n := 4
+	if e.Tuple.Family == packet.IPv6 {
+		n = 16
+	}
+	bits := 0
+	for i := range n {
+		for m := addr[i]; m&0x80 != 0; m <<= 1 {
+			bits++
+		}
+		if addr[i] != 0xff {
+			break
+		}
+	}
+	e.Mask &^= ExpectAnySrcAddr | ExpectAnySrcPort
+	e.SrcBits = 0
+	switch {
+	case bits == 0:
+		e.Mask |= ExpectAnySrcAddr
+	case bits < n*8:
+		e.SrcBits = uint8(bits)
+	}
+	if port == 0 {
+		e.Mask |= ExpectAnySrcPort
 	}
 }

@@ -284,7 +284,7 @@ func (t *Table) Load(r io.Reader, now time.Time) (int, error) {
 		if t.restore(*e) {
 			n++
 			e.status |= StatusConfirmed
-			t.emit(EventNew, e, ns)
+			t.emit(EventNew, e, ns, t.shardOf(&e.tuple[Original]))
 		} else if t.Len() >= t.cfg.Max {
 			full++
 		}

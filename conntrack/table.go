@@ -69,6 +69,9 @@ type Table struct {
 
 type shard struct {
 	mu sync.Mutex
+	// idx is the shard's index in Table.shards, which is also the ring
+	// of a Feed its connections' changes go to.
+	idx uint8
 	// found counts lookups that found their connection; it lives here,
 	// under the shard's lock, so two cores do not fight over one
 	// counter's cache line.
@@ -118,6 +121,7 @@ func NewTable(cfg Config) *Table {
 	t.nat.seed = t.seed
 	for i := range t.shards {
 		sh := &t.shards[i]
+		sh.idx = uint8(i)
 		h4 := func(k *key4) uint64 { return t.hash4(k) }
 		h6 := func(k *key6) uint64 { return t.hash6(k) }
 		sh.v4.hash, sh.v4t.hash, sh.v6.hash, sh.v6t.hash = h4, h4, h6, h6
@@ -164,6 +168,12 @@ func (t *Table) probeOf(tp *Tuple) probe {
 	var pr probe
 	t.prepare(&pr, tp)
 	return pr
+}
+
+// shardOf returns the shard that holds tp's connection.
+func (t *Table) shardOf(tp *Tuple) *shard {
+	pr := t.probeOf(tp)
+	return pr.s
 }
 
 // tupleHash is the table's hash of a tuple: symmetric, so that a
@@ -230,7 +240,7 @@ func (t *Table) emitStored(typ EventType, s *shard, kind storeKind, slot uint32,
 		return
 	}
 	e := s.materialize(kind, slot, now)
-	t.emit(typ, &e, now)
+	t.emit(typ, &e, now, s)
 }
 
 // insert stores a confirmed connection. It fails if either tuple is

@@ -439,7 +439,7 @@ func (t *Table) Confirm(r *Result) bool {
 		return e.tuple[Original].Proto == packet.ProtoUDP && t.sameAsStored(&pr, e)
 	}
 	t.stats.insert.Add(1)
-	t.emit(EventNew, e, e.started)
+	t.emit(EventNew, e, e.started, pr.s)
 	r.ref = ref{shard: pr.s, kind: pr.kind, slot: slot, tuple: e.tuple[Original], dir: Original}
 	if e.natted() {
 		r.ref.natted, r.natOther = true, e.tuple[Reply]

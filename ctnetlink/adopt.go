@@ -38,8 +38,13 @@ type Adopter struct {
 	// yet owned by nfgo; only the goroutine of NewAdopter and Run uses
 	// it.
 	adopted map[conntrack.Tuple]struct{}
+	// expSeen are the kernel's expectations already taken, so that a
+	// later dump does not bring back one nfgo has used up. Only the
+	// goroutine of NewAdopter and Run uses it.
+	expSeen map[expKey]struct{}
 	stats   struct {
 		dumps, dumped, adopted, failed, updated, deleted, owned, lost atomic.Uint64
+		expAdopted, expFailed                                         atomic.Uint64
 	}
 }
 
@@ -57,7 +62,13 @@ type AdoptStats struct {
 	Updated, Deleted, Owned uint64
 	// Lost counts event overflows, each repaired by a new dump.
 	Lost uint64
+	// Expectations counts the kernel's expectations taken (each once),
+	// ExpectFailed those refused (no master in nfgo's table, a clash).
+	Expectations, ExpectFailed uint64
 }
+
+// expKey names an expectation: its master and its tuple.
+type expKey struct{ master, tuple conntrack.Tuple }
 
 // NewAdopter enables the kernel's events for every connection (see
 // EnableEvents), subscribes, dumps the kernel's table into t, and
@@ -78,7 +89,7 @@ func NewAdopter(t *conntrack.Table, now func() time.Time) (*Adopter, error) {
 		ev.Close()
 		return nil, err
 	}
-	a := &Adopter{table: t, ev: ev, sock: sock, now: now, adopted: map[conntrack.Tuple]struct{}{}}
+	a := &Adopter{table: t, ev: ev, sock: sock, now: now, adopted: map[conntrack.Tuple]struct{}{}, expSeen: map[expKey]struct{}{}}
 	if err := a.dump(); err != nil {
 		a.Close()
 		return nil, err
@@ -96,13 +107,47 @@ func (a *Adopter) dump() error {
 	a.stats.dumped.Add(uint64(len(conns)))
 	listed := make(map[conntrack.Tuple]struct{}, len(conns))
 	for i := range conns {
-		listed[conns[i].Orig] = struct{}{}
-		a.apply(Event{Type: EventNew, Conn: conns[i]})
+		listed[conns[i].Conn.Orig] = struct{}{}
+		a.apply(Event{Type: EventNew, Entry: conns[i]})
 	}
 	// What the kernel no longer has, and nfgo has not taken over, goes.
 	for orig := range a.adopted {
 		if _, ok := listed[orig]; !ok {
-			a.apply(Event{Type: EventDestroy, Conn: conntrack.Conn{Orig: orig}})
+			a.apply(Event{Type: EventDestroy, Entry: Entry{Conn: conntrack.Conn{Orig: orig}}})
+		}
+	}
+	return a.dumpExpectations()
+}
+
+// dumpExpectations adopts the kernel's expectations nfgo has not taken
+// yet, after their masters (see conntrack.Table.AdoptExpectation).
+func (a *Adopter) dumpExpectations() error {
+	exps, err := a.sock.DumpExpectations()
+	if err != nil && !errors.Is(err, ErrMalformed) {
+		return err
+	}
+	now := a.now()
+	listed := make(map[expKey]struct{}, len(exps))
+	for i := range exps {
+		e := exps[i].Expectation
+		k := expKey{e.Master, e.Tuple}
+		listed[k] = struct{}{}
+		if _, seen := a.expSeen[k]; seen {
+			continue
+		}
+		if exps[i].Helper != "" {
+			e.Helper, _ = a.table.HelperNamed(exps[i].Helper)
+		}
+		if err := a.table.AdoptExpectation(e, now); err != nil {
+			a.stats.expFailed.Add(1)
+			continue
+		}
+		a.expSeen[k] = struct{}{}
+		a.stats.expAdopted.Add(1)
+	}
+	for k := range a.expSeen {
+		if _, ok := listed[k]; !ok {
+			delete(a.expSeen, k)
 		}
 	}
 	return nil
@@ -138,6 +183,11 @@ func (a *Adopter) apply(ev Event) {
 	c := ev.Conn
 	if c.Timeout <= 0 && found {
 		c.Timeout = cur.Timeout
+	}
+	if ev.Helper != "" {
+		// A helper nfgo does not have leaves the connection without
+		// one, as a kernel without the module would.
+		c.Helper, _ = a.table.HelperNamed(ev.Helper)
 	}
 	if err := a.table.Adopt(c, now); err != nil {
 		a.stats.failed.Add(1)
@@ -197,13 +247,14 @@ func (a *Adopter) Stats() AdoptStats {
 	return AdoptStats{
 		Dumps: a.stats.dumps.Load(), Dumped: a.stats.dumped.Load(), Adopted: a.stats.adopted.Load(), Failed: a.stats.failed.Load(),
 		Updated: a.stats.updated.Load(), Deleted: a.stats.deleted.Load(), Owned: a.stats.owned.Load(),
-		Lost: a.stats.lost.Load(),
+		Lost: a.stats.lost.Load(), Expectations: a.stats.expAdopted.Load(), ExpectFailed: a.stats.expFailed.Load(),
 	}
 }
 
 // Export writes every connection of t into the kernel's table (see
-// Socket.Create). It returns how many were written; the error joins
-// those that were not.
+// Socket.Create), then its expectations (Socket.CreateExpectation). It
+// returns how many connections were written; the error joins what was
+// not.
 func Export(t *conntrack.Table, now time.Time) (int, error) {
 	s, err := Open()
 	if err != nil {
@@ -219,8 +270,15 @@ func Export(t *conntrack.Table, now time.Time) (int, error) {
 		}
 		n++
 	}
+	// Expectations after their masters, which carry the helper the
+	// kernel requires of them.
+	for _, e := range t.Expectations(now) {
+		if err := s.CreateExpectation(&e); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
-		return n, fmt.Errorf("ctnetlink: %d connections not exported: %w", len(errs), errors.Join(errs...))
+		return n, fmt.Errorf("ctnetlink: %d connections or expectations not exported: %w", len(errs), errors.Join(errs...))
 	}
 	return n, nil
 }

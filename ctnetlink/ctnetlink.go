@@ -21,6 +21,7 @@
 package ctnetlink
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -60,6 +61,8 @@ const (
 	ctaNATDst      = 13
 	ctaZone        = 18
 	ctaLabels      = 22
+	ctaHelp        = 5
+	ctaHelpName    = 1
 	ctaTupleIP     = 1
 	ctaTupleProto  = 2
 	ctaTupleZone   = 3
@@ -158,13 +161,22 @@ func u8(d []byte) (uint8, error) {
 	return d[0], nil
 }
 
+// Entry is a connection as the kernel lists it: the connection, and the
+// name of its helper (CTA_HELP, "" for none), which Adopt resolves with
+// conntrack.Table.HelperNamed.
+type Entry struct {
+	Conn   conntrack.Conn
+	Helper string
+}
+
 // Decode reads a conntrack message's body (after the netlink header):
 // the nfgenmsg and the CTA_* attributes, into the connection the table
-// would hold. Counters, the helper and the windows are not read.
-func Decode(body []byte) (conntrack.Conn, error) {
-	var c conntrack.Conn
+// would hold. Counters and the windows are not read.
+func Decode(body []byte) (Entry, error) {
+	var en Entry
+	c := &en.Conn
 	if len(body) < nfgenHdrLen {
-		return c, fmt.Errorf("%w: %d bytes", ErrMalformed, len(body))
+		return en, fmt.Errorf("%w: %d bytes", ErrMalformed, len(body))
 	}
 	var zone uint16
 	err := each(body[nfgenHdrLen:], func(typ uint16, d []byte) error {
@@ -191,20 +203,35 @@ func Decode(body []byte) (conntrack.Conn, error) {
 				c.Labels = [2]uint64{binary.NativeEndian.Uint64(d), binary.NativeEndian.Uint64(d[8:])}
 			}
 		case ctaProtoinfo:
-			err = decodeProtoinfo(d, &c)
+			err = decodeProtoinfo(d, c)
+		case ctaHelp:
+			err = each(d, func(typ uint16, d []byte) error {
+				if typ == ctaHelpName {
+					en.Helper = cString(d)
+				}
+				return nil
+			})
 		}
 		return err
 	})
 	if err != nil {
-		return c, err
+		return en, err
 	}
 	if c.Orig.Family == 0 || c.Reply.Family != c.Orig.Family {
-		return c, fmt.Errorf("%w: no tuples", ErrMalformed)
+		return en, fmt.Errorf("%w: no tuples", ErrMalformed)
 	}
 	if c.Orig.Zone == 0 {
 		c.Orig.Zone, c.Reply.Zone = zone, zone
 	}
-	return c, nil
+	return en, nil
+}
+
+// cString returns a NUL-terminated string attribute's text.
+func cString(d []byte) string {
+	if i := bytes.IndexByte(d, 0); i >= 0 {
+		d = d[:i]
+	}
+	return string(d)
 }
 
 func decodeProtoinfo(b []byte, c *conntrack.Conn) error {
@@ -300,8 +327,14 @@ type builder struct {
 }
 
 func (w *builder) begin(typ, flags uint16, seq uint32, family uint8) {
+	w.beginIn(subsysCT, typ, flags, seq, family)
+}
+
+// beginIn starts a request of message type typ of an nfnetlink
+// subsystem.
+func (w *builder) beginIn(subsys uint8, typ, flags uint16, seq uint32, family uint8) {
 	var h [nlmsgHdrLen + nfgenHdrLen]byte
-	binary.NativeEndian.PutUint16(h[4:], subsysCT<<8|typ)
+	binary.NativeEndian.PutUint16(h[4:], uint16(subsys)<<8|typ)
 	binary.NativeEndian.PutUint16(h[6:], flags|unix.NLM_F_REQUEST)
 	binary.NativeEndian.PutUint32(h[8:], seq)
 	h[16] = family
@@ -444,6 +477,13 @@ func AppendCreate(b []byte, seq uint32, c *conntrack.Conn) ([]byte, error) {
 	}
 	if c.Orig.Zone != 0 {
 		w.be16(ctaZone, c.Orig.Zone)
+	}
+	if c.Helper != nil {
+		// The kernel attaches its helper of that name, which must be
+		// loaded (nf_conntrack_ftp), and refuses the entry otherwise.
+		w.open(ctaHelp)
+		w.attr(ctaHelpName, append([]byte(c.Helper.Name()), 0))
+		w.close()
 	}
 	if c.Orig.Proto == packet.ProtoTCP {
 		w.open(ctaProtoinfo)

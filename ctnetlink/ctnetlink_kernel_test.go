@@ -65,7 +65,10 @@ func TestDumpAndCreateRoundTrip(t *testing.T) {
 			return err
 		}
 		defer s.Close()
-		dumped, err = s.Dump()
+		entries, err := s.Dump()
+		for _, en := range entries {
+			dumped = append(dumped, en.Conn)
+		}
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -1,11 +1,13 @@
 package ctnetlink
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/nfgo/nfgo/conntrack"
+	"github.com/nfgo/nfgo/helpers"
 	"github.com/nfgo/nfgo/packet"
 )
 
@@ -43,10 +45,11 @@ func TestCreateCarriesBindingsNotTheReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Decode(msg[nlmsgHdrLen:])
+	en, err := Decode(msg[nlmsgHdrLen:])
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := en.Conn
 	inv, _ := c.Orig.Invert()
 	if got.Orig != c.Orig || got.Reply != inv {
 		t.Errorf("tuples %v / %v, want %v / %v (the un-NATed inverse)", got.Orig, got.Reply, c.Orig, inv)
@@ -81,13 +84,74 @@ func FuzzDecode(f *testing.F) {
 	msg, _ = AppendCreate(nil, 2, &c)
 	f.Add(msg[nlmsgHdrLen:])
 	f.Fuzz(func(t *testing.T, body []byte) {
-		c, err := Decode(body)
+		en, err := Decode(body)
 		if err != nil {
 			return
 		}
+		c := en.Conn
 		// What decodes encodes again.
 		if _, err := AppendCreate(nil, 1, &c); err != nil && c.Orig.Proto != packet.ProtoICMP && c.Orig.Proto != packet.ProtoICMPv6 {
 			t.Fatalf("decoded %+v but cannot encode it: %v", c, err)
+		}
+	})
+}
+
+// TestExpectationEncodesAndDecodes: what AppendCreateExpectation writes,
+// DecodeExpectation reads back: tuples, mask, timeout, class, flags,
+// the NAT part, the function and the helper's name.
+func TestExpectationEncodesAndDecodes(t *testing.T) {
+	ftp := helpers.New(helpers.Config{}).Lookup("ftp", packet.IPv4, packet.ProtoTCP)
+	_, e := ftpMaster(ftp)
+	e.Class, e.Flags = 1, conntrack.ExpectPermanent
+	e.SrcBits = 24
+	e.Mask = conntrack.ExpectAnySrcPort
+	msg := AppendCreateExpectation(nil, 1, &e)
+	got, err := DecodeExpectation(msg[nlmsgHdrLen:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := got.Expectation
+	if x.Tuple != e.Tuple || x.Master != e.Master || x.Mask != e.Mask || x.SrcBits != 24 || x.Class != 1 || x.Flags != e.Flags {
+		t.Errorf("decoded %v master %v mask %v/%d class %d flags %v, want %v %v %v/24 1 %v", x.Tuple, x.Master, x.Mask, x.SrcBits, x.Class, x.Flags, e.Tuple, e.Master, e.Mask, e.Flags)
+	}
+	if x.Timeout != e.Timeout || x.Fn != e.Fn || x.Dir != e.Dir || x.SavedPort != e.SavedPort || got.Helper != "ftp" {
+		t.Errorf("decoded timeout %v fn %q dir %v port %d helper %q, want %v %q %v %d ftp", x.Timeout, x.Fn, x.Dir, x.SavedPort, got.Helper, e.Timeout, e.Fn, e.Dir, e.SavedPort)
+	}
+	if _, err := DecodeExpectation(msg[nlmsgHdrLen : nlmsgHdrLen+nfgenHdrLen+8]); err == nil {
+		t.Error("a truncated message decoded without error")
+	}
+}
+
+func FuzzDecodeExpectation(f *testing.F) {
+	ftp := helpers.New(helpers.Config{}).Lookup("ftp", packet.IPv4, packet.ProtoTCP)
+	_, e := ftpMaster(ftp)
+	f.Add(AppendCreateExpectation(nil, 1, &e)[nlmsgHdrLen:])
+	e.Tuple = tuple("2001:db8::1", "2001:db8:1::2", packet.ProtoUDP, 0, 69)
+	e.Master = tuple("2001:db8::1", "2001:db8:1::2", packet.ProtoUDP, 5000, 69)
+	e.SavedPort, e.Fn = 0, ""
+	f.Add(AppendCreateExpectation(nil, 2, &e)[nlmsgHdrLen:])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		en, err := DecodeExpectation(body)
+		if err != nil {
+			return
+		}
+		// What decodes encodes again, and after one round trip (which
+		// gives a timeout of 0 its 1 s) the encoding is stable.
+		x := en.Expectation
+		var b [2][]byte
+		for i := range 3 {
+			enc := AppendCreateExpectation(nil, 1, &x)
+			again, err := DecodeExpectation(enc[nlmsgHdrLen:])
+			if err != nil {
+				t.Fatalf("decoded %+v but its encoding does not decode: %v", x, err)
+			}
+			x = again.Expectation
+			if i > 0 {
+				b[i-1] = enc
+			}
+		}
+		if !bytes.Equal(b[0], b[1]) {
+			t.Fatalf("encoding of %+v is not stable", x)
 		}
 	})
 }

@@ -65,7 +65,8 @@ func (s *Socket) send(msg []byte) error {
 }
 
 // messages reads the answers to request seq, calling fn with each
-// conntrack message's type and body, until the acknowledgement (nil or
+// conntrack or expectation message's type (subsystem and message) and
+// body, until the acknowledgement (nil or
 // the request's error) or the end of a dump.
 func (s *Socket) messages(seq uint32, fn func(typ uint16, body []byte) error) error {
 	for {
@@ -107,8 +108,8 @@ func (s *Socket) messages(seq uint32, fn func(typ uint16, body []byte) error) er
 				}
 				return nil
 			}
-			if typ>>8 == subsysCT && fn != nil {
-				if err := fn(typ&0xff, body); err != nil {
+			if (typ>>8 == subsysCT || typ>>8 == subsysExp) && fn != nil {
+				if err := fn(typ, body); err != nil {
 					return err
 				}
 			}
@@ -119,7 +120,7 @@ func (s *Socket) messages(seq uint32, fn func(typ uint16, body []byte) error) er
 // Dump returns every connection of the kernel's table (both families).
 // A dump is not a point-in-time snapshot: connections that change while
 // it runs may be seen either way.
-func (s *Socket) Dump() ([]conntrack.Conn, error) {
+func (s *Socket) Dump() ([]Entry, error) {
 	s.seq++
 	w := builder{b: s.req}
 	w.begin(msgGet, unix.NLM_F_DUMP, s.seq, unix.AF_UNSPEC)
@@ -127,9 +128,12 @@ func (s *Socket) Dump() ([]conntrack.Conn, error) {
 	if err := s.send(s.req); err != nil {
 		return nil, fmt.Errorf("ctnetlink: dump: %w", err)
 	}
-	var out []conntrack.Conn
+	var out []Entry
 	var bad int
 	err := s.messages(s.seq, func(typ uint16, body []byte) error {
+		if typ != subsysCT<<8|msgNew {
+			return nil
+		}
 		c, err := Decode(body)
 		if err != nil {
 			bad++
@@ -196,7 +200,7 @@ const (
 // Event is a change of the kernel's table.
 type Event struct {
 	Type EventType
-	Conn conntrack.Conn
+	Entry
 }
 
 // ErrEventsLost is Events.Read's error when the kernel dropped events
@@ -265,11 +269,11 @@ func (e *Events) Read(dst []Event) ([]Event, error) {
 		if typ>>8 != subsysCT {
 			continue
 		}
-		c, err := Decode(body)
+		en, err := Decode(body)
 		if err != nil {
 			continue
 		}
-		ev := Event{Type: EventUpdate, Conn: c}
+		ev := Event{Type: EventUpdate, Entry: en}
 		switch {
 		case typ&0xff == msgDelete:
 			ev.Type = EventDestroy

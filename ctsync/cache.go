@@ -358,59 +358,58 @@ const (
 	maxIdle = 20 * time.Millisecond
 )
 
+// tapBatch is how many events the tap reads at a time.
+const tapBatch = 256
+
 // tap is Tap, calling sent (if not nil) with each message's type.
 func tap(t *conntrack.Table, p *Peer, buffer int, keep func(*conntrack.Conn) bool, sent func(MsgType)) (stop func(), lost func() uint64) {
-	sub := t.Subscribe(buffer)
+	feed := t.Feed(buffer)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		events := sub.Events()
-		// ev is reused: keep takes its address.
-		var ev conntrack.Event
-		queued, idle := 0, minIdle
+		batch := make([]conntrack.Event, 0, tapBatch)
+		idle := minIdle
 		for {
-			var ok bool
-			select {
-			case ev, ok = <-events:
-				if !ok {
+			batch = feed.Read(batch[:0])
+			if len(batch) == 0 {
+				// Nothing waiting: poll again later rather than be
+				// woken, so that the packet path, which fills the
+				// feed, never has to wake this goroutine.
+				if feed.Closed() {
 					return
-				}
-				idle = minIdle
-			default:
-				// Nothing waiting: send what is queued, then poll
-				// again later rather than wait on the channel, so
-				// that the packet path, which fills it, never has
-				// to wake this goroutine.
-				if queued > 0 {
-					p.poke()
-					queued = 0
 				}
 				time.Sleep(idle)
 				idle = min(2*idle, maxIdle)
 				continue
 			}
-			if ev.Adopted || keep != nil && !keep(&ev.Conn) {
-				continue
+			idle = minIdle
+			queued := 0
+			for i := range batch {
+				ev := &batch[i]
+				if ev.Adopted || keep != nil && !keep(&ev.Conn) {
+					continue
+				}
+				typ := TypeUpdate
+				switch ev.Type {
+				case conntrack.EventNew:
+					typ = TypeNew
+				case conntrack.EventDestroy:
+					typ = TypeDelete
+				}
+				c := FromConn(&ev.Conn, conntrack.Tuple{}, [2]conntrack.SeqAdj{}, false, [2]uint8{})
+				// A burst goes out in full datagrams: the sender
+				// wakes for every datagram's worth, and at the end
+				// of the batch.
+				queued++
+				p.enqueue(typ, &c, queued%wakeEvery == 0)
+				if sent != nil {
+					sent(typ)
+				}
 			}
-			typ := TypeUpdate
-			switch ev.Type {
-			case conntrack.EventNew:
-				typ = TypeNew
-			case conntrack.EventDestroy:
-				typ = TypeDelete
-			}
-			c := FromConn(&ev.Conn, conntrack.Tuple{}, [2]conntrack.SeqAdj{}, false, [2]uint8{})
-			// A burst goes out in full datagrams: the sender wakes
-			// for every datagram's worth, and when the burst ends.
-			queued++
-			p.enqueue(typ, &c, queued >= wakeEvery)
-			if queued >= wakeEvery {
-				queued = 0
-			}
-			if sent != nil {
-				sent(typ)
+			if queued%wakeEvery != 0 {
+				p.poke()
 			}
 		}
 	}()
-	return func() { sub.Close(); <-done }, sub.Lost
+	return func() { feed.Close(); <-done }, feed.Lost
 }

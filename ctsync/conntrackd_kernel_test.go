@@ -112,6 +112,12 @@ func (p *syncPair) startConntrackd(t *testing.T, ns *kernel.Netns, conf string) 
 			t.Logf("conntrackd output: %s\nlog: %s", out.Bytes(), log)
 		}
 	})
+	// Ready once its control socket answers: by then it has subscribed
+	// to the kernel's events, and a connection made now is not missed.
+	kernel.WaitFor(t, "conntrackd to answer on its control socket", func() bool {
+		_, err := ns.Exec("conntrackd -C "+conf+" -s >/dev/null 2>&1", nil)
+		return err == nil
+	})
 	return cmd.Process
 }
 

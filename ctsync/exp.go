@@ -287,27 +287,16 @@ func FromExpectation(e *conntrack.Expectation) Exp {
 	// all-ones one, and refuses to create one with another.
 	x.Mask.Family = e.Tuple.Family
 	x.Mask.Proto = e.Tuple.Proto
+	src, srcPort := e.KernelMask()
 	n := 4
 	if v6 {
 		n = 16
 	}
-	bits := n * 8
-	if e.Mask&conntrack.ExpectAnySrcAddr != 0 {
-		bits = 0
-	} else if e.SrcBits != 0 {
-		bits = int(e.SrcBits)
-	}
+	copy(x.Mask.Src[:n], src[:n])
 	for i := range n {
-		x.Mask.Src[i] = byte(0xff << max(0, 8-min(8, bits-8*i)))
-		if bits-8*i <= 0 {
-			x.Mask.Src[i] = 0
-		}
 		x.Mask.Dst[i] = 0xff
 	}
-	x.Mask.SrcPort, x.Mask.DstPort = 0xffff, 0xffff
-	if e.Mask&conntrack.ExpectAnySrcPort != 0 {
-		x.Mask.SrcPort = 0
-	}
+	x.Mask.SrcPort, x.Mask.DstPort = srcPort, 0xffff
 	x.add(pick6(v6, ExpAttrMasterIPv6, ExpAttrMasterIPv4))
 	x.add(ExpAttrMasterL4Proto)
 	ports := expPorts(e.Master.Proto)
@@ -361,26 +350,12 @@ func pick6(v6 bool, a6, a4 ExpAttr) ExpAttr {
 func (x *Exp) ToExpectation(helper func(string) (conntrack.Helper, bool)) conntrack.Expectation {
 	e := conntrack.Expectation{Tuple: x.Tuple, Master: x.Master, Timeout: time.Duration(x.Timeout) * time.Second,
 		Flags: conntrack.ExpectFlags(x.Flags), Class: uint8(x.Class), Fn: x.Fn}
-	n := 4
-	if x.Tuple.Family == packet.IPv6 {
-		n = 16
-	}
 	if x.has(ExpAttrMaskIPv4) || x.has(ExpAttrMaskIPv6) {
-		bits := 0
-		for i := range n {
-			for m := x.Mask.Src[i]; m&0x80 != 0; m <<= 1 {
-				bits++
-			}
+		port := uint16(0xffff)
+		if x.has(ExpAttrMaskPort) {
+			port = x.Mask.SrcPort
 		}
-		switch {
-		case bits == 0:
-			e.Mask |= conntrack.ExpectAnySrcAddr
-		case bits < n*8:
-			e.SrcBits = uint8(bits)
-		}
-	}
-	if x.has(ExpAttrMaskPort) && x.Mask.SrcPort == 0 {
-		e.Mask |= conntrack.ExpectAnySrcPort
+		e.SetKernelMask(x.Mask.Src, port)
 	}
 	if x.has(ExpAttrNATDir) {
 		e.Dir = conntrack.Dir(x.NATDir & 1)
