@@ -159,31 +159,7 @@ func AppendCreateExpectation(b []byte, seq uint32, e *conntrack.Expectation) []b
 
 // DumpExpectations returns every expectation of the kernel's table.
 func (s *Socket) DumpExpectations() ([]ExpectEntry, error) {
-	s.seq++
-	w := builder{b: s.req}
-	w.beginIn(subsysExp, msgExpGet, unix.NLM_F_DUMP, s.seq, unix.AF_UNSPEC)
-	s.req = w.end()
-	if err := s.send(s.req); err != nil {
-		return nil, fmt.Errorf("ctnetlink: expectation dump: %w", err)
-	}
-	var out []ExpectEntry
-	var bad int
-	err := s.messages(s.seq, func(typ uint16, body []byte) error {
-		if typ != subsysExp<<8|msgExpNew {
-			return nil
-		}
-		e, err := DecodeExpectation(body)
-		if err != nil {
-			bad++
-			return nil
-		}
-		out = append(out, e)
-		return nil
-	})
-	if err == nil && bad > 0 {
-		err = fmt.Errorf("ctnetlink: expectation dump: %d entries unreadable: %w", bad, ErrMalformed)
-	}
-	return out, err
+	return dump(s, subsysExp, msgExpGet, msgExpNew, "expectation dump", DecodeExpectation)
 }
 
 // CreateExpectation writes e into the kernel's table (see

@@ -121,29 +121,36 @@ func (s *Socket) messages(seq uint32, fn func(typ uint16, body []byte) error) er
 // A dump is not a point-in-time snapshot: connections that change while
 // it runs may be seen either way.
 func (s *Socket) Dump() ([]Entry, error) {
+	return dump(s, subsysCT, msgGet, msgNew, "dump", Decode)
+}
+
+// dump runs a dump request of a subsystem and decodes each answer of
+// type subsys/msg; entries that do not decode are counted and reported
+// as ErrMalformed beside the rest.
+func dump[T any](s *Socket, subsys uint8, get, msg uint16, what string, decode func([]byte) (T, error)) ([]T, error) {
 	s.seq++
 	w := builder{b: s.req}
-	w.begin(msgGet, unix.NLM_F_DUMP, s.seq, unix.AF_UNSPEC)
+	w.beginIn(subsys, get, unix.NLM_F_DUMP, s.seq, unix.AF_UNSPEC)
 	s.req = w.end()
 	if err := s.send(s.req); err != nil {
-		return nil, fmt.Errorf("ctnetlink: dump: %w", err)
+		return nil, fmt.Errorf("ctnetlink: %s: %w", what, err)
 	}
-	var out []Entry
+	var out []T
 	var bad int
 	err := s.messages(s.seq, func(typ uint16, body []byte) error {
-		if typ != subsysCT<<8|msgNew {
+		if typ != uint16(subsys)<<8|msg {
 			return nil
 		}
-		c, err := Decode(body)
+		v, err := decode(body)
 		if err != nil {
 			bad++
 			return nil
 		}
-		out = append(out, c)
+		out = append(out, v)
 		return nil
 	})
 	if err == nil && bad > 0 {
-		err = fmt.Errorf("ctnetlink: dump: %d entries unreadable: %w", bad, ErrMalformed)
+		err = fmt.Errorf("ctnetlink: %s: %d entries unreadable: %w", what, bad, ErrMalformed)
 	}
 	return out, err
 }
